@@ -1,0 +1,1 @@
+"""Photon internals: not part of the public API."""

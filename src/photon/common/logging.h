@@ -1,0 +1,57 @@
+// Process logging on spdlog.
+//
+// Each Photon process logs to one file, <session_dir>/logs/<component>-<pid>.log,
+// and copies warnings and worse to stderr. Before InitLogging, spdlog's default
+// logger (stderr) is used. The log functions are thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "spdlog/spdlog.h"
+
+namespace photon {
+
+// Parses a level name (trace, debug, info, warn, error, critical, off).
+// InvalidArgument names the bad value.
+absl::Status ParseLogLevel(std::string_view name, spdlog::level::level_enum* level);
+
+// Makes the log file <session_dir>/logs/<component>-<pid>.log the default
+// logger at `level`, creating the folder if needed. Call once, early, from the
+// main thread. Fails with InvalidArgument for a bad level or Internal if the
+// file cannot be created. Returns the path of the log file in `*path` if set.
+absl::Status InitLogging(std::string_view component, const std::string& session_dir,
+                         std::string_view level, std::string* path = nullptr);
+
+// Flushes and drops every logger (call before exiting).
+void ShutdownLogging();
+
+// Aborts the process after logging `message` with its location: for broken
+// invariants only, never for bad input.
+[[noreturn]] void FatalCheckFailure(const char* condition, const char* file, int line,
+                                    std::string_view message);
+
+}  // namespace photon
+
+#define PHOTON_LOG_TRACE(...) ::spdlog::trace(__VA_ARGS__)
+#define PHOTON_LOG_DEBUG(...) ::spdlog::debug(__VA_ARGS__)
+#define PHOTON_LOG_INFO(...) ::spdlog::info(__VA_ARGS__)
+#define PHOTON_LOG_WARN(...) ::spdlog::warn(__VA_ARGS__)
+#define PHOTON_LOG_ERROR(...) ::spdlog::error(__VA_ARGS__)
+
+// PHOTON_CHECK(cond) / PHOTON_CHECK(cond, "fmt {}", args...): abort on a broken invariant.
+#define PHOTON_CHECK(cond, ...)                                                              \
+  do {                                                                                       \
+    if (!(cond)) [[unlikely]] {                                                              \
+      ::photon::FatalCheckFailure(#cond, __FILE__, __LINE__, ::fmt::format("" __VA_ARGS__)); \
+    }                                                                                        \
+  } while (0)
+
+#define PHOTON_CHECK_OK(expr)                                                                  \
+  do {                                                                                         \
+    const ::absl::Status photon_check_status_ = (expr);                                        \
+    if (!photon_check_status_.ok()) [[unlikely]] {                                             \
+      ::photon::FatalCheckFailure(#expr, __FILE__, __LINE__, photon_check_status_.ToString()); \
+    }                                                                                          \
+  } while (0)
