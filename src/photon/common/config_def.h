@@ -4,57 +4,46 @@
 // and by name through SystemConfig::Set (init options, command-line flags).
 // docs/config.md lists this table; a test keeps the two in step.
 // No include guard: included with PHOTON_CONFIG defined by the includer.
+// clang-format off: one row per line keeps the table readable.
+// clang-format off
 
 // --- cluster and session ---
-PHOTON_CONFIG(std::string, address, "",
-              "GCS address (host:port) to join; empty starts a private local cluster")
-PHOTON_CONFIG(std::string, session_dir_root, "/tmp/photon",
-              "Folder under which each session gets its own directory (logs, sockets, spill files)")
-PHOTON_CONFIG(std::string, bin_dir, "",
-              "Folder holding photon-gcs and photon-raylet; empty: found beside the Photon library")
+PHOTON_CONFIG(std::string, address, "", "GCS address (host:port) to join; empty starts a private local cluster")
+PHOTON_CONFIG(std::string, session_dir_root, "/tmp/photon", "Folder under which each session gets its own directory (logs, sockets, spill files)")
+PHOTON_CONFIG(std::string, bin_dir, "", "Folder holding photon-gcs and photon-raylet; empty: found beside the Photon library")
 PHOTON_CONFIG(std::string, job_namespace, "", "Namespace of the job; empty gives a random one")
-PHOTON_CONFIG(std::string, log_level, "info",
-              "Log level: trace, debug, info, warn, error, critical or off")
-PHOTON_CONFIG(bool, log_to_driver, true,
-              "Forward what tasks and actors print to the driver's console")
+PHOTON_CONFIG(std::string, log_level, "info", "Log level: trace, debug, info, warn, error, critical or off")
+PHOTON_CONFIG(bool, log_to_driver, true, "Forward what tasks and actors print to the driver's console")
 
 // --- GCS ---
-PHOTON_CONFIG(int64_t, health_check_period_ms, 1000,
-              "How often the GCS checks that each raylet answers")
-PHOTON_CONFIG(int64_t, health_check_timeout_ms, 1000,
-              "How long one health check may take before it counts as failed")
-PHOTON_CONFIG(int64_t, health_check_failure_threshold, 3,
-              "Failed health checks in a row after which a node is marked dead")
-PHOTON_CONFIG(int64_t, gcs_connect_timeout_ms, 5000,
-              "How long a client keeps trying to reach the GCS before it fails")
+PHOTON_CONFIG(int64_t, health_check_period_ms, 1000, "How often the GCS checks that each raylet answers")
+PHOTON_CONFIG(int64_t, health_check_timeout_ms, 1000, "How long one health check may take before it counts as failed")
+PHOTON_CONFIG(int64_t, health_check_failure_threshold, 3, "Failed health checks in a row after which a node is marked dead")
+PHOTON_CONFIG(int64_t, gcs_connect_timeout_ms, 5000, "How long a client keeps trying to reach the GCS before it fails")
 
 // --- raylet, scheduling, workers ---
-PHOTON_CONFIG(double, scheduler_spread_threshold, 0.5,
-              "Local-node utilization below which the default policy keeps work local")
-PHOTON_CONFIG(int64_t, worker_register_timeout_ms, 30000,
-              "How long a started worker has to register with its raylet")
-PHOTON_CONFIG(int64_t, worker_lease_timeout_ms, 500,
-              "How long an owner keeps an idle leased worker before returning it")
-PHOTON_CONFIG(int64_t, idle_worker_kill_ms, 1000,
-              "Idle time after which workers above the soft limit are stopped")
+PHOTON_CONFIG(double, scheduler_spread_threshold, 0.5, "Local-node utilization below which the default policy keeps work local")
+PHOTON_CONFIG(int64_t, worker_register_timeout_ms, 30000, "How long a started worker has to register with its raylet")
+PHOTON_CONFIG(int64_t, worker_lease_timeout_ms, 500, "How long an owner keeps an idle leased worker before returning it")
+PHOTON_CONFIG(int64_t, idle_worker_kill_ms, 1000, "Idle time after which workers above the soft limit are stopped")
 
 // --- tasks and objects ---
-PHOTON_CONFIG(int64_t, task_max_retries, 3,
-              "Default number of retries of a task whose worker died (-1: infinite)")
-PHOTON_CONFIG(int64_t, max_direct_call_object_size, 102400,
-              "Objects up to this many bytes travel inline and live in the owner's memory")
-PHOTON_CONFIG(int64_t, task_rpc_inlined_bytes_limit, 10485760,
-              "Most bytes of inlined arguments in one task push")
+PHOTON_CONFIG(int64_t, task_max_retries, 3, "Default number of retries of a task whose worker died (-1: infinite)")
+PHOTON_CONFIG(int64_t, max_direct_call_object_size, 102400, "Objects up to this many bytes travel inline and live in the owner's memory")
+PHOTON_CONFIG(int64_t, task_rpc_inlined_bytes_limit, 10485760, "Most bytes of inlined arguments in one task push")
 
 // --- object store ---
-PHOTON_CONFIG(double, object_store_memory_fraction, 0.3,
-              "Share of the node's RAM given to its object store when no size is set")
-PHOTON_CONFIG(int64_t, object_store_memory, 0,
-              "Object store size in bytes; 0: object_store_memory_fraction of RAM")
+PHOTON_CONFIG(double, object_store_memory_fraction, 0.3, "Share of the node's RAM given to its object store when no size is set")
+PHOTON_CONFIG(int64_t, object_store_memory, 0, "Object store size in bytes; 0: object_store_memory_fraction of RAM")
 PHOTON_CONFIG(int64_t, object_store_min_memory, 78643200, "Smallest object store allowed, in bytes")
-PHOTON_CONFIG(double, object_spilling_threshold, 0.8,
-              "Store usage above which primary copies spill to disk")
-PHOTON_CONFIG(int64_t, object_store_full_grace_ms, 5000,
-              "How long a put waits for space before ObjectStoreFullError")
-PHOTON_CONFIG(int64_t, object_chunk_size, 5242880,
-              "Chunk size in bytes for moving objects between nodes")
+PHOTON_CONFIG(double, object_spilling_threshold, 0.8, "Store usage above which primary copies spill to disk")
+PHOTON_CONFIG(int64_t, object_store_full_grace_ms, 5000, "How long a put waits for space before ObjectStoreFullError")
+PHOTON_CONFIG(int64_t, object_chunk_size, 5242880, "Chunk size in bytes for moving objects between nodes")
+
+// --- process roles (set by Photon for the processes it starts) ---
+PHOTON_CONFIG(std::string, raylet_address, "", "Raylet (host:port) a worker registers with; set only in workers")
+PHOTON_CONFIG(std::string, worker_id, "", "Hex WorkerID the raylet gave this worker")
+PHOTON_CONFIG(std::string, job_id, "", "Hex JobID of the job a worker serves")
+PHOTON_CONFIG(std::string, session_dir, "", "Session folder of the node a worker runs on")
+PHOTON_CONFIG(int64_t, raylet_pid, 0, "PID of the raylet that started this worker (the worker exits with it)")
+PHOTON_CONFIG(std::string, code_search_path, "", "':'-separated shared libraries or folders a C++ worker loads remote functions from")

@@ -1,0 +1,85 @@
+// The seam between the C++ API templates (include/photon/*.h) and the runtime
+// that carries out their calls (src/photon/api/, on the core worker).
+//
+// Not for users: the API headers call these; users call the API. Everything
+// here is type-erased: values are msgpack bytes, objects are 40-byte binary
+// ObjectIDs (std::string), functions are registered names.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace photon::internal {
+
+// One argument of a remote call: a serialized value, or a reference to an
+// object (resolved to its value before the call runs).
+struct TaskArg {
+  bool is_ref = false;
+  std::string value;      // msgpack bytes when !is_ref
+  std::string object_id;  // binary ObjectID when is_ref
+};
+
+// Options of one remote call (see photon::TaskCaller).
+struct CallOptions {
+  std::string name;                                   // display name; empty: function name
+  std::unordered_map<std::string, double> resources;  // empty: {"CPU": 1}
+  int max_retries = -2;                               // -2: the configured default (3)
+  bool retry_exceptions = false;
+};
+
+// The bytes of one object, valid while the shared_ptr lives (they may be a
+// read-only view of shared memory).
+struct ObjectBuffer {
+  const char* data = nullptr;
+  size_t size = 0;
+  std::shared_ptr<const void> holder;  // keeps `data` alive
+};
+
+// Implemented by the runtime (and by fakes in unit tests). All methods are
+// thread-safe. Failures are thrown as the exception types of photon/errors.h.
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+
+  // Submits a call of the function registered as `function_name`; returns the
+  // binary ObjectID of its return value (the caller owns it, with one local
+  // reference already counted). Never blocks on the call itself.
+  virtual std::string SubmitTask(const std::string& function_name, std::vector<TaskArg> args,
+                                 const CallOptions& options) = 0;
+
+  // Stores `value` (msgpack bytes) as a new object owned by the caller; returns
+  // its binary ObjectID with one local reference counted.
+  virtual std::string Put(std::string value) = 0;
+
+  // Blocks until every object exists or `timeout_ms` passes (-1: forever).
+  // Returns their bytes in input order. Throws GetTimeoutError on timeout and
+  // the stored error (TaskError, WorkerCrashedError, ...) for a failed object.
+  virtual std::vector<ObjectBuffer> Get(const std::vector<std::string>& object_ids,
+                                        int64_t timeout_ms) = 0;
+
+  // Blocks until `num_objects` of `object_ids` exist or `timeout_ms` passes
+  // (-1: forever). Returns one flag per input: true if that object is ready.
+  virtual std::vector<bool> Wait(const std::vector<std::string>& object_ids, int num_objects,
+                                 int64_t timeout_ms) = 0;
+
+  // Cancels the task that makes `object_id` if it has not finished; a later
+  // Get throws TaskCancelledError.
+  virtual void Cancel(const std::string& object_id) = 0;
+
+  // Local reference counting of ObjectRef handles in this process.
+  virtual void AddLocalReference(const std::string& object_id) = 0;
+  virtual void RemoveLocalReference(const std::string& object_id) = 0;
+};
+
+// The runtime of this process; throws photon::Error if photon::Init has not run.
+Runtime& GetRuntime();
+// The runtime of this process, or nullptr before Init / after Shutdown.
+Runtime* GetRuntimeOrNull();
+// Installs `runtime` (not owned) as this process's runtime, or removes it with
+// nullptr. Used by Init/Shutdown and by unit tests with a fake runtime.
+void SetRuntime(Runtime* runtime);
+
+}  // namespace photon::internal

@@ -1,0 +1,190 @@
+#include "photon/api/local_cluster.h"
+
+#include <dlfcn.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "fmt/format.h"
+#include "photon/common/process.h"
+
+namespace photon {
+namespace {
+
+std::string NewSessionName() {
+  return fmt::format("session_{}_{}_{}",
+                     absl::FormatTime("%Y-%m-%d_%H-%M-%S", absl::Now(), absl::LocalTimeZone()),
+                     getpid(), absl::ToUnixMicros(absl::Now()) % 1000000);
+}
+
+// Waits for a daemon's port file; fails if the daemon exits or time runs out.
+absl::StatusOr<std::string> WaitForPortFile(const std::string& path, pid_t pid,
+                                            const std::string& what, const std::string& log_hint,
+                                            int64_t timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream f(path);
+    std::string content;
+    if (f && std::getline(f, content) && !content.empty()) return content;
+    int status = 0;
+    if (ReapIfExited(pid, &status)) {
+      return absl::InternalError(
+          fmt::format("{} exited during startup (status {}); see {}", what, status, log_hint));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return absl::DeadlineExceededError(
+      fmt::format("{} did not start within {} ms; see {}", what, timeout_ms, log_hint));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> FindBinDir(const std::string& configured) {
+  auto has_daemons = [](const std::filesystem::path& d) {
+    return std::filesystem::exists(d / "photon-gcs") &&
+           std::filesystem::exists(d / "photon-raylet");
+  };
+  if (!configured.empty()) {
+    if (has_daemons(configured)) return configured;
+    return absl::NotFoundError(
+        fmt::format("PHOTON_BIN_DIR={} does not hold photon-gcs and photon-raylet", configured));
+  }
+  std::vector<std::filesystem::path> bases;
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&FindBinDir), &info) != 0 && info.dli_fname != nullptr) {
+    bases.push_back(std::filesystem::absolute(info.dli_fname).parent_path());
+  }
+  std::string self = SelfExecutablePath();
+  if (!self.empty()) bases.push_back(std::filesystem::path(self).parent_path());
+  for (const auto& b : bases) {
+    for (const auto& c : {b, b / ".." / "bin", b / "_bin", b / "bin", b / "photon" / "_bin"}) {
+      if (has_daemons(c)) return std::filesystem::weakly_canonical(c).string();
+    }
+  }
+  return absl::NotFoundError(
+      "cannot find photon-gcs and photon-raylet next to the Photon library; set PHOTON_BIN_DIR");
+}
+
+absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const std::string& bin_dir,
+                                                                  const std::string& session_root,
+                                                                  const NodeArgs* head) {
+  std::unique_ptr<LocalCluster> c(new LocalCluster());
+  c->bin_dir_ = bin_dir;
+  c->session_dir_ = (std::filesystem::path(session_root) / NewSessionName()).string();
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(c->session_dir_) / "logs", ec);
+  if (ec) {
+    return absl::InternalError(
+        fmt::format("cannot create session folder {}: {}", c->session_dir_, ec.message()));
+  }
+  std::string port_file = c->session_dir_ + "/gcs_port";
+  SpawnOptions opts;
+  opts.argv = {bin_dir + "/photon-gcs", "--port-file",   port_file,
+               "--session-dir",         c->session_dir_, "--parent-pid",
+               std::to_string(getpid())};
+  opts.stdout_path = c->session_dir_ + "/logs/gcs.out";
+  opts.stderr_path = c->session_dir_ + "/logs/gcs.err";
+  auto pid = SpawnProcess(opts);
+  if (!pid.ok()) return pid.status();
+  c->gcs_pid_ = *pid;
+  auto port = WaitForPortFile(port_file, *pid, "photon-gcs", opts.stderr_path, 10000);
+  if (!port.ok()) {
+    c->Shutdown();
+    return port.status();
+  }
+  c->gcs_address_ = "127.0.0.1:" + *port;
+  if (head != nullptr) {
+    auto node = c->AddNode(*head);
+    if (!node.ok()) {
+      c->Shutdown();
+      return node.status();
+    }
+  }
+  return c;
+}
+
+LocalCluster::~LocalCluster() { Shutdown(); }
+
+absl::StatusOr<NodeProcess> LocalCluster::AddNode(const NodeArgs& args) {
+  int index = next_node_++;
+  std::string port_file = fmt::format("{}/raylet_port_{}", session_dir_, index);
+  std::string store_dir = fmt::format("/dev/shm/photon-{}-{}", getpid(),
+                                      std::filesystem::path(session_dir_).filename().string()) +
+                          fmt::format("-{}", index);
+  SpawnOptions opts;
+  opts.argv = {bin_dir_ + "/photon-raylet",
+               "--gcs-address",
+               gcs_address_,
+               "--session-dir",
+               session_dir_,
+               "--port-file",
+               port_file,
+               "--parent-pid",
+               std::to_string(getpid()),
+               "--store-dir",
+               store_dir};
+  if (args.num_cpus >= 0) {
+    opts.argv.push_back("--num-cpus");
+    opts.argv.push_back(fmt::format("{}", args.num_cpus));
+  }
+  if (args.num_gpus > 0) {
+    opts.argv.push_back("--num-gpus");
+    opts.argv.push_back(fmt::format("{}", args.num_gpus));
+  }
+  if (!args.resources.empty()) {
+    std::string r;
+    for (const auto& [k, v] : args.resources)
+      r += fmt::format("{}{}={}", r.empty() ? "" : ",", k, v);
+    opts.argv.push_back("--resources");
+    opts.argv.push_back(r);
+  }
+  if (args.object_store_memory > 0) {
+    opts.argv.push_back("--object-store-memory");
+    opts.argv.push_back(std::to_string(args.object_store_memory));
+  }
+  opts.stdout_path = fmt::format("{}/logs/raylet-{}.out", session_dir_, index);
+  opts.stderr_path = fmt::format("{}/logs/raylet-{}.err", session_dir_, index);
+  auto pid = SpawnProcess(opts);
+  if (!pid.ok()) return pid.status();
+  auto content = WaitForPortFile(port_file, *pid, "photon-raylet", opts.stderr_path, 15000);
+  if (!content.ok()) {
+    StopProcess(*pid, 1000);
+    return content.status();
+  }
+  NodeProcess n;
+  n.pid = *pid;
+  size_t space = content->find(' ');
+  n.port = std::stoi(content->substr(0, space));
+  n.node_id_hex = space == std::string::npos ? "" : content->substr(space + 1);
+  n.address = fmt::format("127.0.0.1:{}", n.port);
+  n.store_dir = store_dir;
+  nodes_.push_back(n);
+  return n;
+}
+
+void LocalCluster::RemoveNode(const NodeProcess& node, bool kill) {
+  if (kill) {
+    SignalProcess(node.pid, SIGKILL);
+    StopProcess(node.pid, 0);
+    std::error_code ec;  // a killed raylet cannot clean its store up itself
+    std::filesystem::remove_all(node.store_dir, ec);
+  } else {
+    StopProcess(node.pid, 5000);
+  }
+  std::erase_if(nodes_, [&](const NodeProcess& n) { return n.pid == node.pid; });
+}
+
+void LocalCluster::Shutdown() {
+  for (const auto& n : nodes_) SignalProcess(n.pid, SIGTERM);
+  for (const auto& n : nodes_) StopProcess(n.pid, 5000);
+  nodes_.clear();
+  if (gcs_pid_ > 0) StopProcess(gcs_pid_, 3000);
+  gcs_pid_ = 0;
+}
+
+}  // namespace photon

@@ -1,0 +1,129 @@
+#include "photon/api/runtime_impl.h"
+
+#include "fmt/format.h"
+#include "photon/errors.h"
+
+namespace photon::internal {
+namespace {
+
+constexpr char kMsgpack[] = "msgpack";
+
+ObjectID ToId(const std::string& binary) {
+  auto id = ObjectID::FromBinary(binary);
+  if (!id.ok()) throw std::invalid_argument(std::string(id.status().message()));
+  return *id;
+}
+
+[[noreturn]] void ThrowStatus(const absl::Status& s) {
+  if (absl::IsDeadlineExceeded(s)) throw GetTimeoutError(std::string(s.message()));
+  if (absl::IsInvalidArgument(s)) throw std::invalid_argument(std::string(s.message()));
+  if (absl::IsResourceExhausted(s)) throw ObjectStoreFullError(std::string(s.message()));
+  throw Error(std::string(s.message()));
+}
+
+}  // namespace
+
+void ThrowError(const rpc::ErrorInfo& e) {
+  switch (e.type()) {
+    case rpc::TASK_EXECUTION_EXCEPTION:
+      throw TaskError(e.exception_type(), e.message(), e.where());
+    case rpc::WORKER_DIED:
+      throw WorkerCrashedError(e.message());
+    case rpc::ACTOR_DIED:
+      throw ActorDiedError(e.message());
+    case rpc::OBJECT_LOST:
+      throw ObjectLostError(e.message());
+    case rpc::OWNER_DIED:
+      throw OwnerDiedError(e.message());
+    case rpc::TASK_CANCELLED:
+      throw TaskCancelledError(e.message());
+    case rpc::FUNCTION_NOT_FOUND:
+      throw FunctionNotFoundError(
+          e.where().empty() ? e.message() : fmt::format("{} (in {})", e.message(), e.where()));
+    case rpc::OBJECT_STORE_FULL:
+      throw ObjectStoreFullError(e.message());
+    case rpc::TASK_UNSCHEDULABLE:
+      throw TaskUnschedulableError(e.message());
+    case rpc::GET_TIMEOUT:
+      throw GetTimeoutError(e.message());
+    default:
+      throw Error(e.message());
+  }
+}
+
+std::string CoreWorkerRuntime::SubmitTask(const std::string& function_name,
+                                          std::vector<TaskArg> args, const CallOptions& options) {
+  std::vector<core::TaskArgument> core_args;
+  core_args.reserve(args.size());
+  for (auto& a : args) {
+    core::TaskArgument c;
+    c.is_ref = a.is_ref;
+    if (a.is_ref) {
+      c.ref = ToId(a.object_id);
+    } else {
+      c.metadata = kMsgpack;
+      c.value = std::move(a.value);
+    }
+    core_args.push_back(std::move(c));
+  }
+  core::TaskOptions o;
+  o.function_name = function_name;
+  o.name = options.name;
+  o.resources.insert(options.resources.begin(), options.resources.end());
+  o.max_retries = options.max_retries;
+  o.retry_exceptions = options.retry_exceptions;
+  auto ids = worker_->SubmitTask(std::move(core_args), o);
+  if (!ids.ok()) ThrowStatus(ids.status());
+  return ids->front().Binary();
+}
+
+std::string CoreWorkerRuntime::Put(std::string value) {
+  auto id = worker_->Put(kMsgpack, std::move(value));
+  if (!id.ok()) ThrowStatus(id.status());
+  return id->Binary();
+}
+
+std::vector<ObjectBuffer> CoreWorkerRuntime::Get(const std::vector<std::string>& object_ids,
+                                                 int64_t timeout_ms) {
+  std::vector<ObjectID> ids;
+  ids.reserve(object_ids.size());
+  for (const auto& b : object_ids) ids.push_back(ToId(b));
+  auto values = worker_->Get(ids, timeout_ms);
+  if (!values.ok()) ThrowStatus(values.status());
+  std::vector<ObjectBuffer> out;
+  out.reserve(values->size());
+  for (auto& v : *values) {
+    if (v->IsError()) ThrowError(v->Error());
+    ObjectBuffer b;
+    b.data = v->data.data();
+    b.size = v->data.size();
+    b.holder = v;
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+std::vector<bool> CoreWorkerRuntime::Wait(const std::vector<std::string>& object_ids,
+                                          int num_objects, int64_t timeout_ms) {
+  std::vector<ObjectID> ids;
+  for (const auto& b : object_ids) ids.push_back(ToId(b));
+  auto ready = worker_->Wait(ids, num_objects, timeout_ms);
+  if (!ready.ok()) ThrowStatus(ready.status());
+  return *ready;
+}
+
+void CoreWorkerRuntime::Cancel(const std::string& object_id) {
+  worker_->Cancel(ToId(object_id)).IgnoreError();  // a finished task has nothing to cancel
+}
+
+void CoreWorkerRuntime::AddLocalReference(const std::string& object_id) {
+  auto id = ObjectID::FromBinary(object_id);
+  if (id.ok()) worker_->AddLocalReference(*id);
+}
+
+void CoreWorkerRuntime::RemoveLocalReference(const std::string& object_id) {
+  auto id = ObjectID::FromBinary(object_id);
+  if (id.ok()) worker_->RemoveLocalReference(*id);
+}
+
+}  // namespace photon::internal

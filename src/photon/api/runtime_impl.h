@@ -1,0 +1,35 @@
+// The C++ API's runtime on the core worker: carries out the type-erased calls
+// of internal::Runtime and turns failures into the exceptions of errors.h
+// (the one place where core errors become C++ API exceptions).
+#pragma once
+
+#include <memory>
+
+#include "photon/core_worker/core_worker.h"
+#include "photon/internal/runtime.h"
+
+namespace photon::internal {
+
+class CoreWorkerRuntime : public Runtime {
+ public:
+  explicit CoreWorkerRuntime(core::CoreWorker* worker) : worker_(worker) {}
+
+  std::string SubmitTask(const std::string& function_name, std::vector<TaskArg> args,
+                         const CallOptions& options) override;
+  std::string Put(std::string value) override;
+  std::vector<ObjectBuffer> Get(const std::vector<std::string>& object_ids,
+                                int64_t timeout_ms) override;
+  std::vector<bool> Wait(const std::vector<std::string>& object_ids, int num_objects,
+                         int64_t timeout_ms) override;
+  void Cancel(const std::string& object_id) override;
+  void AddLocalReference(const std::string& object_id) override;
+  void RemoveLocalReference(const std::string& object_id) override;
+
+ private:
+  core::CoreWorker* worker_;
+};
+
+// Throws the photon::Error subclass that matches `error`.
+[[noreturn]] void ThrowError(const rpc::ErrorInfo& error);
+
+}  // namespace photon::internal

@@ -1,0 +1,180 @@
+// The core worker: the library in every driver and worker process.
+//
+// It owns the objects its process creates (the in-process memory store, the
+// reference counts, the locations of large copies), submits tasks (leasing
+// workers from raylets and pushing tasks straight to them, through
+// TaskSubmitter), serves the CoreWorkerService other processes call (tasks
+// pushed to this worker, status of objects it owns), and executes pushed
+// tasks through the front end's TaskExecutor (TaskReceiver).
+//
+// Threading: public methods are thread-safe. gRPC callback threads run RPC
+// handlers and replies; a worker runs tasks on one execution thread. Blocking
+// methods (Get, Wait) block only the calling thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "photon/common/config.h"
+#include "photon/common/id.h"
+#include "photon/core_worker/memory_store.h"
+#include "photon/core_worker/reference_counter.h"
+#include "photon/gcs_client/gcs_client.h"
+#include "photon/object_store/object_store.h"
+#include "photon/protocol/core_worker.grpc.pb.h"
+#include "photon/protocol/raylet.grpc.pb.h"
+#include "photon/rpc/server.h"
+
+namespace photon::core {
+
+class TaskSubmitter;
+class TaskReceiver;
+
+// What the front end's executor returns for one task.
+struct TaskResult {
+  enum class Kind { kOk, kApplicationError, kFunctionNotFound };
+  Kind kind = Kind::kOk;
+  std::string metadata;  // of the value (e.g. "msgpack")
+  std::string value;
+  std::string error_type;
+  std::string error_message;
+};
+
+// Runs one task: the spec and its arguments' values (metadata, data), in order.
+using TaskExecutor = std::function<TaskResult(const rpc::TaskSpec& spec,
+                                              const std::vector<const ObjectValue*>& args)>;
+
+struct CoreWorkerOptions {
+  bool is_driver = true;
+  rpc::Language language = rpc::CPP;
+  std::string host = "127.0.0.1";
+  std::string gcs_address;
+  std::string raylet_address;               // host:port of this node's raylet
+  JobID job_id;                             // drivers: from the GCS; workers: from the raylet
+  WorkerID worker_id;                       // workers: from the raylet; drivers: nil (made here)
+  std::vector<std::string> worker_command;  // argv that starts a worker of this job
+  std::map<std::string, std::string> worker_env;
+  std::string ray_namespace;
+  TaskExecutor executor;  // workers only
+};
+
+// One argument of a task as the front end gives it.
+struct TaskArgument {
+  bool is_ref = false;
+  ObjectID ref;
+  std::string metadata;
+  std::string value;
+};
+
+struct TaskOptions {
+  std::string function_name;
+  std::string name;
+  std::map<std::string, double> resources;
+  int max_retries = -2;  // -2: config default
+  bool retry_exceptions = false;
+  int num_returns = 1;
+};
+
+class CoreWorker {
+ public:
+  // Connects to the GCS and the raylet, starts this process's server and
+  // registers with the raylet. Fails with a message naming what is wrong.
+  static absl::StatusOr<std::unique_ptr<CoreWorker>> Create(SystemConfig config,
+                                                            CoreWorkerOptions options);
+  ~CoreWorker();
+
+  // Stops everything; for a driver, also marks its job finished. Idempotent.
+  void Shutdown();
+
+  // --- objects ---
+  // Stores a value owned by this process; returns its id (one local ref held).
+  absl::StatusOr<ObjectID> Put(std::string metadata, std::string data);
+  // Values of `ids` in order, or the first error: DeadlineExceeded on timeout
+  // (timeout_ms < 0: wait forever). A failed object comes back as an error
+  // value (ObjectValue::IsError), not as a Status.
+  absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> Get(const std::vector<ObjectID>& ids,
+                                                                int64_t timeout_ms);
+  // One flag per id: ready. Returns once `num_objects` are ready or on timeout.
+  absl::StatusOr<std::vector<bool>> Wait(const std::vector<ObjectID>& ids, int num_objects,
+                                         int64_t timeout_ms);
+  void AddLocalReference(const ObjectID& id);
+  void RemoveLocalReference(const ObjectID& id);
+  size_t NumTrackedObjects() const;
+
+  // --- tasks ---
+  // Submits a normal task; returns the ids of its returns (one local ref each).
+  absl::StatusOr<std::vector<ObjectID>> SubmitTask(std::vector<TaskArgument> args,
+                                                   const TaskOptions& options);
+  // Cancels the task that makes `id`: a queued task never runs; a running one
+  // finishes but its result is dropped. Get then yields TASK_CANCELLED.
+  absl::Status Cancel(const ObjectID& id);
+
+  // For a worker: serves tasks until told to exit; returns the exit code.
+  int RunTaskLoop();
+
+  // --- identity ---
+  const JobID& job_id() const { return options_.job_id; }
+  const WorkerID& worker_id() const { return worker_id_; }
+  const NodeID& node_id() const { return node_id_; }
+  const rpc::Address& address() const { return address_; }
+  TaskID current_task_id() const;
+  // The id of the next task the current task submits (deterministic: parent + counter).
+  TaskID NextTaskId();
+  bool is_driver() const { return options_.is_driver; }
+  const SystemConfig& config() const { return config_; }
+  GcsClient& gcs() { return *gcs_; }
+
+  // Internal, for the submitter and receiver.
+  MemoryStore& memory_store() { return memory_store_; }
+  ReferenceCounter& references() { return refs_; }
+  ObjectStore& local_store() { return *store_; }
+  rpc::NodeManagerService::Stub& raylet() { return *raylet_; }
+  const std::string& raylet_address() const { return options_.raylet_address; }
+  const CoreWorkerOptions& options() const { return options_; }
+  // Resolves the value of an object this process does not own by asking its
+  // owner; stores it in the memory store when it arrives.
+  void FetchFromOwner(const ObjectID& id, const rpc::Address& owner);
+  // Turns a store marker into bytes: maps the local copy, pulling it to this
+  // node first if needed. Errors come back as error values.
+  std::shared_ptr<ObjectValue> MaterializePlasma(const ObjectID& id, const ObjectValue& marker);
+  // Marks the current task (worker side) for nested submissions and puts.
+  void SetCurrentTask(const TaskID& id);
+  void NotifyBlocked(bool blocked);
+
+ private:
+  CoreWorker(SystemConfig config, CoreWorkerOptions options);
+  absl::Status Start();
+  void OnObjectFreed(const ObjectID& id, bool owned);
+  absl::StatusOr<rpc::Address> NodeAddress(const NodeID& node);
+  void StartLogSubscriber();
+
+  const SystemConfig config_;
+  CoreWorkerOptions options_;
+  WorkerID worker_id_;
+  NodeID node_id_;
+  rpc::Address address_;
+  MemoryStore memory_store_;
+  ReferenceCounter refs_;
+  std::unique_ptr<GcsClient> gcs_;
+  std::unique_ptr<rpc::NodeManagerService::Stub> raylet_;
+  std::unique_ptr<ObjectStore> store_;
+  std::unique_ptr<rpc::GrpcServer> server_;
+  std::unique_ptr<TaskSubmitter> submitter_;
+  std::unique_ptr<TaskReceiver> receiver_;
+
+  mutable absl::Mutex mu_;
+  TaskID current_task_ ABSL_GUARDED_BY(mu_);
+  uint32_t put_counter_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t task_counter_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<NodeID, rpc::Address> node_addresses_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<ObjectID, NodeID> plasma_locations_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace photon::core

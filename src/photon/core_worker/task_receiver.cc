@@ -1,0 +1,168 @@
+#include "photon/core_worker/task_receiver.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "fmt/format.h"
+#include "photon/common/logging.h"
+
+namespace photon::core {
+namespace {
+// Must match the raylet's LogMonitor marker (raylet/log_monitor.h).
+constexpr char kTaskNameMarker[] = ":photon:task_name:";
+}  // namespace
+
+TaskReceiver::TaskReceiver(CoreWorker* worker, TaskExecutor executor)
+    : worker_(worker), executor_(std::move(executor)) {}
+
+void TaskReceiver::HandlePushTask(grpc::ServerUnaryReactor* reactor,
+                                  const rpc::PushTaskRequest* request, rpc::PushTaskReply* reply) {
+  absl::MutexLock lock(&mu_);
+  if (exiting_) {
+    reply->set_worker_exiting(true);
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
+    return;
+  }
+  queue_.push_back(Item{reactor, request, reply});
+}
+
+void TaskReceiver::Exit(int code) {
+  absl::MutexLock lock(&mu_);
+  exiting_ = true;
+  exit_code_ = code;
+}
+
+int TaskReceiver::Run() {
+  while (true) {
+    Item item;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return exiting_ || !queue_.empty(); };
+      mu_.Await(absl::Condition(&ready));
+      if (exiting_) {
+        for (auto& i : queue_) {
+          i.reply->set_worker_exiting(true);
+          i.reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
+        }
+        queue_.clear();
+        return exit_code_;
+      }
+      item = queue_.front();
+      queue_.pop_front();
+    }
+    Execute(item);
+  }
+}
+
+std::optional<rpc::ErrorInfo> TaskReceiver::ResolveArgs(
+    const rpc::TaskSpec& spec, std::vector<std::shared_ptr<ObjectValue>>* holders,
+    std::vector<const ObjectValue*>* args) {
+  std::vector<ObjectID> refs;
+  for (const auto& a : spec.args()) {
+    if (a.has_ref()) {
+      ObjectID id = ObjectID::FromBinaryOrDie(a.ref().object_id());
+      worker_->references().AddBorrowed(id, a.ref().owner());
+      refs.push_back(id);
+    }
+  }
+  std::vector<std::shared_ptr<ObjectValue>> fetched;
+  if (!refs.empty()) {
+    auto got = worker_->Get(refs, -1);
+    if (!got.ok()) {
+      return MakeError(rpc::OBJECT_LOST,
+                       fmt::format("cannot fetch the arguments of '{}': {}", spec.name(),
+                                   std::string(got.status().message())));
+    }
+    fetched = std::move(*got);
+  }
+  size_t next_ref = 0;
+  for (const auto& a : spec.args()) {
+    std::shared_ptr<ObjectValue> v;
+    if (a.has_ref()) {
+      v = fetched[next_ref++];
+    } else {
+      v = std::make_shared<ObjectValue>();
+      v->metadata = a.value().metadata();
+      v->data = a.value().data();  // a view into the request, which outlives the call
+    }
+    if (v->IsError()) return v->Error();
+    holders->push_back(v);
+    args->push_back(v.get());
+  }
+  return std::nullopt;
+}
+
+void TaskReceiver::AddReturn(const ObjectID& id, const std::string& metadata, std::string value,
+                             rpc::PushTaskReply* reply) {
+  rpc::ReturnObject* r = reply->add_returns();
+  r->set_object_id(id.Binary());
+  r->set_size(static_cast<int64_t>(value.size()));
+  if (static_cast<int64_t>(value.size()) > worker_->config().max_direct_call_object_size()) {
+    absl::Status s = worker_->local_store().Put(id, metadata, value);
+    if (s.ok() || absl::IsAlreadyExists(s)) {
+      r->set_in_plasma(true);
+      r->set_node_id(worker_->node_id().Binary());
+      return;
+    }
+    rpc::ErrorInfo e =
+        MakeError(rpc::OBJECT_STORE_FULL, fmt::format("cannot store a return value of {} bytes: {}",
+                                                      value.size(), std::string(s.message())));
+    r->mutable_value()->set_metadata(kErrorMetadata);
+    r->mutable_value()->set_data(e.SerializeAsString());
+    return;
+  }
+  r->mutable_value()->set_metadata(metadata);
+  r->mutable_value()->set_data(std::move(value));
+}
+
+void TaskReceiver::Execute(const Item& item) {
+  const rpc::TaskSpec& spec = item.request->task();
+  TaskID task_id = TaskID::FromBinaryOrDie(spec.task_id());
+  worker_->SetCurrentTask(task_id);
+  if (spec.name() != last_task_name_) {
+    // Tells the raylet's log monitor which task the following output belongs to.
+    last_task_name_ = spec.name();
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::printf("%s%s\n", kTaskNameMarker, spec.name().c_str());
+    std::fprintf(stderr, "%s%s\n", kTaskNameMarker, spec.name().c_str());
+    std::fflush(stdout);
+    std::fflush(stderr);
+  }
+  std::string where = fmt::format("task '{}' in worker pid {} on node {}", spec.name(), getpid(),
+                                  worker_->node_id().Hex().substr(0, 8));
+  std::vector<std::shared_ptr<ObjectValue>> holders;
+  std::vector<const ObjectValue*> args;
+  std::optional<rpc::ErrorInfo> error = ResolveArgs(spec, &holders, &args);
+  TaskResult result;
+  if (!error) {
+    result = executor_(spec, args);
+    if (result.kind == TaskResult::Kind::kApplicationError) {
+      rpc::ErrorInfo e = MakeError(rpc::TASK_EXECUTION_EXCEPTION, result.error_message);
+      e.set_exception_type(result.error_type);
+      e.set_where(where);
+      error = e;
+      item.reply->set_is_application_error(true);
+    } else if (result.kind == TaskResult::Kind::kFunctionNotFound) {
+      rpc::ErrorInfo e = MakeError(rpc::FUNCTION_NOT_FOUND, result.error_message);
+      e.set_where(where);
+      error = e;
+    }
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  for (int i = 1; i <= std::max(1, spec.num_returns()); ++i) {
+    ObjectID rid = ObjectID::FromIndex(task_id, i);
+    if (error) {
+      AddReturn(rid, kErrorMetadata, error->SerializeAsString(), item.reply);
+    } else {
+      AddReturn(rid, result.metadata, i == 1 ? std::move(result.value) : std::string(), item.reply);
+    }
+  }
+  worker_->SetCurrentTask(TaskID::Nil());
+  item.reactor->Finish(grpc::Status::OK);
+}
+
+}  // namespace photon::core

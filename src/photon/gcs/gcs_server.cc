@@ -1,0 +1,302 @@
+#include "photon/gcs/gcs_server.h"
+
+#include "fmt/format.h"
+#include "photon/common/logging.h"
+#include "photon/rpc/client.h"
+
+namespace photon::gcs {
+namespace {
+
+constexpr char kKvTable[] = "kv";
+
+grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx,
+                               const grpc::Status& s = grpc::Status::OK) {
+  auto* r = ctx->DefaultReactor();
+  r->Finish(s);
+  return r;
+}
+
+grpc::Status BadRequest(const std::string& what) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, what);
+}
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+}  // namespace
+
+GcsServer::GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, std::string host,
+                     int port)
+    : config_(std::move(config)),
+      storage_(std::move(storage)),
+      server_("photon-gcs", std::move(host), port),
+      cluster_version_(static_cast<uint32_t>(absl::ToUnixSeconds(absl::Now()))) {
+  server_.RegisterService(static_cast<rpc::NodeInfoGcsService::CallbackService*>(this));
+  server_.RegisterService(static_cast<rpc::JobInfoGcsService::CallbackService*>(this));
+  server_.RegisterService(static_cast<rpc::InternalKvGcsService::CallbackService*>(this));
+  server_.RegisterService(static_cast<rpc::PubsubGcsService::CallbackService*>(this));
+}
+
+GcsServer::~GcsServer() { Stop(); }
+
+absl::Status GcsServer::Start() {
+  if (auto s = server_.Start(); !s.ok()) return s;
+  timer_ = std::thread([this] { TimerLoop(); });
+  return absl::OkStatus();
+}
+
+void GcsServer::Stop() {
+  if (stopped_.exchange(true)) return;
+  if (!stopping_.HasBeenNotified()) stopping_.Notify();
+  if (timer_.joinable()) timer_.join();
+  publisher_.FlushAll();
+  server_.Shutdown(500);
+}
+
+// ---- nodes ------------------------------------------------------------------
+
+void GcsServer::PublishNode(const rpc::NodeInfo& info) {
+  rpc::PubMessage msg;
+  msg.set_channel(rpc::NODE_CHANNEL);
+  msg.set_key(info.node_id());
+  *msg.mutable_node() = info;
+  publisher_.Publish(std::move(msg));
+}
+
+grpc::ServerUnaryReactor* GcsServer::RegisterNode(grpc::CallbackServerContext* ctx,
+                                                  const rpc::RegisterNodeRequest* req,
+                                                  rpc::RegisterNodeReply*) {
+  const rpc::NodeInfo& in = req->node();
+  if (in.node_id().size() != NodeID::kSize) return Done(ctx, BadRequest("node_id is not a NodeID"));
+  if (in.ip().empty() || in.raylet_port() <= 0) {
+    return Done(ctx, BadRequest("a node needs an ip and a raylet_port"));
+  }
+  rpc::NodeInfo info = in;
+  info.set_state(rpc::NodeInfo::ALIVE);
+  info.set_start_time_ms(NowMs());
+  {
+    absl::MutexLock lock(&mu_);
+    NodeEntry& e = nodes_[info.node_id()];
+    e.info = info;
+    e.failed_checks = 0;
+    e.stub = rpc::NodeManagerService::NewStub(
+        rpc::GetChannel(fmt::format("{}:{}", info.ip(), info.raylet_port())));
+  }
+  storage_->Put("nodes", info.node_id(), info.SerializeAsString(), true).IgnoreError();
+  PHOTON_LOG_INFO("node {} registered at {}:{}", NodeID::FromBinaryOrDie(info.node_id()).Hex(),
+                  info.ip(), info.raylet_port());
+  PublishNode(info);
+  return Done(ctx);
+}
+
+void GcsServer::MarkNodeDead(const std::string& node_id, const std::string& reason) {
+  rpc::NodeInfo info;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = nodes_.find(node_id);
+    if (it == nodes_.end() || it->second.info.state() == rpc::NodeInfo::DEAD) return;
+    it->second.info.set_state(rpc::NodeInfo::DEAD);
+    it->second.info.set_death_reason(reason);
+    it->second.info.clear_resources_available();
+    info = it->second.info;
+  }
+  storage_->Put("nodes", node_id, info.SerializeAsString(), true).IgnoreError();
+  PHOTON_LOG_WARN("node {} is dead: {}", NodeID::FromBinaryOrDie(node_id).Hex(), reason);
+  PublishNode(info);
+}
+
+grpc::ServerUnaryReactor* GcsServer::UnregisterNode(grpc::CallbackServerContext* ctx,
+                                                    const rpc::UnregisterNodeRequest* req,
+                                                    rpc::UnregisterNodeReply*) {
+  MarkNodeDead(req->node_id(), req->reason().empty() ? "stopped" : req->reason());
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* GcsServer::GetAllNodes(grpc::CallbackServerContext* ctx,
+                                                 const rpc::GetAllNodesRequest*,
+                                                 rpc::GetAllNodesReply* reply) {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, e] : nodes_) *reply->add_nodes() = e.info;
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* GcsServer::ReportResources(grpc::CallbackServerContext* ctx,
+                                                     const rpc::ReportResourcesRequest* req,
+                                                     rpc::ReportResourcesReply*) {
+  absl::MutexLock lock(&mu_);
+  auto it = nodes_.find(req->node_id());
+  if (it == nodes_.end())
+    return Done(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown node"));
+  if (it->second.info.state() == rpc::NodeInfo::ALIVE) {
+    *it->second.info.mutable_resources_available() = req->resources_available();
+  }
+  return Done(ctx);
+}
+
+void GcsServer::RunHealthChecks() {
+  struct Target {
+    std::string id;
+    rpc::NodeManagerService::Stub* stub;
+  };
+  std::vector<Target> targets;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, e] : nodes_) {
+      if (e.info.state() == rpc::NodeInfo::ALIVE && !e.check_in_flight) {
+        e.check_in_flight = true;
+        targets.push_back({id, e.stub.get()});
+      }
+    }
+  }
+  for (const Target& t : targets) {
+    rpc::CallAsync(t.stub->async(), &rpc::NodeManagerService::Stub::async::HealthCheck,
+                   rpc::HealthCheckRequest(), config_.health_check_timeout_ms(),
+                   [this, id = t.id](const absl::Status& s, rpc::HealthCheckReply&&) {
+                     bool dead = false;
+                     int failures = 0;
+                     {
+                       absl::MutexLock lock(&mu_);
+                       auto it = nodes_.find(id);
+                       if (it == nodes_.end()) return;
+                       it->second.check_in_flight = false;
+                       it->second.failed_checks = s.ok() ? 0 : it->second.failed_checks + 1;
+                       failures = it->second.failed_checks;
+                       dead = failures >= config_.health_check_failure_threshold();
+                     }
+                     if (dead) {
+                       MarkNodeDead(id, fmt::format("did not answer {} health checks in a row ({})",
+                                                    failures, std::string(s.message())));
+                     }
+                   });
+  }
+}
+
+void GcsServer::TimerLoop() {
+  absl::Time next_check = absl::Now();
+  while (!stopping_.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
+    publisher_.Tick();
+    if (absl::Now() >= next_check) {
+      RunHealthChecks();
+      next_check = absl::Now() + absl::Milliseconds(config_.health_check_period_ms());
+    }
+  }
+}
+
+// ---- jobs -------------------------------------------------------------------
+
+grpc::ServerUnaryReactor* GcsServer::AddJob(grpc::CallbackServerContext* ctx,
+                                            const rpc::AddJobRequest* req,
+                                            rpc::AddJobReply* reply) {
+  rpc::JobInfo job = req->job();
+  {
+    absl::MutexLock lock(&mu_);
+    JobID id = JobID::FromParts(cluster_version_, next_job_++);
+    job.set_job_id(id.Binary());
+    job.set_start_time_ms(NowMs());
+    job.set_is_dead(false);
+    jobs_[job.job_id()] = job;
+  }
+  storage_->Put("jobs", job.job_id(), job.SerializeAsString(), true).IgnoreError();
+  reply->set_job_id(job.job_id());
+  rpc::PubMessage msg;
+  msg.set_channel(rpc::JOB_CHANNEL);
+  msg.set_key(job.job_id());
+  *msg.mutable_job() = job;
+  publisher_.Publish(std::move(msg));
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* GcsServer::MarkJobFinished(grpc::CallbackServerContext* ctx,
+                                                     const rpc::MarkJobFinishedRequest* req,
+                                                     rpc::MarkJobFinishedReply*) {
+  rpc::JobInfo job;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = jobs_.find(req->job_id());
+    if (it == jobs_.end()) {
+      return Done(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown job"));
+    }
+    if (it->second.is_dead()) return Done(ctx);
+    it->second.set_is_dead(true);
+    it->second.set_end_time_ms(NowMs());
+    job = it->second;
+  }
+  storage_->Put("jobs", job.job_id(), job.SerializeAsString(), true).IgnoreError();
+  rpc::PubMessage msg;
+  msg.set_channel(rpc::JOB_CHANNEL);
+  msg.set_key(job.job_id());
+  *msg.mutable_job() = job;
+  publisher_.Publish(std::move(msg));
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* GcsServer::GetAllJobs(grpc::CallbackServerContext* ctx,
+                                                const rpc::GetAllJobsRequest*,
+                                                rpc::GetAllJobsReply* reply) {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, j] : jobs_) *reply->add_jobs() = j;
+  return Done(ctx);
+}
+
+// ---- internal KV -------------------------------------------------------------
+
+namespace {
+std::string KvKey(const std::string& ns, const std::string& key) { return ns + '\0' + key; }
+}  // namespace
+
+grpc::ServerUnaryReactor* GcsServer::Put(grpc::CallbackServerContext* ctx,
+                                         const rpc::KvPutRequest* req, rpc::KvPutReply* reply) {
+  auto r = storage_->Put(kKvTable, KvKey(req->ns(), req->key()), req->value(), req->overwrite());
+  if (!r.ok())
+    return Done(ctx, grpc::Status(grpc::StatusCode::INTERNAL, std::string(r.status().message())));
+  reply->set_added(*r);
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* GcsServer::Get(grpc::CallbackServerContext* ctx,
+                                         const rpc::KvGetRequest* req, rpc::KvGetReply* reply) {
+  auto r = storage_->Get(kKvTable, KvKey(req->ns(), req->key()));
+  if (!r.ok())
+    return Done(ctx, grpc::Status(grpc::StatusCode::INTERNAL, std::string(r.status().message())));
+  reply->set_found(r->has_value());
+  if (r->has_value()) reply->set_value(**r);
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* GcsServer::Del(grpc::CallbackServerContext* ctx,
+                                         const rpc::KvDelRequest* req, rpc::KvDelReply* reply) {
+  auto r = storage_->Delete(kKvTable, KvKey(req->ns(), req->key()), req->by_prefix());
+  if (!r.ok())
+    return Done(ctx, grpc::Status(grpc::StatusCode::INTERNAL, std::string(r.status().message())));
+  reply->set_deleted(*r);
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* GcsServer::Keys(grpc::CallbackServerContext* ctx,
+                                          const rpc::KvKeysRequest* req, rpc::KvKeysReply* reply) {
+  auto r = storage_->Keys(kKvTable, KvKey(req->ns(), req->prefix()));
+  if (!r.ok())
+    return Done(ctx, grpc::Status(grpc::StatusCode::INTERNAL, std::string(r.status().message())));
+  size_t skip = req->ns().size() + 1;
+  for (const auto& k : *r) reply->add_keys(k.substr(skip));
+  return Done(ctx);
+}
+
+// ---- pub/sub ----------------------------------------------------------------
+
+grpc::ServerUnaryReactor* GcsServer::Poll(grpc::CallbackServerContext* ctx,
+                                          const rpc::PollRequest* req, rpc::PollReply* reply) {
+  auto* reactor = ctx->DefaultReactor();
+  publisher_.Poll(reactor, req, reply);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* GcsServer::Publish(grpc::CallbackServerContext* ctx,
+                                             const rpc::PublishRequest* req, rpc::PublishReply*) {
+  if (req->message().channel() != rpc::LOG_CHANNEL) {
+    return Done(ctx, BadRequest("only the log channel accepts outside publishers"));
+  }
+  publisher_.Publish(req->message());
+  return Done(ctx);
+}
+
+}  // namespace photon::gcs

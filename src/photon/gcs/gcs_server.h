@@ -1,0 +1,108 @@
+// The Global Control Service: node table and health checks, job table,
+// internal key-value store, and pub/sub of node, job and log changes.
+//
+// Threading: RPC handlers run on gRPC callback threads and take mu_ for the
+// tables (the KV store and the publisher have their own locks). One timer
+// thread runs the health checks and expires parked polls.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "photon/common/config.h"
+#include "photon/common/id.h"
+#include "photon/gcs/gcs_storage.h"
+#include "photon/gcs/pubsub.h"
+#include "photon/protocol/gcs.grpc.pb.h"
+#include "photon/protocol/raylet.grpc.pb.h"
+#include "photon/rpc/server.h"
+
+namespace photon::gcs {
+
+class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
+                  public rpc::JobInfoGcsService::CallbackService,
+                  public rpc::InternalKvGcsService::CallbackService,
+                  public rpc::PubsubGcsService::CallbackService {
+ public:
+  GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, std::string host, int port);
+  ~GcsServer() override;
+
+  // Starts serving and the timer thread. Fails if the port cannot be bound.
+  absl::Status Start();
+  int port() const { return server_.port(); }
+  // Stops serving; safe to call twice.
+  void Stop();
+
+  // --- NodeInfoGcsService ---
+  grpc::ServerUnaryReactor* RegisterNode(grpc::CallbackServerContext* ctx,
+                                         const rpc::RegisterNodeRequest* req,
+                                         rpc::RegisterNodeReply* reply) override;
+  grpc::ServerUnaryReactor* UnregisterNode(grpc::CallbackServerContext* ctx,
+                                           const rpc::UnregisterNodeRequest* req,
+                                           rpc::UnregisterNodeReply* reply) override;
+  grpc::ServerUnaryReactor* GetAllNodes(grpc::CallbackServerContext* ctx,
+                                        const rpc::GetAllNodesRequest* req,
+                                        rpc::GetAllNodesReply* reply) override;
+  grpc::ServerUnaryReactor* ReportResources(grpc::CallbackServerContext* ctx,
+                                            const rpc::ReportResourcesRequest* req,
+                                            rpc::ReportResourcesReply* reply) override;
+  // --- JobInfoGcsService ---
+  grpc::ServerUnaryReactor* AddJob(grpc::CallbackServerContext* ctx, const rpc::AddJobRequest* req,
+                                   rpc::AddJobReply* reply) override;
+  grpc::ServerUnaryReactor* MarkJobFinished(grpc::CallbackServerContext* ctx,
+                                            const rpc::MarkJobFinishedRequest* req,
+                                            rpc::MarkJobFinishedReply* reply) override;
+  grpc::ServerUnaryReactor* GetAllJobs(grpc::CallbackServerContext* ctx,
+                                       const rpc::GetAllJobsRequest* req,
+                                       rpc::GetAllJobsReply* reply) override;
+  // --- InternalKvGcsService ---
+  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const rpc::KvPutRequest* req,
+                                rpc::KvPutReply* reply) override;
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const rpc::KvGetRequest* req,
+                                rpc::KvGetReply* reply) override;
+  grpc::ServerUnaryReactor* Del(grpc::CallbackServerContext* ctx, const rpc::KvDelRequest* req,
+                                rpc::KvDelReply* reply) override;
+  grpc::ServerUnaryReactor* Keys(grpc::CallbackServerContext* ctx, const rpc::KvKeysRequest* req,
+                                 rpc::KvKeysReply* reply) override;
+  // --- PubsubGcsService ---
+  grpc::ServerUnaryReactor* Poll(grpc::CallbackServerContext* ctx, const rpc::PollRequest* req,
+                                 rpc::PollReply* reply) override;
+  grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* ctx,
+                                    const rpc::PublishRequest* req,
+                                    rpc::PublishReply* reply) override;
+
+ private:
+  struct NodeEntry {
+    rpc::NodeInfo info;
+    int failed_checks = 0;
+    bool check_in_flight = false;
+    std::unique_ptr<rpc::NodeManagerService::Stub> stub;
+  };
+  void TimerLoop();
+  void RunHealthChecks();
+  void MarkNodeDead(const std::string& node_id, const std::string& reason);
+  void PublishNode(const rpc::NodeInfo& info);
+
+  const SystemConfig config_;
+  std::unique_ptr<GcsStorage> storage_;
+  rpc::GrpcServer server_;
+  Publisher publisher_;
+  const uint32_t cluster_version_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, NodeEntry> nodes_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, rpc::JobInfo> jobs_ ABSL_GUARDED_BY(mu_);
+  uint32_t next_job_ ABSL_GUARDED_BY(mu_) = 1;
+
+  absl::Notification stopping_;
+  std::thread timer_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace photon::gcs

@@ -1,0 +1,54 @@
+// photon-gcs: the Global Control Service daemon.
+#include <unistd.h>
+
+#include <csignal>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "photon/common/config.h"
+#include "photon/common/logging.h"
+#include "photon/common/process.h"
+#include "photon/gcs/gcs_server.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"photon-gcs: the Global Control Service of a Photon cluster"};
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string port_file, session_dir = "/tmp/photon/gcs";
+  int parent_pid = 0;
+  app.add_option("--host", host, "Interface to listen on");
+  app.add_option("--port", port, "Port to listen on (0: any free port)");
+  app.add_option("--port-file", port_file, "Write the bound port here once serving");
+  app.add_option("--session-dir", session_dir, "Session folder (logs go to <it>/logs)");
+  app.add_option("--parent-pid", parent_pid, "Exit when this parent process dies");
+  CLI11_PARSE(app, argc, argv);
+
+  photon::BlockTerminationSignals();
+  if (parent_pid > 0) photon::DieWithParent(parent_pid, SIGTERM);
+  auto config = photon::SystemConfig::FromProcessEnvironment();
+  if (!config.ok()) {
+    std::cerr << "photon-gcs: " << config.status().message() << "\n";
+    return 2;
+  }
+  if (auto s = photon::InitLogging("gcs", session_dir, config->log_level()); !s.ok()) {
+    std::cerr << "photon-gcs: " << s.message() << "\n";
+    return 2;
+  }
+  photon::gcs::GcsServer server(*config, std::make_unique<photon::gcs::InMemoryGcsStorage>(), host,
+                                port);
+  if (auto s = server.Start(); !s.ok()) {
+    std::cerr << "photon-gcs: " << s.message() << "\n";
+    return 1;
+  }
+  if (!port_file.empty()) {
+    if (auto s = photon::WriteFileAtomically(port_file, std::to_string(server.port())); !s.ok()) {
+      std::cerr << "photon-gcs: " << s.message() << "\n";
+      return 1;
+    }
+  }
+  int sig = photon::WaitForTerminationSignal();
+  PHOTON_LOG_INFO("photon-gcs stopping on signal {}", sig);
+  server.Stop();
+  photon::ShutdownLogging();
+  return 0;
+}

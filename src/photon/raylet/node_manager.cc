@@ -1,0 +1,679 @@
+#include "photon/raylet/node_manager.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "fmt/format.h"
+#include "fmt/ranges.h"
+#include "photon/common/logging.h"
+#include "photon/common/process.h"
+#include "photon/rpc/client.h"
+
+namespace photon::raylet {
+namespace {
+
+grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx,
+                               const grpc::Status& s = grpc::Status::OK) {
+  auto* r = ctx->DefaultReactor();
+  r->Finish(s);
+  return r;
+}
+
+grpc::Status Invalid(const std::string& what) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, what);
+}
+
+std::string PoolKey(const rpc::RequestWorkerLeaseRequest& req) {
+  std::string key = req.job_id();
+  for (const auto& a : req.worker_command()) key += '\0' + a;
+  for (const auto& [k, v] : req.worker_env()) key += '\1' + k + '=' + v;
+  return key;
+}
+
+constexpr size_t kMaxPendingReasons = 20;
+
+}  // namespace
+
+NodeManager::NodeManager(SystemConfig config, NodeManagerOptions options)
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      node_id_(NodeID::FromRandom()),
+      server_("photon-raylet", options_.host, options_.port),
+      pool_([this](const WorkerID& id, pid_t pid) { OnWorkerStarted(id, pid); },
+            [this](const WorkerID& id, const std::string& m) { OnWorkerStartFailed(id, m); },
+            [this](pid_t pid, int status) { OnProcessExit(pid, status); }),
+      log_monitor_([this](const rpc::LogBatch& b) {
+        if (gcs_) gcs_->PublishLogAsync(b);
+      }) {
+  server_.RegisterService(static_cast<rpc::NodeManagerService::CallbackService*>(this));
+  server_.RegisterService(static_cast<rpc::ObjectManagerService::Service*>(this));
+}
+
+NodeManager::~NodeManager() { Stop(); }
+
+absl::Status NodeManager::Start() {
+  auto total = ResourceSet::FromMap(options_.resources);
+  if (!total.ok()) return total.status();
+  {
+    absl::MutexLock lock(&mu_);
+    total_ = *total;
+    available_ = *total;
+  }
+  auto store = ObjectStore::Open(options_.store_dir);
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+  auto gcs = GcsClient::Connect(options_.gcs_address, config_.gcs_connect_timeout_ms());
+  if (!gcs.ok()) return gcs.status();
+  gcs_ = std::move(*gcs);
+  if (auto s = server_.Start(); !s.ok()) return s;
+  pool_.Start();
+  log_monitor_.Start();
+
+  gcs_->Subscribe({rpc::JOB_CHANNEL}, "", [this](const rpc::PubMessage& m) {
+    if (m.job().is_dead()) KillJobWorkers(JobID::FromBinaryOrDie(m.job().job_id()));
+  });
+  gcs_->Subscribe({rpc::NODE_CHANNEL}, "",
+                  [this](const rpc::PubMessage&) { RefreshClusterView(); });
+
+  rpc::NodeInfo info;
+  info.set_node_id(node_id_.Binary());
+  info.set_ip(options_.host == "0.0.0.0" ? "127.0.0.1" : options_.host);
+  info.set_raylet_port(server_.port());
+  info.set_object_manager_port(server_.port());
+  for (const auto& [k, v] : options_.resources) (*info.mutable_resources_total())[k] = v;
+  for (const auto& [k, v] : options_.resources) (*info.mutable_resources_available())[k] = v;
+  for (const auto& [k, v] : options_.labels) (*info.mutable_labels())[k] = v;
+  info.set_session_dir(options_.session_dir);
+  info.set_store_socket(options_.store_dir);
+  if (auto s = gcs_->RegisterNode(info); !s.ok()) return s;
+  RefreshClusterView();
+  timer_ = std::thread([this] { TimerLoop(); });
+  PHOTON_LOG_INFO("raylet {} serving on port {} with {}", node_id_.Hex(), server_.port(),
+                  total->ToString());
+  return absl::OkStatus();
+}
+
+void NodeManager::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (!stopping_.HasBeenNotified()) stopping_.Notify();
+  if (timer_.joinable()) timer_.join();
+  if (gcs_) gcs_->UnregisterNode(node_id_, "raylet stopped").IgnoreError();
+  pool_.Stop();
+  log_monitor_.Stop();
+  server_.Shutdown(200);
+  if (store_) store_->DeleteAll();
+  gcs_.reset();
+}
+
+// ---- leases -------------------------------------------------------------------
+
+std::optional<rpc::Address> NodeManager::FindSpillbackNode(const ResourceSet& request,
+                                                           bool need_available) {
+  const RemoteNode* best = nullptr;
+  double best_util = 2;
+  for (const auto& [id, n] : cluster_) {
+    if (!n.alive || id == node_id_) continue;
+    if (!n.total.Contains(request)) continue;
+    if (need_available && !n.available.Contains(request)) continue;
+    double util = n.available.Utilization(n.total, request);
+    if (util < best_util) {
+      best = &n;
+      best_util = util;
+    }
+  }
+  if (best == nullptr) return std::nullopt;
+  return best->address;
+}
+
+grpc::ServerUnaryReactor* NodeManager::RequestWorkerLease(grpc::CallbackServerContext* ctx,
+                                                          const rpc::RequestWorkerLeaseRequest* req,
+                                                          rpc::RequestWorkerLeaseReply* reply) {
+  auto resources = ResourceSet::FromProto(req->resources());
+  if (!resources.ok()) return Done(ctx, Invalid(std::string(resources.status().message())));
+  if (req->worker_command().empty()) return Done(ctx, Invalid("worker_command is empty"));
+  if (req->job_id().size() != JobID::kSize) return Done(ctx, Invalid("job_id is not a JobID"));
+  auto* reactor = ctx->DefaultReactor();
+  std::vector<PendingLease> granted;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_jobs_.contains(JobID::FromBinaryOrDie(req->job_id()))) {
+      reply->set_rejected(true);
+      reply->set_message("the job has finished");
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    if (!total_.Contains(*resources)) {
+      if (!req->grant_or_reject()) {
+        if (auto node = FindSpillbackNode(*resources, /*need_available=*/false)) {
+          *reply->mutable_retry_at_raylet() = *node;
+          reactor->Finish(grpc::Status::OK);
+          return reactor;
+        }
+      }
+      std::string why = fmt::format(
+          "no node in the cluster can ever run '{}': it needs {}, and the largest node here has {}",
+          req->function_name(), resources->ToString(), total_.ToString());
+      reply->set_infeasible(true);
+      reply->set_message(why);
+      pending_reasons_.push_back(why);
+      if (pending_reasons_.size() > kMaxPendingReasons) pending_reasons_.pop_front();
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    if (!available_.Contains(*resources) && !req->grant_or_reject()) {
+      if (auto node = FindSpillbackNode(*resources, /*need_available=*/true)) {
+        *reply->mutable_retry_at_raylet() = *node;
+        reactor->Finish(grpc::Status::OK);
+        return reactor;
+      }
+    }
+    pending_.push_back(PendingLease{reactor, req, reply, *resources, PoolKey(*req)});
+    DispatchLocked(&granted);
+  }
+  FinishDispatch(granted);
+  return reactor;
+}
+
+void NodeManager::FinishDispatch(std::vector<PendingLease>& granted) {
+  for (auto& l : granted) l.reactor->Finish(grpc::Status::OK);
+}
+
+void NodeManager::Grant(PendingLease& lease, Worker& worker) {
+  worker.state = WorkerState::kLeased;
+  worker.lease_id = lease.request->lease_id();
+  worker.held = lease.resources;
+  worker.blocked = false;
+  *lease.reply->mutable_worker() = worker.address;
+}
+
+void NodeManager::StartWorkerLocked(const PendingLease& lease) {
+  WorkerID id = WorkerID::FromRandom(node_id_);
+  Worker w;
+  w.id = id;
+  w.pool_key = lease.pool_key;
+  w.job = JobID::FromBinaryOrDie(lease.request->job_id());
+  workers_[id] = w;
+  WorkerPool::StartRequest r;
+  r.worker_id = id;
+  r.argv.assign(lease.request->worker_command().begin(), lease.request->worker_command().end());
+  for (const auto& [k, v] : lease.request->worker_env()) r.env[k] = v;
+  r.env[ConfigEnvVar("raylet_address")] = fmt::format(
+      "{}:{}", options_.host == "0.0.0.0" ? "127.0.0.1" : options_.host, server_.port());
+  r.env[ConfigEnvVar("worker_id")] = id.Hex();
+  r.env[ConfigEnvVar("job_id")] = w.job.Hex();
+  r.env[ConfigEnvVar("address")] = options_.gcs_address;
+  r.env[ConfigEnvVar("session_dir")] = options_.session_dir;
+  r.env[ConfigEnvVar("raylet_pid")] = std::to_string(getpid());
+  r.stdout_path = fmt::format("{}/logs/worker-{}.out", options_.session_dir, id.Hex());
+  r.stderr_path = fmt::format("{}/logs/worker-{}.err", options_.session_dir, id.Hex());
+  pool_.StartWorker(std::move(r));
+}
+
+void NodeManager::DispatchLocked(std::vector<PendingLease>* granted) {
+  absl::flat_hash_map<std::string, int> waiting;  // acquired leases per key without a worker
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    PendingLease& l = *it;
+    if (!l.resources_acquired) {
+      if (!available_.Contains(l.resources)) {
+        ++it;
+        continue;
+      }
+      available_.Subtract(l.resources);
+      l.resources_acquired = true;
+      resources_dirty_ = true;
+    }
+    Worker* idle = nullptr;
+    for (auto& [id, w] : workers_) {
+      if (w.state == WorkerState::kIdle && w.pool_key == l.pool_key) {
+        idle = &w;
+        break;
+      }
+    }
+    if (idle != nullptr) {
+      Grant(l, *idle);
+      granted->push_back(l);
+      it = pending_.erase(it);
+      continue;
+    }
+    ++waiting[l.pool_key];
+    ++it;
+  }
+  for (const auto& [key, count] : waiting) {
+    int starting = 0;
+    for (const auto& [id, w] : workers_) {
+      if (w.state == WorkerState::kStarting && w.pool_key == key) ++starting;
+    }
+    for (const auto& l : pending_) {
+      if (starting >= count) break;
+      if (l.pool_key == key && l.resources_acquired) {
+        StartWorkerLocked(l);
+        ++starting;
+      }
+    }
+  }
+}
+
+void NodeManager::ReleaseWorkerLocked(Worker& w) {
+  available_.Add(w.held);
+  w.held = ResourceSet();
+  w.lease_id.clear();
+  w.blocked = false;
+  resources_dirty_ = true;
+}
+
+grpc::ServerUnaryReactor* NodeManager::ReturnWorker(grpc::CallbackServerContext* ctx,
+                                                    const rpc::ReturnWorkerRequest* req,
+                                                    rpc::ReturnWorkerReply*) {
+  auto id = WorkerID::FromBinary(req->worker_id());
+  if (!id.ok()) return Done(ctx, Invalid("worker_id is not a WorkerID"));
+  std::vector<PendingLease> granted;
+  pid_t kill_pid = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = workers_.find(*id);
+    if (it == workers_.end() || it->second.state != WorkerState::kLeased) return Done(ctx);
+    ReleaseWorkerLocked(it->second);
+    if (req->disconnect()) {
+      kill_pid = it->second.pid;
+      it->second.state = WorkerState::kDead;
+    } else {
+      it->second.state = WorkerState::kIdle;
+      it->second.idle_since = absl::Now();
+    }
+    DispatchLocked(&granted);
+  }
+  if (kill_pid > 0) pool_.Kill(kill_pid, true);
+  FinishDispatch(granted);
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* NodeManager::CancelLease(grpc::CallbackServerContext* ctx,
+                                                   const rpc::CancelLeaseRequest* req,
+                                                   rpc::CancelLeaseReply* reply) {
+  std::vector<PendingLease> cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->request->lease_id() == req->lease_id()) {
+        if (it->resources_acquired) available_.Add(it->resources);
+        it->reply->set_rejected(true);
+        it->reply->set_message("lease request cancelled");
+        cancelled.push_back(*it);
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  reply->set_cancelled(!cancelled.empty());
+  FinishDispatch(cancelled);
+  return Done(ctx);
+}
+
+// ---- workers ------------------------------------------------------------------
+
+void NodeManager::OnWorkerStarted(const WorkerID& id, pid_t pid) {
+  absl::MutexLock lock(&mu_);
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return;
+  it->second.pid = pid;
+  worker_by_pid_[pid] = id;
+  log_monitor_.AddWorker(pid, it->second.job.Binary(), options_.host,
+                         fmt::format("{}/logs/worker-{}.out", options_.session_dir, id.Hex()),
+                         fmt::format("{}/logs/worker-{}.err", options_.session_dir, id.Hex()));
+}
+
+void NodeManager::OnWorkerStartFailed(const WorkerID& id, const std::string& message) {
+  std::vector<PendingLease> failed;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = workers_.find(id);
+    if (it == workers_.end()) return;
+    std::string key = it->second.pool_key;
+    workers_.erase(it);
+    PHOTON_LOG_ERROR("cannot start a worker: {}", message);
+    for (auto l = pending_.begin(); l != pending_.end();) {
+      if (l->pool_key == key) {
+        if (l->resources_acquired) available_.Add(l->resources);
+        l->reply->set_rejected(true);
+        l->reply->set_message(fmt::format("cannot start a worker: {}", message));
+        failed.push_back(*l);
+        l = pending_.erase(l);
+      } else {
+        ++l;
+      }
+    }
+  }
+  FinishDispatch(failed);
+}
+
+void NodeManager::OnProcessExit(pid_t pid, int status) {
+  std::vector<PendingLease> granted;
+  {
+    absl::MutexLock lock(&mu_);
+    auto p = worker_by_pid_.find(pid);
+    if (p == worker_by_pid_.end()) return;
+    auto it = workers_.find(p->second);
+    worker_by_pid_.erase(p);
+    if (it == workers_.end()) return;
+    Worker& w = it->second;
+    if (w.state == WorkerState::kLeased) ReleaseWorkerLocked(w);
+    if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0)) {
+      PHOTON_LOG_INFO("worker {} (pid {}) exited with status {}", w.id.Hex(), pid, status);
+    }
+    workers_.erase(it);
+    DispatchLocked(&granted);
+  }
+  log_monitor_.RemoveWorker(pid);
+  FinishDispatch(granted);
+}
+
+grpc::ServerUnaryReactor* NodeManager::RegisterWorker(grpc::CallbackServerContext* ctx,
+                                                      const rpc::RegisterWorkerRequest* req,
+                                                      rpc::RegisterWorkerReply* reply) {
+  reply->set_node_id(node_id_.Binary());
+  reply->set_store_socket(options_.store_dir);
+  reply->set_session_dir(options_.session_dir);
+  if (req->is_driver()) {
+    auto job = JobID::FromBinary(req->job_id());
+    if (!job.ok()) return Done(ctx, Invalid("job_id is not a JobID"));
+    absl::MutexLock lock(&mu_);
+    drivers_[*job] = req->pid();
+    return Done(ctx);
+  }
+  auto id = WorkerID::FromBinary(req->worker_id());
+  if (!id.ok()) return Done(ctx, Invalid("worker_id is not a WorkerID"));
+  std::vector<PendingLease> granted;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = workers_.find(*id);
+    if (it == workers_.end() || it->second.state != WorkerState::kStarting) {
+      return Done(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                    "this raylet did not start a worker with that id"));
+    }
+    Worker& w = it->second;
+    w.address = req->address();
+    w.address.set_node_id(node_id_.Binary());
+    w.address.set_worker_id(id->Binary());
+    if (w.pid == 0) {
+      w.pid = req->pid();
+      worker_by_pid_[w.pid] = *id;
+    }
+    w.state = WorkerState::kIdle;
+    w.idle_since = absl::Now();
+    DispatchLocked(&granted);
+  }
+  FinishDispatch(granted);
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* NodeManager::NotifyBlocked(grpc::CallbackServerContext* ctx,
+                                                     const rpc::NotifyBlockedRequest* req,
+                                                     rpc::NotifyBlockedReply*) {
+  auto id = WorkerID::FromBinary(req->worker_id());
+  if (!id.ok()) return Done(ctx, Invalid("worker_id is not a WorkerID"));
+  std::vector<PendingLease> granted;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = workers_.find(*id);
+    if (it == workers_.end() || it->second.state != WorkerState::kLeased) return Done(ctx);
+    Worker& w = it->second;
+    auto cpu = ResourceSet::FromMap({{"CPU", w.held.Get("CPU")}});
+    if (req->blocked() && !w.blocked) {
+      // A worker waiting in get gives its CPU back, so the tasks it waits for
+      // can run here: nested fan-out cannot deadlock the node.
+      w.blocked = true;
+      available_.Add(*cpu);
+    } else if (!req->blocked() && w.blocked) {
+      w.blocked = false;
+      available_.Subtract(*cpu);
+    }
+    resources_dirty_ = true;
+    DispatchLocked(&granted);
+  }
+  FinishDispatch(granted);
+  return Done(ctx);
+}
+
+void NodeManager::KillJobWorkers(const JobID& job) {
+  std::vector<pid_t> pids;
+  {
+    absl::MutexLock lock(&mu_);
+    finished_jobs_.insert(job);
+    drivers_.erase(job);
+    for (auto& [id, w] : workers_) {
+      if (w.job == job && w.pid > 0) pids.push_back(w.pid);
+    }
+  }
+  for (pid_t pid : pids) pool_.Kill(pid, true);
+  if (!pids.empty()) PHOTON_LOG_INFO("job {} finished: stopped {} workers", job.Hex(), pids.size());
+}
+
+grpc::ServerUnaryReactor* NodeManager::JobFinished(grpc::CallbackServerContext* ctx,
+                                                   const rpc::JobFinishedRequest* req,
+                                                   rpc::JobFinishedReply*) {
+  auto job = JobID::FromBinary(req->job_id());
+  if (!job.ok()) return Done(ctx, Invalid("job_id is not a JobID"));
+  KillJobWorkers(*job);
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* NodeManager::HealthCheck(grpc::CallbackServerContext* ctx,
+                                                   const rpc::HealthCheckRequest*,
+                                                   rpc::HealthCheckReply*) {
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* NodeManager::GetNodeStats(grpc::CallbackServerContext* ctx,
+                                                    const rpc::GetNodeStatsRequest*,
+                                                    rpc::GetNodeStatsReply* reply) {
+  absl::MutexLock lock(&mu_);
+  int idle = 0;
+  for (const auto& [id, w] : workers_) idle += w.state == WorkerState::kIdle;
+  reply->set_num_workers(static_cast<int>(workers_.size()));
+  reply->set_num_idle_workers(idle);
+  total_.ToProto(reply->mutable_resources_total());
+  available_.ToProto(reply->mutable_resources_available());
+  for (const auto& r : pending_reasons_) reply->add_pending_reasons(r);
+  for (const auto& l : pending_) {
+    if (!l.resources_acquired) {
+      reply->add_pending_reasons(fmt::format("'{}' waits for {} (available: {})",
+                                             l.request->function_name(), l.resources.ToString(),
+                                             available_.ToString()));
+    }
+  }
+  return Done(ctx);
+}
+
+// ---- periodic work ---------------------------------------------------------------
+
+void NodeManager::RefreshClusterView() {
+  auto nodes = gcs_ ? gcs_->GetAllNodes() : absl::UnavailableError("no gcs");
+  if (!nodes.ok()) return;
+  absl::MutexLock lock(&mu_);
+  for (const auto& n : *nodes) {
+    auto id = NodeID::FromBinary(n.node_id());
+    if (!id.ok()) continue;
+    RemoteNode& r = cluster_[*id];
+    r.address.set_ip(n.ip());
+    r.address.set_port(n.raylet_port());
+    r.address.set_node_id(n.node_id());
+    r.alive = n.state() == rpc::NodeInfo::ALIVE;
+    r.total = ResourceSet::FromProto(n.resources_total()).value_or(ResourceSet());
+    r.available = ResourceSet::FromProto(n.resources_available()).value_or(ResourceSet());
+  }
+}
+
+void NodeManager::ReportResources() {
+  rpc::ReportResourcesRequest req;
+  {
+    absl::MutexLock lock(&mu_);
+    req.set_node_id(node_id_.Binary());
+    // Negative amounts (oversubscription while workers block) report as zero.
+    for (const auto& [k, v] : available_.ToMap()) {
+      if (v > 0) (*req.mutable_resources_available())[k] = v;
+    }
+    resources_dirty_ = false;
+  }
+  gcs_->ReportResourcesAsync(req);
+}
+
+void NodeManager::ReapIdleWorkers() {
+  std::vector<pid_t> victims;
+  {
+    absl::MutexLock lock(&mu_);
+    int soft_limit = std::max(1, static_cast<int>(total_.Get("CPU")));
+    int live = 0;
+    for (const auto& [id, w] : workers_) live += w.state != WorkerState::kDead;
+    absl::Time cutoff = absl::Now() - absl::Milliseconds(config_.idle_worker_kill_ms());
+    for (auto& [id, w] : workers_) {
+      if (live <= soft_limit) break;
+      if (w.state == WorkerState::kIdle && w.idle_since < cutoff && w.pid > 0) {
+        w.state = WorkerState::kDead;
+        victims.push_back(w.pid);
+        --live;
+      }
+    }
+  }
+  for (pid_t pid : victims) pool_.Kill(pid, false);
+}
+
+void NodeManager::CheckDrivers() {
+  std::vector<JobID> dead;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [job, pid] : drivers_) {
+      if (!ProcessAlive(pid)) dead.push_back(job);
+    }
+  }
+  for (const JobID& job : dead) {
+    PHOTON_LOG_INFO("driver of job {} is gone; finishing the job", job.Hex());
+    gcs_->MarkJobFinished(job).IgnoreError();
+    KillJobWorkers(job);
+  }
+}
+
+void NodeManager::TimerLoop() {
+  int tick = 0;
+  while (!stopping_.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
+    ++tick;
+    bool dirty;
+    {
+      absl::MutexLock lock(&mu_);
+      dirty = resources_dirty_;
+    }
+    if (dirty || tick % 10 == 0) ReportResources();
+    RefreshClusterView();
+    ReapIdleWorkers();
+    if (tick % 10 == 0) CheckDrivers();
+  }
+}
+
+// ---- objects ----------------------------------------------------------------------
+
+grpc::ServerUnaryReactor* NodeManager::FreeObjects(grpc::CallbackServerContext* ctx,
+                                                   const rpc::FreeObjectsRequest* req,
+                                                   rpc::FreeObjectsReply*) {
+  for (const auto& b : req->object_ids()) {
+    auto id = ObjectID::FromBinary(b);
+    if (id.ok()) store_->Delete(*id).IgnoreError();
+  }
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* NodeManager::PullObject(grpc::CallbackServerContext* ctx,
+                                                  const rpc::PullObjectRequest* req,
+                                                  rpc::PullObjectReply* reply) {
+  auto id = ObjectID::FromBinary(req->object_id());
+  if (!id.ok()) return Done(ctx, Invalid("object_id is not an ObjectID"));
+  if (store_->Contains(*id)) return Done(ctx);
+  auto* reactor = ctx->DefaultReactor();
+  {
+    absl::MutexLock lock(&pull_mu_);
+    auto& waiters = pulls_in_flight_[*id];
+    waiters.emplace_back(reactor, reply);
+    if (waiters.size() > 1) return reactor;  // a pull of this object is under way
+  }
+  rpc::Address from = req->from();
+  std::thread([this, oid = *id, from] {
+    absl::Status s = PullFrom(oid, from);
+    std::vector<std::pair<grpc::ServerUnaryReactor*, rpc::PullObjectReply*>> waiters;
+    {
+      absl::MutexLock lock(&pull_mu_);
+      waiters = std::move(pulls_in_flight_[oid]);
+      pulls_in_flight_.erase(oid);
+    }
+    for (auto& [r, rep] : waiters) r->Finish(rpc::ToGrpcStatus(s));
+  }).detach();
+  return reactor;
+}
+
+absl::Status NodeManager::PullFrom(const ObjectID& id, const rpc::Address& from) {
+  auto stub = rpc::ObjectManagerService::NewStub(
+      rpc::GetChannel(fmt::format("{}:{}", from.ip(), from.port())));
+  grpc::ClientContext ctx;
+  rpc::SetTimeout(&ctx, 600000);
+  rpc::PullRequest req;
+  req.set_object_id(id.Binary());
+  auto reader = stub->Pull(&ctx, req);
+  rpc::PullChunk chunk;
+  std::string bytes;
+  int64_t total = -1, meta_size = 0;
+  while (reader->Read(&chunk)) {
+    if (total < 0) {
+      total = chunk.total_size();
+      meta_size = chunk.metadata_size();
+      bytes.reserve(static_cast<size_t>(total));
+    }
+    bytes += chunk.data();
+  }
+  absl::Status s = rpc::FromGrpcStatus(reader->Finish());
+  if (!s.ok()) return s;
+  if (total < 0 || static_cast<int64_t>(bytes.size()) != total) {
+    return absl::DataLossError(fmt::format("pull of object {} from {}:{} was cut short", id.Hex(),
+                                           from.ip(), from.port()));
+  }
+  std::string_view all(bytes);
+  s = store_->Put(id, all.substr(0, meta_size), all.substr(meta_size));
+  if (absl::IsAlreadyExists(s)) return absl::OkStatus();
+  return s;
+}
+
+grpc::Status NodeManager::GetObjectInfo(grpc::ServerContext*, const rpc::ObjectInfoRequest* req,
+                                        rpc::ObjectInfoReply* reply) {
+  auto id = ObjectID::FromBinary(req->object_id());
+  if (!id.ok()) return Invalid("object_id is not an ObjectID");
+  auto obj = store_->Get(*id);
+  reply->set_found(obj.ok());
+  if (obj.ok()) {
+    reply->set_data_size(static_cast<int64_t>(obj->data.size()));
+    reply->set_metadata_size(static_cast<int64_t>(obj->metadata.size()));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status NodeManager::Pull(grpc::ServerContext*, const rpc::PullRequest* req,
+                               grpc::ServerWriter<rpc::PullChunk>* writer) {
+  auto id = ObjectID::FromBinary(req->object_id());
+  if (!id.ok()) return Invalid("object_id is not an ObjectID");
+  auto obj = store_->Get(*id);
+  if (!obj.ok()) return rpc::ToGrpcStatus(obj.status());
+  // Metadata and data are contiguous in the store: send them as one range.
+  const char* base = obj->metadata.data();
+  size_t total = obj->metadata.size() + obj->data.size();
+  size_t chunk_size = static_cast<size_t>(std::max<int64_t>(config_.object_chunk_size(), 4096));
+  for (size_t off = 0; off < total || off == 0; off += chunk_size) {
+    rpc::PullChunk chunk;
+    chunk.set_object_id(req->object_id());
+    chunk.set_total_size(static_cast<int64_t>(total));
+    chunk.set_metadata_size(static_cast<int64_t>(obj->metadata.size()));
+    chunk.set_offset(static_cast<int64_t>(off));
+    chunk.set_data(base + off, std::min(chunk_size, total - off));
+    if (!writer->Write(chunk)) break;
+    if (total == 0) break;
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace photon::raylet

@@ -1,0 +1,186 @@
+// The raylet's node manager: registers the node with the GCS, keeps a view of
+// the cluster's resources, grants worker leases (or spills them back to a
+// node that can serve them), tracks the node's workers and drivers, frees and
+// pulls objects for the node's store.
+//
+// Threading: RPC handlers run on gRPC callback threads; all lease and worker
+// state is guarded by mu_. A timer thread reports resources, refreshes the
+// cluster view, reaps idle workers and watches drivers. WorkerPool callbacks
+// arrive on the pool's thread and take mu_.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <sys/types.h>
+
+#include <deque>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "photon/common/config.h"
+#include "photon/common/id.h"
+#include "photon/gcs_client/gcs_client.h"
+#include "photon/object_store/object_store.h"
+#include "photon/protocol/object_manager.grpc.pb.h"
+#include "photon/protocol/raylet.grpc.pb.h"
+#include "photon/raylet/log_monitor.h"
+#include "photon/raylet/scheduling/resource_set.h"
+#include "photon/raylet/worker_pool.h"
+#include "photon/rpc/server.h"
+
+namespace photon::raylet {
+
+struct NodeManagerOptions {
+  std::string host = "127.0.0.1";  // interface to listen on and to advertise
+  int port = 0;
+  std::string gcs_address;
+  std::map<std::string, double> resources;  // must include CPU
+  std::string session_dir;
+  std::string store_dir;
+  int64_t object_store_memory = 0;
+  std::map<std::string, std::string> labels;
+};
+
+class NodeManager : public rpc::NodeManagerService::CallbackService,
+                    public rpc::ObjectManagerService::Service {
+ public:
+  NodeManager(SystemConfig config, NodeManagerOptions options);
+  ~NodeManager() override;
+
+  // Opens the store, starts serving, registers with the GCS. Fails with a
+  // message naming what went wrong (bad resources, port, unreachable GCS).
+  absl::Status Start();
+  // Unregisters, kills every worker, removes the store. Safe to call twice.
+  void Stop();
+  int port() const { return server_.port(); }
+  const NodeID& node_id() const { return node_id_; }
+
+  // --- NodeManagerService (callback API) ---
+  grpc::ServerUnaryReactor* RequestWorkerLease(grpc::CallbackServerContext* ctx,
+                                               const rpc::RequestWorkerLeaseRequest* req,
+                                               rpc::RequestWorkerLeaseReply* reply) override;
+  grpc::ServerUnaryReactor* ReturnWorker(grpc::CallbackServerContext* ctx,
+                                         const rpc::ReturnWorkerRequest* req,
+                                         rpc::ReturnWorkerReply* reply) override;
+  grpc::ServerUnaryReactor* RegisterWorker(grpc::CallbackServerContext* ctx,
+                                           const rpc::RegisterWorkerRequest* req,
+                                           rpc::RegisterWorkerReply* reply) override;
+  grpc::ServerUnaryReactor* NotifyBlocked(grpc::CallbackServerContext* ctx,
+                                          const rpc::NotifyBlockedRequest* req,
+                                          rpc::NotifyBlockedReply* reply) override;
+  grpc::ServerUnaryReactor* GetNodeStats(grpc::CallbackServerContext* ctx,
+                                         const rpc::GetNodeStatsRequest* req,
+                                         rpc::GetNodeStatsReply* reply) override;
+  grpc::ServerUnaryReactor* HealthCheck(grpc::CallbackServerContext* ctx,
+                                        const rpc::HealthCheckRequest* req,
+                                        rpc::HealthCheckReply* reply) override;
+  grpc::ServerUnaryReactor* JobFinished(grpc::CallbackServerContext* ctx,
+                                        const rpc::JobFinishedRequest* req,
+                                        rpc::JobFinishedReply* reply) override;
+  grpc::ServerUnaryReactor* FreeObjects(grpc::CallbackServerContext* ctx,
+                                        const rpc::FreeObjectsRequest* req,
+                                        rpc::FreeObjectsReply* reply) override;
+  grpc::ServerUnaryReactor* PullObject(grpc::CallbackServerContext* ctx,
+                                       const rpc::PullObjectRequest* req,
+                                       rpc::PullObjectReply* reply) override;
+  grpc::ServerUnaryReactor* CancelLease(grpc::CallbackServerContext* ctx,
+                                        const rpc::CancelLeaseRequest* req,
+                                        rpc::CancelLeaseReply* reply) override;
+
+  // --- ObjectManagerService (sync API: streaming from a blocking thread) ---
+  grpc::Status GetObjectInfo(grpc::ServerContext* ctx, const rpc::ObjectInfoRequest* req,
+                             rpc::ObjectInfoReply* reply) override;
+  grpc::Status Pull(grpc::ServerContext* ctx, const rpc::PullRequest* req,
+                    grpc::ServerWriter<rpc::PullChunk>* writer) override;
+
+ private:
+  enum class WorkerState { kStarting, kIdle, kLeased, kDead };
+  struct Worker {
+    WorkerID id;
+    pid_t pid = 0;
+    WorkerState state = WorkerState::kStarting;
+    std::string pool_key;  // job + command: a worker serves only its own job's tasks
+    JobID job;
+    rpc::Address address;
+    std::string lease_id;
+    ResourceSet held;  // resources of its current lease
+    bool blocked = false;
+    absl::Time idle_since;
+  };
+  struct PendingLease {
+    grpc::ServerUnaryReactor* reactor;
+    const rpc::RequestWorkerLeaseRequest* request;
+    rpc::RequestWorkerLeaseReply* reply;
+    ResourceSet resources;
+    std::string pool_key;
+    bool resources_acquired = false;
+    bool worker_requested = false;
+  };
+  struct RemoteNode {
+    rpc::Address address;
+    ResourceSet total;
+    ResourceSet available;
+    bool alive = false;
+  };
+
+  // Tries to serve queued leases: acquire resources, hand out idle workers,
+  // start workers where needed. Replies are sent after mu_ is released.
+  void DispatchLocked(std::vector<PendingLease>* granted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Grant(PendingLease& lease, Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartWorkerLocked(const PendingLease& lease) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseWorkerLocked(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A remote node that can serve `request` now (or, if !need_available, ever).
+  std::optional<rpc::Address> FindSpillbackNode(const ResourceSet& request, bool need_available)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishDispatch(std::vector<PendingLease>& granted);
+
+  void OnWorkerStarted(const WorkerID& id, pid_t pid);
+  void OnWorkerStartFailed(const WorkerID& id, const std::string& message);
+  void OnProcessExit(pid_t pid, int status);
+  void KillJobWorkers(const JobID& job);
+  void TimerLoop();
+  void RefreshClusterView();
+  void ReportResources();
+  void ReapIdleWorkers();
+  void CheckDrivers();
+  absl::Status PullFrom(const ObjectID& id, const rpc::Address& from);
+
+  const SystemConfig config_;
+  const NodeManagerOptions options_;
+  const NodeID node_id_;
+  rpc::GrpcServer server_;
+  std::unique_ptr<GcsClient> gcs_;
+  std::unique_ptr<ObjectStore> store_;
+  WorkerPool pool_;
+  LogMonitor log_monitor_;
+
+  absl::Mutex mu_;
+  ResourceSet total_ ABSL_GUARDED_BY(mu_);
+  ResourceSet available_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<WorkerID, Worker> workers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<pid_t, WorkerID> worker_by_pid_ ABSL_GUARDED_BY(mu_);
+  std::list<PendingLease> pending_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<NodeID, RemoteNode> cluster_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<JobID, pid_t> drivers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<JobID> finished_jobs_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> pending_reasons_ ABSL_GUARDED_BY(mu_);
+  bool resources_dirty_ ABSL_GUARDED_BY(mu_) = true;
+
+  absl::Mutex pull_mu_;
+  absl::flat_hash_map<ObjectID,
+                      std::vector<std::pair<grpc::ServerUnaryReactor*, rpc::PullObjectReply*>>>
+      pulls_in_flight_ ABSL_GUARDED_BY(pull_mu_);
+
+  absl::Notification stopping_;
+  std::thread timer_;
+  bool stopped_ = false;
+};
+
+}  // namespace photon::raylet

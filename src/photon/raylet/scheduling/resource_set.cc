@@ -1,0 +1,84 @@
+#include "photon/raylet/scheduling/resource_set.h"
+
+#include <cmath>
+
+#include "fmt/format.h"
+
+namespace photon::raylet {
+
+absl::StatusOr<ResourceSet> ResourceSet::FromMap(const std::map<std::string, double>& amounts) {
+  ResourceSet r;
+  for (const auto& [name, qty] : amounts) {
+    if (name.empty()) return absl::InvalidArgumentError("a resource name is empty");
+    if (!std::isfinite(qty) || qty < 0) {
+      return absl::InvalidArgumentError(
+          fmt::format("resource '{}' must be a finite quantity >= 0, got {}", name, qty));
+    }
+    double scaled = qty * kUnit;
+    int64_t units = static_cast<int64_t>(std::llround(scaled));
+    if (std::fabs(scaled - static_cast<double>(units)) > 1e-6 * std::max(1.0, scaled)) {
+      return absl::InvalidArgumentError(
+          fmt::format("resource '{}' = {} is finer than the precision of 0.0001", name, qty));
+    }
+    if (units > 0) r.units_[name] = units;
+  }
+  return r;
+}
+
+absl::StatusOr<ResourceSet> ResourceSet::FromProto(
+    const google::protobuf::Map<std::string, double>& m) {
+  return FromMap(std::map<std::string, double>(m.begin(), m.end()));
+}
+
+bool ResourceSet::Contains(const ResourceSet& request) const {
+  for (const auto& [name, units] : request.units_) {
+    auto it = units_.find(name);
+    if (it == units_.end() || it->second < units) return false;
+  }
+  return true;
+}
+
+void ResourceSet::Add(const ResourceSet& other) {
+  for (const auto& [name, units] : other.units_) units_[name] += units;
+}
+
+void ResourceSet::Subtract(const ResourceSet& other) {
+  for (const auto& [name, units] : other.units_) units_[name] -= units;
+}
+
+double ResourceSet::Get(const std::string& name) const {
+  auto it = units_.find(name);
+  return it == units_.end() ? 0.0 : static_cast<double>(it->second) / kUnit;
+}
+
+std::map<std::string, double> ResourceSet::ToMap() const {
+  std::map<std::string, double> out;
+  for (const auto& [name, units] : units_) out[name] = static_cast<double>(units) / kUnit;
+  return out;
+}
+
+void ResourceSet::ToProto(google::protobuf::Map<std::string, double>* out) const {
+  out->clear();
+  for (const auto& [name, units] : units_) (*out)[name] = static_cast<double>(units) / kUnit;
+}
+
+std::string ResourceSet::ToString() const {
+  std::string s = "{";
+  for (const auto& [name, units] : units_) {
+    if (s.size() > 1) s += ", ";
+    s += fmt::format("{}: {}", name, static_cast<double>(units) / kUnit);
+  }
+  return s + "}";
+}
+
+double ResourceSet::Utilization(const ResourceSet& total, const ResourceSet& request) const {
+  double worst = 0;
+  for (const auto& [name, units] : request.units_) {
+    double t = total.Get(name);
+    if (t <= 0) continue;
+    worst = std::max(worst, 1.0 - Get(name) / t);
+  }
+  return worst;
+}
+
+}  // namespace photon::raylet
