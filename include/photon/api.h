@@ -4,6 +4,8 @@
 // across the processes and nodes of a cluster (see docs/cpp-api.md).
 #pragma once
 
+#include "photon/actor.h"
+#include "photon/actor_handle.h"
 #include "photon/config.h"
 #include "photon/errors.h"
 #include "photon/object_ref.h"

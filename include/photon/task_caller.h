@@ -115,13 +115,14 @@ constexpr bool IsVoidObjectRef() {
 
 // Encodes one argument of a remote call: an ObjectRef as a reference to its object; any
 // other value as the msgpack bytes of it converted to Param (Param = void: of the value
-// as it is, with C strings as strings). Throws std::invalid_argument for a nil ObjectRef.
+// as it is, with C strings as strings). Throws std::invalid_argument naming `api` for a
+// nil ObjectRef.
 template <typename Param, typename A>
-TaskArg MakeTaskArg(A&& arg) {
+TaskArg MakeTaskArg(A&& arg, const char* api = "photon::Task(...).Remote") {
   using Arg = std::remove_cvref_t<A>;
   TaskArg out;
   if constexpr (kIsObjectRef<Arg>) {
-    CheckNotNil(arg.Binary(), "photon::Task(...).Remote");
+    CheckNotNil(arg.Binary(), api);
     out.is_ref = true;
     out.object_id = arg.Binary();
   } else if constexpr (std::is_same_v<Arg, Param>) {
@@ -141,6 +142,31 @@ TaskArg MakeTaskArg(A&& arg) {
   }
   return out;
 }
+
+// The parameter list of a registered function, factory or method: checks and encodes the
+// arguments of a call of it.
+template <typename... Params>
+struct ParamList {
+  // Whether Args (as passed to Remote) match Params in number and each fits (ArgumentFits).
+  template <typename... Args>
+  static constexpr bool Fit() {
+    if constexpr (sizeof...(Args) != sizeof...(Params)) {
+      return false;
+    } else {
+      return (ArgumentFits<Args, Params>() && ...);
+    }
+  }
+
+  // The TaskArgs of a call with `args` (which Fit); throws as MakeTaskArg does.
+  template <typename... Args>
+  static std::vector<TaskArg> Encode([[maybe_unused]] const char* api, Args&&... args) {
+    std::vector<TaskArg> task_args;
+    task_args.reserve(sizeof...(Args));
+    (task_args.push_back(MakeTaskArg<std::remove_cvref_t<Params>>(std::forward<Args>(args), api)),
+     ...);
+    return task_args;
+  }
+};
 
 // Submits the call and wraps the id the runtime returns (its reference is adopted).
 template <typename R>
@@ -178,32 +204,23 @@ class TaskCaller<R(Params...)> : public internal::TaskOptionsBuilder<TaskCaller<
   ObjectRef<ResultType> Remote(Args&&... args) const {
     static_assert(sizeof...(Args) == sizeof...(Params),
                   "photon::Task(f).Remote: wrong number of arguments for f");
-    static_assert(sizeof...(Args) != sizeof...(Params) || ArgumentsFit<Args...>(),
+    static_assert(sizeof...(Args) != sizeof...(Params) ||
+                      internal::ParamList<Params...>::template Fit<Args...>(),
                   "photon::Task(f).Remote: an argument does not convert to the type of f's "
                   "parameter (an ObjectRef<T> argument counts as a T)");
-    if constexpr (ArgumentsFit<Args...>()) {
+    if constexpr (internal::ParamList<Params...>::template Fit<Args...>()) {
       std::string name = internal::RegisteredNameOf(reinterpret_cast<std::uintptr_t>(fn_));
-      std::vector<internal::TaskArg> task_args;
-      task_args.reserve(sizeof...(Args));
-      (task_args.push_back(
-           internal::MakeTaskArg<std::remove_cvref_t<Params>>(std::forward<Args>(args))),
-       ...);
-      return internal::SubmitTask<ResultType>(name, std::move(task_args), this->options_);
+      return internal::SubmitTask<ResultType>(
+          name,
+          internal::ParamList<Params...>::Encode("photon::Task(...).Remote",
+                                                 std::forward<Args>(args)...),
+          this->options_);
     } else {
       return ObjectRef<ResultType>();
     }
   }
 
  private:
-  template <typename... Args>
-  static constexpr bool ArgumentsFit() {
-    if constexpr (sizeof...(Args) != sizeof...(Params)) {
-      return false;
-    } else {
-      return (internal::ArgumentFits<Args, Params>() && ...);
-    }
-  }
-
   R (*fn_)(Params...);
 };
 
@@ -241,6 +258,9 @@ class NamedTaskCaller : public internal::TaskOptionsBuilder<NamedTaskCaller<R>> 
 // Never throws.
 template <typename R, typename... Params>
 TaskCaller<R(Params...)> Task(R (*fn)(Params...)) {
+  static_assert(!std::is_pointer_v<R>,
+                "photon::Task(f): f returns a pointer; an actor factory is called with "
+                "photon::Actor(f) (photon/actor.h)");
   return TaskCaller<R(Params...)>(fn);
 }
 

@@ -9,8 +9,204 @@ from pkgutil import extend_path as _extend_path
 
 __path__ = _extend_path(__path__, __name__)
 
+import inspect as _inspect  # noqa: E402
+import os as _os  # noqa: E402
+
 from photon import _photon  # noqa: E402
+from photon import exceptions  # noqa: E402
+from photon._private import worker as _worker  # noqa: E402
+from photon._private.actor import ActorClass as _ActorClass  # noqa: E402
+from photon._private.actor import ActorHandle  # noqa: E402
+from photon._private.actor import method  # noqa: E402
+from photon._private.object_ref import ObjectRef  # noqa: E402
+from photon._private.remote_function import RemoteFunction as _RemoteFunction  # noqa: E402
+from photon.runtime_context import get_runtime_context  # noqa: E402
 
 __version__ = _photon.version()
 
-__all__ = ["__version__"]
+
+class _InitContext(dict):
+    """What init returns: connection info; usable as a context manager."""
+
+    @property
+    def address_info(self):
+        return self
+
+    @property
+    def dashboard_url(self):
+        return None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        shutdown()
+
+
+def _cli_cluster_address():
+    root = _os.environ.get("PHOTON_SESSION_DIR_ROOT", "/tmp/photon")
+    try:
+        with open(_os.path.join(root, "cluster_address")) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=None,
+         object_store_memory=None, local_mode=False, ignore_reinit_error=False,
+         include_dashboard=None, dashboard_host=None, dashboard_port=None, job_config=None,
+         configure_logging=True, logging_level="info", logging_format=None, log_to_driver=True,
+         namespace=None, runtime_env=None, _system_config=None, **kwargs):
+    """Connects this process to a Photon cluster, starting a local one if needed.
+
+    address: None (PHOTON_ADDRESS, or RAY_ADDRESS, else a new local cluster),
+    "auto" (the cluster `photon start` started), "local" (always a new one), or
+    "host:port" of a GCS. num_cpus, num_gpus, resources and object_store_memory
+    apply only to a new local cluster.
+    """
+    if kwargs:
+        raise TypeError(f"init() got unexpected keyword arguments: {sorted(kwargs)}")
+    if _worker.is_initialized():
+        if ignore_reinit_error:
+            return _InitContext(_worker.state.info or {})
+        raise RuntimeError("Maybe you called photon.init twice by accident? This error can be "
+                           "suppressed by passing in 'ignore_reinit_error=True'.")
+    if local_mode:
+        raise ValueError("local_mode is not supported")
+    if runtime_env is not None and not isinstance(runtime_env, dict):
+        raise TypeError("runtime_env must be a dict")
+    unsupported = set(runtime_env or {}) - {"env_vars"}
+    if unsupported:
+        raise ValueError(f"runtime_env fields {sorted(unsupported)} are not supported "
+                         "(only env_vars)")
+    env_vars = dict((runtime_env or {}).get("env_vars") or {})
+    for k, v in env_vars.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise TypeError("runtime_env['env_vars'] must map str to str")
+    if address is None:
+        address = _os.environ.get("PHOTON_ADDRESS") or _os.environ.get("RAY_ADDRESS") or ""
+    if address == "auto":
+        address = _cli_cluster_address()
+        if not address:
+            raise ConnectionError("Could not find any running Photon instance. Please specify "
+                                  "the one to connect to by setting `address`.")
+    if address == "local":
+        address = ""
+    if address.startswith("ray://") or address.startswith("photon://"):
+        address = address.split("://", 1)[1]
+    if address:
+        given = {"num_cpus": num_cpus, "num_gpus": num_gpus, "resources": resources,
+                 "object_store_memory": object_store_memory}
+        bad = [k for k, v in given.items() if v is not None]
+        if bad:
+            raise ValueError(f"When connecting to an existing cluster, {', '.join(bad)} must not "
+                             "be provided.")
+    if num_cpus is not None and (not isinstance(num_cpus, (int, float)) or num_cpus < 0):
+        raise ValueError(f"num_cpus must be a number >= 0, got {num_cpus!r}")
+    overrides = dict(_system_config or {})
+    overrides["log_to_driver"] = "true" if log_to_driver else "false"
+    if logging_level is not None:
+        level = logging_level if isinstance(logging_level, str) else {
+            10: "debug", 20: "info", 30: "warn", 40: "error", 50: "critical"}.get(logging_level,
+                                                                                 "info")
+        overrides["log_level"] = level.lower()
+    info = _worker.connect(address, num_cpus, num_gpus, resources, object_store_memory,
+                           namespace, env_vars, overrides)
+    return _InitContext(info)
+
+
+def shutdown(_exiting_interpreter=False):
+    """Disconnects; stops the local cluster init started. Safe to call twice."""
+    _worker.disconnect()
+
+
+def is_initialized():
+    return _worker.is_initialized()
+
+
+def remote(*args, **kwargs):
+    """@photon.remote / @photon.remote(**options) on a function or a class."""
+    def make(obj, options):
+        if _inspect.isclass(obj):
+            return _ActorClass(obj, options)
+        if callable(obj):
+            return _RemoteFunction(obj, options)
+        raise TypeError("The @photon.remote decorator must be applied to either a function or "
+                        "a class.")
+
+    if len(args) == 1 and not kwargs and callable(args[0]):
+        return make(args[0], {})
+    if args:
+        raise TypeError("The @photon.remote decorator takes keyword arguments only, e.g. "
+                        "@photon.remote(num_cpus=2).")
+    return lambda obj: make(obj, kwargs)
+
+
+get = _worker.get
+put = _worker.put
+wait = _worker.wait
+
+
+def cancel(ref, *, force=False, recursive=True):
+    """Cancels the task that makes `ref`; get then raises TaskCancelledError."""
+    if not isinstance(ref, ObjectRef):
+        raise TypeError(f"photon.cancel() only supported for ObjectRefs, got {type(ref)}")
+    _photon.cancel(ref.binary(), force)
+
+
+def kill(actor, *, no_restart=True):
+    """Kills an actor at once; pending and later calls raise ActorDiedError."""
+    if not isinstance(actor, ActorHandle):
+        raise ValueError(f"photon.kill() only supported for actors. Got: {type(actor)}.")
+    _photon.kill_actor(actor._actor_id, no_restart)
+
+
+def get_actor(name, namespace=None):
+    """The handle of the live actor named `name` in `namespace` (default: this job's)."""
+    if not name:
+        raise ValueError("Please supply a non-empty value to get_actor")
+    _worker.ensure_initialized()
+    aid = _photon.get_named_actor(name, namespace or "")
+    if aid is None:
+        raise ValueError(f"Failed to look up actor with name '{name}'. This could because 1. "
+                         "You are trying to look up a named actor you didn't create. 2. The "
+                         "named actor died. 3. You did not use a namespace matching the "
+                         "namespace of the actor.")
+    return ActorHandle(aid, None)
+
+
+def nodes():
+    _worker.ensure_initialized()
+    return _photon.nodes()
+
+
+def cluster_resources():
+    total = {}
+    for n in nodes():
+        if n["Alive"]:
+            for k, v in n["Resources"].items():
+                total[k] = total.get(k, 0) + v
+    return total
+
+
+def available_resources():
+    total = {}
+    for n in nodes():
+        if n["Alive"]:
+            for k, v in n["AvailableResources"].items():
+                if v > 0:
+                    total[k] = total.get(k, 0) + v
+    return total
+
+
+def get_gpu_ids():
+    ids = _os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    return [int(i) for i in ids.split(",") if i.strip().isdigit()]
+
+
+__all__ = [
+    "__version__", "init", "shutdown", "is_initialized", "remote", "method", "get", "put",
+    "wait", "cancel", "kill", "get_actor", "get_runtime_context", "nodes",
+    "cluster_resources", "available_resources", "get_gpu_ids", "ObjectRef", "ActorHandle",
+    "exceptions",
+]

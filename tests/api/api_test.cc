@@ -25,6 +25,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "fake_runtime.h"
+
 namespace {
 
 using photon::internal::CallOptions;
@@ -93,137 +95,7 @@ namespace {
 
 // --- the fake runtime ------------------------------------------------------------------
 
-// Runs each task at submission through ExecuteFunction and keeps objects in a map. Objects
-// listed in `pending` are not ready (Get times out, Wait reports them unready).
-class FakeRuntime : public photon::internal::Runtime {
- public:
-  struct Object {
-    std::string value;
-    ExecutionResult::Kind error = ExecutionResult::Kind::kOk;
-    std::string exception_type;
-    std::string message;
-    bool cancelled = false;
-  };
-
-  std::string SubmitTask(const std::string& function_name, std::vector<TaskArg> args,
-                         const CallOptions& options) override {
-    std::vector<std::string> values;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      last_function = function_name;
-      last_args = args;
-      last_options = options;
-      for (const TaskArg& arg : args) {
-        if (!arg.is_ref) {
-          values.push_back(arg.value);
-          continue;
-        }
-        auto it = objects_.find(arg.object_id);
-        if (it == objects_.end()) throw photon::ObjectLostError("fake: unknown argument object");
-        values.push_back(it->second.value);
-      }
-    }
-    std::vector<std::string_view> views(values.begin(), values.end());
-    ExecutionResult result = photon::internal::ExecuteFunction(function_name, views);
-    Object object;
-    object.value = result.value;
-    object.error = result.kind;
-    object.exception_type = result.exception_type;
-    object.message = result.message;
-    return Store(std::move(object));
-  }
-
-  std::string Put(std::string value) override {
-    Object object;
-    object.value = std::move(value);
-    return Store(std::move(object));
-  }
-
-  std::vector<ObjectBuffer> Get(const std::vector<std::string>& object_ids,
-                                int64_t timeout_ms) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++get_calls;
-    std::vector<ObjectBuffer> buffers;
-    for (const std::string& id : object_ids) {
-      auto it = objects_.find(id);
-      if (it == objects_.end()) throw photon::ObjectLostError("fake: unknown object");
-      const Object& object = it->second;
-      if (object.cancelled) throw photon::TaskCancelledError("fake: cancelled");
-      if (pending.count(id) != 0) {
-        if (timeout_ms < 0) throw std::logic_error("fake: Get would block forever");
-        throw photon::GetTimeoutError("fake: timed out");
-      }
-      if (object.error == ExecutionResult::Kind::kException) {
-        throw photon::TaskError(object.exception_type, object.message, "fake worker");
-      }
-      if (object.error == ExecutionResult::Kind::kFunctionNotFound) {
-        throw photon::FunctionNotFoundError(object.message);
-      }
-      auto bytes = std::make_shared<std::string>(object.value);
-      buffers.push_back(ObjectBuffer{bytes->data(), bytes->size(), bytes});
-    }
-    return buffers;
-  }
-
-  std::vector<bool> Wait(const std::vector<std::string>& object_ids, int num_objects,
-                         int64_t timeout_ms) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    last_wait_num_objects = num_objects;
-    std::vector<bool> ready;
-    for (const std::string& id : object_ids) ready.push_back(pending.count(id) == 0);
-    return ready;
-  }
-
-  void Cancel(const std::string& object_id) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    cancelled.push_back(object_id);
-    if (pending.count(object_id) != 0) {
-      objects_[object_id].cancelled = true;
-      pending.erase(object_id);
-    }
-  }
-
-  void AddLocalReference(const std::string& object_id) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++ref_counts_[object_id];
-  }
-
-  void RemoveLocalReference(const std::string& object_id) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    --ref_counts_[object_id];
-  }
-
-  int RefCount(const std::string& object_id) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return ref_counts_[object_id];
-  }
-
-  // Test-visible state (read after calls return; written under mu_).
-  std::string last_function;
-  std::vector<TaskArg> last_args;
-  CallOptions last_options;
-  int last_wait_num_objects = 0;
-  int get_calls = 0;
-  std::set<std::string> pending;
-  std::vector<std::string> cancelled;
-
- private:
-  // A 40-byte id, like a real ObjectID, with one local reference counted.
-  std::string Store(Object object) {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::string id(40, '\x5a');
-    uint64_t n = ++next_id_;
-    std::memcpy(id.data() + 32, &n, sizeof(n));
-    objects_[id] = std::move(object);
-    ref_counts_[id] = 1;
-    return id;
-  }
-
-  std::mutex mu_;
-  uint64_t next_id_ = 0;
-  std::unordered_map<std::string, Object> objects_;
-  std::unordered_map<std::string, int> ref_counts_;
-};
+using photon_test::FakeRuntime;
 
 class ApiTest : public ::testing::Test {
  protected:

@@ -6,6 +6,7 @@
 // function here is thread-safe.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,20 @@ struct ExecutionResult {
 // an unknown name as kFunctionNotFound. Blocks for as long as the function runs; any
 // number of threads may run functions at once.
 ExecutionResult ExecuteFunction(const std::string& name, const std::vector<std::string_view>& args);
+
+// Runs the actor factory registered as `factory_name` (a free function returning T*,
+// registered with PHOTON_REMOTE). On kOk `*instance` owns the new object: resetting it
+// destroys the actor's state. Never throws (as ExecuteFunction).
+ExecutionResult CreateActorInstance(const std::string& factory_name,
+                                    const std::vector<std::string_view>& args,
+                                    std::shared_ptr<void>* instance);
+
+// Runs the member function registered as `method_name` (e.g. "Counter::Add", from
+// PHOTON_REMOTE(&Counter::Add)) on `instance`, which CreateActorInstance made. Never
+// throws (as ExecuteFunction). Several threads may call it at once on one instance
+// (threaded actors); synchronizing the object's state is then the user's job.
+ExecutionResult ExecuteActorMethod(const std::string& method_name, void* instance,
+                                   const std::vector<std::string_view>& args);
 
 // True if a function is registered as `name` in this process.
 bool IsFunctionRegistered(const std::string& name);

@@ -30,6 +30,17 @@ struct CallOptions {
   bool retry_exceptions = false;
 };
 
+// Options of an actor (see photon::ActorCreator).
+struct ActorOptions {
+  std::string name;                                   // empty: anonymous
+  std::string ray_namespace;                          // empty: the job's namespace
+  std::unordered_map<std::string, double> resources;  // empty: {"CPU": 1} to place, 0 held
+  int max_restarts = 0;                               // -1: infinite
+  int max_task_retries = 0;                           // -1: infinite
+  int max_concurrency = 1;                            // > 1: a pool of that many threads
+  bool detached = false;                              // outlives its driver until killed
+};
+
 // The bytes of one object, valid while the shared_ptr lives (they may be a
 // read-only view of shared memory).
 struct ObjectBuffer {
@@ -72,6 +83,37 @@ class Runtime {
   // Local reference counting of ObjectRef handles in this process.
   virtual void AddLocalReference(const std::string& object_id) = 0;
   virtual void RemoveLocalReference(const std::string& object_id) = 0;
+
+  // --- actors ---
+  // Creates an actor whose state is made by the factory registered as
+  // `factory_name` (run in a new worker); returns the binary ActorID with one
+  // handle reference counted. Does not wait for the constructor. Throws
+  // std::invalid_argument for bad options and photon::Error if `options.name`
+  // is already taken in the namespace.
+  virtual std::string CreateActor(const std::string& factory_name, std::vector<TaskArg> args,
+                                  const ActorOptions& options) = 0;
+  // Calls the method registered as `method_name` on the actor; calls from one
+  // caller run in submission order. Returns the binary ObjectID of the result
+  // (one local reference counted). Never blocks on the call.
+  virtual std::string SubmitActorTask(const std::string& actor_id, const std::string& method_name,
+                                      std::vector<TaskArg> args, const CallOptions& options) = 0;
+  // Kills the actor; pending and later calls fail with ActorDiedError. With
+  // no_restart=false it restarts if its max_restarts allows.
+  virtual void KillActor(const std::string& actor_id, bool no_restart) = 0;
+  // The binary ActorID of the live actor named `name` in `ray_namespace` (empty:
+  // the job's namespace), or "" if there is none. Blocks on one GCS call.
+  virtual std::string GetNamedActor(const std::string& name, const std::string& ray_namespace) = 0;
+  // Reference counting of ActorHandle copies in this process (including ones
+  // deserialized from arguments). When the last handle anywhere is gone, a
+  // non-detached actor is destroyed.
+  virtual void AddActorHandleReference(const std::string& actor_id) = 0;
+  virtual void RemoveActorHandleReference(const std::string& actor_id) = 0;
+  // Inside an actor's method: the actor exits once the current call returns.
+  // Throws photon::Error outside an actor.
+  virtual void ExitActor() = 0;
+  // Inside an actor: true if this instance is a restart (the constructor ran
+  // again after the actor's process died).
+  virtual bool WasCurrentActorRestarted() = 0;
 };
 
 // The runtime of this process; throws photon::Error if photon::Init has not run.

@@ -10,11 +10,11 @@
 
 #include "fmt/format.h"
 #include "photon/api.h"
-#include "photon/api/local_cluster.h"
 #include "photon/api/runtime_impl.h"
 #include "photon/common/config.h"
 #include "photon/common/logging.h"
 #include "photon/common/process.h"
+#include "photon/driver/connect.h"
 #include "photon/internal/function_registry.h"
 
 namespace photon {
@@ -42,28 +42,28 @@ std::vector<std::string> SplitPath(const std::string& s) {
   return out;
 }
 
-std::vector<std::string> OwnCommandLine() {
-  std::vector<std::string> args;
-  std::ifstream f("/proc/self/cmdline", std::ios::binary);
-  std::string arg;
-  while (std::getline(f, arg, '\0')) args.push_back(arg);
-  return args;
-}
-
-std::string RandomNamespace() {
-  uint8_t b[8];
-  FillRandom(b, sizeof(b));
-  std::string s;
-  for (uint8_t c : b) s += fmt::format("{:02x}", c);
-  return s;
-}
+// The state of the actor this worker hosts (made by its creation task).
+std::shared_ptr<void> g_actor_instance;
 
 core::TaskResult ExecuteCpp(const rpc::TaskSpec& spec,
                             const std::vector<const core::ObjectValue*>& args) {
   std::vector<std::string_view> views;
   views.reserve(args.size());
   for (const auto* a : args) views.push_back(a->data);
-  internal::ExecutionResult r = internal::ExecuteFunction(spec.function_name(), views);
+  internal::ExecutionResult r;
+  if (spec.type() == rpc::ACTOR_CREATION_TASK) {
+    r = internal::CreateActorInstance(spec.function_name(), views, &g_actor_instance);
+  } else if (spec.type() == rpc::ACTOR_TASK) {
+    if (g_actor_instance == nullptr) {
+      r.kind = internal::ExecutionResult::Kind::kException;
+      r.exception_type = "photon::ActorDiedError";
+      r.message = "this worker hosts no actor";
+    } else {
+      r = internal::ExecuteActorMethod(spec.function_name(), g_actor_instance.get(), views);
+    }
+  } else {
+    r = internal::ExecuteFunction(spec.function_name(), views);
+  }
   core::TaskResult out;
   switch (r.kind) {
     case internal::ExecutionResult::Kind::kOk:
@@ -86,28 +86,12 @@ core::TaskResult ExecuteCpp(const rpc::TaskSpec& spec,
 
 // A process the raylet started: serve tasks until told to stop, then exit.
 [[noreturn]] void RunWorker(const SystemConfig& config) {
-  if (config.raylet_pid() > 0) DieWithParent(static_cast<pid_t>(config.raylet_pid()), SIGKILL);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   signal(SIGPIPE, SIG_IGN);
-  InitLogging("worker", config.session_dir(), config.log_level()).IgnoreError();
   for (const auto& err : internal::LoadFunctionLibraries(SplitPath(config.code_search_path()))) {
     std::fprintf(stderr, "photon worker: %s\n", err.c_str());
   }
-  auto job = JobID::FromHex(config.job_id());
-  auto wid = WorkerID::FromHex(config.worker_id());
-  if (!job.ok() || !wid.ok()) {
-    std::fprintf(stderr, "photon worker: bad PHOTON_JOB_ID or PHOTON_WORKER_ID\n");
-    std::_Exit(2);
-  }
-  core::CoreWorkerOptions o;
-  o.is_driver = false;
-  o.gcs_address = config.address();
-  o.raylet_address = config.raylet_address();
-  o.job_id = *job;
-  o.worker_id = *wid;
-  o.worker_command = OwnCommandLine();
-  o.executor = ExecuteCpp;
-  auto worker = core::CoreWorker::Create(config, o);
+  auto worker = ConnectWorker(config, rpc::CPP, ExecuteCpp);
   if (!worker.ok()) {
     std::fprintf(stderr, "photon worker: %s\n", std::string(worker.status().message()).c_str());
     std::_Exit(1);
@@ -156,73 +140,16 @@ void InitDriver(const Config& user, const std::vector<std::string>& argv) {
     }
     sys->set_log_level(user.log_level);
   }
-  if (user.num_cpus && *user.num_cpus < 0)
-    throw std::invalid_argument("Config.num_cpus must be >= 0");
-  for (const auto& [k, v] : user.resources) {
-    if (k == "CPU" || k == "GPU") {
-      throw std::invalid_argument("Config.resources: use num_cpus for CPU, not resources[\"" + k +
-                                  "\"]");
-    }
-    if (v < 0) throw std::invalid_argument("Config.resources[\"" + k + "\"] must be >= 0");
-  }
-  auto state = std::make_unique<State>();
-  std::string address = user.address.empty() ? sys->address() : user.address;
-  std::string raylet_address;
-  if (address.empty()) {
-    auto bin = FindBinDir(sys->bin_dir());
-    if (!bin.ok()) throw Error(std::string(bin.status().message()));
-    NodeArgs head;
-    if (user.num_cpus) head.num_cpus = *user.num_cpus;
-    head.resources.insert(user.resources.begin(), user.resources.end());
-    head.object_store_memory = user.object_store_memory;
-    auto cluster = LocalCluster::Start(*bin, sys->session_dir_root(), &head);
-    if (!cluster.ok()) {
-      throw Error("cannot start a local cluster: " + std::string(cluster.status().message()));
-    }
-    state->cluster = std::move(*cluster);
-    address = state->cluster->gcs_address();
-    raylet_address = state->cluster->nodes().front().address;
-  } else if (user.num_cpus || !user.resources.empty() || user.object_store_memory > 0) {
-    throw std::invalid_argument(
-        "num_cpus, resources and object_store_memory only apply when Init starts a local "
-        "cluster, not when joining the cluster at " +
-        address);
-  }
-  auto gcs = GcsClient::Connect(address, sys->gcs_connect_timeout_ms());
-  if (!gcs.ok()) throw Error(std::string(gcs.status().message()));
-  std::string session_dir = state->cluster ? state->cluster->session_dir() : "";
-  if (raylet_address.empty()) {
-    auto nodes = (*gcs)->GetAllNodes();
-    if (!nodes.ok()) throw Error(std::string(nodes.status().message()));
-    for (const auto& n : *nodes) {
-      if (n.state() != rpc::NodeInfo::ALIVE) continue;
-      if (raylet_address.empty() || n.ip() == "127.0.0.1") {
-        raylet_address = fmt::format("{}:{}", n.ip(), n.raylet_port());
-        session_dir = n.session_dir();
-      }
-    }
-    if (raylet_address.empty()) throw Error("the cluster at " + address + " has no live node");
-  }
-  InitLogging("driver", session_dir.empty() ? sys->session_dir_root() : session_dir,
-              sys->log_level())
-      .IgnoreError();
-  rpc::JobInfo job_info;
-  job_info.set_driver_pid(getpid());
-  job_info.set_ray_namespace(user.ray_namespace.empty() ? RandomNamespace() : user.ray_namespace);
-  for (const auto& p : user.code_search_path) job_info.add_code_search_path(p);
-  auto job = (*gcs)->AddJob(job_info);
-  if (!job.ok()) throw Error("cannot register the job: " + std::string(job.status().message()));
-
-  core::CoreWorkerOptions o;
-  o.is_driver = true;
-  o.gcs_address = address;
-  o.raylet_address = raylet_address;
-  o.job_id = *job;
-  o.ray_namespace = job_info.ray_namespace();
+  DriverOptions o;
+  o.address = user.address;
+  o.num_cpus = user.num_cpus;
+  o.resources.insert(user.resources.begin(), user.resources.end());
+  o.object_store_memory = user.object_store_memory;
+  o.ray_namespace = user.ray_namespace;
+  o.language = rpc::CPP;
+  o.code_search_path = user.code_search_path;
   if (user.code_search_path.empty()) {
     o.worker_command = argv;
-    std::string self = SelfExecutablePath();
-    if (!self.empty() && !o.worker_command.empty()) o.worker_command[0] = self;
   } else {
     auto bin = FindBinDir(sys->bin_dir());
     if (!bin.ok()) throw Error(std::string(bin.status().message()));
@@ -233,12 +160,16 @@ void InitDriver(const Config& user, const std::vector<std::string>& argv) {
     o.worker_command = {*bin + "/photon-default-worker"};
     o.worker_env[ConfigEnvVar("code_search_path")] = paths;
   }
-  for (const auto& [k, v] : sys->ToEnvironment()) {
-    if (k != ConfigEnvVar("address") && k != ConfigEnvVar("code_search_path")) o.worker_env[k] = v;
+  auto conn = ConnectDriver(*sys, std::move(o));
+  if (!conn.ok()) {
+    if (absl::IsInvalidArgument(conn.status())) {
+      throw std::invalid_argument(std::string(conn.status().message()));
+    }
+    throw Error(std::string(conn.status().message()));
   }
-  auto worker = core::CoreWorker::Create(*sys, o);
-  if (!worker.ok()) throw Error(std::string(worker.status().message()));
-  state->worker = std::move(*worker);
+  auto state = std::make_unique<State>();
+  state->cluster = std::move(conn->cluster);
+  state->worker = std::move(conn->worker);
   state->runtime = std::make_unique<internal::CoreWorkerRuntime>(state->worker.get());
   internal::SetRuntime(state->runtime.get());
   g_state = state.release();

@@ -1,8 +1,11 @@
 #include "photon/object_ref.h"
 
+#include <msgpack.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "photon/actor_handle.h"
 
 namespace photon::internal {
 
@@ -84,6 +87,51 @@ std::vector<bool> WaitObjects(const std::vector<std::string>& object_ids, int nu
                 " flags for " + std::to_string(object_ids.size()) + " ids");
   }
   return ready;
+}
+
+// --- actor handles ---
+
+void RetainActor(const std::string& actor_id) {
+  if (actor_id.empty()) {
+    return;
+  }
+  if (Runtime* runtime = GetRuntimeOrNull()) {
+    runtime->AddActorHandleReference(actor_id);
+  }
+}
+
+void ReleaseActor(const std::string& actor_id) noexcept {
+  if (actor_id.empty()) {
+    return;
+  }
+  Runtime* runtime = GetRuntimeOrNull();
+  if (runtime == nullptr) {
+    return;
+  }
+  try {
+    runtime->RemoveActorHandleReference(actor_id);
+  } catch (...) {
+    // As in ReleaseObject: a runtime that is shutting down may refuse.
+  }
+}
+
+void CheckActorNotNil(const std::string& actor_id, const char* api) {
+  if (actor_id.empty()) {
+    throw std::invalid_argument(std::string(api) + ": the ActorHandle is nil");
+  }
+}
+
+std::string UnpackActorHandle(const msgpack::object& object) {
+  if (object.type == msgpack::type::NIL) {
+    return std::string();
+  }
+  if (object.type != msgpack::type::EXT || object.via.ext.type() != kActorHandleExtType ||
+      object.via.ext.size == 0) {
+    throw msgpack::type_error();
+  }
+  std::string actor_id(object.via.ext.data(), object.via.ext.size);
+  RetainActor(actor_id);
+  return actor_id;
 }
 
 }  // namespace photon::internal

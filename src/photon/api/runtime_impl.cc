@@ -14,7 +14,16 @@ ObjectID ToId(const std::string& binary) {
   return *id;
 }
 
+ActorID ToActorId(const std::string& binary) {
+  auto id = ActorID::FromBinary(binary);
+  if (!id.ok()) throw std::invalid_argument(std::string(id.status().message()));
+  return *id;
+}
+
+std::vector<core::TaskArgument> ToCoreArgs(std::vector<TaskArg>& args);
+
 [[noreturn]] void ThrowStatus(const absl::Status& s) {
+  if (absl::IsAlreadyExists(s)) throw Error(std::string(s.message()));
   if (absl::IsDeadlineExceeded(s)) throw GetTimeoutError(std::string(s.message()));
   if (absl::IsInvalidArgument(s)) throw std::invalid_argument(std::string(s.message()));
   if (absl::IsResourceExhausted(s)) throw ObjectStoreFullError(std::string(s.message()));
@@ -51,8 +60,8 @@ void ThrowError(const rpc::ErrorInfo& e) {
   }
 }
 
-std::string CoreWorkerRuntime::SubmitTask(const std::string& function_name,
-                                          std::vector<TaskArg> args, const CallOptions& options) {
+namespace {
+std::vector<core::TaskArgument> ToCoreArgs(std::vector<TaskArg>& args) {
   std::vector<core::TaskArgument> core_args;
   core_args.reserve(args.size());
   for (auto& a : args) {
@@ -66,6 +75,13 @@ std::string CoreWorkerRuntime::SubmitTask(const std::string& function_name,
     }
     core_args.push_back(std::move(c));
   }
+  return core_args;
+}
+}  // namespace
+
+std::string CoreWorkerRuntime::SubmitTask(const std::string& function_name,
+                                          std::vector<TaskArg> args, const CallOptions& options) {
+  std::vector<core::TaskArgument> core_args = ToCoreArgs(args);
   core::TaskOptions o;
   o.function_name = function_name;
   o.name = options.name;
@@ -125,5 +141,63 @@ void CoreWorkerRuntime::RemoveLocalReference(const std::string& object_id) {
   auto id = ObjectID::FromBinary(object_id);
   if (id.ok()) worker_->RemoveLocalReference(*id);
 }
+
+std::string CoreWorkerRuntime::CreateActor(const std::string& factory_name,
+                                           std::vector<TaskArg> args, const ActorOptions& options) {
+  core::ActorCreationOptions o;
+  o.factory_name = factory_name;
+  o.name = options.name;
+  o.ray_namespace = options.ray_namespace;
+  o.resources.insert(options.resources.begin(), options.resources.end());
+  o.max_restarts = options.max_restarts;
+  o.max_task_retries = options.max_task_retries;
+  o.max_concurrency = options.max_concurrency;
+  o.detached = options.detached;
+  auto id = worker_->CreateActor(ToCoreArgs(args), o);
+  if (!id.ok()) ThrowStatus(id.status());
+  return id->Binary();
+}
+
+std::string CoreWorkerRuntime::SubmitActorTask(const std::string& actor_id,
+                                               const std::string& method_name,
+                                               std::vector<TaskArg> args,
+                                               const CallOptions& options) {
+  core::TaskOptions o;
+  o.function_name = method_name;
+  o.name = options.name;
+  auto ids = worker_->SubmitActorTask(ToActorId(actor_id), ToCoreArgs(args), o);
+  if (!ids.ok()) ThrowStatus(ids.status());
+  return ids->front().Binary();
+}
+
+void CoreWorkerRuntime::KillActor(const std::string& actor_id, bool no_restart) {
+  auto s = worker_->KillActor(ToActorId(actor_id), no_restart);
+  if (!s.ok() && !absl::IsNotFound(s)) ThrowStatus(s);
+}
+
+std::string CoreWorkerRuntime::GetNamedActor(const std::string& name,
+                                             const std::string& ray_namespace) {
+  auto id = worker_->GetNamedActor(name, ray_namespace);
+  if (!id.ok()) ThrowStatus(id.status());
+  if (!id->has_value()) return "";
+  return (*id)->Binary();  // the API counts the handle it makes from this id
+}
+
+void CoreWorkerRuntime::AddActorHandleReference(const std::string& actor_id) {
+  auto id = ActorID::FromBinary(actor_id);
+  if (id.ok()) worker_->AddActorHandle(*id);
+}
+
+void CoreWorkerRuntime::RemoveActorHandleReference(const std::string& actor_id) {
+  auto id = ActorID::FromBinary(actor_id);
+  if (id.ok()) worker_->RemoveActorHandle(*id);
+}
+
+void CoreWorkerRuntime::ExitActor() {
+  auto s = worker_->ExitActor();
+  if (!s.ok()) throw Error(std::string(s.message()));
+}
+
+bool CoreWorkerRuntime::WasCurrentActorRestarted() { return worker_->actor_restarted(); }
 
 }  // namespace photon::internal

@@ -25,6 +25,17 @@ class CoreWorkerRuntime : public Runtime {
   void AddLocalReference(const std::string& object_id) override;
   void RemoveLocalReference(const std::string& object_id) override;
 
+  std::string CreateActor(const std::string& factory_name, std::vector<TaskArg> args,
+                          const ActorOptions& options) override;
+  std::string SubmitActorTask(const std::string& actor_id, const std::string& method_name,
+                              std::vector<TaskArg> args, const CallOptions& options) override;
+  void KillActor(const std::string& actor_id, bool no_restart) override;
+  std::string GetNamedActor(const std::string& name, const std::string& ray_namespace) override;
+  void AddActorHandleReference(const std::string& actor_id) override;
+  void RemoveActorHandleReference(const std::string& actor_id) override;
+  void ExitActor() override;
+  bool WasCurrentActorRestarted() override;
+
  private:
   core::CoreWorker* worker_;
 };

@@ -1,17 +1,254 @@
-// The `photon` command: manages clusters (start, stop, status) like `ray`.
+// The `photon` command: start, inspect and stop clusters, like `ray`.
+//   photon start --head [--port 6379] [--num-cpus N] [--resources a=1,b=2] [--block]
+//   photon start --address HOST:PORT [...]
+//   photon status [--address HOST:PORT]
+//   photon stop
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/numbers.h"
+#include "fmt/format.h"
+#include "photon/cluster/local_cluster.h"
+#include "photon/common/config.h"
+#include "photon/common/process.h"
+#include "photon/gcs_client/gcs_client.h"
+#include "photon/protocol/raylet.grpc.pb.h"
+#include "photon/rpc/client.h"
 
 #ifndef PHOTON_VERSION_STRING
 #define PHOTON_VERSION_STRING "unknown"
 #endif
 
+namespace {
+
+using photon::SystemConfig;
+
+std::string StateDir(const SystemConfig& c) { return c.session_dir_root(); }
+std::string PidsFile(const SystemConfig& c) { return StateDir(c) + "/cli_processes"; }
+std::string AddressFile(const SystemConfig& c) { return StateDir(c) + "/cluster_address"; }
+
+bool ParseResources(std::string text, std::map<std::string, double>* out, std::string* error) {
+  for (char& c : text) {
+    if (c == '{' || c == '}' || c == '"' || c == '\'') c = ' ';
+    if (c == ':') c = '=';
+  }
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    double qty = 0;
+    std::string name = item.substr(0, eq);
+    name.erase(name.find_last_not_of(' ') + 1);
+    if (eq == std::string::npos || name.empty() ||
+        !absl::SimpleAtod(absl::string_view(item.data() + eq + 1, item.size() - eq - 1), &qty) ||
+        qty < 0) {
+      *error = fmt::format("bad resource '{}' (expected name=quantity, quantity >= 0)", item);
+      return false;
+    }
+    (*out)[name] = qty;
+  }
+  return true;
+}
+
+void RecordPids(const SystemConfig& c, const std::vector<pid_t>& pids) {
+  std::filesystem::create_directories(StateDir(c));
+  std::ofstream f(PidsFile(c), std::ios::app);
+  for (pid_t p : pids) f << p << "\n";
+}
+
+int Start(const SystemConfig& config, bool head, const std::string& address, int port,
+          double num_cpus, double num_gpus, const std::string& resources, int64_t store_memory,
+          const std::string& host, bool block) {
+  if (head == !address.empty()) {
+    std::fprintf(stderr, "photon start: give exactly one of --head or --address\n");
+    return 2;
+  }
+  photon::NodeArgs node;
+  node.num_cpus = num_cpus;
+  node.num_gpus = num_gpus;
+  node.object_store_memory = store_memory;
+  std::string error;
+  if (!ParseResources(resources, &node.resources, &error)) {
+    std::fprintf(stderr, "photon start: %s\n", error.c_str());
+    return 2;
+  }
+  auto bin = photon::FindBinDir(config.bin_dir());
+  if (!bin.ok()) {
+    std::fprintf(stderr, "photon start: %s\n", std::string(bin.status().message()).c_str());
+    return 1;
+  }
+  photon::ClusterOptions opts;
+  opts.die_with_parent = block;
+  opts.gcs_port = port;
+  opts.host = host;
+  absl::StatusOr<std::unique_ptr<photon::LocalCluster>> cluster =
+      head ? photon::LocalCluster::Start(*bin, config.session_dir_root(), &node, opts)
+           : photon::LocalCluster::Attach(*bin, config.session_dir_root(), address, opts);
+  if (!cluster.ok()) {
+    std::fprintf(stderr, "photon start: %s\n", std::string(cluster.status().message()).c_str());
+    return 1;
+  }
+  if (!head) {
+    auto added = (*cluster)->AddNode(node);
+    if (!added.ok()) {
+      std::fprintf(stderr, "photon start: cannot join %s: %s\n", address.c_str(),
+                   std::string(added.status().message()).c_str());
+      return 1;
+    }
+  }
+  std::vector<pid_t> pids;
+  if ((*cluster)->gcs_pid() > 0) pids.push_back((*cluster)->gcs_pid());
+  for (const auto& n : (*cluster)->nodes()) pids.push_back(n.pid);
+  std::string gcs = (*cluster)->gcs_address();
+  if (!block) RecordPids(config, pids);
+  if (head) photon::WriteFileAtomically(AddressFile(config), gcs).IgnoreError();
+  std::printf("Photon %s started (session %s).\n", head ? "head node" : "node",
+              (*cluster)->session_dir().c_str());
+  if (head) {
+    std::printf("  GCS address: %s\n", gcs.c_str());
+    std::printf("  Add a node:  photon start --address=%s\n", gcs.c_str());
+    std::printf(
+        "  Connect:     PHOTON_ADDRESS=%s ./your_driver   (or photon.init(address=\"%s\"))\n",
+        gcs.c_str(), gcs.c_str());
+  }
+  std::printf("  Stop:        photon stop\n");
+  std::fflush(stdout);
+  if (block) {
+    photon::BlockTerminationSignals();
+    photon::WaitForTerminationSignal();
+    (*cluster)->Shutdown();
+    return 0;
+  }
+  (*cluster)->Detach();
+  return 0;
+}
+
+int Stop(const SystemConfig& config) {
+  std::ifstream f(PidsFile(config));
+  std::vector<pid_t> pids;
+  pid_t p;
+  while (f >> p) pids.push_back(p);
+  int stopped = 0;
+  for (pid_t pid : pids) {
+    std::ifstream cmd(fmt::format("/proc/{}/cmdline", pid));
+    std::string line;
+    std::getline(cmd, line);
+    if (line.find("photon-") == std::string::npos) continue;  // gone, or pid reused
+    photon::SignalProcess(pid, SIGTERM);
+    ++stopped;
+  }
+  for (int i = 0; i < 100; ++i) {
+    bool any = false;
+    for (pid_t pid : pids) any |= photon::ProcessAlive(pid);
+    if (!any) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (pid_t pid : pids) {
+    if (photon::ProcessAlive(pid)) photon::SignalProcess(pid, SIGKILL);
+  }
+  std::filesystem::remove(PidsFile(config));
+  std::filesystem::remove(AddressFile(config));
+  std::printf("Stopped %d Photon processes.\n", stopped);
+  return 0;
+}
+
+int Status(const SystemConfig& config, std::string address) {
+  if (address.empty()) address = config.address();
+  if (address.empty()) {
+    std::ifstream f(AddressFile(config));
+    std::getline(f, address);
+  }
+  if (address.empty()) {
+    std::fprintf(stderr,
+                 "photon status: no cluster address (give --address or PHOTON_ADDRESS, or "
+                 "start one with photon start --head)\n");
+    return 1;
+  }
+  auto gcs = photon::GcsClient::Connect(address, 3000);
+  if (!gcs.ok()) {
+    std::fprintf(stderr, "photon status: %s\n", std::string(gcs.status().message()).c_str());
+    return 1;
+  }
+  auto nodes = (*gcs)->GetAllNodes();
+  if (!nodes.ok()) {
+    std::fprintf(stderr, "photon status: %s\n", std::string(nodes.status().message()).c_str());
+    return 1;
+  }
+  std::printf("Cluster at %s: %zu nodes\n", address.c_str(), nodes->size());
+  std::map<std::string, double> total, avail;
+  for (const auto& n : *nodes) {
+    bool alive = n.state() == photon::rpc::NodeInfo::ALIVE;
+    std::printf("  node %s  %s:%d  %s\n",
+                photon::NodeID::FromBinaryOrDie(n.node_id()).Hex().c_str(), n.ip().c_str(),
+                n.raylet_port(), alive ? "ALIVE" : ("DEAD (" + n.death_reason() + ")").c_str());
+    if (!alive) continue;
+    for (const auto& [k, v] : n.resources_total()) total[k] += v;
+    for (const auto& [k, v] : n.resources_available()) avail[k] += v;
+    auto stub = photon::rpc::NodeManagerService::NewStub(
+        photon::rpc::GetChannel(fmt::format("{}:{}", n.ip(), n.raylet_port())));
+    photon::rpc::GetNodeStatsReply stats;
+    if (photon::rpc::CallSync(stub.get(), &photon::rpc::NodeManagerService::Stub::GetNodeStats,
+                              photon::rpc::GetNodeStatsRequest(), &stats, 2000)
+            .ok()) {
+      std::printf("    workers: %d (%d idle)\n", stats.num_workers(), stats.num_idle_workers());
+      for (const auto& r : stats.pending_reasons()) std::printf("    pending: %s\n", r.c_str());
+    }
+  }
+  std::printf("Resources (used / total):\n");
+  for (const auto& [k, v] : total) std::printf("  %s: %g / %g\n", k.c_str(), v - avail[k], v);
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"photon: start, inspect and stop Photon clusters"};
   app.set_version_flag("--version", std::string(PHOTON_VERSION_STRING));
-  app.require_subcommand(0);
+  app.require_subcommand(1);
+
+  auto* start = app.add_subcommand("start", "Start Photon's daemons on this machine");
+  bool head = false, block = false;
+  std::string address, resources, host = "127.0.0.1";
+  int port = 6379;
+  double num_cpus = -1, num_gpus = 0;
+  int64_t store_memory = 0;
+  start->add_flag("--head", head, "Start the head node (GCS and a raylet)");
+  start->add_option("--address", address, "Join the cluster whose GCS is at HOST:PORT");
+  start->add_option("--port", port, "GCS port of a head node (0: any free port)");
+  start->add_option("--num-cpus", num_cpus, "CPUs of this node (default: all cores)");
+  start->add_option("--num-gpus", num_gpus, "GPUs of this node");
+  start->add_option("--resources", resources, "Custom resources: name=qty,... or {\"name\": qty}");
+  start->add_option("--object-store-memory", store_memory, "Object store bytes");
+  start->add_option("--node-ip-address", host, "Address the daemons listen on and advertise");
+  start->add_flag("--block", block, "Stay in the foreground; stop the daemons on Ctrl-C");
+
+  auto* stop = app.add_subcommand("stop", "Stop the daemons `photon start` started");
+  auto* status = app.add_subcommand("status", "Show the nodes, resources and pending work");
+  std::string status_address;
+  status->add_option("--address", status_address, "GCS address (default: the started cluster)");
+
   CLI11_PARSE(app, argc, argv);
-  if (argc == 1) std::printf("%s", app.help().c_str());
+  auto config = SystemConfig::FromProcessEnvironment();
+  if (!config.ok()) {
+    std::fprintf(stderr, "photon: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  if (start->parsed()) {
+    return Start(*config, head, address, port, num_cpus, num_gpus, resources, store_memory, host,
+                 block);
+  }
+  if (stop->parsed()) return Stop(*config);
+  if (status->parsed()) return Status(*config, status_address);
   return 0;
 }

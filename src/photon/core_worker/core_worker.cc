@@ -3,9 +3,12 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "fmt/format.h"
 #include "photon/common/logging.h"
+#include "photon/common/status.h"
+#include "photon/core_worker/actor_submitter.h"
 #include "photon/core_worker/task_receiver.h"
 #include "photon/core_worker/task_submitter.h"
 #include "photon/rpc/client.h"
@@ -29,8 +32,11 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
     }
     if (!req->intended_worker_id().empty() &&
         req->intended_worker_id() != worker_->worker_id().Binary()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                   "this task was meant for another worker"));
+      reactor->Finish(grpc::Status(
+          grpc::StatusCode::FAILED_PRECONDITION,
+          fmt::format("this task was meant for worker {}, not {}",
+                      WorkerID::FromBinary(req->intended_worker_id()).value_or(WorkerID()).Hex(),
+                      worker_->worker_id().Hex())));
       return reactor;
     }
     receiver_->HandlePushTask(reactor, req, reply);
@@ -128,7 +134,13 @@ absl::Status CoreWorker::Start() {
   if (!gcs.ok()) return gcs.status();
   gcs_ = std::move(*gcs);
   raylet_ = rpc::NodeManagerService::NewStub(rpc::GetChannel(options_.raylet_address));
-  if (!options_.is_driver) receiver_ = std::make_unique<TaskReceiver>(this, options_.executor);
+  if (!options_.is_driver) {
+    // Known before serving: a task may be pushed as soon as the raylet sees
+    // our registration, before its reply reaches us.
+    worker_id_ = options_.worker_id;
+    node_id_ = options_.worker_id.NodeId();
+    receiver_ = std::make_unique<TaskReceiver>(this, options_.executor);
+  }
   auto& service = ServiceSlot(this);
   service = std::make_unique<CoreWorkerServiceImpl>(this, receiver_.get());
   server_ =
@@ -166,6 +178,7 @@ absl::Status CoreWorker::Start() {
   }
   submitter_ = std::make_unique<TaskSubmitter>(this);
   submitter_->Start();
+  actor_submitter_ = std::make_unique<ActorSubmitter>(this);
   if (options_.is_driver && config_.log_to_driver()) StartLogSubscriber();
   return absl::OkStatus();
 }
@@ -187,7 +200,7 @@ void CoreWorker::Shutdown() {
   if (shut_down_.exchange(true)) return;
   if (submitter_) submitter_->Stop();
   if (options_.is_driver && gcs_) gcs_->MarkJobFinished(options_.job_id).IgnoreError();
-  if (server_) server_->Shutdown(200);
+  if (server_) server_->Shutdown(50);
   gcs_.reset();
   ServiceSlot(this).reset();
 }
@@ -236,6 +249,38 @@ absl::StatusOr<ObjectID> CoreWorker::Put(std::string metadata, std::string data)
   }
   refs_.AddOwned(id, 1);
   return id;
+}
+
+absl::StatusOr<ObjectID> CoreWorker::PutParts(std::string metadata,
+                                              const std::vector<std::string_view>& parts) {
+  size_t total = 0;
+  for (auto p : parts) total += p.size();
+  if (static_cast<int64_t>(total) <= config_.max_direct_call_object_size()) {
+    std::string data;
+    data.reserve(total);
+    for (auto p : parts) data.append(p);
+    return Put(std::move(metadata), std::move(data));
+  }
+  ObjectID id;
+  {
+    absl::MutexLock lock(&mu_);
+    id = ObjectID::ForPut(current_task_, ++put_counter_);
+  }
+  absl::Status s = store_->PutWith(id, metadata, total, [&](char* dst) {
+    for (auto p : parts) {
+      std::memcpy(dst, p.data(), p.size());
+      dst += p.size();
+    }
+  });
+  if (!s.ok()) return s;
+  memory_store_.Put(id, ObjectValue::InPlasma(node_id_));
+  refs_.AddOwned(id, 1);
+  return id;
+}
+
+std::optional<rpc::Address> CoreWorker::OwnerOf(const ObjectID& id) const {
+  if (refs_.IsOwned(id)) return address_;
+  return refs_.OwnerOf(id);
 }
 
 void CoreWorker::FetchFromOwner(const ObjectID& id, const rpc::Address& owner) {
@@ -374,7 +419,24 @@ void CoreWorker::AddLocalReference(const ObjectID& id) { refs_.AddLocalRef(id); 
 void CoreWorker::RemoveLocalReference(const ObjectID& id) { refs_.RemoveLocalRef(id); }
 size_t CoreWorker::NumTrackedObjects() const { return refs_.NumObjects(); }
 
+void CoreWorker::AddContainedRefs(const ObjectID& outer, const std::vector<ObjectID>& inner) {
+  for (const auto& id : inner) refs_.AddLocalRef(id);
+  absl::MutexLock lock(&mu_);
+  auto& v = contained_[outer];
+  v.insert(v.end(), inner.begin(), inner.end());
+}
+
 void CoreWorker::OnObjectFreed(const ObjectID& id, bool owned) {
+  std::vector<ObjectID> inner;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = contained_.find(id);
+    if (it != contained_.end()) {
+      inner = std::move(it->second);
+      contained_.erase(it);
+    }
+  }
+  for (const auto& i : inner) refs_.RemoveLocalRef(i);
   auto v = memory_store_.GetIfReady(id);
   memory_store_.Erase(id);
   if (!owned || v == nullptr || !v->in_plasma || shut_down_) return;
@@ -394,6 +456,44 @@ void CoreWorker::OnObjectFreed(const ObjectID& id, bool owned) {
 }
 
 // ---- tasks -----------------------------------------------------------------------
+
+absl::Status CoreWorker::BuildArgs(std::vector<TaskArgument>& args, rpc::TaskSpec* spec,
+                                   std::vector<ObjectID>* ref_ids) {
+  std::vector<ObjectID> user_refs;  // the refs the caller passed (not auto-put)
+  for (auto& a : args) {
+    rpc::TaskArg* arg = spec->add_args();
+    if (!a.is_ref && static_cast<int64_t>(a.value.size()) > config_.max_direct_call_object_size()) {
+      // Large values go through the object store and travel by reference.
+      auto put = Put(std::move(a.metadata), std::move(a.value));
+      if (!put.ok()) return put.status();
+      refs_.AddSubmittedRefs({*put});
+      refs_.RemoveLocalRef(*put);  // the task's reference keeps it alive
+      ref_ids->push_back(*put);
+      arg->mutable_ref()->set_object_id(put->Binary());
+      *arg->mutable_ref()->mutable_owner() = address_;
+      continue;
+    }
+    if (!a.is_ref) {
+      arg->mutable_value()->set_metadata(std::move(a.metadata));
+      arg->mutable_value()->set_data(std::move(a.value));
+      continue;
+    }
+    arg->mutable_ref()->set_object_id(a.ref.Binary());
+    if (refs_.IsOwned(a.ref)) {
+      *arg->mutable_ref()->mutable_owner() = address_;
+    } else if (auto owner = refs_.OwnerOf(a.ref)) {
+      *arg->mutable_ref()->mutable_owner() = *owner;
+    } else {
+      return absl::InvalidArgumentError(
+          fmt::format("argument object {} is unknown to this process", a.ref.Hex()));
+    }
+    ref_ids->push_back(a.ref);
+    user_refs.push_back(a.ref);
+  }
+  // The pending task holds its arguments until it finishes.
+  refs_.AddSubmittedRefs(user_refs);
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(std::vector<TaskArgument> args,
                                                              const TaskOptions& options) {
@@ -421,51 +521,179 @@ absl::StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(std::vector<TaskArg
   *spec.mutable_caller() = address_;
   for (const auto& [k, v] : options.resources) (*spec.mutable_resources())[k] = v;
   if (options.resources.empty()) (*spec.mutable_resources())["CPU"] = 1;
-
-  std::vector<ObjectID> ref_ids;    // every ObjectRef argument
-  std::vector<ObjectID> user_refs;  // the ones the caller passed (not auto-put)
-  for (auto& a : args) {
-    rpc::TaskArg* arg = spec.add_args();
-    if (!a.is_ref && static_cast<int64_t>(a.value.size()) > config_.max_direct_call_object_size()) {
-      // Large values go through the object store and travel by reference.
-      auto put = Put(std::move(a.metadata), std::move(a.value));
-      if (!put.ok()) return put.status();
-      a.is_ref = true;
-      a.ref = *put;
-      refs_.AddSubmittedRefs({*put});
-      refs_.RemoveLocalRef(*put);  // the task's reference keeps it alive
-      ref_ids.push_back(*put);
-      arg->mutable_ref()->set_object_id(put->Binary());
-      *arg->mutable_ref()->mutable_owner() = address_;
-      continue;
-    }
-    if (a.is_ref) {
-      arg->mutable_ref()->set_object_id(a.ref.Binary());
-      if (refs_.IsOwned(a.ref)) {
-        *arg->mutable_ref()->mutable_owner() = address_;
-      } else if (auto owner = refs_.OwnerOf(a.ref)) {
-        *arg->mutable_ref()->mutable_owner() = *owner;
-      } else {
-        return absl::InvalidArgumentError(
-            fmt::format("argument object {} is unknown to this process", a.ref.Hex()));
-      }
-      ref_ids.push_back(a.ref);
-      user_refs.push_back(a.ref);
-    } else {
-      arg->mutable_value()->set_metadata(std::move(a.metadata));
-      arg->mutable_value()->set_data(std::move(a.value));
-    }
-  }
+  std::vector<ObjectID> ref_ids;
+  PHOTON_RETURN_IF_ERROR(BuildArgs(args, &spec, &ref_ids));
   std::vector<ObjectID> returns;
   for (int i = 1; i <= options.num_returns; ++i) {
     ObjectID rid = ObjectID::FromIndex(task_id, i);
     refs_.AddOwned(rid, 1);
     returns.push_back(rid);
   }
-  // The pending task holds its arguments until it finishes.
-  refs_.AddSubmittedRefs(user_refs);
   submitter_->Submit(std::move(spec), std::move(ref_ids));
   return returns;
+}
+
+// ---- actors --------------------------------------------------------------------
+
+absl::StatusOr<ActorID> CoreWorker::CreateActor(std::vector<TaskArgument> args,
+                                                const ActorCreationOptions& options) {
+  if (options.max_restarts < -1 || options.max_task_retries < -1 || options.max_concurrency < 1) {
+    return absl::InvalidArgumentError(
+        "max_restarts and max_task_retries must be >= -1 and max_concurrency >= 1");
+  }
+  TaskID parent = current_task_id();
+  ActorID actor_id;
+  {
+    absl::MutexLock lock(&mu_);
+    actor_id = ActorID::Of(options_.job_id, current_task_, ++task_counter_);
+  }
+  rpc::ActorTableData data;
+  data.set_actor_id(actor_id.Binary());
+  data.set_job_id(options_.job_id.Binary());
+  *data.mutable_owner() = address_;
+  data.set_name(options.name);
+  data.set_ray_namespace(options.ray_namespace.empty() ? options_.ray_namespace
+                                                       : options.ray_namespace);
+  data.set_detached(options.detached);
+  data.set_max_restarts(options.max_restarts);
+  data.set_max_task_retries(options.max_task_retries);
+  data.set_class_name(options.factory_name);
+  PHOTON_RETURN_IF_ERROR(gcs_->RegisterActor(data));
+
+  rpc::TaskSpec spec;
+  TaskID task_id = TaskID::ForActorCreationTask(actor_id);
+  spec.set_task_id(task_id.Binary());
+  spec.set_job_id(options_.job_id.Binary());
+  spec.set_parent_task_id(parent.Binary());
+  spec.set_type(rpc::ACTOR_CREATION_TASK);
+  spec.set_language(options_.language);
+  spec.set_function_name(options.factory_name);
+  spec.set_name(options.factory_name);
+  spec.set_num_returns(1);
+  *spec.mutable_caller() = address_;
+  for (const auto& [k, v] : options.resources) (*spec.mutable_resources())[k] = v;
+  spec.set_actor_id(actor_id.Binary());
+  spec.set_max_restarts(options.max_restarts);
+  spec.set_max_task_retries(options.max_task_retries);
+  spec.set_max_concurrency(options.max_concurrency);
+  spec.set_actor_name(options.name);
+  spec.set_ray_namespace(data.ray_namespace());
+  spec.set_detached(options.detached);
+  std::vector<ObjectID> ref_ids;
+  PHOTON_RETURN_IF_ERROR(BuildArgs(args, &spec, &ref_ids));
+  actor_submitter_->AddOwnedActor(actor_id, data);
+
+  // Wait for the constructor's ObjectRef arguments, inline the small ones,
+  // then hand the creation task to the GCS.
+  auto pending = std::make_shared<std::pair<rpc::TaskSpec, std::atomic<int>>>();
+  pending->first = std::move(spec);
+  pending->second = static_cast<int>(ref_ids.size()) + 1;
+  auto ready = [this, pending, ref_ids] {
+    if (--pending->second > 0) return;
+    for (auto& arg : *pending->first.mutable_args()) {
+      if (!arg.has_ref()) continue;
+      auto v = memory_store_.GetIfReady(ObjectID::FromBinaryOrDie(arg.ref().object_id()));
+      if (v == nullptr || v->in_plasma || v->IsError()) continue;
+      rpc::SerializedObject* value = arg.mutable_value();
+      value->set_metadata(v->metadata);
+      value->set_data(std::string(v->data));
+    }
+    rpc::CreateActorRequest req;
+    *req.mutable_creation_task() = pending->first;
+    for (const auto& c : options_.worker_command) req.add_worker_command(c);
+    for (const auto& [k, v] : options_.worker_env) (*req.mutable_worker_env())[k] = v;
+    gcs_->CreateActorAsync(req, [this, ref_ids](const absl::Status& s) {
+      if (!s.ok()) PHOTON_LOG_ERROR("cannot create actor: {}", std::string(s.message()));
+      refs_.RemoveSubmittedRefs(ref_ids);
+    });
+  };
+  for (const ObjectID& dep : ref_ids) {
+    if (!refs_.IsOwned(dep)) {
+      if (auto owner = refs_.OwnerOf(dep)) FetchFromOwner(dep, *owner);
+    }
+    memory_store_.OnReady(dep, [ready](std::shared_ptr<ObjectValue>) { ready(); });
+  }
+  ready();
+  return actor_id;
+}
+
+absl::StatusOr<std::vector<ObjectID>> CoreWorker::SubmitActorTask(const ActorID& actor,
+                                                                  std::vector<TaskArgument> args,
+                                                                  const TaskOptions& options) {
+  TaskID task_id;
+  TaskID parent;
+  {
+    absl::MutexLock lock(&mu_);
+    parent = current_task_;
+    task_id = TaskID::ForActorTask(options_.job_id, current_task_, ++task_counter_, actor);
+  }
+  rpc::TaskSpec spec;
+  spec.set_task_id(task_id.Binary());
+  spec.set_job_id(options_.job_id.Binary());
+  spec.set_parent_task_id(parent.Binary());
+  spec.set_type(rpc::ACTOR_TASK);
+  spec.set_language(options_.language);
+  spec.set_function_name(options.function_name);
+  spec.set_name(options.name.empty() ? options.function_name : options.name);
+  spec.set_num_returns(options.num_returns);
+  spec.set_actor_id(actor.Binary());
+  *spec.mutable_caller() = address_;
+  std::vector<ObjectID> ref_ids;
+  PHOTON_RETURN_IF_ERROR(BuildArgs(args, &spec, &ref_ids));
+  std::vector<ObjectID> returns;
+  for (int i = 1; i <= options.num_returns; ++i) {
+    ObjectID rid = ObjectID::FromIndex(task_id, i);
+    refs_.AddOwned(rid, 1);
+    returns.push_back(rid);
+  }
+  actor_submitter_->Submit(actor, std::move(spec), std::move(ref_ids));
+  return returns;
+}
+
+absl::Status CoreWorker::KillActor(const ActorID& actor, bool no_restart) {
+  return gcs_->KillActor(actor, no_restart,
+                         no_restart ? "the actor was killed with Kill()"
+                                    : "the actor was killed with Kill(no_restart=false)");
+}
+
+absl::StatusOr<std::optional<ActorID>> CoreWorker::GetNamedActor(const std::string& name,
+                                                                 const std::string& ns) {
+  auto info = gcs_->GetNamedActor(name, ns.empty() ? options_.ray_namespace : ns);
+  if (!info.ok()) return info.status();
+  if (!info->has_value()) return std::optional<ActorID>();
+  return std::optional<ActorID>(ActorID::FromBinaryOrDie((*info)->actor_id()));
+}
+
+void CoreWorker::AddActorHandle(const ActorID& actor) { actor_submitter_->AddHandle(actor); }
+void CoreWorker::RemoveActorHandle(const ActorID& actor) { actor_submitter_->RemoveHandle(actor); }
+
+absl::Status CoreWorker::ExitActor() {
+  if (receiver_ == nullptr || current_actor_id().IsNil()) {
+    return absl::FailedPreconditionError("ExitActor may only be called inside an actor");
+  }
+  receiver_->ExitAfterCurrentTask();
+  return absl::OkStatus();
+}
+
+bool CoreWorker::actor_restarted() const {
+  absl::MutexLock lock(&mu_);
+  return actor_restarted_;
+}
+
+ActorID CoreWorker::current_actor_id() const {
+  absl::MutexLock lock(&mu_);
+  return current_actor_;
+}
+
+void CoreWorker::SetCurrentActor(const ActorID& id, bool restarted) {
+  absl::MutexLock lock(&mu_);
+  current_actor_ = id;
+  actor_restarted_ = restarted;
+}
+
+void CoreWorker::OnActorExitRequested() {
+  gcs_->KillActor(current_actor_id(), /*no_restart=*/true, "the actor called ExitActor()")
+      .IgnoreError();
 }
 
 absl::Status CoreWorker::Cancel(const ObjectID& id) { return submitter_->Cancel(id.TaskId()); }

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,15 +36,21 @@ namespace photon::core {
 
 class TaskSubmitter;
 class TaskReceiver;
+class ActorSubmitter;
 
 // What the front end's executor returns for one task.
 struct TaskResult {
   enum class Kind { kOk, kApplicationError, kFunctionNotFound };
   Kind kind = Kind::kOk;
-  std::string metadata;  // of the value (e.g. "msgpack")
+  std::string metadata;  // of the (first) return value (e.g. "msgpack")
   std::string value;
+  // Returns 2..num_returns, as (metadata, value).
+  std::vector<std::pair<std::string, std::string>> more_returns;
   std::string error_type;
   std::string error_message;
+  // kApplicationError: a complete serialized ErrorInfo from the front end
+  // (e.g. with the pickled Python exception); overrides type and message.
+  std::string serialized_error;
 };
 
 // Runs one task: the spec and its arguments' values (metadata, data), in order.
@@ -72,6 +79,17 @@ struct TaskArgument {
   std::string value;
 };
 
+struct ActorCreationOptions {
+  std::string factory_name;
+  std::string name;
+  std::string ray_namespace;  // empty: the job's
+  std::map<std::string, double> resources;
+  int max_restarts = 0;
+  int max_task_retries = 0;
+  int max_concurrency = 1;
+  bool detached = false;
+};
+
 struct TaskOptions {
   std::string function_name;
   std::string name;
@@ -95,6 +113,15 @@ class CoreWorker {
   // --- objects ---
   // Stores a value owned by this process; returns its id (one local ref held).
   absl::StatusOr<ObjectID> Put(std::string metadata, std::string data);
+  // As Put, with the value given as parts written one after another (large
+  // values are copied once, straight into shared memory).
+  absl::StatusOr<ObjectID> PutParts(std::string metadata,
+                                    const std::vector<std::string_view>& parts);
+  // Keeps `inner` objects alive (one local reference each) until `outer` is
+  // freed here: refs serialized inside a value live as long as the value.
+  void AddContainedRefs(const ObjectID& outer, const std::vector<ObjectID>& inner);
+  // The owner of an object this process knows (itself if it owns it).
+  std::optional<rpc::Address> OwnerOf(const ObjectID& id) const;
   // Values of `ids` in order, or the first error: DeadlineExceeded on timeout
   // (timeout_ms < 0: wait forever). A failed object comes back as an error
   // value (ObjectValue::IsError), not as a Status.
@@ -114,6 +141,28 @@ class CoreWorker {
   // Cancels the task that makes `id`: a queued task never runs; a running one
   // finishes but its result is dropped. Get then yields TASK_CANCELLED.
   absl::Status Cancel(const ObjectID& id);
+
+  // --- actors ---
+  // Registers and starts creating an actor (asynchronously); one handle held.
+  // AlreadyExists if its name is taken in the namespace.
+  absl::StatusOr<ActorID> CreateActor(std::vector<TaskArgument> args,
+                                      const ActorCreationOptions& options);
+  absl::StatusOr<std::vector<ObjectID>> SubmitActorTask(const ActorID& actor,
+                                                        std::vector<TaskArgument> args,
+                                                        const TaskOptions& options);
+  absl::Status KillActor(const ActorID& actor, bool no_restart);
+  // The live actor named `name` in `ns` (empty: the job's namespace), if any.
+  absl::StatusOr<std::optional<ActorID>> GetNamedActor(const std::string& name,
+                                                       const std::string& ns);
+  void AddActorHandle(const ActorID& actor);
+  void RemoveActorHandle(const ActorID& actor);
+  // Inside an actor: exit after the current call. FailedPrecondition elsewhere.
+  absl::Status ExitActor();
+  bool actor_restarted() const;
+  ActorID current_actor_id() const;
+  // Called by the receiver.
+  void SetCurrentActor(const ActorID& id, bool restarted);
+  void OnActorExitRequested();
 
   // For a worker: serves tasks until told to exit; returns the exit code.
   int RunTaskLoop();
@@ -150,6 +199,10 @@ class CoreWorker {
  private:
   CoreWorker(SystemConfig config, CoreWorkerOptions options);
   absl::Status Start();
+  // Builds the spec fields shared by tasks and actor calls; fills `ref_ids`
+  // with the ObjectRef arguments (their submitted references counted).
+  absl::Status BuildArgs(std::vector<TaskArgument>& args, rpc::TaskSpec* spec,
+                         std::vector<ObjectID>* ref_ids);
   void OnObjectFreed(const ObjectID& id, bool owned);
   absl::StatusOr<rpc::Address> NodeAddress(const NodeID& node);
   void StartLogSubscriber();
@@ -167,13 +220,17 @@ class CoreWorker {
   std::unique_ptr<rpc::GrpcServer> server_;
   std::unique_ptr<TaskSubmitter> submitter_;
   std::unique_ptr<TaskReceiver> receiver_;
+  std::unique_ptr<ActorSubmitter> actor_submitter_;
 
   mutable absl::Mutex mu_;
   TaskID current_task_ ABSL_GUARDED_BY(mu_);
   uint32_t put_counter_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t task_counter_ ABSL_GUARDED_BY(mu_) = 0;
+  ActorID current_actor_ ABSL_GUARDED_BY(mu_);
+  bool actor_restarted_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<NodeID, rpc::Address> node_addresses_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<ObjectID, NodeID> plasma_locations_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<ObjectID, std::vector<ObjectID>> contained_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> shut_down_{false};
 };
 

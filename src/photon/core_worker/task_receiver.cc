@@ -24,7 +24,57 @@ void TaskReceiver::HandlePushTask(grpc::ServerUnaryReactor* reactor,
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is exiting"));
     return;
   }
-  queue_.push_back(Item{reactor, request, reply});
+  if (request->task().type() != rpc::ACTOR_TASK) {
+    queue_.push_back(Item{reactor, request, reply});
+    return;
+  }
+  // Calls from one caller run in its submission order: hold each until the
+  // ones numbered before it have been released.
+  const std::string& caller = request->caller_worker_id();
+  CallerQueue& q = callers_[caller];
+  q.next_seq = std::max(q.next_seq, request->skip_before());
+  uint64_t seq = request->task().sequence_number();
+  if (seq < q.next_seq) {
+    queue_.push_back(Item{reactor, request, reply});  // a resend of a call we never ran
+    return;
+  }
+  q.waiting[seq] = Item{reactor, request, reply};
+  ReleaseInOrder(caller);
+}
+
+void TaskReceiver::ReleaseInOrder(const std::string& caller) {
+  CallerQueue& q = callers_[caller];
+  while (!q.waiting.empty()) {
+    auto it = q.waiting.begin();
+    if (it->first < q.next_seq) {
+      queue_.push_back(it->second);
+      q.waiting.erase(it);
+      continue;
+    }
+    if (it->first != q.next_seq) break;
+    queue_.push_back(it->second);
+    q.waiting.erase(it);
+    ++q.next_seq;
+  }
+}
+
+bool TaskReceiver::Next(Item* item) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return exiting_ || !queue_.empty(); };
+  mu_.Await(absl::Condition(&ready));
+  if (exiting_) return false;
+  *item = queue_.front();
+  queue_.pop_front();
+  return true;
+}
+
+void TaskReceiver::StartPool(int threads) {
+  for (int i = 0; i < threads; ++i) {
+    pool_.emplace_back([this] {
+      Item item;
+      while (Next(&item)) Execute(item);
+    });
+  }
 }
 
 void TaskReceiver::Exit(int code) {
@@ -120,7 +170,12 @@ void TaskReceiver::AddReturn(const ObjectID& id, const std::string& metadata, st
 void TaskReceiver::Execute(const Item& item) {
   const rpc::TaskSpec& spec = item.request->task();
   TaskID task_id = TaskID::FromBinaryOrDie(spec.task_id());
-  worker_->SetCurrentTask(task_id);
+  bool threaded = !pool_.empty();
+  if (!threaded) worker_->SetCurrentTask(task_id);
+  if (spec.type() == rpc::ACTOR_CREATION_TASK) {
+    worker_->SetCurrentActor(ActorID::FromBinaryOrDie(spec.actor_id()), spec.restarted());
+  }
+  std::unique_lock<std::mutex> marker_lock(marker_mu_);
   if (spec.name() != last_task_name_) {
     // Tells the raylet's log monitor which task the following output belongs to.
     last_task_name_ = spec.name();
@@ -131,6 +186,7 @@ void TaskReceiver::Execute(const Item& item) {
     std::fflush(stdout);
     std::fflush(stderr);
   }
+  marker_lock.unlock();
   std::string where = fmt::format("task '{}' in worker pid {} on node {}", spec.name(), getpid(),
                                   worker_->node_id().Hex().substr(0, 8));
   std::vector<std::shared_ptr<ObjectValue>> holders;
@@ -141,8 +197,9 @@ void TaskReceiver::Execute(const Item& item) {
     result = executor_(spec, args);
     if (result.kind == TaskResult::Kind::kApplicationError) {
       rpc::ErrorInfo e = MakeError(rpc::TASK_EXECUTION_EXCEPTION, result.error_message);
-      e.set_exception_type(result.error_type);
-      e.set_where(where);
+      if (!result.serialized_error.empty()) e.ParseFromString(result.serialized_error);
+      e.set_exception_type(e.exception_type().empty() ? result.error_type : e.exception_type());
+      if (e.where().empty()) e.set_where(where);
       error = e;
       item.reply->set_is_application_error(true);
     } else if (result.kind == TaskResult::Kind::kFunctionNotFound) {
@@ -158,11 +215,24 @@ void TaskReceiver::Execute(const Item& item) {
     if (error) {
       AddReturn(rid, kErrorMetadata, error->SerializeAsString(), item.reply);
     } else {
-      AddReturn(rid, result.metadata, i == 1 ? std::move(result.value) : std::string(), item.reply);
+      if (i == 1) {
+        AddReturn(rid, result.metadata, std::move(result.value), item.reply);
+      } else if (static_cast<size_t>(i - 2) < result.more_returns.size()) {
+        auto& [meta, value] = result.more_returns[i - 2];
+        AddReturn(rid, meta, std::move(value), item.reply);
+      } else {
+        AddReturn(rid, result.metadata, std::string(), item.reply);
+      }
     }
   }
-  worker_->SetCurrentTask(TaskID::Nil());
+  if (!threaded) worker_->SetCurrentTask(TaskID::Nil());
+  bool created = spec.type() == rpc::ACTOR_CREATION_TASK && !error;
   item.reactor->Finish(grpc::Status::OK);
+  if (created && spec.max_concurrency() > 1) StartPool(spec.max_concurrency() - 1);
+  if (exit_after_task_) {
+    worker_->OnActorExitRequested();
+    Exit(0);
+  }
 }
 
 }  // namespace photon::core

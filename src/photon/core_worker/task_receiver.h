@@ -7,8 +7,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <deque>
+#include <map>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -25,6 +30,8 @@ class TaskReceiver {
   // Runs pushed tasks until Exit; returns the exit code.
   int Run();
   void Exit(int code);
+  // Inside an actor: exit once the current call has replied.
+  void ExitAfterCurrentTask() { exit_after_task_ = true; }
 
  private:
   struct Item {
@@ -33,6 +40,11 @@ class TaskReceiver {
     rpc::PushTaskReply* reply;
   };
   void Execute(const Item& item);
+  // Takes the next runnable item; false when exiting.
+  bool Next(Item* item);
+  // Moves in-order actor calls of `caller` into the run queue.
+  void ReleaseInOrder(const std::string& caller) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartPool(int threads);
   // Resolves the arguments' values; on failure returns the error to store.
   std::optional<rpc::ErrorInfo> ResolveArgs(const rpc::TaskSpec& spec,
                                             std::vector<std::shared_ptr<ObjectValue>>* holders,
@@ -42,9 +54,17 @@ class TaskReceiver {
 
   CoreWorker* const worker_;
   TaskExecutor executor_;
-  std::string last_task_name_;
+  std::mutex marker_mu_;
+  std::string last_task_name_;  // guarded by marker_mu_
   absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  struct CallerQueue {
+    uint64_t next_seq = 0;
+    std::map<uint64_t, Item> waiting;
+  };
+  std::map<std::string, CallerQueue> callers_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> pool_;
+  std::atomic<bool> exit_after_task_{false};
   bool exiting_ ABSL_GUARDED_BY(mu_) = false;
   int exit_code_ ABSL_GUARDED_BY(mu_) = 0;
 };

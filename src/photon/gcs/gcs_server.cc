@@ -34,6 +34,15 @@ GcsServer::GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, s
   server_.RegisterService(static_cast<rpc::JobInfoGcsService::CallbackService*>(this));
   server_.RegisterService(static_cast<rpc::InternalKvGcsService::CallbackService*>(this));
   server_.RegisterService(static_cast<rpc::PubsubGcsService::CallbackService*>(this));
+  actors_ = std::make_unique<ActorManager>(&publisher_, [this] {
+    std::vector<rpc::NodeInfo> alive;
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, e] : nodes_) {
+      if (e.info.state() == rpc::NodeInfo::ALIVE) alive.push_back(e.info);
+    }
+    return alive;
+  });
+  server_.RegisterService(actors_.get());
 }
 
 GcsServer::~GcsServer() { Stop(); }
@@ -49,7 +58,7 @@ void GcsServer::Stop() {
   if (!stopping_.HasBeenNotified()) stopping_.Notify();
   if (timer_.joinable()) timer_.join();
   publisher_.FlushAll();
-  server_.Shutdown(500);
+  server_.Shutdown(50);
 }
 
 // ---- nodes ------------------------------------------------------------------
@@ -102,6 +111,7 @@ void GcsServer::MarkNodeDead(const std::string& node_id, const std::string& reas
   storage_->Put("nodes", node_id, info.SerializeAsString(), true).IgnoreError();
   PHOTON_LOG_WARN("node {} is dead: {}", NodeID::FromBinaryOrDie(node_id).Hex(), reason);
   PublishNode(info);
+  actors_->OnNodeDead(node_id);
 }
 
 grpc::ServerUnaryReactor* GcsServer::UnregisterNode(grpc::CallbackServerContext* ctx,
@@ -221,6 +231,7 @@ grpc::ServerUnaryReactor* GcsServer::MarkJobFinished(grpc::CallbackServerContext
     job = it->second;
   }
   storage_->Put("jobs", job.job_id(), job.SerializeAsString(), true).IgnoreError();
+  actors_->OnJobFinished(job.job_id());
   rpc::PubMessage msg;
   msg.set_channel(rpc::JOB_CHANNEL);
   msg.set_key(job.job_id());

@@ -17,6 +17,7 @@
 #include "absl/synchronization/notification.h"
 #include "photon/common/config.h"
 #include "photon/common/id.h"
+#include "photon/gcs/actor_manager.h"
 #include "photon/gcs/gcs_storage.h"
 #include "photon/gcs/pubsub.h"
 #include "photon/protocol/gcs.grpc.pb.h"
@@ -93,6 +94,7 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
   std::unique_ptr<GcsStorage> storage_;
   rpc::GrpcServer server_;
   Publisher publisher_;
+  std::unique_ptr<ActorManager> actors_;
   const uint32_t cluster_version_;
 
   absl::Mutex mu_;

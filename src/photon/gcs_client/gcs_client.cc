@@ -18,6 +18,7 @@ GcsClient::GcsClient(std::string address) : address_(std::move(address)) {
   jobs_ = rpc::JobInfoGcsService::NewStub(channel);
   kv_ = rpc::InternalKvGcsService::NewStub(channel);
   pubsub_ = rpc::PubsubGcsService::NewStub(channel);
+  actors_ = rpc::ActorInfoGcsService::NewStub(channel);
 }
 
 GcsClient::~GcsClient() {
@@ -158,6 +159,74 @@ absl::StatusOr<std::vector<std::string>> GcsClient::KvKeys(const std::string& ns
       rpc::CallSync(kv_.get(), &rpc::InternalKvGcsService::Stub::Keys, req, &reply, kCallTimeoutMs);
   if (!s.ok()) return s;
   return std::vector<std::string>(reply.keys().begin(), reply.keys().end());
+}
+
+absl::Status GcsClient::RegisterActor(const rpc::ActorTableData& actor) {
+  rpc::RegisterActorRequest req;
+  *req.mutable_actor() = actor;
+  rpc::RegisterActorReply reply;
+  return rpc::CallSync(actors_.get(), &rpc::ActorInfoGcsService::Stub::RegisterActor, req, &reply,
+                       kCallTimeoutMs);
+}
+
+void GcsClient::CreateActorAsync(const rpc::CreateActorRequest& request,
+                                 std::function<void(const absl::Status&)> done) {
+  rpc::CallAsync(
+      actors_->async(), &rpc::ActorInfoGcsService::Stub::async::CreateActor, request,
+      kCallTimeoutMs,
+      [done = std::move(done)](const absl::Status& s, rpc::CreateActorReply&&) { done(s); });
+}
+
+absl::StatusOr<std::optional<rpc::ActorTableData>> GcsClient::GetActorInfo(const ActorID& id) {
+  rpc::GetActorInfoRequest req;
+  req.set_actor_id(id.Binary());
+  rpc::GetActorInfoReply reply;
+  auto s = rpc::CallSync(actors_.get(), &rpc::ActorInfoGcsService::Stub::GetActorInfo, req, &reply,
+                         kCallTimeoutMs);
+  if (!s.ok()) return s;
+  if (!reply.found()) return std::optional<rpc::ActorTableData>();
+  return std::optional<rpc::ActorTableData>(reply.actor());
+}
+
+absl::StatusOr<std::optional<rpc::ActorTableData>> GcsClient::GetNamedActor(const std::string& name,
+                                                                            const std::string& ns) {
+  rpc::GetNamedActorRequest req;
+  req.set_name(name);
+  req.set_ray_namespace(ns);
+  rpc::GetNamedActorReply reply;
+  auto s = rpc::CallSync(actors_.get(), &rpc::ActorInfoGcsService::Stub::GetNamedActor, req, &reply,
+                         kCallTimeoutMs);
+  if (!s.ok()) return s;
+  if (!reply.found()) return std::optional<rpc::ActorTableData>();
+  return std::optional<rpc::ActorTableData>(reply.actor());
+}
+
+absl::Status GcsClient::KillActor(const ActorID& id, bool no_restart, const std::string& reason) {
+  rpc::KillActorRequest req;
+  req.set_actor_id(id.Binary());
+  req.set_no_restart(no_restart);
+  req.set_reason(reason);
+  rpc::KillActorReply reply;
+  return rpc::CallSync(actors_.get(), &rpc::ActorInfoGcsService::Stub::KillActor, req, &reply,
+                       kCallTimeoutMs);
+}
+
+absl::StatusOr<std::vector<rpc::ActorTableData>> GcsClient::ListActors() {
+  rpc::ListActorsReply reply;
+  auto s = rpc::CallSync(actors_.get(), &rpc::ActorInfoGcsService::Stub::ListActors,
+                         rpc::ListActorsRequest(), &reply, kCallTimeoutMs);
+  if (!s.ok()) return s;
+  return std::vector<rpc::ActorTableData>(reply.actors().begin(), reply.actors().end());
+}
+
+void GcsClient::ReportWorkerFailureAsync(const std::string& worker_id, const std::string& node_id,
+                                         const std::string& reason) {
+  rpc::ReportWorkerFailureRequest req;
+  req.set_worker_id(worker_id);
+  req.set_node_id(node_id);
+  req.set_reason(reason);
+  rpc::CallAsync(actors_->async(), &rpc::ActorInfoGcsService::Stub::async::ReportWorkerFailure, req,
+                 5000, [](const absl::Status&, rpc::ReportWorkerFailureReply&&) {});
 }
 
 void GcsClient::PublishLogAsync(const rpc::LogBatch& batch) {

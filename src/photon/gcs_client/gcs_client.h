@@ -46,6 +46,19 @@ class GcsClient {
   absl::StatusOr<int64_t> KvDel(const std::string& ns, const std::string& key, bool by_prefix);
   absl::StatusOr<std::vector<std::string>> KvKeys(const std::string& ns, const std::string& prefix);
 
+  // --- actors ---
+  // AlreadyExists (naming the actor) if its name is taken in its namespace.
+  absl::Status RegisterActor(const rpc::ActorTableData& actor);
+  void CreateActorAsync(const rpc::CreateActorRequest& request,
+                        std::function<void(const absl::Status&)> done);
+  absl::StatusOr<std::optional<rpc::ActorTableData>> GetActorInfo(const ActorID& id);
+  absl::StatusOr<std::optional<rpc::ActorTableData>> GetNamedActor(const std::string& name,
+                                                                   const std::string& ns);
+  absl::Status KillActor(const ActorID& id, bool no_restart, const std::string& reason);
+  absl::StatusOr<std::vector<rpc::ActorTableData>> ListActors();
+  void ReportWorkerFailureAsync(const std::string& worker_id, const std::string& node_id,
+                                const std::string& reason);
+
   // Fire-and-forget publication of worker output on the log channel.
   void PublishLogAsync(const rpc::LogBatch& batch);
 
@@ -65,6 +78,7 @@ class GcsClient {
   std::unique_ptr<rpc::JobInfoGcsService::Stub> jobs_;
   std::unique_ptr<rpc::InternalKvGcsService::Stub> kv_;
   std::unique_ptr<rpc::PubsubGcsService::Stub> pubsub_;
+  std::unique_ptr<rpc::ActorInfoGcsService::Stub> actors_;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> pollers_;
   std::vector<std::shared_ptr<grpc::ClientContext>> poll_contexts_;

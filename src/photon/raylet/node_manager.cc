@@ -101,7 +101,18 @@ void NodeManager::Stop() {
   if (gcs_) gcs_->UnregisterNode(node_id_, "raylet stopped").IgnoreError();
   pool_.Stop();
   log_monitor_.Stop();
-  server_.Shutdown(200);
+  std::vector<PendingLease> parked;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& l : pending_) {
+      l.reply->set_rejected(true);
+      l.reply->set_message("the raylet is stopping");
+      parked.push_back(l);
+    }
+    pending_.clear();
+  }
+  FinishDispatch(parked);
+  server_.Shutdown(50);
   if (store_) store_->DeleteAll();
   gcs_.reset();
 }
@@ -137,7 +148,7 @@ grpc::ServerUnaryReactor* NodeManager::RequestWorkerLease(grpc::CallbackServerCo
   std::vector<PendingLease> granted;
   {
     absl::MutexLock lock(&mu_);
-    if (finished_jobs_.contains(JobID::FromBinaryOrDie(req->job_id()))) {
+    if (finished_jobs_.contains(JobID::FromBinaryOrDie(req->job_id())) && !req->detached_actor()) {
       reply->set_rejected(true);
       reply->set_message("the job has finished");
       reactor->Finish(grpc::Status::OK);
@@ -183,6 +194,7 @@ void NodeManager::Grant(PendingLease& lease, Worker& worker) {
   worker.state = WorkerState::kLeased;
   worker.lease_id = lease.request->lease_id();
   worker.held = lease.resources;
+  worker.detached_actor = lease.request->detached_actor();
   worker.blocked = false;
   *lease.reply->mutable_worker() = worker.address;
 }
@@ -350,6 +362,7 @@ void NodeManager::OnWorkerStartFailed(const WorkerID& id, const std::string& mes
 
 void NodeManager::OnProcessExit(pid_t pid, int status) {
   std::vector<PendingLease> granted;
+  std::string dead_worker;
   {
     absl::MutexLock lock(&mu_);
     auto p = worker_by_pid_.find(pid);
@@ -362,10 +375,19 @@ void NodeManager::OnProcessExit(pid_t pid, int status) {
     if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0)) {
       PHOTON_LOG_INFO("worker {} (pid {}) exited with status {}", w.id.Hex(), pid, status);
     }
+    dead_worker = w.id.Binary();
     workers_.erase(it);
     DispatchLocked(&granted);
   }
   log_monitor_.RemoveWorker(pid);
+  if (!dead_worker.empty() && gcs_) {
+    gcs_->ReportWorkerFailureAsync(
+        dead_worker, node_id_.Binary(),
+        WIFSIGNALED(status) ? fmt::format("its worker process (pid {}) was killed by signal {}",
+                                          pid, WTERMSIG(status))
+                            : fmt::format("its worker process (pid {}) exited with code {}", pid,
+                                          WEXITSTATUS(status)));
+  }
   FinishDispatch(granted);
 }
 
@@ -443,7 +465,7 @@ void NodeManager::KillJobWorkers(const JobID& job) {
     finished_jobs_.insert(job);
     drivers_.erase(job);
     for (auto& [id, w] : workers_) {
-      if (w.job == job && w.pid > 0) pids.push_back(w.pid);
+      if (w.job == job && w.pid > 0 && !w.detached_actor) pids.push_back(w.pid);
     }
   }
   for (pid_t pid : pids) pool_.Kill(pid, true);

@@ -112,6 +112,7 @@ class NodeManager : public rpc::NodeManagerService::CallbackService,
     std::string lease_id;
     ResourceSet held;  // resources of its current lease
     bool blocked = false;
+    bool detached_actor = false;  // survives its job's end
     absl::Time idle_since;
   };
   struct PendingLease {

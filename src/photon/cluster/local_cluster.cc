@@ -1,4 +1,4 @@
-#include "photon/api/local_cluster.h"
+#include "photon/cluster/local_cluster.h"
 
 #include <dlfcn.h>
 #include <signal.h>
@@ -70,23 +70,42 @@ absl::StatusOr<std::string> FindBinDir(const std::string& configured) {
       "cannot find photon-gcs and photon-raylet next to the Photon library; set PHOTON_BIN_DIR");
 }
 
-absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const std::string& bin_dir,
-                                                                  const std::string& session_root,
-                                                                  const NodeArgs* head) {
-  std::unique_ptr<LocalCluster> c(new LocalCluster());
-  c->bin_dir_ = bin_dir;
-  c->session_dir_ = (std::filesystem::path(session_root) / NewSessionName()).string();
+absl::Status LocalCluster::MakeSessionDir(const std::string& session_root) {
+  session_dir_ = (std::filesystem::path(session_root) / NewSessionName()).string();
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(c->session_dir_) / "logs", ec);
+  std::filesystem::create_directories(std::filesystem::path(session_dir_) / "logs", ec);
   if (ec) {
     return absl::InternalError(
-        fmt::format("cannot create session folder {}: {}", c->session_dir_, ec.message()));
+        fmt::format("cannot create session folder {}: {}", session_dir_, ec.message()));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const std::string& bin_dir,
+                                                                  const std::string& session_root,
+                                                                  const NodeArgs* head,
+                                                                  const ClusterOptions& options) {
+  std::unique_ptr<LocalCluster> c(new LocalCluster());
+  c->options_ = options;
+  c->bin_dir_ = bin_dir;
+  if (auto s = c->MakeSessionDir(session_root); !s.ok()) return s;
   std::string port_file = c->session_dir_ + "/gcs_port";
   SpawnOptions opts;
-  opts.argv = {bin_dir + "/photon-gcs", "--port-file",   port_file,
-               "--session-dir",         c->session_dir_, "--parent-pid",
-               std::to_string(getpid())};
+  opts.argv = {bin_dir + "/photon-gcs",
+               "--port-file",
+               port_file,
+               "--session-dir",
+               c->session_dir_,
+               "--host",
+               options.host,
+               "--port",
+               std::to_string(options.gcs_port)};
+  if (options.die_with_parent) {
+    opts.argv.push_back("--parent-pid");
+    opts.argv.push_back(std::to_string(getpid()));
+  } else {
+    opts.new_process_group = true;
+  }
   opts.stdout_path = c->session_dir_ + "/logs/gcs.out";
   opts.stderr_path = c->session_dir_ + "/logs/gcs.err";
   auto pid = SpawnProcess(opts);
@@ -97,7 +116,8 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const std::str
     c->Shutdown();
     return port.status();
   }
-  c->gcs_address_ = "127.0.0.1:" + *port;
+  std::string advertised = options.host == "0.0.0.0" ? "127.0.0.1" : options.host;
+  c->gcs_address_ = advertised + ":" + *port;
   if (head != nullptr) {
     auto node = c->AddNode(*head);
     if (!node.ok()) {
@@ -106,6 +126,23 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const std::str
     }
   }
   return c;
+}
+
+absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Attach(const std::string& bin_dir,
+                                                                   const std::string& session_root,
+                                                                   const std::string& gcs_address,
+                                                                   const ClusterOptions& options) {
+  std::unique_ptr<LocalCluster> c(new LocalCluster());
+  c->options_ = options;
+  c->bin_dir_ = bin_dir;
+  c->gcs_address_ = gcs_address;
+  if (auto s = c->MakeSessionDir(session_root); !s.ok()) return s;
+  return c;
+}
+
+void LocalCluster::Detach() {
+  nodes_.clear();
+  gcs_pid_ = 0;
 }
 
 LocalCluster::~LocalCluster() { Shutdown(); }
@@ -124,10 +161,16 @@ absl::StatusOr<NodeProcess> LocalCluster::AddNode(const NodeArgs& args) {
                session_dir_,
                "--port-file",
                port_file,
-               "--parent-pid",
-               std::to_string(getpid()),
                "--store-dir",
-               store_dir};
+               store_dir,
+               "--host",
+               options_.host};
+  if (options_.die_with_parent) {
+    opts.argv.push_back("--parent-pid");
+    opts.argv.push_back(std::to_string(getpid()));
+  } else {
+    opts.new_process_group = true;
+  }
   if (args.num_cpus >= 0) {
     opts.argv.push_back("--num-cpus");
     opts.argv.push_back(fmt::format("{}", args.num_cpus));
@@ -161,7 +204,8 @@ absl::StatusOr<NodeProcess> LocalCluster::AddNode(const NodeArgs& args) {
   size_t space = content->find(' ');
   n.port = std::stoi(content->substr(0, space));
   n.node_id_hex = space == std::string::npos ? "" : content->substr(space + 1);
-  n.address = fmt::format("127.0.0.1:{}", n.port);
+  n.address =
+      fmt::format("{}:{}", options_.host == "0.0.0.0" ? "127.0.0.1" : options_.host, n.port);
   n.store_dir = store_dir;
   nodes_.push_back(n);
   return n;

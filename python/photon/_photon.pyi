@@ -1,0 +1,112 @@
+"""Type stubs and contracts of photon._photon, the native core (nanobind).
+
+Internal: the public API is in photon/__init__.py. Object and actor ids are
+`bytes` (binary ids, 40 and 20 bytes). Every blocking function releases the
+GIL while it waits. Errors from the core raise RuntimeError (bad state),
+ValueError (bad argument) or TimeoutError (get/wait timeouts); the *values*
+of failed objects are not raised here: `get` returns them as
+(ERROR_METADATA, error_info_bytes) and photon/_private turns them into
+exceptions.
+"""
+from typing import Callable, Optional, Sequence
+
+ERROR_METADATA: bytes  # metadata of an error value: data is a serialized ErrorInfo
+
+class Buffer:
+    """Bytes of one object, possibly a read-only view of shared memory.
+    Supports the buffer protocol (memoryview(buf) is zero-copy, read-only)."""
+    def __len__(self) -> int: ...
+
+def version() -> str: ...
+def check_config_environment() -> dict: ...
+def config_table() -> list: ...
+
+# --- connection -----------------------------------------------------------
+def connect(
+    address: str,              # "" -> start a private local cluster
+    num_cpus: float,           # < 0 -> all cores (local cluster only)
+    num_gpus: float,
+    resources: dict,           # custom resources (local cluster only)
+    object_store_memory: int,  # 0 -> default
+    namespace: str,            # "" -> random
+    worker_command: list,      # argv that starts a Python worker of this job
+    worker_env: dict,          # extra environment for workers
+) -> dict:
+    """Joins (or starts) a cluster as a driver. Returns
+    {"job_id", "node_id", "worker_id" (bytes), "gcs_address", "session_dir",
+    "namespace" (str), "raylet_address" (str)}. Raises RuntimeError naming
+    the problem (unreachable address, daemons that did not start)."""
+
+def disconnect() -> None:
+    """Leaves the cluster; stops a local cluster connect() started."""
+
+def is_connected() -> bool: ...
+
+def run_worker(executor: Callable) -> int:
+    """In a process the raylet started: serves tasks until told to exit, then
+    returns the exit code. For each task, calls (with the GIL held)
+      executor(task: dict, args: list[tuple[bytes metadata, Buffer data]])
+    where task = {"type": "normal"|"actor_creation"|"actor_task",
+    "function": str, "name": str, "task_id": bytes, "actor_id": bytes,
+    "num_returns": int, "attempt": int, "restarted": bool,
+    "max_concurrency": int}. The executor returns
+      ("ok", [(metadata bytes, data bytes-like), ...one per return...])
+      ("error", error_info_bytes)   # a serialized ErrorInfo
+    Several threads call it at once for a threaded actor (max_concurrency>1)."""
+
+def exit_actor() -> None: ...
+def actor_restarted() -> bool: ...
+
+# --- identity ---------------------------------------------------------------
+def job_id() -> bytes: ...
+def node_id() -> bytes: ...
+def worker_id() -> bytes: ...
+def current_task_id() -> bytes: ...
+def current_actor_id() -> bytes: ...   # nil (all 0xff) outside an actor
+def namespace() -> str: ...
+
+# --- objects ---------------------------------------------------------------
+def put(metadata: bytes, data) -> bytes:
+    """Stores a value (data: any bytes-like); returns its id, one local ref held."""
+
+def get(ids: Sequence[bytes], timeout_ms: int) -> list:
+    """[(metadata, Buffer)] in order; timeout_ms < 0 waits forever.
+    Raises TimeoutError on timeout."""
+
+def wait(ids: Sequence[bytes], num_returns: int, timeout_ms: int) -> list:
+    """One bool per id: ready."""
+
+def add_local_ref(id: bytes) -> None: ...
+def remove_local_ref(id: bytes) -> None: ...
+def owner_address(id: bytes) -> bytes:
+    """Serialized owner Address of an object this process knows (for pickling refs)."""
+def register_borrowed(id: bytes, owner_address: bytes) -> None:
+    """Records that `id` (owned by the process at owner_address) is used here."""
+def cancel(id: bytes, force: bool) -> None: ...
+
+# --- tasks and actors ---------------------------------------------------------
+# An argument: (False, metadata, data) for a value, (True, object_id, b"") for a ref.
+def submit_task(function: str, name: str, args: list, num_returns: int, resources: dict,
+                max_retries: int, retry_exceptions: bool) -> list:
+    """Returns the return ids (one local ref each)."""
+
+def create_actor(class_key: str, args: list, name: str, namespace: str, resources: dict,
+                 max_restarts: int, max_task_retries: int, max_concurrency: int,
+                 detached: bool) -> bytes:
+    """Returns the actor id (one handle ref held). ValueError for bad options,
+    RuntimeError('... already exists ...') for a taken name."""
+
+def submit_actor_task(actor_id: bytes, method: str, args: list, num_returns: int,
+                      name: str) -> list: ...
+def kill_actor(actor_id: bytes, no_restart: bool) -> None: ...
+def get_named_actor(name: str, namespace: str) -> Optional[bytes]: ...
+def actor_info(actor_id: bytes) -> dict: ...
+def add_actor_handle(actor_id: bytes) -> None: ...
+def remove_actor_handle(actor_id: bytes) -> None: ...
+
+# --- cluster --------------------------------------------------------------
+def kv_put(ns: str, key: bytes, value: bytes, overwrite: bool) -> bool: ...
+def kv_get(ns: str, key: bytes) -> Optional[bytes]: ...
+def nodes() -> list:
+    """[{"NodeID": hex, "Alive": bool, "NodeManagerAddress": str,
+    "NodeManagerPort": int, "Resources": dict, "AvailableResources": dict}]"""

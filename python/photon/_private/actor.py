@@ -1,0 +1,198 @@
+"""@photon.remote on classes: actors, their handles and methods."""
+import asyncio
+import inspect
+import threading
+
+from photon import _photon
+from photon import exceptions
+from photon._private import options as opts
+from photon._private import worker
+from photon._private.object_ref import ObjectRef
+
+
+def method(*args, **kwargs):
+    """@photon.method(num_returns=...): options of one actor method."""
+    def decorate(fn):
+        opts.validate(kwargs, opts.METHOD_OPTIONS, "an actor method")
+        fn.__photon_method_options__ = kwargs
+        return fn
+
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return decorate(args[0])
+    if args:
+        raise ValueError("photon.method takes keyword arguments only, e.g. "
+                         "@photon.method(num_returns=2)")
+    return decorate
+
+
+def _is_async_class(cls):
+    return any(inspect.iscoroutinefunction(m) or inspect.isasyncgenfunction(m)
+               for _, m in inspect.getmembers(cls, predicate=inspect.isfunction))
+
+
+class ActorClass:
+    """A class whose instances are actors: C.remote(*args) -> ActorHandle."""
+
+    def __init__(self, cls, actor_options):
+        opts.validate(actor_options, opts.ACTOR_OPTIONS, "an actor class")
+        self._cls = cls
+        self._options = dict(actor_options)
+        self._key = None
+        self.__name__ = cls.__name__
+        self.__qualname__ = cls.__qualname__
+        self.__doc__ = cls.__doc__
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"Actors cannot be instantiated directly. Instead of "
+                        f"'{self._cls.__name__}()', use '{self._cls.__name__}.remote()'.")
+
+    def options(self, **actor_options):
+        opts.validate(actor_options, opts.ACTOR_OPTIONS, "an actor class")
+        parent = self
+
+        class _Bound:
+            def remote(self, *args, **kwargs):
+                return parent._remote(args, kwargs, {**parent._options, **actor_options})
+
+        return _Bound()
+
+    def remote(self, *args, **kwargs):
+        return self._remote(args, kwargs, self._options)
+
+    def _remote(self, args, kwargs, o):
+        worker.ensure_initialized()
+        name = o.get("name") or ""
+        namespace = o.get("namespace") or ""
+        if o.get("get_if_exists") and name:
+            existing = _photon.get_named_actor(name, namespace)
+            if existing is not None:
+                return ActorHandle(existing, self._cls, _adopt=False)
+        if self._key is None:
+            self._key = worker.export(self._cls)
+        is_async = _is_async_class(self._cls)
+        max_concurrency = o.get("max_concurrency") or (1000 if is_async else 1)
+        # Async actors interleave calls on one event loop; a bounded set of
+        # core threads hands calls to it.
+        core_concurrency = min(max_concurrency, 64) if is_async else max_concurrency
+        try:
+            aid = _photon.create_actor(
+                self._key, worker.pack_args(args, kwargs), name, namespace,
+                opts.resources_of(o, default_cpus=0) if (o.get("num_cpus") or o.get("resources")
+                                                         or o.get("num_gpus")) else {},
+                o.get("max_restarts") or 0, o.get("max_task_retries") or 0, core_concurrency,
+                o.get("lifetime") == "detached")
+        except ValueError as e:
+            if o.get("get_if_exists") and "already exists" in str(e):
+                existing = _photon.get_named_actor(name, namespace)
+                if existing is not None:
+                    return ActorHandle(existing, self._cls, _adopt=False)
+            raise
+        return ActorHandle(aid, self._cls, _adopt=True)
+
+
+class ActorMethod:
+    def __init__(self, handle, name, method_options):
+        self._handle = handle
+        self._name = name
+        self._options = method_options
+
+    def remote(self, *args, **kwargs):
+        return self._handle._call(self._name, args, kwargs, self._options)
+
+    def options(self, **method_options):
+        opts.validate(method_options, opts.METHOD_OPTIONS, "an actor method")
+        merged = {**self._options, **method_options}
+        return ActorMethod(self._handle, self._name, merged)
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"Actor methods cannot be called directly. Instead of running "
+                        f"'{self._name}()', try '{self._name}.remote()'.")
+
+
+class ActorHandle:
+    """A reference to an actor: handle.method.remote(*args) -> ObjectRef."""
+
+    def __init__(self, actor_id, cls, _adopt=False):
+        self._actor_id = bytes(actor_id)
+        self._cls = cls
+        if not _adopt and _photon.is_connected():
+            _photon.add_actor_handle(self._actor_id)
+
+    def __del__(self):
+        try:
+            if _photon.is_connected():
+                _photon.remove_actor_handle(self._actor_id)
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name not in ("__ray_terminate__",):
+            raise AttributeError(name)
+        if self._cls is not None:
+            attr = getattr(self._cls, name, None)
+            if attr is None and name != "__ray_terminate__":
+                raise AttributeError(f"'{self._cls.__name__}' actor has no method '{name}'")
+            method_options = getattr(attr, "__photon_method_options__", {}) if attr else {}
+        else:
+            method_options = {}
+        return ActorMethod(self, name, method_options)
+
+    def _call(self, name, args, kwargs, method_options):
+        num_returns = method_options.get("num_returns", 1)
+        ids = _photon.submit_actor_task(self._actor_id, name, worker.pack_args(args, kwargs),
+                                        num_returns, method_options.get("name") or name)
+        refs = [ObjectRef(i, _adopt=True) for i in ids]
+        return refs[0] if num_returns == 1 else refs
+
+    def __reduce__(self):
+        return _rebuild_handle, (self._actor_id, self._cls)
+
+    def __repr__(self):
+        name = self._cls.__name__ if self._cls is not None else "Actor"
+        return f"Actor({name}, {self._actor_id.hex()})"
+
+    def __eq__(self, other):
+        return isinstance(other, ActorHandle) and other._actor_id == self._actor_id
+
+    def __hash__(self):
+        return hash(self._actor_id)
+
+
+def _rebuild_handle(actor_id, cls):
+    return ActorHandle(actor_id, cls)
+
+
+# --- worker side ----------------------------------------------------------------------
+
+class _Hosted:
+    def __init__(self, instance, loop):
+        self.instance = instance
+        self.loop = loop
+
+
+def instantiate(cls, args, kwargs):
+    loop = None
+    if _is_async_class(cls):
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, daemon=True, name="photon-actor-loop").start()
+    return _Hosted(cls(*args, **kwargs), loop)
+
+
+def call_method(hosted, name, args, kwargs):
+    if hosted is None:
+        raise exceptions.RayActorError("this worker hosts no actor")
+    if name == "__ray_terminate__":
+        _photon.exit_actor()
+        return None
+    fn = getattr(hosted.instance, name)
+    if inspect.iscoroutinefunction(fn):
+        return asyncio.run_coroutine_threadsafe(fn(*args, **kwargs), hosted.loop).result()
+    return fn(*args, **kwargs)
+
+
+def exit_actor():
+    """Called inside an actor: the actor exits after the current call."""
+    try:
+        _photon.exit_actor()
+    except RuntimeError as e:
+        raise TypeError("exit_actor called on a non-actor worker.") from e

@@ -1,0 +1,143 @@
+#include "photon/driver/connect.h"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+
+#include "fmt/format.h"
+#include "photon/common/logging.h"
+#include "photon/common/process.h"
+
+namespace photon {
+namespace {
+
+std::string RandomNamespace() {
+  uint8_t b[8];
+  FillRandom(b, sizeof(b));
+  std::string s;
+  for (uint8_t c : b) s += fmt::format("{:02x}", c);
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> OwnCommandLine() {
+  std::vector<std::string> args;
+  std::ifstream f("/proc/self/cmdline", std::ios::binary);
+  std::string arg;
+  while (std::getline(f, arg, '\0')) args.push_back(arg);
+  std::string self = SelfExecutablePath();
+  if (!self.empty() && !args.empty()) args[0] = self;
+  return args;
+}
+
+absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, DriverOptions options) {
+  for (const auto& [k, v] : options.resources) {
+    if (k == "CPU" || k == "GPU") {
+      return absl::InvalidArgumentError(
+          fmt::format("use num_cpus/num_gpus for {}, not resources['{}']", k, k));
+    }
+    if (!(v >= 0)) {
+      return absl::InvalidArgumentError(fmt::format("resource '{}' must be >= 0, got {}", k, v));
+    }
+  }
+  if (options.num_cpus && !(*options.num_cpus >= 0)) {
+    return absl::InvalidArgumentError("num_cpus must be >= 0");
+  }
+  DriverConnection conn;
+  std::string address = options.address.empty() ? config.address() : options.address;
+  if (address.empty()) {
+    auto bin = FindBinDir(config.bin_dir());
+    if (!bin.ok()) return bin.status();
+    NodeArgs head;
+    if (options.num_cpus) head.num_cpus = *options.num_cpus;
+    head.num_gpus = options.num_gpus;
+    head.resources = options.resources;
+    head.object_store_memory = options.object_store_memory;
+    auto cluster = LocalCluster::Start(*bin, config.session_dir_root(), &head);
+    if (!cluster.ok()) {
+      return absl::InternalError(
+          fmt::format("cannot start a local cluster: {}", std::string(cluster.status().message())));
+    }
+    conn.cluster = std::move(*cluster);
+    address = conn.cluster->gcs_address();
+    conn.raylet_address = conn.cluster->nodes().front().address;
+    conn.session_dir = conn.cluster->session_dir();
+  } else if (options.num_cpus || options.num_gpus > 0 || !options.resources.empty() ||
+             options.object_store_memory > 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "num_cpus, num_gpus, resources and object_store_memory only apply when starting a "
+        "local cluster, not when joining the cluster at {}",
+        address));
+  }
+  auto gcs = GcsClient::Connect(address, config.gcs_connect_timeout_ms());
+  if (!gcs.ok()) return gcs.status();
+  if (conn.raylet_address.empty()) {
+    auto nodes = (*gcs)->GetAllNodes();
+    if (!nodes.ok()) return nodes.status();
+    for (const auto& n : *nodes) {
+      if (n.state() != rpc::NodeInfo::ALIVE) continue;
+      if (conn.raylet_address.empty() || n.ip() == "127.0.0.1") {
+        conn.raylet_address = fmt::format("{}:{}", n.ip(), n.raylet_port());
+        conn.session_dir = n.session_dir();
+      }
+    }
+    if (conn.raylet_address.empty()) {
+      return absl::UnavailableError(fmt::format("the cluster at {} has no live node", address));
+    }
+  }
+  InitLogging("driver", conn.session_dir.empty() ? config.session_dir_root() : conn.session_dir,
+              config.log_level())
+      .IgnoreError();
+  rpc::JobInfo job_info;
+  job_info.set_driver_pid(getpid());
+  job_info.set_ray_namespace(options.ray_namespace.empty() ? RandomNamespace()
+                                                           : options.ray_namespace);
+  for (const auto& p : options.code_search_path) job_info.add_code_search_path(p);
+  auto job = (*gcs)->AddJob(job_info);
+  if (!job.ok()) return job.status();
+
+  core::CoreWorkerOptions o;
+  o.is_driver = true;
+  o.language = options.language;
+  o.gcs_address = address;
+  o.raylet_address = conn.raylet_address;
+  o.job_id = *job;
+  o.ray_namespace = job_info.ray_namespace();
+  o.worker_command = options.worker_command;
+  o.worker_env = options.worker_env;
+  for (const auto& [k, v] : config.ToEnvironment()) {
+    if (k != ConfigEnvVar("address") && !o.worker_env.contains(k)) o.worker_env[k] = v;
+  }
+  auto worker = core::CoreWorker::Create(config, o);
+  if (!worker.ok()) return worker.status();
+  conn.worker = std::move(*worker);
+  conn.gcs_address = address;
+  conn.ray_namespace = job_info.ray_namespace();
+  return conn;
+}
+
+absl::StatusOr<std::unique_ptr<core::CoreWorker>> ConnectWorker(const SystemConfig& config,
+                                                                rpc::Language language,
+                                                                core::TaskExecutor executor) {
+  if (config.raylet_pid() > 0) DieWithParent(static_cast<pid_t>(config.raylet_pid()), SIGKILL);
+  InitLogging("worker", config.session_dir(), config.log_level()).IgnoreError();
+  auto job = JobID::FromHex(config.job_id());
+  auto wid = WorkerID::FromHex(config.worker_id());
+  if (!job.ok() || !wid.ok()) {
+    return absl::InvalidArgumentError("bad PHOTON_JOB_ID or PHOTON_WORKER_ID");
+  }
+  core::CoreWorkerOptions o;
+  o.is_driver = false;
+  o.language = language;
+  o.gcs_address = config.address();
+  o.raylet_address = config.raylet_address();
+  o.job_id = *job;
+  o.worker_id = *wid;
+  o.worker_command = OwnCommandLine();
+  o.executor = std::move(executor);
+  return core::CoreWorker::Create(config, o);
+}
+
+}  // namespace photon

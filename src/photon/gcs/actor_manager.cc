@@ -1,0 +1,497 @@
+#include "photon/gcs/actor_manager.h"
+
+#include <chrono>
+#include <thread>
+
+#include "fmt/format.h"
+#include "photon/common/logging.h"
+#include "photon/rpc/client.h"
+
+namespace photon::gcs {
+namespace {
+
+grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx,
+                               const grpc::Status& s = grpc::Status::OK) {
+  auto* r = ctx->DefaultReactor();
+  r->Finish(s);
+  return r;
+}
+
+// Runs `fn` on a new thread after `ms` milliseconds (for rare retries; never
+// sleeps on a gRPC thread).
+void RunAfter(int ms, std::function<void()> fn) {
+  std::thread([ms, fn = std::move(fn)] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    fn();
+  }).detach();
+}
+
+std::string NameKey(const std::string& ns, const std::string& name) { return ns + '\0' + name; }
+
+std::string NewLeaseId() {
+  uint8_t b[16];
+  FillRandom(b, sizeof(b));
+  return std::string(reinterpret_cast<char*>(b), sizeof(b));
+}
+
+rpc::ErrorInfo ActorDied(const std::string& message) {
+  rpc::ErrorInfo e;
+  e.set_type(rpc::ACTOR_DIED);
+  e.set_message(message);
+  return e;
+}
+
+}  // namespace
+
+ActorManager::ActorManager(Publisher* publisher,
+                           std::function<std::vector<rpc::NodeInfo>()> alive_nodes)
+    : publisher_(publisher), alive_nodes_(std::move(alive_nodes)) {}
+
+rpc::NodeManagerService::Stub* ActorManager::Raylet(const std::string& address) {
+  absl::MutexLock lock(&stubs_mu_);
+  auto& s = raylets_[address];
+  if (!s) s = rpc::NodeManagerService::NewStub(rpc::GetChannel(address));
+  return s.get();
+}
+
+void ActorManager::Publish(const Actor& a, std::vector<Action>* actions) {
+  rpc::PubMessage msg;
+  msg.set_channel(rpc::ACTOR_CHANNEL);
+  msg.set_key(a.data.actor_id());
+  *msg.mutable_actor() = a.data;
+  actions->push_back(
+      [this, msg = std::move(msg)]() mutable { publisher_->Publish(std::move(msg)); });
+}
+
+grpc::ServerUnaryReactor* ActorManager::RegisterActor(grpc::CallbackServerContext* ctx,
+                                                      const rpc::RegisterActorRequest* req,
+                                                      rpc::RegisterActorReply*) {
+  auto id = ActorID::FromBinary(req->actor().actor_id());
+  if (!id.ok()) return Done(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
+  std::vector<Action> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    if (actors_.contains(*id)) return Done(ctx);  // a retried registration
+    const auto& d = req->actor();
+    if (!d.name().empty()) {
+      std::string key = NameKey(d.ray_namespace(), d.name());
+      auto it = names_.find(key);
+      if (it != names_.end()) {
+        auto existing = actors_.find(it->second);
+        if (existing != actors_.end() &&
+            existing->second.data.state() != rpc::ActorTableData::DEAD) {
+          return Done(ctx, grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                                        fmt::format("an actor named '{}' already exists in "
+                                                    "namespace '{}'",
+                                                    d.name(), d.ray_namespace())));
+        }
+      }
+      names_[key] = *id;
+    }
+    Actor& a = actors_[*id];
+    a.data = d;
+    a.data.set_state(rpc::ActorTableData::DEPENDENCIES_UNREADY);
+    a.data.set_version(1);
+    Publish(a, &actions);
+  }
+  for (auto& f : actions) f();
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* ActorManager::CreateActor(grpc::CallbackServerContext* ctx,
+                                                    const rpc::CreateActorRequest* req,
+                                                    rpc::CreateActorReply*) {
+  auto id = ActorID::FromBinary(req->creation_task().actor_id());
+  if (!id.ok()) return Done(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
+  std::vector<Action> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(*id);
+    if (it == actors_.end()) {
+      return Done(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "actor was not registered"));
+    }
+    Actor& a = it->second;
+    if (a.created_requested || a.data.state() == rpc::ActorTableData::DEAD) return Done(ctx);
+    a.created_requested = true;
+    a.create = *req;
+    a.data.set_state(rpc::ActorTableData::PENDING_CREATION);
+    a.data.set_version(a.data.version() + 1);
+    Publish(a, &actions);
+    Schedule(*id, &actions);
+  }
+  for (auto& f : actions) f();
+  return Done(ctx);
+}
+
+std::string ActorManager::PickRaylet(const Actor& a) {
+  std::vector<rpc::NodeInfo> nodes = alive_nodes_();
+  const auto& owner_node = a.data.owner().node_id();
+  const rpc::NodeInfo* pick = nullptr;
+  for (const auto& n : nodes) {
+    if (n.node_id() == owner_node) pick = &n;
+  }
+  if (pick == nullptr && !nodes.empty()) {
+    // Spread actors: the node with the most free CPU.
+    pick = &nodes.front();
+    for (const auto& n : nodes) {
+      auto cpu = [](const rpc::NodeInfo& x) {
+        auto it = x.resources_available().find("CPU");
+        return it == x.resources_available().end() ? 0.0 : it->second;
+      };
+      if (cpu(n) > cpu(*pick)) pick = &n;
+    }
+  }
+  if (pick == nullptr) return "";
+  return fmt::format("{}:{}", pick->ip(), pick->raylet_port());
+}
+
+void ActorManager::Schedule(const ActorID& id, std::vector<Action>* actions) {
+  Actor& a = actors_[id];
+  uint64_t attempt = ++a.attempt;
+  a.lease_id = NewLeaseId();
+  actions->push_back([this, id, attempt, a_copy = a.data] {
+    Actor tmp;
+    tmp.data = a_copy;
+    std::string raylet = PickRaylet(tmp);
+    if (raylet.empty()) {
+      // No node yet; try again shortly.
+      RunAfter(500, [this, id, attempt] {
+        std::vector<Action> later;
+        {
+          absl::MutexLock lock(&mu_);
+          auto it = actors_.find(id);
+          if (it == actors_.end() || it->second.attempt != attempt) return;
+          Schedule(id, &later);
+        }
+        for (auto& f : later) f();
+      });
+      return;
+    }
+    RequestLease(id, attempt, raylet, false);
+  });
+}
+
+void ActorManager::RequestLease(const ActorID& id, uint64_t attempt, std::string raylet,
+                                bool grant_or_reject) {
+  rpc::RequestWorkerLeaseRequest req;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(id);
+    if (it == actors_.end() || it->second.attempt != attempt) return;
+    const Actor& a = it->second;
+    const rpc::TaskSpec& spec = a.create.creation_task();
+    *req.mutable_resources() = spec.resources();
+    req.set_language(spec.language());
+    req.set_job_id(spec.job_id());
+    req.set_grant_or_reject(grant_or_reject);
+    req.set_function_name(spec.function_name());
+    req.set_lease_id(a.lease_id);
+    for (const auto& c : a.create.worker_command()) req.add_worker_command(c);
+    *req.mutable_worker_env() = a.create.worker_env();
+    req.set_detached_actor(a.data.detached());
+    req.set_actor_id(a.data.actor_id());
+  }
+  rpc::CallAsync(
+      Raylet(raylet)->async(), &rpc::NodeManagerService::Stub::async::RequestWorkerLease, req, -1,
+      [this, id, attempt, raylet](const absl::Status& s, rpc::RequestWorkerLeaseReply&& reply) {
+        OnLeaseReply(id, attempt, raylet, s, std::move(reply));
+      });
+}
+
+void ActorManager::OnLeaseReply(const ActorID& id, uint64_t attempt, const std::string& raylet,
+                                const absl::Status& s, rpc::RequestWorkerLeaseReply&& reply) {
+  std::vector<Action> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(id);
+    if (it == actors_.end() || it->second.attempt != attempt) {
+      if (s.ok() && reply.has_worker()) {
+        rpc::ReturnWorkerRequest ret;
+        ret.set_worker_id(reply.worker().worker_id());
+        ret.set_disconnect(true);
+        actions.push_back([this, raylet, ret] {
+          rpc::CallAsync(Raylet(raylet)->async(),
+                         &rpc::NodeManagerService::Stub::async::ReturnWorker, ret, 5000,
+                         [](const absl::Status&, rpc::ReturnWorkerReply&&) {});
+        });
+      }
+    } else {
+      Actor& a = it->second;
+      if (a.kill_requested) {
+        MarkDead(a, ActorDied(a.kill_reason), &actions);
+        if (s.ok() && reply.has_worker()) {
+          a.raylet_address = raylet;
+          a.worker_id = reply.worker().worker_id();
+          ReleaseWorker(a, &actions);
+        }
+      } else if (!s.ok() || reply.rejected()) {
+        // The raylet is gone or refused: try again elsewhere shortly.
+        PHOTON_LOG_WARN("actor {}: lease from {} failed: {}", id.Hex(), raylet,
+                        s.ok() ? reply.message() : std::string(s.message()));
+        RunAfter(200, [this, id, attempt] {
+          std::vector<Action> later;
+          {
+            absl::MutexLock l(&mu_);
+            auto i = actors_.find(id);
+            if (i == actors_.end() || i->second.attempt != attempt) return;
+            Schedule(id, &later);
+          }
+          for (auto& f : later) f();
+        });
+      } else if (reply.has_retry_at_raylet()) {
+        std::string next =
+            fmt::format("{}:{}", reply.retry_at_raylet().ip(), reply.retry_at_raylet().port());
+        actions.push_back([this, id, attempt, next] { RequestLease(id, attempt, next, true); });
+      } else if (reply.infeasible()) {
+        PHOTON_LOG_WARN("actor {} cannot be scheduled: {}", id.Hex(), reply.message());
+        RunAfter(1000, [this, id, attempt] {
+          std::vector<Action> later;
+          {
+            absl::MutexLock l(&mu_);
+            auto i = actors_.find(id);
+            if (i == actors_.end() || i->second.attempt != attempt) return;
+            Schedule(id, &later);
+          }
+          for (auto& f : later) f();
+        });
+      } else if (reply.has_worker()) {
+        a.raylet_address = raylet;
+        a.worker_id = reply.worker().worker_id();
+        by_worker_[a.worker_id] = id;
+        rpc::Address worker = reply.worker();
+        actions.push_back([this, id, attempt, worker] { PushCreation(id, attempt, worker); });
+      }
+    }
+  }
+  for (auto& f : actions) f();
+}
+
+void ActorManager::PushCreation(const ActorID& id, uint64_t attempt, const rpc::Address& worker) {
+  rpc::PushTaskRequest req;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(id);
+    if (it == actors_.end() || it->second.attempt != attempt) return;
+    *req.mutable_task() = it->second.create.creation_task();
+    req.mutable_task()->set_restarted(it->second.data.num_restarts() > 0);
+    req.set_intended_worker_id(worker.worker_id());
+  }
+  auto stub = std::shared_ptr<rpc::CoreWorkerService::Stub>(rpc::CoreWorkerService::NewStub(
+      rpc::GetChannel(fmt::format("{}:{}", worker.ip(), worker.port()))));
+  rpc::CallAsync(
+      stub->async(), &rpc::CoreWorkerService::Stub::async::PushTask, req, -1,
+      [this, id, attempt, worker, stub](const absl::Status& s, rpc::PushTaskReply&& reply) {
+        {
+          absl::MutexLock lock(&mu_);
+          auto it = actors_.find(id);
+          if (it != actors_.end() && s.ok() && !reply.is_application_error()) {
+            *it->second.data.mutable_address() = worker;
+          }
+        }
+        OnCreationReply(id, attempt, s, std::move(reply));
+      });
+}
+
+void ActorManager::OnCreationReply(const ActorID& id, uint64_t attempt, const absl::Status& s,
+                                   rpc::PushTaskReply&& reply) {
+  std::vector<Action> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(id);
+    if (it == actors_.end() || it->second.attempt != attempt) return;
+    Actor& a = it->second;
+    if (a.data.state() == rpc::ActorTableData::DEAD) return;
+    if (!s.ok()) {
+      OnActorFailure(id,
+                     fmt::format("its worker died while running the constructor ({})",
+                                 std::string(s.message())),
+                     &actions);
+    } else if (reply.is_application_error() ||
+               (reply.returns_size() > 0 &&
+                reply.returns(0).value().metadata() == "photon:error")) {
+      rpc::ErrorInfo cause;
+      if (reply.returns_size() > 0) cause.ParseFromString(reply.returns(0).value().data());
+      rpc::ErrorInfo e =
+          ActorDied(fmt::format("the actor's constructor failed: {}{}{}", cause.exception_type(),
+                                cause.exception_type().empty() ? "" : ": ", cause.message()));
+      MarkDead(a, e, &actions);
+      ReleaseWorker(a, &actions);
+    } else if (a.kill_requested) {
+      MarkDead(a, ActorDied(a.kill_reason), &actions);
+      ReleaseWorker(a, &actions);
+    } else {
+      a.data.set_state(rpc::ActorTableData::ALIVE);
+      a.data.set_version(a.data.version() + 1);
+      Publish(a, &actions);
+    }
+  }
+  for (auto& f : actions) f();
+}
+
+void ActorManager::ReleaseWorker(Actor& a, std::vector<Action>* actions) {
+  if (a.worker_id.empty() || a.raylet_address.empty()) return;
+  rpc::ReturnWorkerRequest ret;
+  ret.set_worker_id(a.worker_id);
+  ret.set_disconnect(true);  // the worker held the actor's state: never reuse it
+  std::string raylet = a.raylet_address;
+  by_worker_.erase(a.worker_id);
+  a.worker_id.clear();
+  actions->push_back([this, raylet, ret] {
+    rpc::CallAsync(Raylet(raylet)->async(), &rpc::NodeManagerService::Stub::async::ReturnWorker,
+                   ret, 5000, [](const absl::Status&, rpc::ReturnWorkerReply&&) {});
+  });
+}
+
+void ActorManager::MarkDead(Actor& a, rpc::ErrorInfo cause, std::vector<Action>* actions) {
+  if (a.data.state() == rpc::ActorTableData::DEAD) return;
+  a.data.set_state(rpc::ActorTableData::DEAD);
+  *a.data.mutable_death_cause() = std::move(cause);
+  a.data.clear_address();
+  a.data.set_version(a.data.version() + 1);
+  ++a.attempt;  // fence anything still in flight
+  Publish(a, actions);
+}
+
+void ActorManager::OnActorFailure(const ActorID& id, const std::string& why,
+                                  std::vector<Action>* actions) {
+  Actor& a = actors_[id];
+  if (a.data.state() == rpc::ActorTableData::DEAD) return;
+  by_worker_.erase(a.worker_id);
+  a.worker_id.clear();
+  if (a.kill_requested) {
+    MarkDead(a, ActorDied(a.kill_reason), actions);
+    return;
+  }
+  int max = a.data.max_restarts();
+  if (max == -1 || a.data.num_restarts() < max) {
+    a.data.set_num_restarts(a.data.num_restarts() + 1);
+    a.data.set_state(rpc::ActorTableData::RESTARTING);
+    a.data.clear_address();
+    a.data.set_version(a.data.version() + 1);
+    PHOTON_LOG_INFO("actor {} restarting ({} of {}): {}", id.Hex(), a.data.num_restarts(), max,
+                    why);
+    Publish(a, actions);
+    Schedule(id, actions);
+    return;
+  }
+  MarkDead(a,
+           ActorDied(fmt::format("the actor died: {} (max_restarts={}, restarts used={})", why, max,
+                                 a.data.num_restarts())),
+           actions);
+}
+
+grpc::ServerUnaryReactor* ActorManager::GetActorInfo(grpc::CallbackServerContext* ctx,
+                                                     const rpc::GetActorInfoRequest* req,
+                                                     rpc::GetActorInfoReply* reply) {
+  auto id = ActorID::FromBinary(req->actor_id());
+  if (!id.ok()) return Done(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
+  absl::MutexLock lock(&mu_);
+  auto it = actors_.find(*id);
+  reply->set_found(it != actors_.end());
+  if (it != actors_.end()) *reply->mutable_actor() = it->second.data;
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* ActorManager::GetNamedActor(grpc::CallbackServerContext* ctx,
+                                                      const rpc::GetNamedActorRequest* req,
+                                                      rpc::GetNamedActorReply* reply) {
+  absl::MutexLock lock(&mu_);
+  auto n = names_.find(NameKey(req->ray_namespace(), req->name()));
+  if (n != names_.end()) {
+    auto it = actors_.find(n->second);
+    if (it != actors_.end() && it->second.data.state() != rpc::ActorTableData::DEAD) {
+      reply->set_found(true);
+      *reply->mutable_actor() = it->second.data;
+    }
+  }
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* ActorManager::KillActor(grpc::CallbackServerContext* ctx,
+                                                  const rpc::KillActorRequest* req,
+                                                  rpc::KillActorReply*) {
+  auto id = ActorID::FromBinary(req->actor_id());
+  if (!id.ok()) return Done(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
+  std::vector<Action> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(*id);
+    if (it == actors_.end()) {
+      return Done(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "no such actor"));
+    }
+    Actor& a = it->second;
+    if (a.data.state() == rpc::ActorTableData::DEAD) return Done(ctx);
+    std::string reason = req->reason().empty() ? "the actor was killed" : req->reason();
+    if (req->no_restart()) {
+      a.kill_requested = true;
+      a.kill_reason = reason;
+    }
+    if (!a.worker_id.empty()) {
+      // Kill its process; the raylet's report of the exit, or the lines
+      // below, finish the job.
+      std::string worker = a.worker_id;
+      ReleaseWorker(a, &actions);
+      OnActorFailure(*id, reason, &actions);
+    } else if (req->no_restart()) {
+      MarkDead(a, ActorDied(reason), &actions);
+    }
+  }
+  for (auto& f : actions) f();
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* ActorManager::ReportWorkerFailure(
+    grpc::CallbackServerContext* ctx, const rpc::ReportWorkerFailureRequest* req,
+    rpc::ReportWorkerFailureReply*) {
+  std::vector<Action> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = by_worker_.find(req->worker_id());
+    if (it != by_worker_.end()) {
+      ActorID id = it->second;
+      OnActorFailure(id, req->reason().empty() ? "its worker process died" : req->reason(),
+                     &actions);
+    }
+  }
+  for (auto& f : actions) f();
+  return Done(ctx);
+}
+
+grpc::ServerUnaryReactor* ActorManager::ListActors(grpc::CallbackServerContext* ctx,
+                                                   const rpc::ListActorsRequest*,
+                                                   rpc::ListActorsReply* reply) {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, a] : actors_) *reply->add_actors() = a.data;
+  return Done(ctx);
+}
+
+void ActorManager::OnNodeDead(const std::string& node_id) {
+  std::vector<Action> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    std::vector<ActorID> victims;
+    for (auto& [id, a] : actors_) {
+      if (!a.worker_id.empty() && a.data.address().node_id() == node_id) victims.push_back(id);
+    }
+    for (const auto& id : victims) OnActorFailure(id, "its node died", &actions);
+  }
+  for (auto& f : actions) f();
+}
+
+void ActorManager::OnJobFinished(const std::string& job_id) {
+  std::vector<Action> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, a] : actors_) {
+      if (a.data.job_id() != job_id || a.data.detached()) continue;
+      if (a.data.state() == rpc::ActorTableData::DEAD) continue;
+      a.kill_requested = true;
+      a.kill_reason = "the actor's owner (its job's driver) has exited";
+      ReleaseWorker(a, &actions);
+      MarkDead(a, ActorDied(a.kill_reason), &actions);
+    }
+  }
+  for (auto& f : actions) f();
+}
+
+}  // namespace photon::gcs
