@@ -13,6 +13,7 @@ import inspect as _inspect  # noqa: E402
 import os as _os  # noqa: E402
 
 from photon import _photon  # noqa: E402
+from photon import actor  # noqa: E402,F401  (photon.actor.exit_actor, as ray.actor)
 from photon import exceptions  # noqa: E402
 from photon._private import worker as _worker  # noqa: E402
 from photon._private.actor import ActorClass as _ActorClass  # noqa: E402
@@ -166,7 +167,7 @@ def get_actor(name, namespace=None):
     if not name:
         raise ValueError("Please supply a non-empty value to get_actor")
     _worker.ensure_initialized()
-    aid = _photon.get_named_actor(name, namespace or "")
+    aid = _photon.get_named_actor(name, namespace or _worker.current_namespace())
     if aid is None:
         raise ValueError(f"Failed to look up actor with name '{name}'. This could because 1. "
                          "You are trying to look up a named actor you didn't create. 2. The "
@@ -204,9 +205,13 @@ def get_gpu_ids():
     return [int(i) for i in ids.split(",") if i.strip().isdigit()]
 
 
+# photon.util (ActorPool, queue, as_completed) as ray.util; imported last
+# because it uses the API above.
+from photon import util  # noqa: E402
+
 __all__ = [
     "__version__", "init", "shutdown", "is_initialized", "remote", "method", "get", "put",
     "wait", "cancel", "kill", "get_actor", "get_runtime_context", "nodes",
     "cluster_resources", "available_resources", "get_gpu_ids", "ObjectRef", "ActorHandle",
-    "exceptions",
+    "exceptions", "util",
 ]

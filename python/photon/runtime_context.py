@@ -22,7 +22,8 @@ class RuntimeContext:
 
     @property
     def namespace(self):
-        return _photon.namespace()
+        from photon._private import worker
+        return worker.current_namespace()
 
     @property
     def was_current_actor_reconstructed(self):

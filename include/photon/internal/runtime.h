@@ -114,6 +114,10 @@ class Runtime {
   // Inside an actor: true if this instance is a restart (the constructor ran
   // again after the actor's process died).
   virtual bool WasCurrentActorRestarted() = 0;
+
+  // Introspection for tests: how many objects this process tracks (owned or
+  // borrowed, with a live reference). 0 if the runtime does not know.
+  virtual size_t NumTrackedObjects() const { return 0; }
 };
 
 // The runtime of this process; throws photon::Error if photon::Init has not run.

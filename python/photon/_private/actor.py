@@ -1,5 +1,6 @@
 """@photon.remote on classes: actors, their handles and methods."""
 import asyncio
+import concurrent.futures
 import inspect
 import threading
 
@@ -13,7 +14,6 @@ from photon._private.object_ref import ObjectRef
 def method(*args, **kwargs):
     """@photon.method(num_returns=...): options of one actor method."""
     def decorate(fn):
-        opts.validate(kwargs, opts.METHOD_OPTIONS, "an actor method")
         fn.__photon_method_options__ = kwargs
         return fn
 
@@ -22,6 +22,7 @@ def method(*args, **kwargs):
     if args:
         raise ValueError("photon.method takes keyword arguments only, e.g. "
                          "@photon.method(num_returns=2)")
+    opts.validate(kwargs, opts.METHOD_OPTIONS, "an actor method")
     return decorate
 
 
@@ -62,7 +63,7 @@ class ActorClass:
     def _remote(self, args, kwargs, o):
         worker.ensure_initialized()
         name = o.get("name") or ""
-        namespace = o.get("namespace") or ""
+        namespace = o.get("namespace") or worker.current_namespace()
         if o.get("get_if_exists") and name:
             existing = _photon.get_named_actor(name, namespace)
             if existing is not None:
@@ -142,6 +143,8 @@ class ActorHandle:
         ids = _photon.submit_actor_task(self._actor_id, name, worker.pack_args(args, kwargs),
                                         num_returns, method_options.get("name") or name)
         refs = [ObjectRef(i, _adopt=True) for i in ids]
+        if num_returns == 0:
+            return None
         return refs[0] if num_returns == 1 else refs
 
     def __reduce__(self):
@@ -185,9 +188,26 @@ def call_method(hosted, name, args, kwargs):
         _photon.exit_actor()
         return None
     fn = getattr(hosted.instance, name)
+    if hosted.loop is None:
+        return fn(*args, **kwargs)
     if inspect.iscoroutinefunction(fn):
         return asyncio.run_coroutine_threadsafe(fn(*args, **kwargs), hosted.loop).result()
-    return fn(*args, **kwargs)
+    # In an async actor every method runs on the actor's event loop (as in
+    # Ray), so sync methods may use the loop's objects (asyncio.Queue, ...).
+    return _run_on_loop(hosted.loop, fn, args, kwargs)
+
+
+def _run_on_loop(loop, fn, args, kwargs):
+    done = concurrent.futures.Future()
+
+    def run():
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # noqa: BLE001 - delivered to the caller
+            done.set_exception(e)
+
+    loop.call_soon_threadsafe(run)
+    return done.result()
 
 
 def exit_actor():

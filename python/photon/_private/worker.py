@@ -14,6 +14,9 @@ from photon._private import serialization
 from photon._private.object_ref import ObjectRef
 
 FUNCTION_NS = "photon:functions"
+# What the driver tells its job's workers, by job id: the environment it
+# gives them and the job's namespace (see _apply_job_info).
+JOB_INFO_NS = "photon:job_info"
 
 
 class _State:
@@ -26,6 +29,7 @@ class _State:
         self.actor = None           # the actor instance this worker hosts
         self.actor_loop = None      # event loop of an async actor
         self.namespace = None
+        self.job_info_applied = False
 
 
 state = _State()
@@ -68,7 +72,47 @@ def connect(address, num_cpus, num_gpus, resources, object_store_memory, namespa
     state.info = info
     state.mode = "driver"
     state.namespace = info["namespace"]
+    job_info = {"env": worker_env, "namespace": info["namespace"]}
+    try:
+        _photon.kv_put(JOB_INFO_NS, info["job_id"].hex().encode(), cloudpickle.dumps(job_info),
+                       True)
+    except Exception:  # noqa: BLE001 - only workers need it
+        pass
     return info
+
+
+def current_namespace():
+    """The namespace of this process's job (drivers and workers)."""
+    if state.mode == "worker" and not state.job_info_applied:
+        _apply_job_info()
+    return state.namespace or _photon.namespace()
+
+
+def _apply_job_info():
+    """Gives this worker the job's namespace and environment (its PYTHONPATH
+    and the runtime_env env_vars). The core does neither for workers: a
+    worker's core has an empty namespace, and workers started for tasks that
+    workers submit get the submitting worker's command line and no job
+    environment."""
+    with state.lock:
+        if state.job_info_applied:
+            return
+        state.job_info_applied = True
+        try:
+            raw = _photon.kv_get(JOB_INFO_NS, _photon.job_id().hex().encode())
+        except Exception:  # noqa: BLE001 - keep the environment we have
+            return
+        if raw is None:
+            return
+        job_info = cloudpickle.loads(raw)
+        state.namespace = job_info.get("namespace") or None
+        env = job_info.get("env") or {}
+        for path in env.get("PYTHONPATH", "").split(os.pathsep):
+            if path and path not in sys.path:
+                sys.path.append(path)
+        for key, value in env.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
 
 
 def disconnect():
@@ -76,6 +120,7 @@ def disconnect():
         _photon.disconnect()
     state.mode = None
     state.info = None
+    state.namespace = None
     state.exported.clear()
     state.functions.clear()
 
@@ -108,6 +153,18 @@ def load(key):
     with state.lock:
         state.functions[key] = obj
     return obj
+
+
+class RetryOnly:
+    """A task function with retry_exceptions=[classes]: only exceptions of
+    those classes are reported to the core as retryable failures."""
+
+    def __init__(self, function, classes):
+        self.function = function
+        self.classes = tuple(classes)
+
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs)
 
 
 # --- arguments and values ----------------------------------------------------------
@@ -260,22 +317,38 @@ def _serialize_returns(value, num_returns):
 
 def _error_bytes(task, exc):
     tb = traceback.format_exc()
-    err = exceptions.RayTaskError(task["name"], tb, exc, pid=os.getpid(), ip="127.0.0.1")
+    # As in Ray: an error that came from a task this one waited on is not
+    # nested; the new error keeps the original cause (so it stays an instance
+    # of the user's exception class), and the traceback shows both tasks.
+    cause = exc.cause if isinstance(exc, exceptions.RayTaskError) else exc
+    err = exceptions.RayTaskError(task["name"], tb, cause, pid=os.getpid(), ip="127.0.0.1")
     try:
         serialized = cloudpickle.dumps(err)
     except Exception:  # noqa: BLE001 - unpicklable exception: keep the text
         serialized = b""
-    return _photon.make_error("TASK_EXECUTION_EXCEPTION", tb, type(exc).__name__, serialized)
+    return _photon.make_error("TASK_EXECUTION_EXCEPTION", tb, type(cause).__name__, serialized)
 
 
 def execute_task(task, raw_args):
     """Called by the core for every task this worker runs (see _photon.pyi)."""
+    if not state.job_info_applied:
+        _apply_job_info()
     try:
         args, kwargs = unpack_args(raw_args)
         kind = task["type"]
         if kind == "normal":
             fn = load(task["function"])
-            result = fn(*args, **kwargs)
+            if isinstance(fn, RetryOnly):
+                try:
+                    result = fn(*args, **kwargs)
+                except Exception as exc:  # noqa: BLE001 - reported to the caller
+                    if isinstance(exc, fn.classes):
+                        raise
+                    # Not retryable: the error is the task's result.
+                    error = bytes(_error_bytes(task, exc))
+                    return "ok", [(_photon.ERROR_METADATA, error)] * task["num_returns"]
+            else:
+                result = fn(*args, **kwargs)
             return "ok", _serialize_returns(result, task["num_returns"])
         if kind == "actor_creation":
             cls = load(task["function"])

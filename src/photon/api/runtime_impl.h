@@ -35,6 +35,7 @@ class CoreWorkerRuntime : public Runtime {
   void RemoveActorHandleReference(const std::string& actor_id) override;
   void ExitActor() override;
   bool WasCurrentActorRestarted() override;
+  size_t NumTrackedObjects() const override { return worker_->NumTrackedObjects(); }
 
  private:
   core::CoreWorker* worker_;

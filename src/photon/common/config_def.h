@@ -46,4 +46,6 @@ PHOTON_CONFIG(std::string, worker_id, "", "Hex WorkerID the raylet gave this wor
 PHOTON_CONFIG(std::string, job_id, "", "Hex JobID of the job a worker serves")
 PHOTON_CONFIG(std::string, session_dir, "", "Session folder of the node a worker runs on")
 PHOTON_CONFIG(int64_t, raylet_pid, 0, "PID of the raylet that started this worker (the worker exits with it)")
+PHOTON_CONFIG(std::string, job_worker_command, "", "How this job's workers are started (argv joined by 0x1f), so nested tasks start the same kind of worker")
+PHOTON_CONFIG(std::string, job_worker_env, "", "Environment of this job's workers (NAME=value joined by 0x1f)")
 PHOTON_CONFIG(std::string, code_search_path, "", "':'-separated shared libraries or folders a C++ worker loads remote functions from")

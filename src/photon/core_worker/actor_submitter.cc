@@ -111,7 +111,10 @@ void ActorSubmitter::Submit(const ActorID& actor, rpc::TaskSpec spec,
       if (auto owner = worker_->references().OwnerOf(dep)) worker_->FetchFromOwner(dep, *owner);
     }
     worker_->memory_store().OnReady(
-        dep, [this, actor, seq](std::shared_ptr<ObjectValue>) { OnDepReady(actor, seq); });
+        dep, [this, actor, seq, g = worker_->guard()](std::shared_ptr<ObjectValue>) {
+          auto token = g->Enter();
+          if (token) OnDepReady(actor, seq);
+        });
   }
   OnDepReady(actor, seq);
 }
@@ -177,8 +180,10 @@ void ActorSubmitter::SendReady(const ActorID& id, Actor& a, std::vector<Action>*
     uint64_t s = seq;
     actions->push_back([this, id, s, address, stub, req = std::move(req)] {
       rpc::CallAsync(stub->async(), &rpc::CoreWorkerService::Stub::async::PushTask, req, -1,
-                     [this, id, s, address](const absl::Status& st, rpc::PushTaskReply&& reply) {
-                       OnReply(id, s, address, st, std::move(reply));
+                     [this, id, s, address, g = worker_->guard()](const absl::Status& st,
+                                                                  rpc::PushTaskReply&& reply) {
+                       auto token = g->Enter();
+                       if (token) OnReply(id, s, address, st, std::move(reply));
                      });
     });
   }
@@ -230,7 +235,7 @@ void ActorSubmitter::OnReply(const ActorID& id, uint64_t seq, const std::string&
       ObjectID oid = ObjectID::FromBinaryOrDie(r.object_id());
       auto v = r.in_plasma() ? ObjectValue::InPlasma(NodeID::FromBinaryOrDie(r.node_id()))
                              : ObjectValue::FromBytes(r.value().metadata(), r.value().data());
-      worker_->memory_store().Put(oid, v);
+      worker_->StoreReturn(oid, v);
     }
     worker_->references().RemoveSubmittedRefs(done->ref_args);
   }

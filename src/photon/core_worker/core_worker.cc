@@ -199,6 +199,8 @@ void CoreWorker::StartLogSubscriber() {
 void CoreWorker::Shutdown() {
   if (shut_down_.exchange(true)) return;
   if (submitter_) submitter_->Stop();
+  // From here on, late RPC callbacks leave this worker alone.
+  guard_->Close();
   if (options_.is_driver && gcs_) gcs_->MarkJobFinished(options_.job_id).IgnoreError();
   if (server_) server_->Shutdown(50);
   gcs_.reset();
@@ -289,24 +291,27 @@ void CoreWorker::FetchFromOwner(const ObjectID& id, const rpc::Address& owner) {
       rpc::GetChannel(fmt::format("{}:{}", owner.ip(), owner.port()))));
   rpc::GetObjectStatusRequest req;
   req.set_object_id(id.Binary());
-  rpc::CallAsync(stub->async(), &rpc::CoreWorkerService::Stub::async::GetObjectStatus, req, -1,
-                 [this, id, stub](const absl::Status& s, rpc::GetObjectStatusReply&& reply) {
-                   std::shared_ptr<ObjectValue> v;
-                   if (!s.ok()) {
-                     v = ObjectValue::FromError(MakeError(
-                         rpc::OWNER_DIED, fmt::format("the owner of object {} is unreachable: {}",
-                                                      id.Hex(), std::string(s.message()))));
-                   } else if (reply.status() != rpc::GetObjectStatusReply::CREATED) {
-                     v = ObjectValue::FromError(MakeError(
-                         rpc::OBJECT_LOST,
-                         fmt::format("object {} is gone: its owner no longer has it", id.Hex())));
-                   } else if (reply.node_ids_size() > 0) {
-                     v = ObjectValue::InPlasma(NodeID::FromBinaryOrDie(reply.node_ids(0)));
-                   } else {
-                     v = ObjectValue::FromBytes(reply.value().metadata(), reply.value().data());
-                   }
-                   memory_store_.Put(id, v);
-                 });
+  rpc::CallAsync(
+      stub->async(), &rpc::CoreWorkerService::Stub::async::GetObjectStatus, req, -1,
+      [this, id, stub, g = guard_](const absl::Status& s, rpc::GetObjectStatusReply&& reply) {
+        auto token = g->Enter();
+        if (!token) return;
+        std::shared_ptr<ObjectValue> v;
+        if (!s.ok()) {
+          v = ObjectValue::FromError(
+              MakeError(rpc::OWNER_DIED, fmt::format("the owner of object {} is unreachable: {}",
+                                                     id.Hex(), std::string(s.message()))));
+        } else if (reply.status() != rpc::GetObjectStatusReply::CREATED) {
+          v = ObjectValue::FromError(
+              MakeError(rpc::OBJECT_LOST,
+                        fmt::format("object {} is gone: its owner no longer has it", id.Hex())));
+        } else if (reply.node_ids_size() > 0) {
+          v = ObjectValue::InPlasma(NodeID::FromBinaryOrDie(reply.node_ids(0)));
+        } else {
+          v = ObjectValue::FromBytes(reply.value().metadata(), reply.value().data());
+        }
+        memory_store_.Put(id, v);
+      });
 }
 
 absl::StatusOr<rpc::Address> CoreWorker::NodeAddress(const NodeID& node) {
@@ -440,10 +445,23 @@ void CoreWorker::OnObjectFreed(const ObjectID& id, bool owned) {
   auto v = memory_store_.GetIfReady(id);
   memory_store_.Erase(id);
   if (!owned || v == nullptr || !v->in_plasma || shut_down_) return;
-  auto addr =
-      v->plasma_node == node_id_ ? absl::StatusOr<rpc::Address>() : NodeAddress(v->plasma_node);
+  FreePlasmaCopy(id, v->plasma_node);
+}
+
+void CoreWorker::StoreReturn(const ObjectID& id, std::shared_ptr<ObjectValue> value) {
+  if (!refs_.Contains(id)) {
+    // Every reference was dropped before the task finished: nobody can ask
+    // for this value, so free it instead of keeping it.
+    if (value->in_plasma) FreePlasmaCopy(id, value->plasma_node);
+    return;
+  }
+  memory_store_.Put(id, std::move(value));
+}
+
+void CoreWorker::FreePlasmaCopy(const ObjectID& id, const NodeID& node) {
   std::string target = options_.raylet_address;
-  if (v->plasma_node != node_id_) {
+  if (node != node_id_) {
+    auto addr = NodeAddress(node);
     if (!addr.ok()) return;
     target = fmt::format("{}:{}", addr->ip(), addr->port());
   }
@@ -602,7 +620,9 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(std::vector<TaskArgument> args,
     *req.mutable_creation_task() = pending->first;
     for (const auto& c : options_.worker_command) req.add_worker_command(c);
     for (const auto& [k, v] : options_.worker_env) (*req.mutable_worker_env())[k] = v;
-    gcs_->CreateActorAsync(req, [this, ref_ids](const absl::Status& s) {
+    gcs_->CreateActorAsync(req, [this, ref_ids, g = guard_](const absl::Status& s) {
+      auto token = g->Enter();
+      if (!token) return;
       if (!s.ok()) PHOTON_LOG_ERROR("cannot create actor: {}", std::string(s.message()));
       refs_.RemoveSubmittedRefs(ref_ids);
     });
@@ -611,7 +631,10 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(std::vector<TaskArgument> args,
     if (!refs_.IsOwned(dep)) {
       if (auto owner = refs_.OwnerOf(dep)) FetchFromOwner(dep, *owner);
     }
-    memory_store_.OnReady(dep, [ready](std::shared_ptr<ObjectValue>) { ready(); });
+    memory_store_.OnReady(dep, [ready, g = guard_](std::shared_ptr<ObjectValue>) {
+      auto token = g->Enter();
+      if (token) ready();
+    });
   }
   ready();
   return actor_id;

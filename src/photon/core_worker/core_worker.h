@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "photon/common/config.h"
 #include "photon/common/id.h"
+#include "photon/core_worker/callback_guard.h"
 #include "photon/core_worker/memory_store.h"
 #include "photon/core_worker/reference_counter.h"
 #include "photon/gcs_client/gcs_client.h"
@@ -180,6 +181,8 @@ class CoreWorker {
   GcsClient& gcs() { return *gcs_; }
 
   // Internal, for the submitter and receiver.
+  // RPC callbacks enter this before touching the worker (see CallbackGuard).
+  const std::shared_ptr<CallbackGuard>& guard() const { return guard_; }
   MemoryStore& memory_store() { return memory_store_; }
   ReferenceCounter& references() { return refs_; }
   ObjectStore& local_store() { return *store_; }
@@ -192,6 +195,10 @@ class CoreWorker {
   // Turns a store marker into bytes: maps the local copy, pulling it to this
   // node first if needed. Errors come back as error values.
   std::shared_ptr<ObjectValue> MaterializePlasma(const ObjectID& id, const ObjectValue& marker);
+  // Stores a task's return value if anything still references it, else frees it.
+  void StoreReturn(const ObjectID& id, std::shared_ptr<ObjectValue> value);
+  // Asks the raylet of `node` to delete its copy of `id`.
+  void FreePlasmaCopy(const ObjectID& id, const NodeID& node);
   // Marks the current task (worker side) for nested submissions and puts.
   void SetCurrentTask(const TaskID& id);
   void NotifyBlocked(bool blocked);
@@ -209,6 +216,7 @@ class CoreWorker {
 
   const SystemConfig config_;
   CoreWorkerOptions options_;
+  std::shared_ptr<CallbackGuard> guard_ = std::make_shared<CallbackGuard>();
   WorkerID worker_id_;
   NodeID node_id_;
   rpc::Address address_;

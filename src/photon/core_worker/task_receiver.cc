@@ -18,6 +18,19 @@ TaskReceiver::TaskReceiver(CoreWorker* worker, TaskExecutor executor)
 
 void TaskReceiver::HandlePushTask(grpc::ServerUnaryReactor* reactor,
                                   const rpc::PushTaskRequest* request, rpc::PushTaskReply* reply) {
+  // A malformed request is refused, never allowed to reach a CHECK.
+  const rpc::TaskSpec& spec = request->task();
+  bool valid = spec.task_id().size() == TaskID::kSize;
+  if (spec.type() == rpc::ACTOR_TASK || spec.type() == rpc::ACTOR_CREATION_TASK) {
+    valid = valid && spec.actor_id().size() == ActorID::kSize;
+  }
+  for (const auto& a : spec.args()) {
+    if (a.has_ref()) valid = valid && a.ref().object_id().size() == ObjectID::kSize;
+  }
+  if (!valid) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed task spec"));
+    return;
+  }
   absl::MutexLock lock(&mu_);
   if (exiting_) {
     reply->set_worker_exiting(true);

@@ -72,8 +72,11 @@ void TaskSubmitter::Submit(rpc::TaskSpec spec, std::vector<ObjectID> ref_args) {
     if (!worker_->references().IsOwned(dep)) {
       if (auto owner = worker_->references().OwnerOf(dep)) worker_->FetchFromOwner(dep, *owner);
     }
-    worker_->memory_store().OnReady(
-        dep, [this, id](std::shared_ptr<ObjectValue>) { OnDependencyReady(id); });
+    worker_->memory_store().OnReady(dep,
+                                    [this, id, g = worker_->guard()](std::shared_ptr<ObjectValue>) {
+                                      auto token = g->Enter();
+                                      if (token) OnDependencyReady(id);
+                                    });
   }
   OnDependencyReady(id);
 }
@@ -182,9 +185,10 @@ void TaskSubmitter::RequestLease(const std::string& key, const std::string& rayl
   req.set_grant_or_reject(grant_or_reject);
   rpc::CallAsync(RayletStub(raylet_address)->async(),
                  &rpc::NodeManagerService::Stub::async::RequestWorkerLease, req, -1,
-                 [this, key, raylet_address, lease_id](const absl::Status& s,
-                                                       rpc::RequestWorkerLeaseReply&& reply) {
-                   OnLeaseReply(key, raylet_address, lease_id, s, std::move(reply));
+                 [this, key, raylet_address, lease_id, g = worker_->guard()](
+                     const absl::Status& s, rpc::RequestWorkerLeaseReply&& reply) {
+                   auto token = g->Enter();
+                   if (token) OnLeaseReply(key, raylet_address, lease_id, s, std::move(reply));
                  });
 }
 
@@ -264,8 +268,10 @@ void TaskSubmitter::PushTask(const std::string& key, std::shared_ptr<Lease> leas
   *req.mutable_task() = std::move(spec);
   req.set_intended_worker_id(lease->worker.worker_id());
   rpc::CallAsync(lease->stub->async(), &rpc::CoreWorkerService::Stub::async::PushTask, req, -1,
-                 [this, key, lease, id](const absl::Status& s, rpc::PushTaskReply&& reply) {
-                   OnPushReply(key, lease, id, s, std::move(reply));
+                 [this, key, lease, id, g = worker_->guard()](const absl::Status& s,
+                                                              rpc::PushTaskReply&& reply) {
+                   auto token = g->Enter();
+                   if (token) OnPushReply(key, lease, id, s, std::move(reply));
                  });
 }
 
@@ -320,7 +326,7 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
             v = ObjectValue::FromBytes(r.value().metadata(), r.value().data());
           }
           // Stored outside the lock below.
-          actions.push_back([this, oid, v] { worker_->memory_store().Put(oid, v); });
+          actions.push_back([this, oid, v] { worker_->StoreReturn(oid, v); });
         }
         finish = true;
       }

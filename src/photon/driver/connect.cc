@@ -5,6 +5,7 @@
 #include <csignal>
 #include <fstream>
 
+#include "absl/strings/str_split.h"
 #include "fmt/format.h"
 #include "photon/common/logging.h"
 #include "photon/common/process.h"
@@ -76,12 +77,21 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, Drive
   if (conn.raylet_address.empty()) {
     auto nodes = (*gcs)->GetAllNodes();
     if (!nodes.ok()) return nodes.status();
+    // The local node: the oldest live node on this host (the head, when
+    // several nodes share the machine), else the oldest live node.
+    const rpc::NodeInfo* pick = nullptr;
+    auto better = [](const rpc::NodeInfo& a, const rpc::NodeInfo* b) {
+      if (b == nullptr) return true;
+      bool a_local = a.ip() == "127.0.0.1", b_local = b->ip() == "127.0.0.1";
+      if (a_local != b_local) return a_local;
+      return a.start_time_ms() < b->start_time_ms();
+    };
     for (const auto& n : *nodes) {
-      if (n.state() != rpc::NodeInfo::ALIVE) continue;
-      if (conn.raylet_address.empty() || n.ip() == "127.0.0.1") {
-        conn.raylet_address = fmt::format("{}:{}", n.ip(), n.raylet_port());
-        conn.session_dir = n.session_dir();
-      }
+      if (n.state() == rpc::NodeInfo::ALIVE && better(n, pick)) pick = &n;
+    }
+    if (pick != nullptr) {
+      conn.raylet_address = fmt::format("{}:{}", pick->ip(), pick->raylet_port());
+      conn.session_dir = pick->session_dir();
     }
     if (conn.raylet_address.empty()) {
       return absl::UnavailableError(fmt::format("the cluster at {} has no live node", address));
@@ -110,6 +120,13 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, Drive
   for (const auto& [k, v] : config.ToEnvironment()) {
     if (k != ConfigEnvVar("address") && !o.worker_env.contains(k)) o.worker_env[k] = v;
   }
+  // Workers learn how the job's workers are started, so that the tasks they
+  // submit run in the same kind of worker (and the same worker pool).
+  std::string command, env;
+  for (const auto& a : o.worker_command) command += (command.empty() ? "" : "\x1f") + a;
+  for (const auto& [k, v] : o.worker_env) env += (env.empty() ? "" : "\x1f") + k + "=" + v;
+  o.worker_env[ConfigEnvVar("job_worker_command")] = command;
+  o.worker_env[ConfigEnvVar("job_worker_env")] = env;
   auto worker = core::CoreWorker::Create(config, o);
   if (!worker.ok()) return worker.status();
   conn.worker = std::move(*worker);
@@ -136,6 +153,18 @@ absl::StatusOr<std::unique_ptr<core::CoreWorker>> ConnectWorker(const SystemConf
   o.job_id = *job;
   o.worker_id = *wid;
   o.worker_command = OwnCommandLine();
+  if (!config.job_worker_command().empty()) {
+    o.worker_command = absl::StrSplit(config.job_worker_command(), '\x1f');
+  }
+  for (absl::string_view kv : absl::StrSplit(config.job_worker_env(), '\x1f', absl::SkipEmpty())) {
+    size_t eq = kv.find('=');
+    if (eq == absl::string_view::npos) continue;
+    o.worker_env[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
+  }
+  if (!config.job_worker_command().empty()) {
+    o.worker_env[ConfigEnvVar("job_worker_command")] = config.job_worker_command();
+    o.worker_env[ConfigEnvVar("job_worker_env")] = config.job_worker_env();
+  }
   o.executor = std::move(executor);
   return core::CoreWorker::Create(config, o);
 }

@@ -576,6 +576,27 @@ void NodeManager::CheckDrivers() {
   }
 }
 
+void NodeManager::SpillbackQueuedLeases() {
+  std::vector<PendingLease> moved;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      // A lease still waiting for resources here goes to a node that has
+      // them free now (the cluster view is refreshed every tick).
+      if (!it->resources_acquired && !it->request->grant_or_reject()) {
+        if (auto node = FindSpillbackNode(it->resources, /*need_available=*/true)) {
+          *it->reply->mutable_retry_at_raylet() = *node;
+          moved.push_back(*it);
+          it = pending_.erase(it);
+          continue;
+        }
+      }
+      ++it;
+    }
+  }
+  FinishDispatch(moved);
+}
+
 void NodeManager::TimerLoop() {
   int tick = 0;
   while (!stopping_.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
@@ -587,6 +608,7 @@ void NodeManager::TimerLoop() {
     }
     if (dirty || tick % 10 == 0) ReportResources();
     RefreshClusterView();
+    SpillbackQueuedLeases();
     ReapIdleWorkers();
     if (tick % 10 == 0) CheckDrivers();
   }

@@ -150,6 +150,7 @@ class NodeManager : public rpc::NodeManagerService::CallbackService,
   void RefreshClusterView();
   void ReportResources();
   void ReapIdleWorkers();
+  void SpillbackQueuedLeases();
   void CheckDrivers();
   absl::Status PullFrom(const ObjectID& id, const rpc::Address& from);
 

@@ -1,0 +1,107 @@
+"""Ray's core microbenchmarks (ray_perf.py's metric names), run against Photon
+or Ray with the same code, so both are measured on this machine in one run.
+
+    python bench/python_microbenchmark.py --backend photon [--quick]
+    /path/to/venv-with-ray/bin/python bench/python_microbenchmark.py --backend ray
+
+Each metric is operations per second (as in `ray microbenchmark`): the best
+of a few rounds after a warm-up. Output: "<metric> <value> <unit>".
+"""
+import argparse
+import importlib
+import sys
+import time
+
+import numpy as np
+
+
+def timeit(name, fn, multiplier=1, duration=2.0, rounds=3, unit="ops/s"):
+    fn()  # warm-up
+    best = 0.0
+    for _ in range(rounds):
+        count = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < duration / rounds:
+            fn()
+            count += 1
+        rate = multiplier * count / (time.perf_counter() - start)
+        best = max(best, rate)
+    print(f"{name:44s} {best:14.1f} {unit}", flush=True)
+    return best
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--backend", choices=["photon", "ray"], default="photon")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--only", default="")
+    a = p.parse_args()
+    ray = importlib.import_module(a.backend)
+    dur = 1.0 if a.quick else 3.0
+    ray.init(num_cpus=2, include_dashboard=False) if a.backend == "ray" else ray.init(num_cpus=2)
+
+    @ray.remote
+    def small_value():
+        return b"ok"
+
+    @ray.remote(num_cpus=0)
+    class Actor:
+        def small_value(self):
+            return b"ok"
+
+        def small_value_arg(self, x):
+            return b"ok"
+
+    def want(name):
+        return not a.only or a.only in name
+
+    print(f"backend: {a.backend}", flush=True)
+    if want("single_client_get_calls"):
+        value = ray.put(0)
+        timeit("single_client_get_calls_Plasma_Store", lambda: ray.get(value), duration=dur)
+    if want("single_client_put_calls"):
+        timeit("single_client_put_calls_Plasma_Store", lambda: ray.put(0), duration=dur)
+    if want("single_client_put_gigabytes"):
+        arr = np.zeros(100 * 1024 * 1024, dtype=np.int64)
+        timeit("single_client_put_gigabytes", lambda: ray.put(arr), multiplier=0.8,
+               duration=dur, unit="GB/s")
+        del arr
+    if want("single_client_tasks_and_get_batch"):
+        timeit("single_client_tasks_and_get_batch",
+               lambda: ray.get([small_value.remote() for _ in range(1000)]), duration=dur,
+               unit="batches/s")
+    if want("single_client_tasks_sync"):
+        timeit("single_client_tasks_sync", lambda: ray.get(small_value.remote()), duration=dur)
+    if want("single_client_tasks_async"):
+        timeit("single_client_tasks_async",
+               lambda: ray.get([small_value.remote() for _ in range(1000)]), multiplier=1000,
+               duration=dur)
+    if want("single_client_wait_1k_refs"):
+        def wait_1k():
+            not_ready = [small_value.remote() for _ in range(1000)]
+            while not_ready:
+                _, not_ready = ray.wait(not_ready)
+        timeit("single_client_wait_1k_refs", wait_1k, duration=dur)
+    if want("1_1_actor_calls"):
+        actor = Actor.remote()
+        ray.get(actor.small_value.remote())
+        timeit("1_1_actor_calls_sync", lambda: ray.get(actor.small_value.remote()), duration=dur)
+        timeit("1_1_actor_calls_async",
+               lambda: ray.get([actor.small_value.remote() for _ in range(1000)]),
+               multiplier=1000, duration=dur)
+        conc = Actor.options(max_concurrency=16).remote()
+        ray.get(conc.small_value.remote())
+        timeit("1_1_actor_calls_concurrent",
+               lambda: ray.get([conc.small_value.remote() for _ in range(1000)]),
+               multiplier=1000, duration=dur)
+    if want("n_n_actor_calls_with_arg_async"):
+        actors = [Actor.remote() for _ in range(2)]
+        ref = ray.put(0)
+        timeit("n_n_actor_calls_with_arg_async",
+               lambda: ray.get([a.small_value_arg.remote(ref) for a in actors for _ in range(500)]),
+               multiplier=1000, duration=dur)
+    ray.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

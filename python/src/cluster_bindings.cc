@@ -1,0 +1,74 @@
+// Bindings for src/photon/cluster: start GCS + raylets on this machine (for
+// photon.cluster_utils.Cluster, a test harness like Ray's).
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/vector.h>
+
+#include "photon/cluster/local_cluster.h"
+#include "photon/common/config.h"
+
+namespace nb = nanobind;
+
+namespace photon::python {
+
+void BindCluster(nb::module_& m) {
+  nb::class_<NodeProcess>(m, "NodeProcess")
+      .def_ro("pid", &NodeProcess::pid)
+      .def_ro("port", &NodeProcess::port)
+      .def_ro("node_id", &NodeProcess::node_id_hex)
+      .def_ro("address", &NodeProcess::address);
+
+  nb::class_<LocalCluster>(m, "LocalCluster")
+      .def_static(
+          "start",
+          [](const std::string& session_root) {
+            auto sys = SystemConfig::FromProcessEnvironment();
+            if (!sys.ok()) throw nb::value_error(std::string(sys.status().message()).c_str());
+            auto bin = FindBinDir(sys->bin_dir());
+            if (!bin.ok()) throw std::runtime_error(std::string(bin.status().message()));
+            std::string root = session_root.empty() ? sys->session_dir_root() : session_root;
+            auto c = LocalCluster::Start(*bin, root, nullptr);
+            if (!c.ok()) throw std::runtime_error(std::string(c.status().message()));
+            return std::move(*c);
+          },
+          nb::arg("session_root") = "")
+      .def(
+          "add_node",
+          [](LocalCluster& c, double num_cpus, double num_gpus,
+             const std::map<std::string, double>& resources, int64_t object_store_memory) {
+            NodeArgs a;
+            a.num_cpus = num_cpus;
+            a.num_gpus = num_gpus;
+            a.resources = resources;
+            a.object_store_memory = object_store_memory;
+            absl::StatusOr<NodeProcess> n;
+            {
+              nb::gil_scoped_release release;
+              n = c.AddNode(a);
+            }
+            if (!n.ok()) throw std::runtime_error(std::string(n.status().message()));
+            return *n;
+          },
+          nb::arg("num_cpus") = -1.0, nb::arg("num_gpus") = 0.0,
+          nb::arg("resources") = std::map<std::string, double>(),
+          nb::arg("object_store_memory") = 0)
+      .def(
+          "remove_node",
+          [](LocalCluster& c, const NodeProcess& n, bool kill) {
+            nb::gil_scoped_release release;
+            c.RemoveNode(n, kill);
+          },
+          nb::arg("node"), nb::arg("kill") = false)
+      .def("shutdown",
+           [](LocalCluster& c) {
+             nb::gil_scoped_release release;
+             c.Shutdown();
+           })
+      .def_prop_ro("gcs_address", &LocalCluster::gcs_address)
+      .def_prop_ro("session_dir", &LocalCluster::session_dir)
+      .def_prop_ro("nodes", &LocalCluster::nodes);
+}
+
+}  // namespace photon::python
