@@ -25,7 +25,27 @@
 namespace {
 
 int Noop() { return 0; }
-PHOTON_REMOTE(Noop);
+
+// The actor of Ray's actor microbenchmarks.
+class Bench {
+ public:
+  static Bench* Create() { return new Bench(); }
+  int SmallValue() { return 0; }
+  int SmallValueArg(int x) { return x; }
+};
+
+// A client that sends `n` calls to each of `servers` and waits for them all.
+int CallActors(std::vector<photon::ActorHandle<Bench>> servers, int n) {
+  std::vector<photon::ObjectRef<int>> refs;
+  refs.reserve(servers.size() * n);
+  for (int i = 0; i < n; ++i) {
+    for (auto& s : servers) refs.push_back(s.Task(&Bench::SmallValue).Remote());
+  }
+  photon::Get(refs);
+  return static_cast<int>(refs.size());
+}
+
+PHOTON_REMOTE(Noop, Bench::Create, &Bench::SmallValue, &Bench::SmallValueArg, CallActors);
 
 using Clock = std::chrono::steady_clock;
 
@@ -143,6 +163,54 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n; ++i) photon::Get(ref);
   });
   Report("single_client_get_calls", get_rate, "gets/s");
+
+  // Actor calls (actors hold no CPU, as in Ray's suite).
+  auto actor = photon::Actor(Bench::Create).Remote();
+  photon::Get(actor.Task(&Bench::SmallValue).Remote());
+  double actor_sync = Rate(1000 * scale, 3, [&](int n) {
+    for (int i = 0; i < n; ++i) photon::Get(actor.Task(&Bench::SmallValue).Remote());
+  });
+  Report("1_1_actor_calls_sync", actor_sync, "calls/s", grpc_rate);
+  double actor_async = Rate(5000 * scale, 3, [&](int n) {
+    std::vector<photon::ObjectRef<int>> refs;
+    refs.reserve(n);
+    for (int i = 0; i < n; ++i) refs.push_back(actor.Task(&Bench::SmallValue).Remote());
+    photon::Get(refs);
+  });
+  Report("1_1_actor_calls_async", actor_async, "calls/s");
+  auto concurrent = photon::Actor(Bench::Create).SetMaxConcurrency(16).Remote();
+  photon::Get(concurrent.Task(&Bench::SmallValue).Remote());
+  double actor_conc = Rate(5000 * scale, 3, [&](int n) {
+    std::vector<photon::ObjectRef<int>> refs;
+    refs.reserve(n);
+    for (int i = 0; i < n; ++i) refs.push_back(concurrent.Task(&Bench::SmallValue).Remote());
+    photon::Get(refs);
+  });
+  Report("1_1_actor_calls_concurrent", actor_conc, "calls/s");
+
+  constexpr int kActors = 2;  // n_cpu on this machine
+  std::vector<photon::ActorHandle<Bench>> servers;
+  for (int i = 0; i < kActors; ++i) servers.push_back(photon::Actor(Bench::Create).Remote());
+  for (auto& a : servers) photon::Get(a.Task(&Bench::SmallValue).Remote());
+  double one_n =
+      Rate(1, 3, [&](int) { photon::Get(photon::Task(CallActors).Remote(servers, 2000 * scale)); });
+  Report("1_n_actor_calls_async", one_n * kActors * 2000 * scale, "calls/s");
+  double n_n = Rate(1, 3, [&](int) {
+    std::vector<photon::ObjectRef<int>> clients;
+    for (int c = 0; c < 4; ++c)
+      clients.push_back(photon::Task(CallActors).Remote(servers, 500 * scale));
+    photon::Get(clients);
+  });
+  Report("n_n_actor_calls_async", n_n * 4 * kActors * 500 * scale, "calls/s");
+  auto arg = photon::Put(1);
+  double with_arg = Rate(1000 * scale, 3, [&](int n) {
+    std::vector<photon::ObjectRef<int>> refs;
+    for (int i = 0; i < n; ++i) {
+      refs.push_back(servers[i % kActors].Task(&Bench::SmallValueArg).Remote(arg));
+    }
+    photon::Get(refs);
+  });
+  Report("n_n_actor_calls_with_arg_async", with_arg, "calls/s");
 
   photon::Shutdown();
   (*cluster)->Shutdown();

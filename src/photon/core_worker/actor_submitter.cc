@@ -59,8 +59,55 @@ void ActorSubmitter::AddOwnedActor(const ActorID& id, const rpc::ActorTableData&
 }
 
 void ActorSubmitter::AddHandle(const ActorID& id) {
-  absl::MutexLock lock(&mu_);
-  ++actors_[id].handles;
+  bool first_borrow = false;
+  {
+    absl::MutexLock lock(&mu_);
+    Actor& a = actors_[id];
+    first_borrow = ++a.handles == 1 && !a.owned && !a.announced_borrow;
+  }
+  if (!first_borrow) return;
+  // A handle that came from elsewhere: tell the owner, so the actor lives
+  // while this process holds it.
+  EnsureKnown(id);
+  rpc::Address owner;
+  {
+    absl::MutexLock lock(&mu_);
+    Actor& a = actors_[id];
+    if (a.owned || a.announced_borrow || a.handles == 0) return;
+    if (a.data.owner().worker_id() == worker_->worker_id().Binary()) return;
+    a.announced_borrow = true;
+    owner = a.data.owner();
+  }
+  NotifyOwner(id, owner, true);
+}
+
+void ActorSubmitter::NotifyOwner(const ActorID& id, const rpc::Address& owner, bool borrowing) {
+  if (owner.port() == 0) return;
+  auto stub = std::shared_ptr<rpc::CoreWorkerService::Stub>(rpc::CoreWorkerService::NewStub(
+      rpc::GetChannel(fmt::format("{}:{}", owner.ip(), owner.port()))));
+  rpc::ActorBorrowRequest req;
+  req.set_actor_id(id.Binary());
+  req.set_borrower_worker_id(worker_->worker_id().Binary());
+  req.set_borrowing(borrowing);
+  rpc::CallAsync(stub->async(), &rpc::CoreWorkerService::Stub::async::UpdateActorBorrower, req,
+                 5000, [stub](const absl::Status&, rpc::ActorBorrowReply&&) {});
+}
+
+void ActorSubmitter::UpdateBorrower(const ActorID& id, const std::string& borrower,
+                                    bool borrowing) {
+  std::vector<Action> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(id);
+    if (it == actors_.end() || !it->second.owned) return;
+    if (borrowing) {
+      it->second.borrowers.insert(borrower);
+    } else {
+      it->second.borrowers.erase(borrower);
+      MaybeDestroy(id, it->second, &actions);
+    }
+  }
+  for (auto& f : actions) f();
 }
 
 void ActorSubmitter::RemoveHandle(const ActorID& id) {
@@ -72,6 +119,11 @@ void ActorSubmitter::RemoveHandle(const ActorID& id) {
     if (--it->second.handles == 0) {
       it->second.out_of_scope = true;
       MaybeDestroy(id, it->second, &actions);
+      if (it->second.announced_borrow) {
+        it->second.announced_borrow = false;
+        rpc::Address owner = it->second.data.owner();
+        actions.push_back([this, id, owner] { NotifyOwner(id, owner, false); });
+      }
     }
   }
   for (auto& f : actions) f();
@@ -80,7 +132,7 @@ void ActorSubmitter::RemoveHandle(const ActorID& id) {
 void ActorSubmitter::MaybeDestroy(const ActorID& id, Actor& a, std::vector<Action>* actions) {
   // Only the owner destroys, only anonymous non-detached actors, and only
   // once the calls this process made have finished.
-  if (!a.owned || !a.out_of_scope || !a.calls.empty()) return;
+  if (!a.owned || !a.out_of_scope || !a.calls.empty() || !a.borrowers.empty()) return;
   if (a.data.detached() || !a.data.name().empty()) return;
   if (a.data.state() == rpc::ActorTableData::DEAD) return;
   a.owned = false;  // once

@@ -17,6 +17,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "photon/common/id.h"
 #include "photon/protocol/core_worker.grpc.pb.h"
@@ -40,6 +41,8 @@ class ActorSubmitter {
 
   void AddHandle(const ActorID& id);
   void RemoveHandle(const ActorID& id);
+  // The owner's side of borrowing: another process holds handles (or not).
+  void UpdateBorrower(const ActorID& id, const std::string& borrower, bool borrowing);
   size_t NumActors() const;
 
  private:
@@ -56,6 +59,8 @@ class ActorSubmitter {
     bool owned = false;
     int handles = 0;
     bool out_of_scope = false;
+    bool announced_borrow = false;               // a borrower: told the owner
+    absl::flat_hash_set<std::string> borrowers;  // the owner: processes holding handles
     uint64_t next_seq = 0;
     std::map<uint64_t, Call> calls;  // by sequence number: queued, in flight, or waiting to resend
     std::shared_ptr<rpc::CoreWorkerService::Stub> stub;
@@ -74,6 +79,8 @@ class ActorSubmitter {
   void FailCall(const Call& call, const rpc::ErrorInfo& error);
   void MaybeDestroy(const ActorID& id, Actor& a, std::vector<Action>* actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A borrower tells the actor's owner it holds (or no longer holds) handles.
+  void NotifyOwner(const ActorID& id, const rpc::Address& owner, bool borrowing);
 
   CoreWorker* const worker_;
   mutable absl::Mutex mu_;

@@ -88,6 +88,17 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
     return r;
   }
 
+  grpc::ServerUnaryReactor* UpdateActorBorrower(grpc::CallbackServerContext* ctx,
+                                                const rpc::ActorBorrowRequest* req,
+                                                rpc::ActorBorrowReply*) override {
+    auto id = ActorID::FromBinary(req->actor_id());
+    if (id.ok()) worker_->UpdateActorBorrower(*id, req->borrower_worker_id(), req->borrowing());
+    auto* r = ctx->DefaultReactor();
+    r->Finish(id.ok() ? grpc::Status::OK
+                      : grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
+    return r;
+  }
+
   grpc::ServerUnaryReactor* WaitForRefRemoved(grpc::CallbackServerContext* ctx,
                                               const rpc::RefRemovedRequest*,
                                               rpc::RefRemovedReply*) override {
@@ -688,6 +699,10 @@ absl::StatusOr<std::optional<ActorID>> CoreWorker::GetNamedActor(const std::stri
 }
 
 void CoreWorker::AddActorHandle(const ActorID& actor) { actor_submitter_->AddHandle(actor); }
+void CoreWorker::UpdateActorBorrower(const ActorID& actor, const std::string& borrower,
+                                     bool borrowing) {
+  actor_submitter_->UpdateBorrower(actor, borrower, borrowing);
+}
 void CoreWorker::RemoveActorHandle(const ActorID& actor) { actor_submitter_->RemoveHandle(actor); }
 
 absl::Status CoreWorker::ExitActor() {

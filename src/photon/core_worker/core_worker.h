@@ -156,6 +156,7 @@ class CoreWorker {
   absl::StatusOr<std::optional<ActorID>> GetNamedActor(const std::string& name,
                                                        const std::string& ns);
   void AddActorHandle(const ActorID& actor);
+  void UpdateActorBorrower(const ActorID& actor, const std::string& borrower, bool borrowing);
   void RemoveActorHandle(const ActorID& actor);
   // Inside an actor: exit after the current call. FailedPrecondition elsewhere.
   absl::Status ExitActor();
