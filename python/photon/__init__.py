@@ -15,9 +15,11 @@ import os as _os  # noqa: E402
 from photon import _photon  # noqa: E402
 from photon import actor  # noqa: E402,F401  (photon.actor.exit_actor, as ray.actor)
 from photon import exceptions  # noqa: E402
+from photon._private import options as _options  # noqa: E402
 from photon._private import worker as _worker  # noqa: E402
 from photon._private.actor import ActorClass as _ActorClass  # noqa: E402
 from photon._private.actor import ActorHandle  # noqa: E402
+from photon._private.actor import class_of_actor as _actor_class_of  # noqa: E402
 from photon._private.actor import method  # noqa: E402
 from photon._private.object_ref import ObjectRef  # noqa: E402
 from photon._private.remote_function import RemoteFunction as _RemoteFunction  # noqa: E402
@@ -74,16 +76,9 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
                            "suppressed by passing in 'ignore_reinit_error=True'.")
     if local_mode:
         raise ValueError("local_mode is not supported")
-    if runtime_env is not None and not isinstance(runtime_env, dict):
-        raise TypeError("runtime_env must be a dict")
-    unsupported = set(runtime_env or {}) - {"env_vars"}
-    if unsupported:
-        raise ValueError(f"runtime_env fields {sorted(unsupported)} are not supported "
-                         "(only env_vars)")
-    env_vars = dict((runtime_env or {}).get("env_vars") or {})
-    for k, v in env_vars.items():
-        if not isinstance(k, str) or not isinstance(v, str):
-            raise TypeError("runtime_env['env_vars'] must map str to str")
+    if runtime_env is not None:
+        _options.validate_runtime_env(runtime_env)
+    env_vars = _options.env_vars_of({"runtime_env": runtime_env})
     if address is None:
         address = _os.environ.get("PHOTON_ADDRESS") or _os.environ.get("RAY_ADDRESS") or ""
     if address == "auto":
@@ -173,7 +168,7 @@ def get_actor(name, namespace=None):
                          "You are trying to look up a named actor you didn't create. 2. The "
                          "named actor died. 3. You did not use a namespace matching the "
                          "namespace of the actor.")
-    return ActorHandle(aid, None)
+    return ActorHandle(aid, _actor_class_of(aid))
 
 
 def nodes():

@@ -110,3 +110,33 @@ def kv_get(ns: str, key: bytes) -> Optional[bytes]: ...
 def nodes() -> list:
     """[{"NodeID": hex, "Alive": bool, "NodeManagerAddress": str,
     "NodeManagerPort": int, "Resources": dict, "AvailableResources": dict}]"""
+
+# --- more objects -----------------------------------------------------------------
+def put_parts(metadata: bytes, parts: list) -> bytes:
+    """As put, with the value given as bytes-like parts written one after another."""
+def add_contained_refs(outer: bytes, inner: Sequence[bytes]) -> None:
+    """Keeps `inner` objects alive (one local ref each) until `outer` is freed here."""
+def num_tracked_objects() -> int: ...
+def is_driver() -> bool: ...
+def parse_error(error_info: bytes) -> dict:
+    """{"type", "message", "exception_type", "where", "serialized_exception"}."""
+def make_error(type: str, message: str, exception_type: str, serialized: bytes) -> bytes: ...
+
+# --- local clusters (photon.cluster_utils) ------------------------------------------
+class NodeProcess:
+    pid: int
+    port: int
+    node_id: str
+    address: str
+
+class LocalCluster:
+    @staticmethod
+    def start(session_root: str = "") -> "LocalCluster":
+        """Starts a GCS (no raylet) in a new session folder."""
+    def add_node(self, num_cpus: float = -1, num_gpus: float = 0, resources: dict = {},
+                 object_store_memory: int = 0) -> NodeProcess: ...
+    def remove_node(self, node: NodeProcess, kill: bool = False) -> None: ...
+    def shutdown(self) -> None: ...
+    gcs_address: str
+    session_dir: str
+    nodes: list

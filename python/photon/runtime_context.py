@@ -34,11 +34,13 @@ class RuntimeContext:
 
     @property
     def current_actor(self):
+        from photon._private import worker
         from photon._private.actor import ActorHandle
         aid = _photon.current_actor_id()
         if aid == b"\xff" * len(aid):
             raise RuntimeError("This method is only available in an actor.")
-        return ActorHandle(aid, None)
+        hosted = worker.state.actor
+        return ActorHandle(aid, type(hosted.instance) if hosted is not None else None)
 
 
 def get_runtime_context():

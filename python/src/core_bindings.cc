@@ -241,10 +241,13 @@ void BindCore(nb::module_& m) {
   });
 
   m.def("disconnect", [] {
-    std::lock_guard<std::mutex> lock(g_mu);
-    if (g_state == nullptr) return;
-    std::unique_ptr<State> st(g_state);
-    g_state = nullptr;
+    std::unique_ptr<State> st;
+    {
+      std::lock_guard<std::mutex> lock(g_mu);
+      if (g_state == nullptr) return;
+      st.reset(g_state);
+      g_state = nullptr;
+    }
     nb::gil_scoped_release release;
     st->worker->Shutdown();
     if (st->cluster) st->cluster->Shutdown();

@@ -38,7 +38,7 @@ class ActorClass:
         opts.validate(actor_options, opts.ACTOR_OPTIONS, "an actor class")
         self._cls = cls
         self._options = dict(actor_options)
-        self._key = None
+        self._keys = {}  # None -> (epoch, exported key)
         self.__name__ = cls.__name__
         self.__qualname__ = cls.__qualname__
         self.__doc__ = cls.__doc__
@@ -68,8 +68,12 @@ class ActorClass:
             existing = _photon.get_named_actor(name, namespace)
             if existing is not None:
                 return ActorHandle(existing, self._cls, _adopt=False)
-        if self._key is None:
-            self._key = worker.export(self._cls)
+        env_vars = opts.env_vars_of(o)
+        if env_vars:
+            key = worker.export_cached(self._keys, tuple(sorted(env_vars.items())),
+                                       lambda: worker.ActorClassWithEnv(self._cls, env_vars))
+        else:
+            key = worker.export_cached(self._keys, None, lambda: self._cls)
         is_async = _is_async_class(self._cls)
         max_concurrency = o.get("max_concurrency") or (1000 if is_async else 1)
         # Async actors interleave calls on one event loop; a bounded set of
@@ -77,7 +81,7 @@ class ActorClass:
         core_concurrency = min(max_concurrency, 64) if is_async else max_concurrency
         try:
             aid = _photon.create_actor(
-                self._key, worker.pack_args(args, kwargs), name, namespace,
+                key, worker.pack_args(args, kwargs), name, namespace,
                 opts.resources_of(o, default_cpus=0) if (o.get("num_cpus") or o.get("resources")
                                                          or o.get("num_gpus")) else {},
                 o.get("max_restarts") or 0, o.get("max_task_retries") or 0, core_concurrency,
@@ -88,7 +92,28 @@ class ActorClass:
                 if existing is not None:
                     return ActorHandle(existing, self._cls, _adopt=False)
             raise
+        if name:
+            # get_actor rebuilds the handle with the class (for method options).
+            try:
+                _photon.kv_put(ACTOR_CLASS_NS, aid, key.encode(), True)
+            except Exception:  # noqa: BLE001 - handles then lack method options
+                pass
         return ActorHandle(aid, self._cls, _adopt=True)
+
+
+ACTOR_CLASS_NS = "photon:actor_class"
+
+
+def class_of_actor(actor_id):
+    """The Python class of a named actor (None if unknown)."""
+    try:
+        key = _photon.kv_get(ACTOR_CLASS_NS, bytes(actor_id))
+        if key is None:
+            return None
+        cls = worker.load(key.decode())
+    except Exception:  # noqa: BLE001 - a handle without the class still works
+        return None
+    return getattr(cls, "cls", cls)
 
 
 class ActorMethod:
@@ -116,12 +141,12 @@ class ActorHandle:
     def __init__(self, actor_id, cls, _adopt=False):
         self._actor_id = bytes(actor_id)
         self._cls = cls
-        if not _adopt and _photon.is_connected():
+        if not _adopt and worker.is_connected():
             _photon.add_actor_handle(self._actor_id)
 
     def __del__(self):
         try:
-            if _photon.is_connected():
+            if worker.is_connected():
                 _photon.remove_actor_handle(self._actor_id)
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass

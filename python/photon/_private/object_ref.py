@@ -9,7 +9,8 @@ from photon._private import serialization
 
 def _connected():
     try:
-        return _photon.is_connected()
+        from photon._private import worker
+        return worker.is_connected()
     except Exception:  # interpreter shutdown
         return False
 

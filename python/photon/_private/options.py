@@ -72,11 +72,40 @@ def validate(options, allowed, kind):
         elif key == "get_if_exists":
             if not isinstance(value, bool):
                 raise ValueError(f"The option 'get_if_exists' must be a bool, got {value!r}.")
+        elif key == "runtime_env":
+            validate_runtime_env(value)
         elif key == "max_calls":
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"The option 'max_calls' must be an int >= 0, got {value!r}.")
     if options.get("get_if_exists") and not options.get("name"):
         raise ValueError("The option 'get_if_exists' requires 'name'.")
+
+
+def validate_runtime_env(runtime_env):
+    """Photon supports the env_vars field of runtime_env (str -> str)."""
+    if not isinstance(runtime_env, dict):
+        raise TypeError(f"runtime_env must be a dict, got {type(runtime_env).__name__}")
+    unsupported = set(runtime_env) - {"env_vars"}
+    if unsupported:
+        raise ValueError(f"runtime_env fields {sorted(unsupported)} are not supported "
+                         "(only env_vars)")
+    env_vars = runtime_env.get("env_vars") or {}
+    if not isinstance(env_vars, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in env_vars.items()):
+        raise TypeError("runtime_env['env_vars'] must map str to str")
+    from photon import _photon
+    known = None
+    for k in env_vars:
+        if k.startswith("PHOTON_"):
+            known = known or {row["env_var"] for row in _photon.config_table()}
+            if k not in known:
+                raise ValueError(f"runtime_env['env_vars'] sets {k}, which names no Photon "
+                                 "setting (see docs/config.md)")
+
+
+def env_vars_of(options):
+    """The runtime_env env_vars of a task's or actor's options ({} if none)."""
+    return dict((options.get("runtime_env") or {}).get("env_vars") or {})
 
 
 def resources_of(options, default_cpus):
@@ -86,6 +115,6 @@ def resources_of(options, default_cpus):
     res["CPU"] = default_cpus if num_cpus is None else num_cpus
     if options.get("num_gpus"):
         res["GPU"] = options["num_gpus"]
-    if options.get("memory"):
-        res["memory"] = options["memory"]
+    # `memory` is accepted but not a scheduling resource: nodes do not
+    # advertise memory, so requesting it would make every such task infeasible.
     return {k: float(v) for k, v in res.items() if v}

@@ -1,5 +1,6 @@
 """@photon.remote on functions."""
 import functools
+import inspect
 
 from photon import _photon
 from photon._private import options as opts
@@ -14,8 +15,7 @@ class RemoteFunction:
         opts.validate(task_options, opts.TASK_OPTIONS, "a remote function")
         self._function = function
         self._options = dict(task_options)
-        self._key = None
-        self._keys_by_retry_list = {}
+        self._keys = {}  # None or retry_exceptions classes -> (epoch, exported key)
         functools.update_wrapper(self, function)
 
     def __call__(self, *args, **kwargs):
@@ -35,30 +35,34 @@ class RemoteFunction:
     def remote(self, *args, **kwargs):
         return self._remote(args, kwargs, self._options)
 
-    def _export_key(self, retry_exceptions):
-        if isinstance(retry_exceptions, (list, tuple)):
-            # The core retries any application error of a task with
-            # retry_exceptions; the worker reports the other exceptions as the
-            # task's (non-retried) result.
-            classes = tuple(retry_exceptions)
-            key = self._keys_by_retry_list.get(classes)
-            if key is None:
-                key = worker.export(worker.RetryOnly(self._function, classes))
-                self._keys_by_retry_list[classes] = key
-            return key
-        if self._key is None:
-            self._key = worker.export(self._function)
-        return self._key
+    def _export_key(self, task_options):
+        retry = task_options.get("retry_exceptions")
+        # The core retries any application error of a task with
+        # retry_exceptions; with a list of classes the worker reports the
+        # other exceptions as the task's (non-retried) result.
+        retry_classes = tuple(retry) if isinstance(retry, (list, tuple)) else None
+        env_vars = opts.env_vars_of(task_options)
+        if retry_classes is None and not env_vars:
+            return worker.export_cached(self._keys, None, lambda: self._function)
+        cache_key = (retry_classes, tuple(sorted(env_vars.items())))
+        return worker.export_cached(
+            self._keys, cache_key,
+            lambda: worker.TaskFunction(self._function, retry_classes, env_vars))
 
     def _remote(self, args, kwargs, task_options):
         worker.ensure_initialized()
-        num_returns = task_options.get("num_returns", 1)
+        num_returns = task_options.get("num_returns")
+        if num_returns is None:
+            # Ray's default for a generator function is "streaming".
+            num_returns = "streaming" if inspect.isgeneratorfunction(self._function) else 1
         if num_returns in ("streaming", "dynamic"):
-            raise NotImplementedError("generator tasks (num_returns='streaming') are not "
-                                      "supported yet")
+            raise NotImplementedError(
+                f"'{self._function.__qualname__}' is a streaming generator task "
+                f"(num_returns={num_returns!r}), which Photon does not support yet; give the "
+                "generator a fixed num_returns=k instead")
         max_retries = task_options.get("max_retries")
         retry_exceptions = task_options.get("retry_exceptions", False)
-        key = self._export_key(retry_exceptions)
+        key = self._export_key(task_options)
         ids = _photon.submit_task(
             key, task_options.get("name") or self._function.__qualname__,
             worker.pack_args(args, kwargs), num_returns,

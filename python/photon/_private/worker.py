@@ -2,6 +2,7 @@
 connecting, get/put/wait, exporting functions, running tasks in workers."""
 import hashlib
 import os
+import struct
 import sys
 import threading
 import traceback
@@ -14,8 +15,8 @@ from photon._private import serialization
 from photon._private.object_ref import ObjectRef
 
 FUNCTION_NS = "photon:functions"
-# What the driver tells its job's workers, by job id: the environment it
-# gives them and the job's namespace (see _apply_job_info).
+# What the driver tells its job's workers, by job id: the job's namespace
+# (see _apply_job_info).
 JOB_INFO_NS = "photon:job_info"
 
 
@@ -30,6 +31,7 @@ class _State:
         self.actor_loop = None      # event loop of an async actor
         self.namespace = None
         self.job_info_applied = False
+        self.epoch = 0              # counts connections: exports are per cluster
 
 
 state = _State()
@@ -71,8 +73,9 @@ def connect(address, num_cpus, num_gpus, resources, object_store_memory, namespa
         raise ConnectionError(str(e)) from None
     state.info = info
     state.mode = "driver"
+    state.epoch += 1
     state.namespace = info["namespace"]
-    job_info = {"env": worker_env, "namespace": info["namespace"]}
+    job_info = {"namespace": info["namespace"]}
     try:
         _photon.kv_put(JOB_INFO_NS, info["job_id"].hex().encode(), cloudpickle.dumps(job_info),
                        True)
@@ -89,36 +92,37 @@ def current_namespace():
 
 
 def _apply_job_info():
-    """Gives this worker the job's namespace and environment (its PYTHONPATH
-    and the runtime_env env_vars). The core does neither for workers: a
-    worker's core has an empty namespace, and workers started for tasks that
-    workers submit get the submitting worker's command line and no job
-    environment."""
+    """Gives this worker its job's namespace: the core leaves a worker's
+    namespace empty (_photon.namespace() is "" in workers), so named actors
+    created or looked up in tasks would land in the wrong namespace."""
     with state.lock:
         if state.job_info_applied:
             return
         state.job_info_applied = True
         try:
             raw = _photon.kv_get(JOB_INFO_NS, _photon.job_id().hex().encode())
-        except Exception:  # noqa: BLE001 - keep the environment we have
+        except Exception:  # noqa: BLE001 - keep the core's answer
             return
         if raw is None:
             return
-        job_info = cloudpickle.loads(raw)
-        state.namespace = job_info.get("namespace") or None
-        env = job_info.get("env") or {}
-        for path in env.get("PYTHONPATH", "").split(os.pathsep):
-            if path and path not in sys.path:
-                sys.path.append(path)
-        for key, value in env.items():
-            if os.environ.get(key) != value:
-                os.environ[key] = value
+        state.namespace = cloudpickle.loads(raw).get("namespace") or None
+
+
+def is_connected():
+    """Whether this process is connected, from Python's own state: safe in
+    __del__ on any thread. (_photon.is_connected takes the binding's mutex
+    while holding the GIL; disconnect holds that mutex while it waits for the
+    GIL, so calling it from a finalizer on another thread during
+    photon.shutdown() deadlocks.)"""
+    return state.mode is not None
 
 
 def disconnect():
-    if state.mode == "driver":
-        _photon.disconnect()
+    was_driver = state.mode == "driver"
+    # Finalizers of refs and handles stop calling into the core first.
     state.mode = None
+    if was_driver:
+        _photon.disconnect()
     state.info = None
     state.namespace = None
     state.exported.clear()
@@ -141,6 +145,17 @@ def export(obj):
     return key
 
 
+def export_cached(cache, cache_key, make):
+    """export(make()) once per connection; `cache` maps cache_key to
+    (epoch, key) so a function is exported again to a new cluster."""
+    hit = cache.get(cache_key)
+    if hit is not None and hit[0] == state.epoch:
+        return hit[1]
+    key = export(make())
+    cache[cache_key] = (state.epoch, key)
+    return key
+
+
 def load(key):
     with state.lock:
         obj = state.functions.get(key)
@@ -155,16 +170,44 @@ def load(key):
     return obj
 
 
-class RetryOnly:
-    """A task function with retry_exceptions=[classes]: only exceptions of
-    those classes are reported to the core as retryable failures."""
+class TaskFunction:
+    """A task function with options the core does not carry, applied in the
+    worker: retry_exceptions=[classes] (only exceptions of those classes are
+    reported to the core as retryable failures) and runtime_env env_vars
+    (set for the duration of the call)."""
 
-    def __init__(self, function, classes):
+    def __init__(self, function, retry_classes=None, env_vars=None):
         self.function = function
-        self.classes = tuple(classes)
+        self.retry_classes = None if retry_classes is None else tuple(retry_classes)
+        self.env_vars = dict(env_vars or {})
 
-    def __call__(self, *args, **kwargs):
-        return self.function(*args, **kwargs)
+
+class ActorClassWithEnv:
+    """An actor class whose worker gets runtime_env env_vars before __init__."""
+
+    def __init__(self, cls, env_vars):
+        self.cls = cls
+        self.env_vars = dict(env_vars)
+
+
+class _EnvVars:
+    """Sets environment variables, restoring the old values on exit."""
+
+    def __init__(self, env_vars):
+        self.env_vars = env_vars
+        self.saved = {}
+
+    def __enter__(self):
+        for k, v in self.env_vars.items():
+            self.saved[k] = os.environ.get(k)
+            os.environ[k] = v
+
+    def __exit__(self, *exc):
+        for k, old in self.saved.items():
+            if old is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = old
 
 
 # --- arguments and values ----------------------------------------------------------
@@ -299,7 +342,7 @@ def wait(refs, num_returns=1, timeout=None, fetch_local=True):
 
 # --- running tasks in a worker ---------------------------------------------------------
 
-def _serialize_returns(value, num_returns):
+def _serialize_returns(value, num_returns, task_id=None):
     if num_returns == 1:
         values = [value]
     elif num_returns == 0:
@@ -309,8 +352,13 @@ def _serialize_returns(value, num_returns):
         if len(values) != num_returns:
             raise ValueError(f"Task returned {len(values)} objects, but num_returns={num_returns}.")
     out = []
-    for v in values:
+    for i, v in enumerate(values, start=1):
         meta, data, refs = serialization.serialize_to_bytes(v)
+        if refs and task_id is not None:
+            # Refs inside a return value keep their objects alive here (this
+            # worker may own them) for as long as this worker lives.
+            return_id = bytes(task_id) + struct.pack("<I", i)
+            _photon.add_contained_refs(return_id, [r.binary() for r in refs])
         out.append((meta, data))
     return out
 
@@ -329,36 +377,42 @@ def _error_bytes(task, exc):
     return _photon.make_error("TASK_EXECUTION_EXCEPTION", tb, type(cause).__name__, serialized)
 
 
+def _run_task_function(task, fn, args, kwargs):
+    with _EnvVars(fn.env_vars):
+        try:
+            result = fn.function(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - reported to the caller
+            if fn.retry_classes is None or isinstance(exc, fn.retry_classes):
+                raise
+            # Not retryable: the error is the task's result.
+            error = bytes(_error_bytes(task, exc))
+            return "ok", [(_photon.ERROR_METADATA, error)] * task["num_returns"]
+    return "ok", _serialize_returns(result, task["num_returns"], task["task_id"])
+
+
 def execute_task(task, raw_args):
     """Called by the core for every task this worker runs (see _photon.pyi)."""
-    if not state.job_info_applied:
-        _apply_job_info()
     try:
         args, kwargs = unpack_args(raw_args)
         kind = task["type"]
         if kind == "normal":
             fn = load(task["function"])
-            if isinstance(fn, RetryOnly):
-                try:
-                    result = fn(*args, **kwargs)
-                except Exception as exc:  # noqa: BLE001 - reported to the caller
-                    if isinstance(exc, fn.classes):
-                        raise
-                    # Not retryable: the error is the task's result.
-                    error = bytes(_error_bytes(task, exc))
-                    return "ok", [(_photon.ERROR_METADATA, error)] * task["num_returns"]
-            else:
-                result = fn(*args, **kwargs)
-            return "ok", _serialize_returns(result, task["num_returns"])
+            if isinstance(fn, TaskFunction):
+                return _run_task_function(task, fn, args, kwargs)
+            result = fn(*args, **kwargs)
+            return "ok", _serialize_returns(result, task["num_returns"], task["task_id"])
         if kind == "actor_creation":
             cls = load(task["function"])
+            if isinstance(cls, ActorClassWithEnv):
+                os.environ.update(cls.env_vars)  # the worker is the actor's alone
+                cls = cls.cls
             from photon._private import actor as actor_mod
             state.actor = actor_mod.instantiate(cls, args, kwargs)
             return "ok", [(serialization.PICKLE5, serialization.serialize_to_bytes(None)[1])]
         # An actor method.
         from photon._private import actor as actor_mod
         result = actor_mod.call_method(state.actor, task["function"], args, kwargs)
-        return "ok", _serialize_returns(result, task["num_returns"])
+        return "ok", _serialize_returns(result, task["num_returns"], task["task_id"])
     except SystemExit:
         raise
     except BaseException as exc:  # noqa: BLE001 - reported to the caller

@@ -257,7 +257,7 @@ void ActorSubmitter::OnReply(const ActorID& id, uint64_t seq, const std::string&
     if (s.ok() && !reply.worker_exiting()) {
       done = std::move(c->second);
       a.calls.erase(c);
-    } else if (c->second.retries_left != 0) {
+    } else if (c->second.retries_left != 0 && a.data.state() != rpc::ActorTableData::DEAD) {
       // The actor's worker is gone; resend after it restarts (or fail when
       // the GCS reports it dead).
       if (c->second.retries_left > 0) --c->second.retries_left;
@@ -324,8 +324,16 @@ void ActorSubmitter::OnActorUpdate(const rpc::ActorTableData& data) {
         cause.set_type(rpc::ACTOR_DIED);
         cause.set_message("the actor is dead");
       }
-      for (auto& [seq, call] : a.calls) failed.push_back(std::move(call));
-      a.calls.clear();
+      // Calls not yet sent fail now; calls in flight wait for their replies
+      // (which may still arrive: a graceful exit answers them first).
+      for (auto it2 = a.calls.begin(); it2 != a.calls.end();) {
+        if (!it2->second.sent) {
+          failed.push_back(std::move(it2->second));
+          it2 = a.calls.erase(it2);
+        } else {
+          ++it2;
+        }
+      }
     } else if (data.state() == rpc::ActorTableData::ALIVE) {
       // A new incarnation: calls sent to the old one that were not answered
       // are resent (those with retries left were already marked unsent).

@@ -738,7 +738,14 @@ absl::Status CoreWorker::Cancel(const ObjectID& id) { return submitter_->Cancel(
 
 int CoreWorker::RunTaskLoop() {
   if (receiver_ == nullptr) return 1;
-  return receiver_->Run();
+  int code = receiver_->Run();
+  if (receiver_->exit_requested()) {
+    // A graceful actor exit: let the replies already sent reach their
+    // callers, then have the GCS mark the actor dead (no restart).
+    server_->Shutdown(1000);
+    OnActorExitRequested();
+  }
+  return code;
 }
 
 }  // namespace photon::core

@@ -242,10 +242,7 @@ void TaskReceiver::Execute(const Item& item) {
   bool created = spec.type() == rpc::ACTOR_CREATION_TASK && !error;
   item.reactor->Finish(grpc::Status::OK);
   if (created && spec.max_concurrency() > 1) StartPool(spec.max_concurrency() - 1);
-  if (exit_after_task_) {
-    worker_->OnActorExitRequested();
-    Exit(0);
-  }
+  if (exit_after_task_) Exit(0);  // RunTaskLoop drains replies, then tells the GCS
 }
 
 }  // namespace photon::core

@@ -32,6 +32,7 @@ class TaskReceiver {
   void Exit(int code);
   // Inside an actor: exit once the current call has replied.
   void ExitAfterCurrentTask() { exit_after_task_ = true; }
+  bool exit_requested() const { return exit_after_task_; }
 
  private:
   struct Item {

@@ -129,6 +129,7 @@ void TaskSubmitter::Enqueue(const TaskID& id) {
       *t.mutable_resources() = it->second.spec.resources();
       t.set_language(worker_->options().language);
       t.set_job_id(worker_->job_id().Binary());
+      t.set_function_name(it->second.spec.name());
       for (const auto& a : worker_->options().worker_command) t.add_worker_command(a);
       for (const auto& [k, v] : worker_->options().worker_env) (*t.mutable_worker_env())[k] = v;
     }

@@ -120,6 +120,7 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, Drive
   for (const auto& [k, v] : config.ToEnvironment()) {
     if (k != ConfigEnvVar("address") && !o.worker_env.contains(k)) o.worker_env[k] = v;
   }
+  o.worker_env[ConfigEnvVar("job_namespace")] = o.ray_namespace;
   // Workers learn how the job's workers are started, so that the tasks they
   // submit run in the same kind of worker (and the same worker pool).
   std::string command, env;
@@ -152,6 +153,7 @@ absl::StatusOr<std::unique_ptr<core::CoreWorker>> ConnectWorker(const SystemConf
   o.raylet_address = config.raylet_address();
   o.job_id = *job;
   o.worker_id = *wid;
+  o.ray_namespace = config.job_namespace();
   o.worker_command = OwnCommandLine();
   if (!config.job_worker_command().empty()) {
     o.worker_command = absl::StrSplit(config.job_worker_command(), '\x1f');

@@ -14,8 +14,14 @@
 namespace photon {
 namespace {
 
-// File layout: [u64 metadata_size][metadata][data].
-constexpr size_t kHeader = sizeof(uint64_t);
+// File layout: [u64 metadata_size][u64 data_offset][metadata][padding][data];
+// data starts on a 64-byte boundary so that arrays mapped from it are aligned.
+constexpr size_t kHeader = 2 * sizeof(uint64_t);
+constexpr size_t kAlign = 64;
+
+size_t DataOffset(size_t metadata_size) {
+  return (kHeader + metadata_size + kAlign - 1) / kAlign * kAlign;
+}
 
 struct Mapping {
   void* addr = nullptr;
@@ -69,7 +75,8 @@ absl::Status ObjectStore::PutWith(const ObjectID& id, std::string_view metadata,
   std::string tmp = fmt::format("{}.{}.{}.tmp", final_path, getpid(), gettid());
   int fd = open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus(fmt::format("cannot create object {}", id.Hex()));
-  size_t total = kHeader + metadata.size() + data_size;
+  size_t data_offset = DataOffset(metadata.size());
+  size_t total = data_offset + data_size;
   // posix_fallocate reserves the pages now, so a full tmpfs fails here with
   // ENOSPC instead of a SIGBUS on write.
   int rc = posix_fallocate(fd, 0, static_cast<off_t>(total));
@@ -89,10 +96,10 @@ absl::Status ObjectStore::PutWith(const ObjectID& id, std::string_view metadata,
     return ErrnoStatus(fmt::format("cannot map object {}", id.Hex()));
   }
   char* base = static_cast<char*>(m.addr);
-  uint64_t meta_size = metadata.size();
-  std::memcpy(base, &meta_size, kHeader);
+  uint64_t header[2] = {metadata.size(), data_offset};
+  std::memcpy(base, header, kHeader);
   std::memcpy(base + kHeader, metadata.data(), metadata.size());
-  fill(base + kHeader + metadata.size());
+  fill(base + data_offset);
   if (rename(tmp.c_str(), final_path.c_str()) != 0) {
     unlink(tmp.c_str());
     return ErrnoStatus(fmt::format("cannot seal object {}", id.Hex()));
@@ -121,14 +128,15 @@ absl::StatusOr<StoredObject> ObjectStore::Get(const ObjectID& id) const {
     return absl::DataLossError(fmt::format("object {} is unreadable", id.Hex()));
   }
   const char* base = static_cast<const char*>(m->addr);
-  uint64_t meta_size;
-  std::memcpy(&meta_size, base, kHeader);
-  if (kHeader + meta_size > m->len) {
+  uint64_t header[2];
+  std::memcpy(header, base, kHeader);
+  uint64_t meta_size = header[0], data_offset = header[1];
+  if (kHeader + meta_size > data_offset || data_offset > m->len) {
     return absl::DataLossError(fmt::format("object {} has a corrupt header", id.Hex()));
   }
   StoredObject out;
   out.metadata = std::string_view(base + kHeader, meta_size);
-  out.data = std::string_view(base + kHeader + meta_size, m->len - kHeader - meta_size);
+  out.data = std::string_view(base + data_offset, m->len - data_offset);
   out.holder = m;
   return out;
 }
@@ -142,7 +150,7 @@ absl::StatusOr<int64_t> ObjectStore::Size(const ObjectID& id) const {
   if (stat(PathOf(id).c_str(), &st) != 0) {
     return absl::NotFoundError(fmt::format("object {} is not in this node's store", id.Hex()));
   }
-  return static_cast<int64_t>(st.st_size) - static_cast<int64_t>(kHeader);
+  return static_cast<int64_t>(st.st_size);
 }
 
 absl::Status ObjectStore::Delete(const ObjectID& id) {

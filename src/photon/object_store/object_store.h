@@ -49,7 +49,7 @@ class ObjectStore {
   // Maps a sealed object; NotFound if it is not here.
   absl::StatusOr<StoredObject> Get(const ObjectID& id) const;
   bool Contains(const ObjectID& id) const;
-  // Total size (metadata + data) of a sealed object; NotFound if absent.
+  // Bytes the sealed object takes in the store; NotFound if absent.
   absl::StatusOr<int64_t> Size(const ObjectID& id) const;
 
   // Removes the object; readers that mapped it keep their view. OK if absent.

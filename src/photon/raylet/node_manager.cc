@@ -134,6 +134,9 @@ std::optional<rpc::Address> NodeManager::FindSpillbackNode(const ResourceSet& re
     }
   }
   if (best == nullptr) return std::nullopt;
+  // Count what we send there until the next view refresh, so that a burst
+  // spreads over the free nodes instead of piling onto one.
+  if (need_available) const_cast<RemoteNode*>(best)->available.Subtract(request);
   return best->address;
 }
 
@@ -376,6 +379,27 @@ void NodeManager::OnProcessExit(pid_t pid, int status) {
       PHOTON_LOG_INFO("worker {} (pid {}) exited with status {}", w.id.Hex(), pid, status);
     }
     dead_worker = w.id.Binary();
+    if (w.state == WorkerState::kStarting && ++startup_failures_[w.pool_key] >= 3) {
+      // Workers of this kind die before they register: starting more would
+      // loop forever. Fail the leases that wait for one, with the reason.
+      std::string why = fmt::format(
+          "workers for this job exit during startup (last: pid {}, status {}); see {}/logs/"
+          "worker-{}.err",
+          pid, status, options_.session_dir, w.id.Hex());
+      PHOTON_LOG_ERROR("{}", why);
+      for (auto l = pending_.begin(); l != pending_.end();) {
+        if (l->pool_key == w.pool_key) {
+          if (l->resources_acquired) available_.Add(l->resources);
+          l->reply->set_rejected(true);
+          l->reply->set_message(why);
+          granted.push_back(*l);
+          l = pending_.erase(l);
+        } else {
+          ++l;
+        }
+      }
+      startup_failures_.erase(w.pool_key);
+    }
     workers_.erase(it);
     DispatchLocked(&granted);
   }
@@ -424,6 +448,7 @@ grpc::ServerUnaryReactor* NodeManager::RegisterWorker(grpc::CallbackServerContex
     }
     w.state = WorkerState::kIdle;
     w.idle_since = absl::Now();
+    startup_failures_.erase(w.pool_key);
     DispatchLocked(&granted);
   }
   FinishDispatch(granted);
@@ -703,20 +728,30 @@ grpc::Status NodeManager::Pull(grpc::ServerContext*, const rpc::PullRequest* req
   if (!id.ok()) return Invalid("object_id is not an ObjectID");
   auto obj = store_->Get(*id);
   if (!obj.ok()) return rpc::ToGrpcStatus(obj.status());
-  // Metadata and data are contiguous in the store: send them as one range.
-  const char* base = obj->metadata.data();
+  // The stream is the metadata followed by the data.
+  const std::string_view parts[2] = {obj->metadata, obj->data};
   size_t total = obj->metadata.size() + obj->data.size();
   size_t chunk_size = static_cast<size_t>(std::max<int64_t>(config_.object_chunk_size(), 4096));
-  for (size_t off = 0; off < total || off == 0; off += chunk_size) {
+  size_t off = 0;
+  do {
     rpc::PullChunk chunk;
     chunk.set_object_id(req->object_id());
     chunk.set_total_size(static_cast<int64_t>(total));
     chunk.set_metadata_size(static_cast<int64_t>(obj->metadata.size()));
     chunk.set_offset(static_cast<int64_t>(off));
-    chunk.set_data(base + off, std::min(chunk_size, total - off));
+    size_t end = std::min(total, off + chunk_size);
+    std::string* data = chunk.mutable_data();
+    data->reserve(end - off);
+    for (size_t pos = off; pos < end;) {
+      const std::string_view& part = pos < parts[0].size() ? parts[0] : parts[1];
+      size_t part_off = pos < parts[0].size() ? pos : pos - parts[0].size();
+      size_t n = std::min(end - pos, part.size() - part_off);
+      data->append(part.data() + part_off, n);
+      pos += n;
+    }
     if (!writer->Write(chunk)) break;
-    if (total == 0) break;
-  }
+    off = end;
+  } while (off < total);
   return grpc::Status::OK;
 }
 

@@ -174,6 +174,8 @@ class NodeManager : public rpc::NodeManagerService::CallbackService,
   absl::flat_hash_set<JobID> finished_jobs_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> pending_reasons_ ABSL_GUARDED_BY(mu_);
   bool resources_dirty_ ABSL_GUARDED_BY(mu_) = true;
+  // Workers of a pool key that died before registering, in a row.
+  absl::flat_hash_map<std::string, int> startup_failures_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex pull_mu_;
   absl::flat_hash_map<ObjectID,

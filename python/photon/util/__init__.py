@@ -1,0 +1,10 @@
+"""photon.util: helpers on top of tasks and actors (``ray.util``).
+
+ActorPool, as_completed and map_unordered are here; the actor-backed queue is
+photon.util.queue.Queue, as in Ray.
+"""
+from photon.util import queue  # noqa: F401
+from photon.util.actor_pool import ActorPool
+from photon.util.helpers import as_completed, map_unordered
+
+__all__ = ["ActorPool", "as_completed", "map_unordered", "queue"]

@@ -1,0 +1,87 @@
+"""Fixtures of the Python suite, named like Ray's (python/ray/tests/conftest.py).
+
+Every cluster a fixture starts is stopped in a `finally`, and every session
+folder goes under a temporary PHOTON_SESSION_DIR_ROOT that is removed at the
+end, so a run leaves nothing behind.
+"""
+import os
+import shutil
+import tempfile
+
+import pytest
+
+# Before photon is imported anywhere: sessions of this run go to a private folder.
+_SESSION_ROOT = tempfile.mkdtemp(prefix="photon-pytest-")
+os.environ["PHOTON_SESSION_DIR_ROOT"] = _SESSION_ROOT
+
+import photon  # noqa: E402
+from photon.cluster_utils import Cluster  # noqa: E402
+
+# Per-test limit (pytest-timeout); a test may set its own with
+# @pytest.mark.timeout(n). The thread method is used because a hang inside the
+# native core (with the GIL released) never returns to Python for a signal
+# handler to run: the watchdog thread dumps every stack and ends the run.
+DEFAULT_TEST_TIMEOUT_S = 60
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(DEFAULT_TEST_TIMEOUT_S, method="thread"))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if photon.is_initialized():
+        photon.shutdown()
+    shutil.rmtree(_SESSION_ROOT, ignore_errors=True)
+
+
+def _init(**kwargs):
+    if photon.is_initialized():
+        # A test that failed half-way may have left a connection behind.
+        photon.shutdown()
+    return photon.init(**kwargs)
+
+
+@pytest.fixture
+def ray_start_regular(request):
+    """A private 2-CPU cluster for one test. Parametrize indirectly with a
+    dict of photon.init arguments to change it."""
+    kwargs = dict(num_cpus=2)
+    kwargs.update(getattr(request, "param", None) or {})
+    info = _init(**kwargs)
+    try:
+        yield info
+    finally:
+        photon.shutdown()
+
+
+@pytest.fixture(scope="module")
+def ray_start_regular_shared():
+    """A 2-CPU cluster shared by every test of a module (tests must not
+    depend on a fresh cluster)."""
+    info = _init(num_cpus=2)
+    try:
+        yield info
+    finally:
+        photon.shutdown()
+
+
+@pytest.fixture
+def shutdown_only():
+    """For tests that call photon.init themselves."""
+    try:
+        yield None
+    finally:
+        photon.shutdown()
+
+
+@pytest.fixture
+def ray_start_cluster():
+    """An empty Cluster (no nodes); the test adds nodes and connects."""
+    cluster = Cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.shutdown()
+        photon.shutdown()
