@@ -239,9 +239,11 @@ void TaskReceiver::Execute(const Item& item) {
     }
   }
   if (!threaded) worker_->SetCurrentTask(TaskID::Nil());
+  // `spec` lives in the request, which gRPC frees once the call finishes.
   bool created = spec.type() == rpc::ACTOR_CREATION_TASK && !error;
+  int max_concurrency = spec.max_concurrency();
   item.reactor->Finish(grpc::Status::OK);
-  if (created && spec.max_concurrency() > 1) StartPool(spec.max_concurrency() - 1);
+  if (created && max_concurrency > 1) StartPool(max_concurrency - 1);
   if (exit_after_task_) Exit(0);  // RunTaskLoop drains replies, then tells the GCS
 }
 
