@@ -198,6 +198,11 @@ void CoreWorkerRuntime::ExitActor() {
   if (!s.ok()) throw Error(std::string(s.message()));
 }
 
-bool CoreWorkerRuntime::WasCurrentActorRestarted() { return worker_->actor_restarted(); }
+bool CoreWorkerRuntime::WasCurrentActorRestarted() {
+  if (worker_->current_actor_id().IsNil()) {
+    throw Error("WasCurrentActorRestarted may only be called inside an actor");
+  }
+  return worker_->actor_restarted();
+}
 
 }  // namespace photon::internal

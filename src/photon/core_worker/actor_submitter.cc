@@ -14,19 +14,18 @@ size_t ActorSubmitter::NumActors() const {
   return actors_.size();
 }
 
-void ActorSubmitter::EnsureKnown(const ActorID& id) {
-  bool subscribe = false;
+void ActorSubmitter::EnsureSubscribed() {
   {
     absl::MutexLock lock(&mu_);
-    if (!subscribed_) {
-      subscribed_ = true;
-      subscribe = true;
-    }
+    if (subscribed_) return;
+    subscribed_ = true;
   }
-  if (subscribe) {
-    worker_->gcs().Subscribe({rpc::ACTOR_CHANNEL}, "",
-                             [this](const rpc::PubMessage& m) { OnActorUpdate(m.actor()); });
-  }
+  worker_->gcs().Subscribe({rpc::ACTOR_CHANNEL}, "",
+                           [this](const rpc::PubMessage& m) { OnActorUpdate(m.actor()); });
+}
+
+void ActorSubmitter::EnsureKnown(const ActorID& id) {
+  EnsureSubscribed();
   {
     absl::MutexLock lock(&mu_);
     auto it = actors_.find(id);

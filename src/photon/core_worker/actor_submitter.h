@@ -31,6 +31,9 @@ class ActorSubmitter {
  public:
   explicit ActorSubmitter(CoreWorker* worker);
 
+  // Subscribes to actor state changes (once per process). Call before
+  // registering an actor so that no change is missed.
+  void EnsureSubscribed();
   // Starts tracking an actor this process created (it owns it).
   void AddOwnedActor(const ActorID& id, const rpc::ActorTableData& data);
   // Queues a call (spec with task id, actor id, returns registered). The call

@@ -587,6 +587,7 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(std::vector<TaskArgument> args,
   data.set_max_restarts(options.max_restarts);
   data.set_max_task_retries(options.max_task_retries);
   data.set_class_name(options.factory_name);
+  actor_submitter_->EnsureSubscribed();  // before the actor can change state
   PHOTON_RETURN_IF_ERROR(gcs_->RegisterActor(data));
 
   rpc::TaskSpec spec;
