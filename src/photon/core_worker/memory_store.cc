@@ -49,29 +49,48 @@ void MemoryStore::OnReady(const ObjectID& id, Callback cb) {
 std::vector<std::shared_ptr<ObjectValue>> MemoryStore::Wait(const std::vector<ObjectID>& ids,
                                                             size_t num_ready, absl::Time deadline) {
   std::vector<std::shared_ptr<ObjectValue>> out(ids.size());
-  absl::MutexLock lock(&mu_);
-  while (true) {
-    size_t ready = 0;
+  // A countdown fed by OnReady callbacks: each arrival costs O(1), where
+  // rescanning every id on every arrival would cost O(n) (O(n^2) in all).
+  struct Countdown {
+    absl::Mutex mu;
+    size_t ready ABSL_GUARDED_BY(mu) = 0;
+  };
+  auto countdown = std::make_shared<Countdown>();
+  size_t already = 0;
+  std::vector<size_t> missing;
+  {
+    absl::MutexLock lock(&mu_);
     for (size_t i = 0; i < ids.size(); ++i) {
-      if (out[i] == nullptr) {
-        auto it = values_.find(ids[i]);
-        if (it != values_.end()) out[i] = it->second;
+      auto it = values_.find(ids[i]);
+      if (it != values_.end()) {
+        out[i] = it->second;
+        ++already;
+      } else {
+        missing.push_back(i);
       }
-      ready += out[i] != nullptr;
-    }
-    if (ready >= num_ready) return out;
-    if (changed_.WaitWithDeadline(&mu_, deadline)) {
-      // Timed out: one last look happens in the next loop iteration only if
-      // we are not past the deadline; return what we have.
-      for (size_t i = 0; i < ids.size(); ++i) {
-        if (out[i] == nullptr) {
-          auto it = values_.find(ids[i]);
-          if (it != values_.end()) out[i] = it->second;
-        }
-      }
-      return out;
     }
   }
+  if (already >= num_ready || missing.empty()) return out;
+  for (size_t i : missing) {
+    OnReady(ids[i], [countdown](std::shared_ptr<ObjectValue>) {
+      absl::MutexLock lock(&countdown->mu);
+      ++countdown->ready;
+    });
+  }
+  {
+    absl::MutexLock lock(&countdown->mu);
+    size_t needed = num_ready - already;
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(countdown->mu) {
+      return countdown->ready >= needed;
+    };
+    countdown->mu.AwaitWithDeadline(absl::Condition(&enough), deadline);
+  }
+  absl::MutexLock lock(&mu_);
+  for (size_t i : missing) {
+    auto it = values_.find(ids[i]);
+    if (it != values_.end()) out[i] = it->second;
+  }
+  return out;
 }
 
 void MemoryStore::Erase(const ObjectID& id) {
