@@ -145,6 +145,19 @@ std::string ActorManager::PickRaylet(const Actor& a) {
   return fmt::format("{}:{}", pick->ip(), pick->raylet_port());
 }
 
+void ActorManager::RescheduleAfter(const ActorID& id, uint64_t attempt, int ms) {
+  RunAfter(ms, [this, id, attempt] {
+    std::vector<Action> later;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = actors_.find(id);
+      if (it == actors_.end() || it->second.attempt != attempt) return;  // superseded
+      Schedule(id, &later);
+    }
+    for (auto& f : later) f();
+  });
+}
+
 void ActorManager::Schedule(const ActorID& id, std::vector<Action>* actions) {
   Actor& a = actors_[id];
   uint64_t attempt = ++a.attempt;
@@ -155,16 +168,7 @@ void ActorManager::Schedule(const ActorID& id, std::vector<Action>* actions) {
     std::string raylet = PickRaylet(tmp);
     if (raylet.empty()) {
       // No node yet; try again shortly.
-      RunAfter(500, [this, id, attempt] {
-        std::vector<Action> later;
-        {
-          absl::MutexLock lock(&mu_);
-          auto it = actors_.find(id);
-          if (it == actors_.end() || it->second.attempt != attempt) return;
-          Schedule(id, &later);
-        }
-        for (auto& f : later) f();
-      });
+      RescheduleAfter(id, attempt, 500);
       return;
     }
     RequestLease(id, attempt, raylet, false);
@@ -228,32 +232,14 @@ void ActorManager::OnLeaseReply(const ActorID& id, uint64_t attempt, const std::
         // The raylet is gone or refused: try again elsewhere shortly.
         PHOTON_LOG_WARN("actor {}: lease from {} failed: {}", id.Hex(), raylet,
                         s.ok() ? reply.message() : std::string(s.message()));
-        RunAfter(200, [this, id, attempt] {
-          std::vector<Action> later;
-          {
-            absl::MutexLock l(&mu_);
-            auto i = actors_.find(id);
-            if (i == actors_.end() || i->second.attempt != attempt) return;
-            Schedule(id, &later);
-          }
-          for (auto& f : later) f();
-        });
+        RescheduleAfter(id, attempt, 200);
       } else if (reply.has_retry_at_raylet()) {
         std::string next =
             fmt::format("{}:{}", reply.retry_at_raylet().ip(), reply.retry_at_raylet().port());
         actions.push_back([this, id, attempt, next] { RequestLease(id, attempt, next, true); });
       } else if (reply.infeasible()) {
         PHOTON_LOG_WARN("actor {} cannot be scheduled: {}", id.Hex(), reply.message());
-        RunAfter(1000, [this, id, attempt] {
-          std::vector<Action> later;
-          {
-            absl::MutexLock l(&mu_);
-            auto i = actors_.find(id);
-            if (i == actors_.end() || i->second.attempt != attempt) return;
-            Schedule(id, &later);
-          }
-          for (auto& f : later) f();
-        });
+        RescheduleAfter(id, attempt, 1000);
       } else if (reply.has_worker()) {
         a.raylet_address = raylet;
         a.worker_id = reply.worker().worker_id();

@@ -68,6 +68,8 @@ class ActorManager : public rpc::ActorInfoGcsService::CallbackService {
   using Action = std::function<void()>;
 
   void Schedule(const ActorID& id, std::vector<Action>* actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Schedules again after `ms`, unless a newer attempt superseded `attempt`.
+  void RescheduleAfter(const ActorID& id, uint64_t attempt, int ms);
   void RequestLease(const ActorID& id, uint64_t attempt, std::string raylet, bool grant_or_reject);
   void OnLeaseReply(const ActorID& id, uint64_t attempt, const std::string& raylet,
                     const absl::Status& s, rpc::RequestWorkerLeaseReply&& reply);

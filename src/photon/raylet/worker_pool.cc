@@ -31,14 +31,19 @@ void WorkerPool::StartWorker(StartRequest request) {
 void WorkerPool::Kill(pid_t pid, bool force) { SignalProcess(pid, force ? SIGKILL : SIGTERM); }
 
 void WorkerPool::Stop() {
-  std::vector<pid_t> children;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
     stopping_ = true;
+  }
+  // Join first: the pool thread may be spawning a batch right now, and those
+  // children must be stopped too.
+  if (thread_.joinable()) thread_.join();
+  std::vector<pid_t> children;
+  {
+    absl::MutexLock lock(&mu_);
     children = children_;
   }
-  if (thread_.joinable()) thread_.join();
   for (pid_t pid : children) SignalProcess(pid, SIGKILL);
   for (pid_t pid : children) waitpid(pid, nullptr, 0);
 }
