@@ -9,9 +9,11 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 
+#include "fmt/format.h"
 #include "photon/common/config.h"
 #include "photon/common/logging.h"
 #include "photon/core_worker/core_worker.h"
@@ -323,12 +325,33 @@ void BindCore(nb::module_& m) {
   m.def("get", [](const std::vector<nb::bytes>& ids, int64_t timeout_ms) {
     std::vector<ObjectID> oids;
     for (const auto& b : ids) oids.push_back(ToObjectId(b));
+    // Wait in slices so that Ctrl-C (a pending SIGINT) interrupts a blocked get.
+    constexpr int64_t kSliceMs = 100;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     absl::StatusOr<std::vector<std::shared_ptr<core::ObjectValue>>> values;
-    {
-      nb::gil_scoped_release release;
-      values = Worker().Get(oids, timeout_ms);
+    while (true) {
+      int64_t slice = kSliceMs;
+      if (timeout_ms >= 0) {
+        int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           deadline - std::chrono::steady_clock::now())
+                           .count();
+        slice = std::max<int64_t>(0, std::min(left, kSliceMs));
+      }
+      {
+        nb::gil_scoped_release release;
+        values = Worker().Get(oids, slice);
+      }
+      if (values.ok() || !absl::IsDeadlineExceeded(values.status())) break;
+      if (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline) break;
+      if (PyErr_CheckSignals() != 0) throw nb::python_error();
     }
-    if (!values.ok()) ThrowStatus(values.status());
+    if (!values.ok()) {
+      if (absl::IsDeadlineExceeded(values.status())) {
+        ThrowStatus(
+            absl::DeadlineExceededError(fmt::format("get timed out after {} ms", timeout_ms)));
+      }
+      ThrowStatus(values.status());
+    }
     nb::list out;
     for (auto& v : *values) out.append(nb::make_tuple(Bytes(v->metadata), Buffer{v}));
     return out;
