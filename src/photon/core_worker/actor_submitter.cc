@@ -181,19 +181,10 @@ void ActorSubmitter::OnDepReady(const ActorID& actor, uint64_t seq) {
     auto c = it->second.calls.find(seq);
     if (c == it->second.calls.end() || --c->second.deps_left > 0) return;
     // Inline small argument values; an argument that failed fails the call.
-    for (auto& arg : *c->second.spec.mutable_args()) {
-      if (!arg.has_ref()) continue;
-      auto v = worker_->memory_store().GetIfReady(ObjectID::FromBinaryOrDie(arg.ref().object_id()));
-      if (v == nullptr || v->in_plasma) continue;
-      if (v->IsError()) {
-        error = v->Error();
-        failed = std::move(c->second);
-        it->second.calls.erase(c);
-        break;
-      }
-      rpc::SerializedObject* value = arg.mutable_value();
-      value->set_metadata(v->metadata);
-      value->set_data(std::string(v->data));
+    if (auto arg_error = worker_->InlineReadyArgs(&c->second.spec)) {
+      error = *arg_error;
+      failed = std::move(c->second);
+      it->second.calls.erase(c);
     }
     if (!failed && it->second.data.state() == rpc::ActorTableData::DEAD) {
       error = it->second.data.death_cause();

@@ -459,6 +459,19 @@ void CoreWorker::OnObjectFreed(const ObjectID& id, bool owned) {
   FreePlasmaCopy(id, v->plasma_node);
 }
 
+std::optional<rpc::ErrorInfo> CoreWorker::InlineReadyArgs(rpc::TaskSpec* spec) {
+  for (auto& arg : *spec->mutable_args()) {
+    if (!arg.has_ref()) continue;
+    auto v = memory_store_.GetIfReady(ObjectID::FromBinaryOrDie(arg.ref().object_id()));
+    if (v == nullptr || v->in_plasma) continue;
+    if (v->IsError()) return v->Error();
+    rpc::SerializedObject* value = arg.mutable_value();  // replaces the ref
+    value->set_metadata(v->metadata);
+    value->set_data(std::string(v->data));
+  }
+  return std::nullopt;
+}
+
 void CoreWorker::StoreReturn(const ObjectID& id, std::shared_ptr<ObjectValue> value) {
   if (!refs_.Contains(id)) {
     // Every reference was dropped before the task finished: nobody can ask
@@ -620,14 +633,7 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(std::vector<TaskArgument> args,
   pending->second = static_cast<int>(ref_ids.size()) + 1;
   auto ready = [this, pending, ref_ids] {
     if (--pending->second > 0) return;
-    for (auto& arg : *pending->first.mutable_args()) {
-      if (!arg.has_ref()) continue;
-      auto v = memory_store_.GetIfReady(ObjectID::FromBinaryOrDie(arg.ref().object_id()));
-      if (v == nullptr || v->in_plasma || v->IsError()) continue;
-      rpc::SerializedObject* value = arg.mutable_value();
-      value->set_metadata(v->metadata);
-      value->set_data(std::string(v->data));
-    }
+    InlineReadyArgs(&pending->first);  // a failed argument fails the constructor
     rpc::CreateActorRequest req;
     *req.mutable_creation_task() = pending->first;
     for (const auto& c : options_.worker_command) req.add_worker_command(c);

@@ -196,6 +196,9 @@ class CoreWorker {
   // Turns a store marker into bytes: maps the local copy, pulling it to this
   // node first if needed. Errors come back as error values.
   std::shared_ptr<ObjectValue> MaterializePlasma(const ObjectID& id, const ObjectValue& marker);
+  // Replaces each ObjectRef argument of `spec` whose value is small and here
+  // with that value. Returns the error of the first argument that failed.
+  std::optional<rpc::ErrorInfo> InlineReadyArgs(rpc::TaskSpec* spec);
   // Stores a task's return value if anything still references it, else frees it.
   void StoreReturn(const ObjectID& id, std::shared_ptr<ObjectValue> value);
   // Asks the raylet of `node` to delete its copy of `id`.

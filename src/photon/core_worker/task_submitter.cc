@@ -96,19 +96,7 @@ void TaskSubmitter::OnDependencyReady(const TaskID& id) {
     absl::MutexLock lock(&mu_);
     auto it = tasks_.find(id);
     if (it == tasks_.end()) return;
-    for (auto& arg : *it->second.spec.mutable_args()) {
-      if (!arg.has_ref()) continue;
-      ObjectID dep = ObjectID::FromBinaryOrDie(arg.ref().object_id());
-      auto v = worker_->memory_store().GetIfReady(dep);
-      if (v == nullptr || v->in_plasma) continue;
-      if (v->IsError()) {
-        dep_error = v->Error();
-        break;
-      }
-      rpc::SerializedObject* value = arg.mutable_value();  // replaces the ref
-      value->set_metadata(v->metadata);
-      value->set_data(std::string(v->data));
-    }
+    dep_error = worker_->InlineReadyArgs(&it->second.spec);
   }
   if (dep_error) {
     FailTask(id, *dep_error);

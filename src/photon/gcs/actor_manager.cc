@@ -6,16 +6,10 @@
 #include "fmt/format.h"
 #include "photon/common/logging.h"
 #include "photon/rpc/client.h"
+#include "photon/rpc/server.h"
 
 namespace photon::gcs {
 namespace {
-
-grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx,
-                               const grpc::Status& s = grpc::Status::OK) {
-  auto* r = ctx->DefaultReactor();
-  r->Finish(s);
-  return r;
-}
 
 // Runs `fn` on a new thread after `ms` milliseconds (for rare retries; never
 // sleeps on a gRPC thread).
@@ -67,11 +61,12 @@ grpc::ServerUnaryReactor* ActorManager::RegisterActor(grpc::CallbackServerContex
                                                       const rpc::RegisterActorRequest* req,
                                                       rpc::RegisterActorReply*) {
   auto id = ActorID::FromBinary(req->actor().actor_id());
-  if (!id.ok()) return Done(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
+  if (!id.ok())
+    return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
   std::vector<Action> actions;
   {
     absl::MutexLock lock(&mu_);
-    if (actors_.contains(*id)) return Done(ctx);  // a retried registration
+    if (actors_.contains(*id)) return rpc::FinishNow(ctx);  // a retried registration
     const auto& d = req->actor();
     if (!d.name().empty()) {
       std::string key = NameKey(d.ray_namespace(), d.name());
@@ -80,10 +75,11 @@ grpc::ServerUnaryReactor* ActorManager::RegisterActor(grpc::CallbackServerContex
         auto existing = actors_.find(it->second);
         if (existing != actors_.end() &&
             existing->second.data.state() != rpc::ActorTableData::DEAD) {
-          return Done(ctx, grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
-                                        fmt::format("an actor named '{}' already exists in "
-                                                    "namespace '{}'",
-                                                    d.name(), d.ray_namespace())));
+          return rpc::FinishNow(ctx,
+                                grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                                             fmt::format("an actor named '{}' already exists in "
+                                                         "namespace '{}'",
+                                                         d.name(), d.ray_namespace())));
         }
       }
       names_[key] = *id;
@@ -95,23 +91,26 @@ grpc::ServerUnaryReactor* ActorManager::RegisterActor(grpc::CallbackServerContex
     Publish(a, &actions);
   }
   for (auto& f : actions) f();
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* ActorManager::CreateActor(grpc::CallbackServerContext* ctx,
                                                     const rpc::CreateActorRequest* req,
                                                     rpc::CreateActorReply*) {
   auto id = ActorID::FromBinary(req->creation_task().actor_id());
-  if (!id.ok()) return Done(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
+  if (!id.ok())
+    return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
   std::vector<Action> actions;
   {
     absl::MutexLock lock(&mu_);
     auto it = actors_.find(*id);
     if (it == actors_.end()) {
-      return Done(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "actor was not registered"));
+      return rpc::FinishNow(ctx,
+                            grpc::Status(grpc::StatusCode::NOT_FOUND, "actor was not registered"));
     }
     Actor& a = it->second;
-    if (a.created_requested || a.data.state() == rpc::ActorTableData::DEAD) return Done(ctx);
+    if (a.created_requested || a.data.state() == rpc::ActorTableData::DEAD)
+      return rpc::FinishNow(ctx);
     a.created_requested = true;
     a.create = *req;
     a.data.set_state(rpc::ActorTableData::PENDING_CREATION);
@@ -120,7 +119,7 @@ grpc::ServerUnaryReactor* ActorManager::CreateActor(grpc::CallbackServerContext*
     Schedule(*id, &actions);
   }
   for (auto& f : actions) f();
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 std::string ActorManager::PickRaylet(const Actor& a) {
@@ -370,12 +369,13 @@ grpc::ServerUnaryReactor* ActorManager::GetActorInfo(grpc::CallbackServerContext
                                                      const rpc::GetActorInfoRequest* req,
                                                      rpc::GetActorInfoReply* reply) {
   auto id = ActorID::FromBinary(req->actor_id());
-  if (!id.ok()) return Done(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
+  if (!id.ok())
+    return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
   absl::MutexLock lock(&mu_);
   auto it = actors_.find(*id);
   reply->set_found(it != actors_.end());
   if (it != actors_.end()) *reply->mutable_actor() = it->second.data;
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* ActorManager::GetNamedActor(grpc::CallbackServerContext* ctx,
@@ -390,23 +390,24 @@ grpc::ServerUnaryReactor* ActorManager::GetNamedActor(grpc::CallbackServerContex
       *reply->mutable_actor() = it->second.data;
     }
   }
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* ActorManager::KillActor(grpc::CallbackServerContext* ctx,
                                                   const rpc::KillActorRequest* req,
                                                   rpc::KillActorReply*) {
   auto id = ActorID::FromBinary(req->actor_id());
-  if (!id.ok()) return Done(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
+  if (!id.ok())
+    return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
   std::vector<Action> actions;
   {
     absl::MutexLock lock(&mu_);
     auto it = actors_.find(*id);
     if (it == actors_.end()) {
-      return Done(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "no such actor"));
+      return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "no such actor"));
     }
     Actor& a = it->second;
-    if (a.data.state() == rpc::ActorTableData::DEAD) return Done(ctx);
+    if (a.data.state() == rpc::ActorTableData::DEAD) return rpc::FinishNow(ctx);
     std::string reason = req->reason().empty() ? "the actor was killed" : req->reason();
     if (req->no_restart()) {
       a.kill_requested = true;
@@ -423,7 +424,7 @@ grpc::ServerUnaryReactor* ActorManager::KillActor(grpc::CallbackServerContext* c
     }
   }
   for (auto& f : actions) f();
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* ActorManager::ReportWorkerFailure(
@@ -440,7 +441,7 @@ grpc::ServerUnaryReactor* ActorManager::ReportWorkerFailure(
     }
   }
   for (auto& f : actions) f();
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* ActorManager::ListActors(grpc::CallbackServerContext* ctx,
@@ -448,7 +449,7 @@ grpc::ServerUnaryReactor* ActorManager::ListActors(grpc::CallbackServerContext* 
                                                    rpc::ListActorsReply* reply) {
   absl::MutexLock lock(&mu_);
   for (const auto& [id, a] : actors_) *reply->add_actors() = a.data;
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 void ActorManager::OnNodeDead(const std::string& node_id) {

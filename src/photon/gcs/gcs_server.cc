@@ -3,18 +3,12 @@
 #include "fmt/format.h"
 #include "photon/common/logging.h"
 #include "photon/rpc/client.h"
+#include "photon/rpc/server.h"
 
 namespace photon::gcs {
 namespace {
 
 constexpr char kKvTable[] = "kv";
-
-grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx,
-                               const grpc::Status& s = grpc::Status::OK) {
-  auto* r = ctx->DefaultReactor();
-  r->Finish(s);
-  return r;
-}
 
 grpc::Status BadRequest(const std::string& what) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, what);
@@ -75,9 +69,10 @@ grpc::ServerUnaryReactor* GcsServer::RegisterNode(grpc::CallbackServerContext* c
                                                   const rpc::RegisterNodeRequest* req,
                                                   rpc::RegisterNodeReply*) {
   const rpc::NodeInfo& in = req->node();
-  if (in.node_id().size() != NodeID::kSize) return Done(ctx, BadRequest("node_id is not a NodeID"));
+  if (in.node_id().size() != NodeID::kSize)
+    return rpc::FinishNow(ctx, BadRequest("node_id is not a NodeID"));
   if (in.ip().empty() || in.raylet_port() <= 0) {
-    return Done(ctx, BadRequest("a node needs an ip and a raylet_port"));
+    return rpc::FinishNow(ctx, BadRequest("a node needs an ip and a raylet_port"));
   }
   rpc::NodeInfo info = in;
   info.set_state(rpc::NodeInfo::ALIVE);
@@ -94,7 +89,7 @@ grpc::ServerUnaryReactor* GcsServer::RegisterNode(grpc::CallbackServerContext* c
   PHOTON_LOG_INFO("node {} registered at {}:{}", NodeID::FromBinaryOrDie(info.node_id()).Hex(),
                   info.ip(), info.raylet_port());
   PublishNode(info);
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 void GcsServer::MarkNodeDead(const std::string& node_id, const std::string& reason) {
@@ -118,7 +113,7 @@ grpc::ServerUnaryReactor* GcsServer::UnregisterNode(grpc::CallbackServerContext*
                                                     const rpc::UnregisterNodeRequest* req,
                                                     rpc::UnregisterNodeReply*) {
   MarkNodeDead(req->node_id(), req->reason().empty() ? "stopped" : req->reason());
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* GcsServer::GetAllNodes(grpc::CallbackServerContext* ctx,
@@ -126,7 +121,7 @@ grpc::ServerUnaryReactor* GcsServer::GetAllNodes(grpc::CallbackServerContext* ct
                                                  rpc::GetAllNodesReply* reply) {
   absl::MutexLock lock(&mu_);
   for (const auto& [id, e] : nodes_) *reply->add_nodes() = e.info;
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* GcsServer::ReportResources(grpc::CallbackServerContext* ctx,
@@ -135,11 +130,11 @@ grpc::ServerUnaryReactor* GcsServer::ReportResources(grpc::CallbackServerContext
   absl::MutexLock lock(&mu_);
   auto it = nodes_.find(req->node_id());
   if (it == nodes_.end())
-    return Done(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown node"));
+    return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown node"));
   if (it->second.info.state() == rpc::NodeInfo::ALIVE) {
     *it->second.info.mutable_resources_available() = req->resources_available();
   }
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 void GcsServer::RunHealthChecks() {
@@ -212,7 +207,7 @@ grpc::ServerUnaryReactor* GcsServer::AddJob(grpc::CallbackServerContext* ctx,
   msg.set_key(job.job_id());
   *msg.mutable_job() = job;
   publisher_.Publish(std::move(msg));
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* GcsServer::MarkJobFinished(grpc::CallbackServerContext* ctx,
@@ -223,9 +218,9 @@ grpc::ServerUnaryReactor* GcsServer::MarkJobFinished(grpc::CallbackServerContext
     absl::MutexLock lock(&mu_);
     auto it = jobs_.find(req->job_id());
     if (it == jobs_.end()) {
-      return Done(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown job"));
+      return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown job"));
     }
-    if (it->second.is_dead()) return Done(ctx);
+    if (it->second.is_dead()) return rpc::FinishNow(ctx);
     it->second.set_is_dead(true);
     it->second.set_end_time_ms(NowMs());
     job = it->second;
@@ -237,7 +232,7 @@ grpc::ServerUnaryReactor* GcsServer::MarkJobFinished(grpc::CallbackServerContext
   msg.set_key(job.job_id());
   *msg.mutable_job() = job;
   publisher_.Publish(std::move(msg));
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* GcsServer::GetAllJobs(grpc::CallbackServerContext* ctx,
@@ -245,7 +240,7 @@ grpc::ServerUnaryReactor* GcsServer::GetAllJobs(grpc::CallbackServerContext* ctx
                                                 rpc::GetAllJobsReply* reply) {
   absl::MutexLock lock(&mu_);
   for (const auto& [id, j] : jobs_) *reply->add_jobs() = j;
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 // ---- internal KV -------------------------------------------------------------
@@ -258,38 +253,42 @@ grpc::ServerUnaryReactor* GcsServer::Put(grpc::CallbackServerContext* ctx,
                                          const rpc::KvPutRequest* req, rpc::KvPutReply* reply) {
   auto r = storage_->Put(kKvTable, KvKey(req->ns(), req->key()), req->value(), req->overwrite());
   if (!r.ok())
-    return Done(ctx, grpc::Status(grpc::StatusCode::INTERNAL, std::string(r.status().message())));
+    return rpc::FinishNow(
+        ctx, grpc::Status(grpc::StatusCode::INTERNAL, std::string(r.status().message())));
   reply->set_added(*r);
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* GcsServer::Get(grpc::CallbackServerContext* ctx,
                                          const rpc::KvGetRequest* req, rpc::KvGetReply* reply) {
   auto r = storage_->Get(kKvTable, KvKey(req->ns(), req->key()));
   if (!r.ok())
-    return Done(ctx, grpc::Status(grpc::StatusCode::INTERNAL, std::string(r.status().message())));
+    return rpc::FinishNow(
+        ctx, grpc::Status(grpc::StatusCode::INTERNAL, std::string(r.status().message())));
   reply->set_found(r->has_value());
   if (r->has_value()) reply->set_value(**r);
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* GcsServer::Del(grpc::CallbackServerContext* ctx,
                                          const rpc::KvDelRequest* req, rpc::KvDelReply* reply) {
   auto r = storage_->Delete(kKvTable, KvKey(req->ns(), req->key()), req->by_prefix());
   if (!r.ok())
-    return Done(ctx, grpc::Status(grpc::StatusCode::INTERNAL, std::string(r.status().message())));
+    return rpc::FinishNow(
+        ctx, grpc::Status(grpc::StatusCode::INTERNAL, std::string(r.status().message())));
   reply->set_deleted(*r);
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* GcsServer::Keys(grpc::CallbackServerContext* ctx,
                                           const rpc::KvKeysRequest* req, rpc::KvKeysReply* reply) {
   auto r = storage_->Keys(kKvTable, KvKey(req->ns(), req->prefix()));
   if (!r.ok())
-    return Done(ctx, grpc::Status(grpc::StatusCode::INTERNAL, std::string(r.status().message())));
+    return rpc::FinishNow(
+        ctx, grpc::Status(grpc::StatusCode::INTERNAL, std::string(r.status().message())));
   size_t skip = req->ns().size() + 1;
   for (const auto& k : *r) reply->add_keys(k.substr(skip));
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 // ---- pub/sub ----------------------------------------------------------------
@@ -304,10 +303,10 @@ grpc::ServerUnaryReactor* GcsServer::Poll(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* GcsServer::Publish(grpc::CallbackServerContext* ctx,
                                              const rpc::PublishRequest* req, rpc::PublishReply*) {
   if (req->message().channel() != rpc::LOG_CHANNEL) {
-    return Done(ctx, BadRequest("only the log channel accepts outside publishers"));
+    return rpc::FinishNow(ctx, BadRequest("only the log channel accepts outside publishers"));
   }
   publisher_.Publish(req->message());
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 }  // namespace photon::gcs

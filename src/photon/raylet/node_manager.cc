@@ -8,16 +8,10 @@
 #include "photon/common/logging.h"
 #include "photon/common/process.h"
 #include "photon/rpc/client.h"
+#include "photon/rpc/server.h"
 
 namespace photon::raylet {
 namespace {
-
-grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx,
-                               const grpc::Status& s = grpc::Status::OK) {
-  auto* r = ctx->DefaultReactor();
-  r->Finish(s);
-  return r;
-}
 
 grpc::Status Invalid(const std::string& what) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, what);
@@ -144,9 +138,11 @@ grpc::ServerUnaryReactor* NodeManager::RequestWorkerLease(grpc::CallbackServerCo
                                                           const rpc::RequestWorkerLeaseRequest* req,
                                                           rpc::RequestWorkerLeaseReply* reply) {
   auto resources = ResourceSet::FromProto(req->resources());
-  if (!resources.ok()) return Done(ctx, Invalid(std::string(resources.status().message())));
-  if (req->worker_command().empty()) return Done(ctx, Invalid("worker_command is empty"));
-  if (req->job_id().size() != JobID::kSize) return Done(ctx, Invalid("job_id is not a JobID"));
+  if (!resources.ok())
+    return rpc::FinishNow(ctx, Invalid(std::string(resources.status().message())));
+  if (req->worker_command().empty()) return rpc::FinishNow(ctx, Invalid("worker_command is empty"));
+  if (req->job_id().size() != JobID::kSize)
+    return rpc::FinishNow(ctx, Invalid("job_id is not a JobID"));
   auto* reactor = ctx->DefaultReactor();
   std::vector<PendingLease> granted;
   {
@@ -281,13 +277,14 @@ grpc::ServerUnaryReactor* NodeManager::ReturnWorker(grpc::CallbackServerContext*
                                                     const rpc::ReturnWorkerRequest* req,
                                                     rpc::ReturnWorkerReply*) {
   auto id = WorkerID::FromBinary(req->worker_id());
-  if (!id.ok()) return Done(ctx, Invalid("worker_id is not a WorkerID"));
+  if (!id.ok()) return rpc::FinishNow(ctx, Invalid("worker_id is not a WorkerID"));
   std::vector<PendingLease> granted;
   pid_t kill_pid = 0;
   {
     absl::MutexLock lock(&mu_);
     auto it = workers_.find(*id);
-    if (it == workers_.end() || it->second.state != WorkerState::kLeased) return Done(ctx);
+    if (it == workers_.end() || it->second.state != WorkerState::kLeased)
+      return rpc::FinishNow(ctx);
     ReleaseWorkerLocked(it->second);
     if (req->disconnect()) {
       kill_pid = it->second.pid;
@@ -300,7 +297,7 @@ grpc::ServerUnaryReactor* NodeManager::ReturnWorker(grpc::CallbackServerContext*
   }
   if (kill_pid > 0) pool_.Kill(kill_pid, true);
   FinishDispatch(granted);
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* NodeManager::CancelLease(grpc::CallbackServerContext* ctx,
@@ -323,7 +320,7 @@ grpc::ServerUnaryReactor* NodeManager::CancelLease(grpc::CallbackServerContext* 
   }
   reply->set_cancelled(!cancelled.empty());
   FinishDispatch(cancelled);
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 // ---- workers ------------------------------------------------------------------
@@ -423,20 +420,20 @@ grpc::ServerUnaryReactor* NodeManager::RegisterWorker(grpc::CallbackServerContex
   reply->set_session_dir(options_.session_dir);
   if (req->is_driver()) {
     auto job = JobID::FromBinary(req->job_id());
-    if (!job.ok()) return Done(ctx, Invalid("job_id is not a JobID"));
+    if (!job.ok()) return rpc::FinishNow(ctx, Invalid("job_id is not a JobID"));
     absl::MutexLock lock(&mu_);
     drivers_[*job] = req->pid();
-    return Done(ctx);
+    return rpc::FinishNow(ctx);
   }
   auto id = WorkerID::FromBinary(req->worker_id());
-  if (!id.ok()) return Done(ctx, Invalid("worker_id is not a WorkerID"));
+  if (!id.ok()) return rpc::FinishNow(ctx, Invalid("worker_id is not a WorkerID"));
   std::vector<PendingLease> granted;
   {
     absl::MutexLock lock(&mu_);
     auto it = workers_.find(*id);
     if (it == workers_.end() || it->second.state != WorkerState::kStarting) {
-      return Done(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                    "this raylet did not start a worker with that id"));
+      return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                              "this raylet did not start a worker with that id"));
     }
     Worker& w = it->second;
     w.address = req->address();
@@ -452,19 +449,20 @@ grpc::ServerUnaryReactor* NodeManager::RegisterWorker(grpc::CallbackServerContex
     DispatchLocked(&granted);
   }
   FinishDispatch(granted);
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* NodeManager::NotifyBlocked(grpc::CallbackServerContext* ctx,
                                                      const rpc::NotifyBlockedRequest* req,
                                                      rpc::NotifyBlockedReply*) {
   auto id = WorkerID::FromBinary(req->worker_id());
-  if (!id.ok()) return Done(ctx, Invalid("worker_id is not a WorkerID"));
+  if (!id.ok()) return rpc::FinishNow(ctx, Invalid("worker_id is not a WorkerID"));
   std::vector<PendingLease> granted;
   {
     absl::MutexLock lock(&mu_);
     auto it = workers_.find(*id);
-    if (it == workers_.end() || it->second.state != WorkerState::kLeased) return Done(ctx);
+    if (it == workers_.end() || it->second.state != WorkerState::kLeased)
+      return rpc::FinishNow(ctx);
     Worker& w = it->second;
     auto cpu = ResourceSet::FromMap({{"CPU", w.held.Get("CPU")}});
     if (req->blocked() && !w.blocked) {
@@ -480,7 +478,7 @@ grpc::ServerUnaryReactor* NodeManager::NotifyBlocked(grpc::CallbackServerContext
     DispatchLocked(&granted);
   }
   FinishDispatch(granted);
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 void NodeManager::KillJobWorkers(const JobID& job) {
@@ -501,15 +499,15 @@ grpc::ServerUnaryReactor* NodeManager::JobFinished(grpc::CallbackServerContext* 
                                                    const rpc::JobFinishedRequest* req,
                                                    rpc::JobFinishedReply*) {
   auto job = JobID::FromBinary(req->job_id());
-  if (!job.ok()) return Done(ctx, Invalid("job_id is not a JobID"));
+  if (!job.ok()) return rpc::FinishNow(ctx, Invalid("job_id is not a JobID"));
   KillJobWorkers(*job);
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* NodeManager::HealthCheck(grpc::CallbackServerContext* ctx,
                                                    const rpc::HealthCheckRequest*,
                                                    rpc::HealthCheckReply*) {
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* NodeManager::GetNodeStats(grpc::CallbackServerContext* ctx,
@@ -530,7 +528,7 @@ grpc::ServerUnaryReactor* NodeManager::GetNodeStats(grpc::CallbackServerContext*
                                              available_.ToString()));
     }
   }
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 // ---- periodic work ---------------------------------------------------------------
@@ -648,15 +646,15 @@ grpc::ServerUnaryReactor* NodeManager::FreeObjects(grpc::CallbackServerContext* 
     auto id = ObjectID::FromBinary(b);
     if (id.ok()) store_->Delete(*id).IgnoreError();
   }
-  return Done(ctx);
+  return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* NodeManager::PullObject(grpc::CallbackServerContext* ctx,
                                                   const rpc::PullObjectRequest* req,
                                                   rpc::PullObjectReply* reply) {
   auto id = ObjectID::FromBinary(req->object_id());
-  if (!id.ok()) return Done(ctx, Invalid("object_id is not an ObjectID"));
-  if (store_->Contains(*id)) return Done(ctx);
+  if (!id.ok()) return rpc::FinishNow(ctx, Invalid("object_id is not an ObjectID"));
+  if (store_->Contains(*id)) return rpc::FinishNow(ctx);
   auto* reactor = ctx->DefaultReactor();
   {
     absl::MutexLock lock(&pull_mu_);

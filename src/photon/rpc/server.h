@@ -14,6 +14,15 @@
 
 namespace photon::rpc {
 
+// Finishes a unary callback call at once with `status` and returns its
+// reactor: `return FinishNow(ctx);` ends a handler that answers immediately.
+inline grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx,
+                                           const grpc::Status& status = grpc::Status::OK) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
 class GrpcServer {
  public:
   // `name` is for logs. `host` is the interface to bind ("127.0.0.1" or
