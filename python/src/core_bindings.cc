@@ -414,6 +414,15 @@ void BindCore(nb::module_& m) {
   });
   m.def("cancel", [](nb::bytes id, bool force) { Worker().Cancel(ToObjectId(id)).IgnoreError(); });
   m.def("num_tracked_objects", [] { return Worker().NumTrackedObjects(); });
+  m.def("local_store_stats", [] {
+    nb::gil_scoped_release release;
+    return Worker().LocalStoreStats();
+  });
+  m.def("local_object_info", [](nb::bytes id) {
+    std::string b(id.c_str(), id.size());
+    nb::gil_scoped_release release;
+    return Worker().LocalObjectInfo(b);
+  });
 
   m.def("submit_task",
         [](const std::string& function, const std::string& name, nb::list args, int num_returns,

@@ -414,33 +414,23 @@ TEST_F(TasksTest, CancelTaskWaitingForItsArgument) {
 
 // The object store folder (under /dev/shm) of the only node of the local cluster that
 // Init started after `sessions_before` was taken; "" if there is not exactly one.
-std::string LocalStoreDir(const std::vector<std::string>& sessions_before) {
-  for (const auto& s : photon_test::ListSessions()) {
-    if (std::find(sessions_before.begin(), sessions_before.end(), s) != sessions_before.end()) {
-      continue;
-    }
-    auto stores = photon_test::ShmEntriesMentioning(photon_test::fs::path(s).filename().string());
-    return stores.size() == 1 ? stores[0] : "";
-  }
-  return "";
+double StoreObjects() {
+  return photon::internal::GetRuntime().LocalObjectStoreStats()["num_objects"];
 }
 
-// Polls until `dir` holds no object files; returns what is left.
-std::vector<std::string> WaitForEmptyStore(const std::string& dir, int timeout_ms) {
+// Polls until this node's store holds no objects; returns how many are left.
+double WaitForEmptyStore(int timeout_ms) {
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   while (true) {
-    auto files = photon_test::FilesIn(dir);
-    if (files.empty() || Clock::now() >= deadline) return files;
+    double n = StoreObjects();
+    if (n == 0 || Clock::now() >= deadline) return n;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 
 TEST_F(TasksTest, LargeObjectsLeaveTheStoreWhenRefsAreDropped) {
-  auto before = photon_test::ListSessions();
   StartCluster(2);
-  std::string store = LocalStoreDir(before);
-  ASSERT_FALSE(store.empty());
-  ASSERT_TRUE(photon_test::fs::exists(store)) << store;
+  ASSERT_GT(photon::internal::GetRuntime().LocalObjectStoreStats()["capacity"], 0);
   {
     std::vector<photon::ObjectRef<std::vector<uint8_t>>> puts;
     for (int i = 0; i < 3; ++i) puts.push_back(photon::Put(photon_test::MakeBytes(300000, i)));
@@ -448,27 +438,22 @@ TEST_F(TasksTest, LargeObjectsLeaveTheStoreWhenRefsAreDropped) {
     EXPECT_EQ(made.Get(30000)->size(), 300000u);
     EXPECT_EQ(*photon::Task(SizeOfBytes).Remote(photon_test::MakeBytes(300000, 9)).Get(30000),
               300000);
-    EXPECT_GE(photon_test::FilesIn(store).size(), 4u) << "large objects should be in the store";
+    EXPECT_GE(StoreObjects(), 4) << "large objects should be in the store";
   }
-  auto left = WaitForEmptyStore(store, 5000);
-  EXPECT_TRUE(left.empty()) << "objects still in " << store << ":" << photon_test::Join(left);
+  EXPECT_EQ(WaitForEmptyStore(5000), 0) << "objects still in the store";
 }
 
 TEST_F(TasksTest, LargeReturnOfATaskWhoseRefWasDroppedIsFreed) {
-  auto before = photon_test::ListSessions();
   StartCluster(2);
-  std::string store = LocalStoreDir(before);
-  ASSERT_FALSE(store.empty());
   // Fire and forget: the ref is gone before the task finishes.
   photon::Task(MakeBytesTask).Remote(int64_t{300000}, uint64_t{3});
   // The worker stores the return value in the node's store when the task ends;
   // the owner, which no longer refers to it, frees it as soon as the reply
-  // arrives (so the file may exist only for a moment).
+  // arrives (so it may be there only for a moment).
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   EXPECT_EQ(*photon::Task(Square).Remote(int64_t{3}).Get(30000), 9);
-  auto left = WaitForEmptyStore(store, 3000);
-  EXPECT_TRUE(left.empty()) << "the return value of a task nobody refers to stays in " << store
-                            << ":" << photon_test::Join(left);
+  EXPECT_EQ(WaitForEmptyStore(3000), 0)
+      << "the return value of a task nobody refers to stays in the store";
 }
 
 }  // namespace

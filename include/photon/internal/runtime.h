@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -118,6 +119,16 @@ class Runtime {
   // Introspection for tests: how many objects this process tracks (owned or
   // borrowed, with a live reference). 0 if the runtime does not know.
   virtual size_t NumTrackedObjects() const { return 0; }
+  // Introspection for tests and tools: the counters of this node's object
+  // store by name (capacity, bytes_used, num_objects, spilled_bytes_total,
+  // evicted_objects_total, ...; docs/architecture.md lists them). Empty if
+  // the runtime has no store.
+  virtual std::map<std::string, double> LocalObjectStoreStats() const { return {}; }
+  // The pins, placement and spill state of one object in this node's store
+  // (found, pins, primary, spilled, in_memory, data_size); empty if unknown.
+  virtual std::map<std::string, double> LocalObjectInfo(const std::string& object_id) const {
+    return {};
+  }
 };
 
 // The runtime of this process; throws photon::Error if photon::Init has not run.

@@ -36,6 +36,12 @@ class CoreWorkerRuntime : public Runtime {
   void ExitActor() override;
   bool WasCurrentActorRestarted() override;
   size_t NumTrackedObjects() const override { return worker_->NumTrackedObjects(); }
+  std::map<std::string, double> LocalObjectStoreStats() const override {
+    return worker_->LocalStoreStats();
+  }
+  std::map<std::string, double> LocalObjectInfo(const std::string& object_id) const override {
+    return worker_->LocalObjectInfo(object_id);
+  }
 
  private:
   core::CoreWorker* worker_;

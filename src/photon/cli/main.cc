@@ -202,6 +202,15 @@ int Status(const SystemConfig& config, std::string address) {
                               photon::rpc::GetNodeStatsRequest(), &stats, 2000)
             .ok()) {
       std::printf("    workers: %d (%d idle)\n", stats.num_workers(), stats.num_idle_workers());
+      const auto& st = stats.store();
+      constexpr double kMiB = 1 << 20;
+      std::printf(
+          "    object store: %.1f / %.1f MiB used, %lld objects (%lld in memory); spilled %.1f MiB "
+          "(%lld objects), restored %.1f MiB, evicted %lld objects\n",
+          st.bytes_used() / kMiB, st.capacity() / kMiB, static_cast<long long>(st.num_objects()),
+          static_cast<long long>(st.num_objects_in_memory()), st.spilled_bytes_total() / kMiB,
+          static_cast<long long>(st.spilled_objects_total()), st.restored_bytes_total() / kMiB,
+          static_cast<long long>(st.evicted_objects_total()));
       for (const auto& r : stats.pending_reasons()) std::printf("    pending: %s\n", r.c_str());
     }
   }

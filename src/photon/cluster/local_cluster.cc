@@ -150,9 +150,6 @@ LocalCluster::~LocalCluster() { Shutdown(); }
 absl::StatusOr<NodeProcess> LocalCluster::AddNode(const NodeArgs& args) {
   int index = next_node_++;
   std::string port_file = fmt::format("{}/raylet_port_{}", session_dir_, index);
-  std::string store_dir = fmt::format("/dev/shm/photon-{}-{}", getpid(),
-                                      std::filesystem::path(session_dir_).filename().string()) +
-                          fmt::format("-{}", index);
   SpawnOptions opts;
   opts.argv = {bin_dir_ + "/photon-raylet",
                "--gcs-address",
@@ -161,8 +158,6 @@ absl::StatusOr<NodeProcess> LocalCluster::AddNode(const NodeArgs& args) {
                session_dir_,
                "--port-file",
                port_file,
-               "--store-dir",
-               store_dir,
                "--host",
                options_.host};
   if (options_.die_with_parent) {
@@ -206,7 +201,6 @@ absl::StatusOr<NodeProcess> LocalCluster::AddNode(const NodeArgs& args) {
   n.node_id_hex = space == std::string::npos ? "" : content->substr(space + 1);
   n.address =
       fmt::format("{}:{}", options_.host == "0.0.0.0" ? "127.0.0.1" : options_.host, n.port);
-  n.store_dir = store_dir;
   nodes_.push_back(n);
   return n;
 }
@@ -214,9 +208,7 @@ absl::StatusOr<NodeProcess> LocalCluster::AddNode(const NodeArgs& args) {
 void LocalCluster::RemoveNode(const NodeProcess& node, bool kill) {
   if (kill) {
     SignalProcess(node.pid, SIGKILL);
-    StopProcess(node.pid, 0);
-    std::error_code ec;  // a killed raylet cannot clean its store up itself
-    std::filesystem::remove_all(node.store_dir, ec);
+    StopProcess(node.pid, 0);  // its arena (a memfd) goes with its last user
   } else {
     StopProcess(node.pid, 5000);
   }

@@ -31,7 +31,6 @@ struct NodeProcess {
   int port = 0;
   std::string node_id_hex;
   std::string address;  // host:port of the raylet
-  std::string store_dir;
 };
 
 struct ClusterOptions {

@@ -180,7 +180,7 @@ absl::Status CoreWorker::Start() {
   address_.set_port(server_->port());
   address_.set_node_id(node_id_.Binary());
   address_.set_worker_id(worker_id_.Binary());
-  auto store = ObjectStore::Open(reply.store_socket());
+  auto store = object_store::StoreClient::Connect(reply.store_socket());
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   {
@@ -254,7 +254,7 @@ absl::StatusOr<ObjectID> CoreWorker::Put(std::string metadata, std::string data)
     id = ObjectID::ForPut(current_task_, ++put_counter_);
   }
   if (static_cast<int64_t>(data.size()) > config_.max_direct_call_object_size()) {
-    absl::Status s = store_->Put(id, metadata, data);
+    absl::Status s = store_->Put(id, metadata, data, config_.object_store_full_grace_ms());
     if (!s.ok()) return s;
     memory_store_.Put(id, ObjectValue::InPlasma(node_id_));
   } else {
@@ -279,12 +279,15 @@ absl::StatusOr<ObjectID> CoreWorker::PutParts(std::string metadata,
     absl::MutexLock lock(&mu_);
     id = ObjectID::ForPut(current_task_, ++put_counter_);
   }
-  absl::Status s = store_->PutWith(id, metadata, total, [&](char* dst) {
-    for (auto p : parts) {
-      std::memcpy(dst, p.data(), p.size());
-      dst += p.size();
-    }
-  });
+  absl::Status s = store_->PutWith(
+      id, metadata, total,
+      [&](char* dst) {
+        for (auto p : parts) {
+          std::memcpy(dst, p.data(), p.size());
+          dst += p.size();
+        }
+      },
+      config_.object_store_full_grace_ms());
   if (!s.ok()) return s;
   memory_store_.Put(id, ObjectValue::InPlasma(node_id_));
   refs_.AddOwned(id, 1);
@@ -348,31 +351,43 @@ absl::StatusOr<rpc::Address> CoreWorker::NodeAddress(const NodeID& node) {
   return it->second;
 }
 
-std::shared_ptr<ObjectValue> CoreWorker::MaterializePlasma(const ObjectID& id,
-                                                           const ObjectValue& marker) {
-  if (marker.plasma_node != node_id_ && !store_->Contains(id)) {
-    auto from = NodeAddress(marker.plasma_node);
-    absl::Status s = from.status();
-    if (s.ok()) {
-      rpc::PullObjectRequest req;
-      req.set_object_id(id.Binary());
-      *req.mutable_from() = *from;
-      rpc::PullObjectReply reply;
-      s = rpc::CallSync(raylet_.get(), &rpc::NodeManagerService::Stub::PullObject, req, &reply,
-                        600000);
+absl::Status CoreWorker::PullToLocal(const ObjectID& id, const NodeID& from,
+                                     rpc::PullObjectRequest::Priority priority) {
+  auto addr = NodeAddress(from);
+  if (!addr.ok()) return addr.status();
+  rpc::PullObjectRequest req;
+  req.set_object_id(id.Binary());
+  *req.mutable_from() = *addr;
+  req.set_priority(priority);
+  rpc::PullObjectReply reply;
+  return rpc::CallSync(raylet_.get(), &rpc::NodeManagerService::Stub::PullObject, req, &reply,
+                       600000);
+}
+
+std::shared_ptr<ObjectValue> CoreWorker::MaterializePlasma(
+    const ObjectID& id, const ObjectValue& marker, rpc::PullObjectRequest::Priority priority) {
+  const int64_t grace = config_.object_store_full_grace_ms();
+  absl::StatusOr<object_store::StoredObject> obj = absl::NotFoundError("not fetched yet");
+  // A pulled copy is a secondary: under memory pressure it may be evicted
+  // before we map it, so pull again once if it is gone.
+  for (int attempt = 0; attempt < 3 && absl::IsNotFound(obj.status()); ++attempt) {
+    if (marker.plasma_node != node_id_ || attempt > 0) {
+      if (!store_->Contains(id)) {
+        absl::Status s = PullToLocal(id, marker.plasma_node, priority);
+        if (!s.ok()) {
+          return ObjectValue::FromError(MakeError(
+              rpc::OBJECT_LOST, fmt::format("cannot fetch object {} from node {}: {}", id.Hex(),
+                                            marker.plasma_node.Hex(), std::string(s.message()))));
+        }
+      }
     }
-    if (!s.ok()) {
-      return ObjectValue::FromError(MakeError(
-          rpc::OBJECT_LOST, fmt::format("cannot fetch object {} from node {}: {}", id.Hex(),
-                                        marker.plasma_node.Hex(), std::string(s.message()))));
-    }
+    obj = store_->Get(id, grace);
   }
-  auto obj = store_->Get(id);
   if (!obj.ok()) {
-    return ObjectValue::FromError(
-        MakeError(rpc::OBJECT_LOST,
-                  fmt::format("object {} is not in the store of node {}: {}", id.Hex(),
-                              marker.plasma_node.Hex(), std::string(obj.status().message()))));
+    return ObjectValue::FromError(MakeError(
+        absl::IsResourceExhausted(obj.status()) ? rpc::OBJECT_STORE_FULL : rpc::OBJECT_LOST,
+        fmt::format("object {} is not in the store of node {}: {}", id.Hex(),
+                    marker.plasma_node.Hex(), std::string(obj.status().message()))));
   }
   auto v = std::make_shared<ObjectValue>();
   v->metadata = std::string(obj->metadata);
@@ -382,7 +397,7 @@ std::shared_ptr<ObjectValue> CoreWorker::MaterializePlasma(const ObjectID& id,
 }
 
 absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> CoreWorker::Get(
-    const std::vector<ObjectID>& ids, int64_t timeout_ms) {
+    const std::vector<ObjectID>& ids, int64_t timeout_ms, rpc::PullObjectRequest::Priority priority) {
   for (const ObjectID& id : ids) {
     if (!memory_store_.Contains(id) && !refs_.IsOwned(id)) {
       auto owner = refs_.OwnerOf(id);
@@ -406,7 +421,7 @@ absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> CoreWorker::Get(
       return absl::DeadlineExceededError(
           fmt::format("get timed out after {} ms waiting for object {}", timeout_ms, ids[i].Hex()));
     }
-    if (values[i]->in_plasma) values[i] = MaterializePlasma(ids[i], *values[i]);
+    if (values[i]->in_plasma) values[i] = MaterializePlasma(ids[i], *values[i], priority);
   }
   return values;
 }
@@ -434,6 +449,53 @@ absl::StatusOr<std::vector<bool>> CoreWorker::Wait(const std::vector<ObjectID>& 
 void CoreWorker::AddLocalReference(const ObjectID& id) { refs_.AddLocalRef(id); }
 void CoreWorker::RemoveLocalReference(const ObjectID& id) { refs_.RemoveLocalRef(id); }
 size_t CoreWorker::NumTrackedObjects() const { return refs_.NumObjects(); }
+
+namespace {
+// Every numeric field of a message, by name.
+std::map<std::string, double> NumericFields(const google::protobuf::Message& m) {
+  std::map<std::string, double> out;
+  const auto* d = m.GetDescriptor();
+  const auto* r = m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const auto* f = d->field(i);
+    if (f->is_repeated()) continue;
+    switch (f->cpp_type()) {
+      case google::protobuf::FieldDescriptor::CPPTYPE_INT64:
+        out[f->name()] = static_cast<double>(r->GetInt64(m, f));
+        break;
+      case google::protobuf::FieldDescriptor::CPPTYPE_INT32:
+        out[f->name()] = r->GetInt32(m, f);
+        break;
+      case google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE:
+        out[f->name()] = r->GetDouble(m, f);
+        break;
+      case google::protobuf::FieldDescriptor::CPPTYPE_BOOL:
+        out[f->name()] = r->GetBool(m, f) ? 1 : 0;
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::map<std::string, double> CoreWorker::LocalStoreStats() {
+  auto stats = store_->Stats();
+  if (!stats.ok()) return {};
+  return NumericFields(*stats);
+}
+
+std::map<std::string, double> CoreWorker::LocalObjectInfo(const std::string& object_id) {
+  auto id = ObjectID::FromBinary(object_id);
+  if (!id.ok()) return {};
+  auto info = store_->Info(*id);
+  if (!info.ok()) return {};
+  auto out = NumericFields(*info);
+  out["found"] = info->status() == rpc::StoreObject::FOUND ? 1 : 0;
+  out.erase("status");
+  return out;
+}
 
 void CoreWorker::AddContainedRefs(const ObjectID& outer, const std::vector<ObjectID>& inner) {
   for (const auto& id : inner) refs_.AddLocalRef(id);
@@ -483,12 +545,15 @@ void CoreWorker::StoreReturn(const ObjectID& id, std::shared_ptr<ObjectValue> va
 }
 
 void CoreWorker::FreePlasmaCopy(const ObjectID& id, const NodeID& node) {
-  std::string target = options_.raylet_address;
-  if (node != node_id_) {
-    auto addr = NodeAddress(node);
-    if (!addr.ok()) return;
-    target = fmt::format("{}:{}", addr->ip(), addr->port());
+  if (node == node_id_) {
+    // Over the store socket: ordered before this process's next create, so a
+    // put right after a drop reuses the same (already faulted) memory.
+    store_->Delete({id});
+    return;
   }
+  auto addr = NodeAddress(node);
+  if (!addr.ok()) return;
+  std::string target = fmt::format("{}:{}", addr->ip(), addr->port());
   auto stub = std::shared_ptr<rpc::NodeManagerService::Stub>(
       rpc::NodeManagerService::NewStub(rpc::GetChannel(target)));
   rpc::FreeObjectsRequest req;

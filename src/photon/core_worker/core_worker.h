@@ -28,7 +28,8 @@
 #include "photon/core_worker/memory_store.h"
 #include "photon/core_worker/reference_counter.h"
 #include "photon/gcs_client/gcs_client.h"
-#include "photon/object_store/object_store.h"
+#include "photon/object_store/store_client.h"
+#include "photon/protocol/raylet.pb.h"
 #include "photon/protocol/core_worker.grpc.pb.h"
 #include "photon/protocol/raylet.grpc.pb.h"
 #include "photon/rpc/server.h"
@@ -126,14 +127,22 @@ class CoreWorker {
   // Values of `ids` in order, or the first error: DeadlineExceeded on timeout
   // (timeout_ms < 0: wait forever). A failed object comes back as an error
   // value (ObjectValue::IsError), not as a Status.
-  absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> Get(const std::vector<ObjectID>& ids,
-                                                                int64_t timeout_ms);
+  // `priority` orders the pulls of remote objects (task arguments come last).
+  absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> Get(
+      const std::vector<ObjectID>& ids, int64_t timeout_ms,
+      rpc::PullObjectRequest::Priority priority = rpc::PullObjectRequest::GET);
   // One flag per id: ready. Returns once `num_objects` are ready or on timeout.
   absl::StatusOr<std::vector<bool>> Wait(const std::vector<ObjectID>& ids, int num_objects,
                                          int64_t timeout_ms);
   void AddLocalReference(const ObjectID& id);
   void RemoveLocalReference(const ObjectID& id);
   size_t NumTrackedObjects() const;
+  // This node's store counters by field name (rpc::StoreStats); empty if the
+  // store cannot be reached.
+  std::map<std::string, double> LocalStoreStats();
+  // One object's entry in this node's store (rpc::StoreObject fields, `found`
+  // 0/1); `object_id` is binary. Empty if the id is malformed.
+  std::map<std::string, double> LocalObjectInfo(const std::string& object_id);
 
   // --- tasks ---
   // Submits a normal task; returns the ids of its returns (one local ref each).
@@ -186,7 +195,7 @@ class CoreWorker {
   const std::shared_ptr<CallbackGuard>& guard() const { return guard_; }
   MemoryStore& memory_store() { return memory_store_; }
   ReferenceCounter& references() { return refs_; }
-  ObjectStore& local_store() { return *store_; }
+  object_store::StoreClient& local_store() { return *store_; }
   rpc::NodeManagerService::Stub& raylet() { return *raylet_; }
   const std::string& raylet_address() const { return options_.raylet_address; }
   const CoreWorkerOptions& options() const { return options_; }
@@ -195,7 +204,13 @@ class CoreWorker {
   void FetchFromOwner(const ObjectID& id, const rpc::Address& owner);
   // Turns a store marker into bytes: maps the local copy, pulling it to this
   // node first if needed. Errors come back as error values.
-  std::shared_ptr<ObjectValue> MaterializePlasma(const ObjectID& id, const ObjectValue& marker);
+  // Maps an object held in a node's store, pulling it here first if it is on
+  // another node (`priority` orders pulls when the store is short of room).
+  std::shared_ptr<ObjectValue> MaterializePlasma(const ObjectID& id, const ObjectValue& marker,
+                                                 rpc::PullObjectRequest::Priority priority);
+  // Asks the local raylet to copy `id` here from `from`; blocks until done.
+  absl::Status PullToLocal(const ObjectID& id, const NodeID& from,
+                           rpc::PullObjectRequest::Priority priority);
   // Replaces each ObjectRef argument of `spec` whose value is small and here
   // with that value. Returns the error of the first argument that failed.
   std::optional<rpc::ErrorInfo> InlineReadyArgs(rpc::TaskSpec* spec);
@@ -228,7 +243,7 @@ class CoreWorker {
   ReferenceCounter refs_;
   std::unique_ptr<GcsClient> gcs_;
   std::unique_ptr<rpc::NodeManagerService::Stub> raylet_;
-  std::unique_ptr<ObjectStore> store_;
+  std::unique_ptr<object_store::StoreClient> store_;
   std::unique_ptr<rpc::GrpcServer> server_;
   std::unique_ptr<TaskSubmitter> submitter_;
   std::unique_ptr<TaskReceiver> receiver_;

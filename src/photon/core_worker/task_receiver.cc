@@ -132,7 +132,7 @@ std::optional<rpc::ErrorInfo> TaskReceiver::ResolveArgs(
   }
   std::vector<std::shared_ptr<ObjectValue>> fetched;
   if (!refs.empty()) {
-    auto got = worker_->Get(refs, -1);
+    auto got = worker_->Get(refs, -1, rpc::PullObjectRequest::TASK_ARGS);
     if (!got.ok()) {
       return MakeError(rpc::OBJECT_LOST,
                        fmt::format("cannot fetch the arguments of '{}': {}", spec.name(),
@@ -163,7 +163,8 @@ void TaskReceiver::AddReturn(const ObjectID& id, const std::string& metadata, st
   r->set_object_id(id.Binary());
   r->set_size(static_cast<int64_t>(value.size()));
   if (static_cast<int64_t>(value.size()) > worker_->config().max_direct_call_object_size()) {
-    absl::Status s = worker_->local_store().Put(id, metadata, value);
+    absl::Status s = worker_->local_store().Put(id, metadata, value,
+                                                worker_->config().object_store_full_grace_ms());
     if (s.ok() || absl::IsAlreadyExists(s)) {
       r->set_in_plasma(true);
       r->set_node_id(worker_->node_id().Binary());

@@ -62,7 +62,6 @@ int main(int argc, char** argv) {
   app.add_option("--resources", resources_text, "Custom resources: name=qty,name=qty");
   app.add_option("--object-store-memory", opts.object_store_memory, "Object store bytes");
   app.add_option("--session-dir", opts.session_dir, "Session folder")->required();
-  app.add_option("--store-dir", opts.store_dir, "Shared-memory folder of the object store");
   app.add_option("--port-file", port_file, "Write the bound port here once registered");
   app.add_option("--parent-pid", parent_pid, "Exit when this parent process dies");
   CLI11_PARSE(app, argc, argv);
@@ -89,10 +88,6 @@ int main(int argc, char** argv) {
   }
   opts.resources["CPU"] = num_cpus;
   if (num_gpus > 0) opts.resources["GPU"] = num_gpus;
-  if (opts.store_dir.empty()) {
-    opts.store_dir = fmt::format("/dev/shm/photon-{}-{}", getpid(),
-                                 std::hash<std::string>()(opts.session_dir) % 100000);
-  }
   if (auto s = photon::InitLogging("raylet", opts.session_dir, config->log_level()); !s.ok()) {
     std::cerr << "photon-raylet: " << s.message() << "\n";
     return 2;

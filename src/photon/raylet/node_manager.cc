@@ -33,6 +33,7 @@ NodeManager::NodeManager(SystemConfig config, NodeManagerOptions options)
       options_(std::move(options)),
       node_id_(NodeID::FromRandom()),
       server_("photon-raylet", options_.host, options_.port),
+      objects_(config_, [this] { return PeerAddresses(); }),
       pool_([this](const WorkerID& id, pid_t pid) { OnWorkerStarted(id, pid); },
             [this](const WorkerID& id, const std::string& m) { OnWorkerStartFailed(id, m); },
             [this](pid_t pid, int status) { OnProcessExit(pid, status); }),
@@ -40,7 +41,7 @@ NodeManager::NodeManager(SystemConfig config, NodeManagerOptions options)
         if (gcs_) gcs_->PublishLogAsync(b);
       }) {
   server_.RegisterService(static_cast<rpc::NodeManagerService::CallbackService*>(this));
-  server_.RegisterService(static_cast<rpc::ObjectManagerService::Service*>(this));
+  server_.RegisterService(&objects_);
 }
 
 NodeManager::~NodeManager() { Stop(); }
@@ -53,9 +54,14 @@ absl::Status NodeManager::Start() {
     total_ = *total;
     available_ = *total;
   }
-  auto store = ObjectStore::Open(options_.store_dir);
-  if (!store.ok()) return store.status();
-  store_ = std::move(*store);
+  auto capacity = StoreCapacity();
+  if (!capacity.ok()) return capacity.status();
+  store_socket_ = fmt::format("photon-store-{}-{}", getpid(), node_id_.Hex().substr(0, 12));
+  if (auto s = objects_.Start(*capacity, store_socket_,
+                              fmt::format("{}/spill/{}", options_.session_dir, node_id_.Hex()));
+      !s.ok()) {
+    return s;
+  }
   auto gcs = GcsClient::Connect(options_.gcs_address, config_.gcs_connect_timeout_ms());
   if (!gcs.ok()) return gcs.status();
   gcs_ = std::move(*gcs);
@@ -78,7 +84,7 @@ absl::Status NodeManager::Start() {
   for (const auto& [k, v] : options_.resources) (*info.mutable_resources_available())[k] = v;
   for (const auto& [k, v] : options_.labels) (*info.mutable_labels())[k] = v;
   info.set_session_dir(options_.session_dir);
-  info.set_store_socket(options_.store_dir);
+  info.set_store_socket(store_socket_);
   if (auto s = gcs_->RegisterNode(info); !s.ok()) return s;
   RefreshClusterView();
   timer_ = std::thread([this] { TimerLoop(); });
@@ -107,7 +113,7 @@ void NodeManager::Stop() {
   }
   FinishDispatch(parked);
   server_.Shutdown(50);
-  if (store_) store_->DeleteAll();
+  objects_.Stop();
   gcs_.reset();
 }
 
@@ -416,7 +422,7 @@ grpc::ServerUnaryReactor* NodeManager::RegisterWorker(grpc::CallbackServerContex
                                                       const rpc::RegisterWorkerRequest* req,
                                                       rpc::RegisterWorkerReply* reply) {
   reply->set_node_id(node_id_.Binary());
-  reply->set_store_socket(options_.store_dir);
+  reply->set_store_socket(store_socket_);
   reply->set_session_dir(options_.session_dir);
   if (req->is_driver()) {
     auto job = JobID::FromBinary(req->job_id());
@@ -518,6 +524,7 @@ grpc::ServerUnaryReactor* NodeManager::GetNodeStats(grpc::CallbackServerContext*
   for (const auto& [id, w] : workers_) idle += w.state == WorkerState::kIdle;
   reply->set_num_workers(static_cast<int>(workers_.size()));
   reply->set_num_idle_workers(idle);
+  *reply->mutable_store() = objects_.Stats();
   total_.ToProto(reply->mutable_resources_total());
   available_.ToProto(reply->mutable_resources_available());
   for (const auto& r : pending_reasons_) reply->add_pending_reasons(r);
@@ -639,118 +646,56 @@ void NodeManager::TimerLoop() {
 
 // ---- objects ----------------------------------------------------------------------
 
+absl::StatusOr<uint64_t> NodeManager::StoreCapacity() const {
+  int64_t want = options_.object_store_memory > 0 ? options_.object_store_memory
+                                                  : config_.object_store_memory();
+  const int64_t ram = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+  if (want <= 0) {
+    want = std::max(static_cast<int64_t>(config_.object_store_memory_fraction() *
+                                         static_cast<double>(ram)),
+                    config_.object_store_min_memory());
+  }
+  if (want < config_.object_store_min_memory()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "object_store_memory of {} bytes is below the minimum of {} bytes "
+        "(object_store_min_memory)",
+        want, config_.object_store_min_memory()));
+  }
+  if (want > ram) {
+    return absl::InvalidArgumentError(fmt::format(
+        "object_store_memory of {} bytes is more than this node's {} bytes of RAM", want, ram));
+  }
+  return static_cast<uint64_t>(want);
+}
+
+std::vector<rpc::Address> NodeManager::PeerAddresses() {
+  std::vector<rpc::Address> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, n] : cluster_) {
+    if (n.alive && id != node_id_) out.push_back(n.address);
+  }
+  return out;
+}
+
 grpc::ServerUnaryReactor* NodeManager::FreeObjects(grpc::CallbackServerContext* ctx,
                                                    const rpc::FreeObjectsRequest* req,
                                                    rpc::FreeObjectsReply*) {
   for (const auto& b : req->object_ids()) {
     auto id = ObjectID::FromBinary(b);
-    if (id.ok()) store_->Delete(*id).IgnoreError();
+    if (id.ok()) objects_.Free(*id);
   }
   return rpc::FinishNow(ctx);
 }
 
 grpc::ServerUnaryReactor* NodeManager::PullObject(grpc::CallbackServerContext* ctx,
                                                   const rpc::PullObjectRequest* req,
-                                                  rpc::PullObjectReply* reply) {
+                                                  rpc::PullObjectReply*) {
   auto id = ObjectID::FromBinary(req->object_id());
   if (!id.ok()) return rpc::FinishNow(ctx, Invalid("object_id is not an ObjectID"));
-  if (store_->Contains(*id)) return rpc::FinishNow(ctx);
   auto* reactor = ctx->DefaultReactor();
-  {
-    absl::MutexLock lock(&pull_mu_);
-    auto& waiters = pulls_in_flight_[*id];
-    waiters.emplace_back(reactor, reply);
-    if (waiters.size() > 1) return reactor;  // a pull of this object is under way
-  }
-  rpc::Address from = req->from();
-  std::thread([this, oid = *id, from] {
-    absl::Status s = PullFrom(oid, from);
-    std::vector<std::pair<grpc::ServerUnaryReactor*, rpc::PullObjectReply*>> waiters;
-    {
-      absl::MutexLock lock(&pull_mu_);
-      waiters = std::move(pulls_in_flight_[oid]);
-      pulls_in_flight_.erase(oid);
-    }
-    for (auto& [r, rep] : waiters) r->Finish(rpc::ToGrpcStatus(s));
-  }).detach();
+  objects_.PullObject(*id, req->from(), static_cast<int>(req->priority()),
+                      [reactor](const absl::Status& s) { reactor->Finish(rpc::ToGrpcStatus(s)); });
   return reactor;
-}
-
-absl::Status NodeManager::PullFrom(const ObjectID& id, const rpc::Address& from) {
-  auto stub = rpc::ObjectManagerService::NewStub(
-      rpc::GetChannel(fmt::format("{}:{}", from.ip(), from.port())));
-  grpc::ClientContext ctx;
-  rpc::SetTimeout(&ctx, 600000);
-  rpc::PullRequest req;
-  req.set_object_id(id.Binary());
-  auto reader = stub->Pull(&ctx, req);
-  rpc::PullChunk chunk;
-  std::string bytes;
-  int64_t total = -1, meta_size = 0;
-  while (reader->Read(&chunk)) {
-    if (total < 0) {
-      total = chunk.total_size();
-      meta_size = chunk.metadata_size();
-      bytes.reserve(static_cast<size_t>(total));
-    }
-    bytes += chunk.data();
-  }
-  absl::Status s = rpc::FromGrpcStatus(reader->Finish());
-  if (!s.ok()) return s;
-  if (total < 0 || static_cast<int64_t>(bytes.size()) != total) {
-    return absl::DataLossError(fmt::format("pull of object {} from {}:{} was cut short", id.Hex(),
-                                           from.ip(), from.port()));
-  }
-  std::string_view all(bytes);
-  s = store_->Put(id, all.substr(0, meta_size), all.substr(meta_size));
-  if (absl::IsAlreadyExists(s)) return absl::OkStatus();
-  return s;
-}
-
-grpc::Status NodeManager::GetObjectInfo(grpc::ServerContext*, const rpc::ObjectInfoRequest* req,
-                                        rpc::ObjectInfoReply* reply) {
-  auto id = ObjectID::FromBinary(req->object_id());
-  if (!id.ok()) return Invalid("object_id is not an ObjectID");
-  auto obj = store_->Get(*id);
-  reply->set_found(obj.ok());
-  if (obj.ok()) {
-    reply->set_data_size(static_cast<int64_t>(obj->data.size()));
-    reply->set_metadata_size(static_cast<int64_t>(obj->metadata.size()));
-  }
-  return grpc::Status::OK;
-}
-
-grpc::Status NodeManager::Pull(grpc::ServerContext*, const rpc::PullRequest* req,
-                               grpc::ServerWriter<rpc::PullChunk>* writer) {
-  auto id = ObjectID::FromBinary(req->object_id());
-  if (!id.ok()) return Invalid("object_id is not an ObjectID");
-  auto obj = store_->Get(*id);
-  if (!obj.ok()) return rpc::ToGrpcStatus(obj.status());
-  // The stream is the metadata followed by the data.
-  const std::string_view parts[2] = {obj->metadata, obj->data};
-  size_t total = obj->metadata.size() + obj->data.size();
-  size_t chunk_size = static_cast<size_t>(std::max<int64_t>(config_.object_chunk_size(), 4096));
-  size_t off = 0;
-  do {
-    rpc::PullChunk chunk;
-    chunk.set_object_id(req->object_id());
-    chunk.set_total_size(static_cast<int64_t>(total));
-    chunk.set_metadata_size(static_cast<int64_t>(obj->metadata.size()));
-    chunk.set_offset(static_cast<int64_t>(off));
-    size_t end = std::min(total, off + chunk_size);
-    std::string* data = chunk.mutable_data();
-    data->reserve(end - off);
-    for (size_t pos = off; pos < end;) {
-      const std::string_view& part = pos < parts[0].size() ? parts[0] : parts[1];
-      size_t part_off = pos < parts[0].size() ? pos : pos - parts[0].size();
-      size_t n = std::min(end - pos, part.size() - part_off);
-      data->append(part.data() + part_off, n);
-      pos += n;
-    }
-    if (!writer->Write(chunk)) break;
-    off = end;
-  } while (off < total);
-  return grpc::Status::OK;
 }
 
 }  // namespace photon::raylet

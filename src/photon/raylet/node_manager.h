@@ -27,10 +27,10 @@
 #include "photon/common/config.h"
 #include "photon/common/id.h"
 #include "photon/gcs_client/gcs_client.h"
-#include "photon/object_store/object_store.h"
 #include "photon/protocol/object_manager.grpc.pb.h"
 #include "photon/protocol/raylet.grpc.pb.h"
 #include "photon/raylet/log_monitor.h"
+#include "photon/raylet/object_manager.h"
 #include "photon/raylet/scheduling/resource_set.h"
 #include "photon/raylet/worker_pool.h"
 #include "photon/rpc/server.h"
@@ -43,13 +43,11 @@ struct NodeManagerOptions {
   std::string gcs_address;
   std::map<std::string, double> resources;  // must include CPU
   std::string session_dir;
-  std::string store_dir;
   int64_t object_store_memory = 0;
   std::map<std::string, std::string> labels;
 };
 
-class NodeManager : public rpc::NodeManagerService::CallbackService,
-                    public rpc::ObjectManagerService::Service {
+class NodeManager : public rpc::NodeManagerService::CallbackService {
  public:
   NodeManager(SystemConfig config, NodeManagerOptions options);
   ~NodeManager() override;
@@ -93,12 +91,6 @@ class NodeManager : public rpc::NodeManagerService::CallbackService,
   grpc::ServerUnaryReactor* CancelLease(grpc::CallbackServerContext* ctx,
                                         const rpc::CancelLeaseRequest* req,
                                         rpc::CancelLeaseReply* reply) override;
-
-  // --- ObjectManagerService (sync API: streaming from a blocking thread) ---
-  grpc::Status GetObjectInfo(grpc::ServerContext* ctx, const rpc::ObjectInfoRequest* req,
-                             rpc::ObjectInfoReply* reply) override;
-  grpc::Status Pull(grpc::ServerContext* ctx, const rpc::PullRequest* req,
-                    grpc::ServerWriter<rpc::PullChunk>* writer) override;
 
  private:
   enum class WorkerState { kStarting, kIdle, kLeased, kDead };
@@ -152,14 +144,16 @@ class NodeManager : public rpc::NodeManagerService::CallbackService,
   void ReapIdleWorkers();
   void SpillbackQueuedLeases();
   void CheckDrivers();
-  absl::Status PullFrom(const ObjectID& id, const rpc::Address& from);
+  std::vector<rpc::Address> PeerAddresses();
+  absl::StatusOr<uint64_t> StoreCapacity() const;
 
   const SystemConfig config_;
   const NodeManagerOptions options_;
   const NodeID node_id_;
   rpc::GrpcServer server_;
   std::unique_ptr<GcsClient> gcs_;
-  std::unique_ptr<ObjectStore> store_;
+  ObjectManager objects_;
+  std::string store_socket_;  // set in Start
   WorkerPool pool_;
   LogMonitor log_monitor_;
 
@@ -176,11 +170,6 @@ class NodeManager : public rpc::NodeManagerService::CallbackService,
   bool resources_dirty_ ABSL_GUARDED_BY(mu_) = true;
   // Workers of a pool key that died before registering, in a row.
   absl::flat_hash_map<std::string, int> startup_failures_ ABSL_GUARDED_BY(mu_);
-
-  absl::Mutex pull_mu_;
-  absl::flat_hash_map<ObjectID,
-                      std::vector<std::pair<grpc::ServerUnaryReactor*, rpc::PullObjectReply*>>>
-      pulls_in_flight_ ABSL_GUARDED_BY(pull_mu_);
 
   absl::Notification stopping_;
   std::thread timer_;

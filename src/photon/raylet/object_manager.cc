@@ -1,0 +1,354 @@
+#include "photon/raylet/object_manager.h"
+
+#include <algorithm>
+
+#include "fmt/format.h"
+#include "photon/common/logging.h"
+#include "photon/rpc/client.h"
+#include "photon/rpc/grpc_status.h"
+
+namespace photon::raylet {
+namespace {
+
+using object_store::kRayletClient;
+using object_store::ObjectSpan;
+
+constexpr int kMaxAttempts = 3;
+constexpr int64_t kLocateTimeoutMs = 5000;
+
+std::string AddressText(const rpc::Address& a) { return fmt::format("{}:{}", a.ip(), a.port()); }
+
+bool SameAddress(const rpc::Address& a, const rpc::Address& b) {
+  return a.ip() == b.ip() && a.port() == b.port();
+}
+
+}  // namespace
+
+absl::Status ObjectManager::Start(uint64_t capacity, const std::string& socket_name,
+                                  const std::string& spill_dir) {
+  object_store::StoreOptions opts;
+  opts.capacity = capacity;
+  opts.spill_threshold = config_.object_spilling_threshold();
+  opts.spill_dir = spill_dir;
+  opts.prefault_bytes = static_cast<uint64_t>(std::max<int64_t>(0, config_.object_store_prefault_bytes()));
+  auto store = object_store::LocalStore::Create(opts);
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+  server_ = std::make_unique<object_store::StoreServer>(store_.get(), socket_name);
+  if (auto s = server_->Start(); !s.ok()) return s;
+  admission_ = std::thread([this] { AdmissionLoop(); });
+  return absl::OkStatus();
+}
+
+void ObjectManager::Stop() {
+  std::list<Transfer> transfers;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& t : transfers_) {
+      if (t.ctx != nullptr) t.ctx->TryCancel();
+    }
+  }
+  if (admission_.joinable()) admission_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    transfers = std::move(transfers_);
+  }
+  for (auto& t : transfers) {
+    if (t.thread.joinable()) t.thread.join();
+  }
+  std::vector<Done> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto* m : {&queued_, &active_}) {
+      for (auto& [id, r] : *m) {
+        for (auto& w : r.waiters) waiters.push_back(std::move(w));
+      }
+      m->clear();
+    }
+  }
+  for (auto& w : waiters) w(absl::UnavailableError("the raylet is stopping"));
+  if (server_) server_->Stop();
+  server_.reset();
+  store_.reset();
+}
+
+void ObjectManager::Free(const ObjectID& id) {
+  if (store_) store_->Delete(id);
+}
+
+rpc::StoreStats ObjectManager::Stats() { return store_ ? store_->Stats() : rpc::StoreStats(); }
+
+// ---- pulling ------------------------------------------------------------------------------
+
+void ObjectManager::PullObject(const ObjectID& id, const rpc::Address& from, int priority,
+                               Done done) {
+  if (store_->Contains(id)) return done(absl::OkStatus());
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return done(absl::UnavailableError("the raylet is stopping"));
+  if (auto it = active_.find(id); it != active_.end()) {
+    it->second.waiters.push_back(std::move(done));
+    return;
+  }
+  auto [it, fresh] = queued_.try_emplace(id);
+  Request& r = it->second;
+  if (fresh) {
+    r.id = id;
+    r.priority = priority;
+    r.seq = next_seq_++;
+    r.sources.push_back(from);
+  }
+  r.priority = std::min(r.priority, priority);
+  r.waiters.push_back(std::move(done));
+}
+
+void ObjectManager::FinishQueued(const ObjectID& id, const absl::Status& s) {
+  std::vector<Done> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = queued_.find(id);
+    if (it == queued_.end()) return;
+    waiters = std::move(it->second.waiters);
+    queued_.erase(it);
+  }
+  for (auto& w : waiters) w(s);
+}
+
+absl::StatusOr<std::pair<rpc::Address, rpc::ObjectInfoReply>> ObjectManager::Locate(
+    const ObjectID& id, const std::vector<rpc::Address>& sources) {
+  std::vector<rpc::Address> candidates = sources;
+  for (const auto& p : peers_()) {
+    bool seen = std::any_of(candidates.begin(), candidates.end(),
+                            [&](const rpc::Address& c) { return SameAddress(c, p); });
+    if (!seen) candidates.push_back(p);
+  }
+  rpc::ObjectInfoRequest req;
+  req.set_object_id(id.Binary());
+  for (const auto& c : candidates) {
+    auto stub = rpc::ObjectManagerService::NewStub(rpc::GetChannel(AddressText(c)));
+    grpc::ClientContext ctx;
+    rpc::SetTimeout(&ctx, kLocateTimeoutMs);
+    rpc::ObjectInfoReply reply;
+    if (stub->GetObjectInfo(&ctx, req, &reply).ok() && reply.found()) {
+      return std::make_pair(c, reply);
+    }
+  }
+  return absl::NotFoundError(
+      fmt::format("no node has a copy of object {} (asked {} nodes)", id.Hex(), candidates.size()));
+}
+
+bool ObjectManager::AdmitOne() {
+  ObjectID id;
+  std::vector<rpc::Address> sources;
+  std::optional<std::pair<rpc::Address, rpc::ObjectInfoReply>> located;
+  {
+    absl::MutexLock lock(&mu_);
+    // Reap finished transfers.
+    for (auto it = transfers_.begin(); it != transfers_.end();) {
+      if (it->done) {
+        it->thread.join();
+        it = transfers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    const Request* best = nullptr;
+    for (const auto& [k, r] : queued_) {
+      if (best == nullptr || std::tie(r.priority, r.seq) < std::tie(best->priority, best->seq)) {
+        best = &r;
+      }
+    }
+    if (best == nullptr) return false;
+    id = best->id;
+    sources = best->sources;
+    located = best->located;
+  }
+  if (!located) {
+    auto found = Locate(id, sources);
+    if (!found.ok()) {
+      FinishQueued(id, found.status());
+      return true;
+    }
+    located = *found;
+    absl::MutexLock lock(&mu_);
+    if (auto it = queued_.find(id); it != queued_.end()) it->second.located = located;
+  }
+  const rpc::ObjectInfoReply& info = located->second;
+  auto span = store_->CreateObject(kRayletClient, id, static_cast<uint64_t>(info.metadata_size()),
+                                   static_cast<uint64_t>(info.data_size()), /*primary=*/false);
+  if (absl::IsAlreadyExists(span.status())) {
+    FinishQueued(id, absl::OkStatus());
+    return true;
+  }
+  if (absl::IsUnavailable(span.status())) return false;  // no room yet: the head waits
+  if (!span.ok()) {
+    FinishQueued(id, span.status());
+    return true;
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = queued_.find(id);
+  if (it == queued_.end() || stopping_) {
+    store_->Abort(kRayletClient, id);
+    return true;
+  }
+  active_[id] = std::move(it->second);
+  queued_.erase(it);
+  Transfer& t = transfers_.emplace_back();
+  t.thread = std::thread([this, id, from = located->first, s = *span, tp = &t] {
+    RunTransfer(id, from, s, tp);
+  });
+  return true;
+}
+
+void ObjectManager::AdmissionLoop() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](ObjectManager* m) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return m->stopping_ || !m->queued_.empty();
+          },
+          this));
+      if (stopping_) return;
+    }
+    if (!AdmitOne()) {
+      // The store is full for now (or the queue emptied): give spilling,
+      // eviction and readers a moment.
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(5));
+    }
+  }
+}
+
+void ObjectManager::RunTransfer(ObjectID id, rpc::Address from, ObjectSpan span, Transfer* t) {
+  absl::Status s = Stream(id, from, span, t);
+  if (s.ok()) s = store_->Seal(kRayletClient, id);
+  if (!s.ok()) store_->Abort(kRayletClient, id);
+  std::vector<Done> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = active_.find(id);
+    if (it != active_.end()) {
+      Request r = std::move(it->second);
+      active_.erase(it);
+      if (!s.ok() && !stopping_ && ++r.attempts < kMaxAttempts) {
+        // Retry from another copy: every node but the one that failed.
+        PHOTON_LOG_WARN("pull of object {} from {} failed ({}); looking for another copy",
+                        id.Hex(), AddressText(from), std::string(s.message()));
+        r.located.reset();
+        r.sources.clear();
+        for (const auto& p : peers_()) {
+          if (!SameAddress(p, from)) r.sources.push_back(p);
+        }
+        queued_[id] = std::move(r);
+      } else {
+        waiters = std::move(r.waiters);
+      }
+    }
+    t->done = true;
+  }
+  for (auto& w : waiters) w(s);
+}
+
+absl::Status ObjectManager::Stream(const ObjectID& id, const rpc::Address& from,
+                                   const ObjectSpan& span, Transfer* t) {
+  auto stub = rpc::ObjectManagerService::NewStub(rpc::GetChannel(AddressText(from)));
+  grpc::ClientContext ctx;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::CancelledError("the raylet is stopping");
+    t->ctx = &ctx;
+  }
+  rpc::PullRequest req;
+  req.set_object_id(id.Binary());
+  auto reader = stub->Pull(&ctx, req);
+  rpc::PullChunk chunk;
+  char* base = store_->arena().base();
+  const uint64_t total = span.metadata_size + span.data_size;
+  uint64_t received = 0;
+  absl::Status s;
+  while (reader->Read(&chunk)) {
+    uint64_t off = static_cast<uint64_t>(chunk.offset());
+    const std::string& d = chunk.data();
+    if (static_cast<uint64_t>(chunk.total_size()) != total || off + d.size() > total) {
+      s = absl::DataLossError(fmt::format("object {} from {} changed size in transit", id.Hex(),
+                                          AddressText(from)));
+      ctx.TryCancel();
+      break;
+    }
+    // The stream is metadata then data; the arena puts data 64-aligned.
+    for (uint64_t pos = 0; pos < d.size();) {
+      uint64_t at = off + pos;
+      uint64_t n;
+      char* dst;
+      if (at < span.metadata_size) {
+        n = std::min<uint64_t>(d.size() - pos, span.metadata_size - at);
+        dst = base + span.offset + at;
+      } else {
+        n = d.size() - pos;
+        dst = base + span.data_offset() + (at - span.metadata_size);
+      }
+      std::memcpy(dst, d.data() + pos, n);
+      pos += n;
+    }
+    received += d.size();
+  }
+  absl::Status finish = rpc::FromGrpcStatus(reader->Finish());
+  {
+    absl::MutexLock lock(&mu_);
+    t->ctx = nullptr;
+  }
+  if (!s.ok()) return s;
+  if (!finish.ok()) return finish;
+  if (received != total) {
+    return absl::DataLossError(fmt::format("pull of object {} from {} was cut short ({} of {} bytes)",
+                                           id.Hex(), AddressText(from), received, total));
+  }
+  return absl::OkStatus();
+}
+
+// ---- serving other nodes --------------------------------------------------------------
+
+grpc::Status ObjectManager::GetObjectInfo(grpc::ServerContext*, const rpc::ObjectInfoRequest* req,
+                                          rpc::ObjectInfoReply* reply) {
+  auto id = ObjectID::FromBinary(req->object_id());
+  if (!id.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "object_id is not an ObjectID");
+  rpc::StoreObject o = store_->Info(*id);
+  reply->set_found(o.status() == rpc::StoreObject::FOUND);
+  if (reply->found()) {
+    reply->set_data_size(o.data_size());
+    reply->set_metadata_size(o.metadata_size());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ObjectManager::Pull(grpc::ServerContext*, const rpc::PullRequest* req,
+                                 grpc::ServerWriter<rpc::PullChunk>* writer) {
+  auto id = ObjectID::FromBinary(req->object_id());
+  if (!id.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "object_id is not an ObjectID");
+  auto src = store_->OpenForTransfer(*id);
+  if (!src.ok()) return rpc::ToGrpcStatus(src.status());
+  const uint64_t total = src->span.metadata_size + src->span.data_size;
+  const uint64_t chunk_size =
+      static_cast<uint64_t>(std::max<int64_t>(config_.object_chunk_size(), 4096));
+  absl::Status s;
+  uint64_t off = 0;
+  do {
+    rpc::PullChunk chunk;
+    chunk.set_object_id(req->object_id());
+    chunk.set_total_size(static_cast<int64_t>(total));
+    chunk.set_metadata_size(static_cast<int64_t>(src->span.metadata_size));
+    chunk.set_offset(static_cast<int64_t>(off));
+    uint64_t n = std::min(chunk_size, total - off);
+    std::string* data = chunk.mutable_data();
+    data->resize(n);
+    s = store_->ReadForTransfer(*src, off, data->data(), n);
+    if (!s.ok() || !writer->Write(chunk)) break;
+    off += n;
+  } while (off < total);
+  store_->CloseTransfer(*src);
+  return rpc::ToGrpcStatus(s);
+}
+
+}  // namespace photon::raylet
