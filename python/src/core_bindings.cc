@@ -51,6 +51,11 @@ core::CoreWorker& Worker() {
     throw nb::python_error();
   }
   if (absl::IsNotFound(s)) throw nb::value_error(msg.c_str());
+  if (absl::IsResourceExhausted(s)) {
+    nb::object cls = nb::module_::import_("photon.exceptions").attr("ObjectStoreFullError");
+    PyErr_SetString(cls.ptr(), msg.c_str());
+    throw nb::python_error();
+  }
   throw std::runtime_error(msg);
 }
 

@@ -1,4 +1,5 @@
 #include "photon/core_worker/core_worker.h"
+#include "photon/object_store/copy.h"
 
 #include <unistd.h>
 
@@ -283,7 +284,7 @@ absl::StatusOr<ObjectID> CoreWorker::PutParts(std::string metadata,
       id, metadata, total,
       [&](char* dst) {
         for (auto p : parts) {
-          std::memcpy(dst, p.data(), p.size());
+          object_store::CopyToStore(dst, p.data(), p.size());
           dst += p.size();
         }
       },

@@ -128,7 +128,12 @@ std::string LocalStore::FullMessage(uint64_t size) const {
 absl::StatusOr<ObjectSpan> LocalStore::CreateObject(ClientId client, const ObjectID& id,
                                                     uint64_t metadata_size, uint64_t data_size,
                                                     bool primary) {
-  uint64_t total = AlignUp64(metadata_size) + data_size;
+  if (metadata_size > options_.capacity || data_size > options_.capacity) {
+    return absl::ResourceExhaustedError(fmt::format(
+        "an object of {} + {} bytes cannot fit in an object store of {} bytes", metadata_size,
+        data_size, options_.capacity));
+  }
+  uint64_t total = AlignUp64(metadata_size) + data_size;  // both bounded: no overflow
   absl::MutexLock lock(&mu_);
   if (objects_.contains(id)) {
     return absl::AlreadyExistsError(fmt::format("object {} is already in the store", id.Hex()));

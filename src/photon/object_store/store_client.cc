@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "fmt/format.h"
 #include "photon/object_store/arena.h"
+#include "photon/object_store/copy.h"
 #include "photon/object_store/local_store.h"
 #include "photon/object_store/unix_socket.h"
 
@@ -134,7 +135,7 @@ absl::Status StoreClient::PutWith(const ObjectID& id, std::string_view metadata,
 absl::Status StoreClient::Put(const ObjectID& id, std::string_view metadata, std::string_view data,
                               int64_t grace_ms) {
   return PutWith(
-      id, metadata, data.size(), [&](char* dst) { std::memcpy(dst, data.data(), data.size()); },
+      id, metadata, data.size(), [&](char* dst) { CopyToStore(dst, data.data(), data.size()); },
       grace_ms);
 }
 

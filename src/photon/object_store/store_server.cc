@@ -111,6 +111,8 @@ void StoreServer::Serve(ClientId client, Conn* conn) {
     int pass_fd = connect ? store_->arena().fd() : -1;
     if (!SendFrame(conn->fd, reply.SerializeAsString(), pass_fd).ok()) break;
   }
+  // Tell the peer at once (the descriptor itself is closed when reaped).
+  shutdown(conn->fd, SHUT_RDWR);
   store_->DisconnectClient(client);
   conn->done = true;
 }

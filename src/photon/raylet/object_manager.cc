@@ -4,6 +4,7 @@
 
 #include "fmt/format.h"
 #include "photon/common/logging.h"
+#include "photon/object_store/copy.h"
 #include "photon/rpc/client.h"
 #include "photon/rpc/grpc_status.h"
 
@@ -289,7 +290,7 @@ absl::Status ObjectManager::Stream(const ObjectID& id, const rpc::Address& from,
         n = d.size() - pos;
         dst = base + span.data_offset() + (at - span.metadata_size);
       }
-      std::memcpy(dst, d.data() + pos, n);
+      object_store::CopyToStore(dst, d.data() + pos, n);
       pos += n;
     }
     received += d.size();
