@@ -80,7 +80,7 @@ class ObjectManager : public rpc::ObjectManagerService::Service {
   };
   struct Transfer {
     std::thread thread;
-    grpc::ClientContext* ctx = nullptr;  // guarded by mu_, for cancelling
+    std::vector<grpc::ClientContext*> ctxs;  // guarded by mu_, for cancelling
     bool done = false;
   };
 
@@ -91,8 +91,13 @@ class ObjectManager : public rpc::ObjectManagerService::Service {
   // Admits the best queued request if the store has room; false if it waits.
   bool AdmitOne();
   void RunTransfer(ObjectID id, rpc::Address from, object_store::ObjectSpan span, Transfer* t);
+  // Copies the object from `from` into `span`.
   absl::Status Stream(const ObjectID& id, const rpc::Address& from,
                       const object_store::ObjectSpan& span, Transfer* t);
+  // One stream: bytes [begin, end) of the object (metadata then data).
+  absl::Status StreamRange(const ObjectID& id, const rpc::Address& from,
+                           const object_store::ObjectSpan& span, uint64_t begin, uint64_t end,
+                           Transfer* t);
   void FinishQueued(const ObjectID& id, const absl::Status& s);
 
   const SystemConfig& config_;
