@@ -71,6 +71,12 @@ ObjectID ToObjectId(const nb::bytes& b) {
   return *id;
 }
 
+TaskID ToTaskId(const nb::bytes& b) {
+  auto id = TaskID::FromBinary(std::string_view(b.c_str(), b.size()));
+  if (!id.ok()) throw nb::value_error(std::string(id.status().message()).c_str());
+  return *id;
+}
+
 ActorID ToActorId(const nb::bytes& b) {
   auto id = ActorID::FromBinary(std::string_view(b.c_str(), b.size()));
   if (!id.ok()) throw nb::value_error(std::string(id.status().message()).c_str());
@@ -152,6 +158,7 @@ core::TaskResult RunPythonTask(nb::object* executor, const rpc::TaskSpec& spec,
     task["task_id"] = Bytes(spec.task_id());
     task["actor_id"] = Bytes(spec.actor_id());
     task["num_returns"] = spec.num_returns();
+    task["streaming"] = spec.streaming();
     task["attempt"] = spec.attempt();
     task["restarted"] = spec.restarted();
     task["max_concurrency"] = spec.max_concurrency();
@@ -362,6 +369,51 @@ void BindCore(nb::module_& m) {
     return out;
   });
 
+  // Streaming generators. stream_next returns the next item's id, or None at
+  // the end; it waits in slices so that Ctrl-C interrupts it.
+  m.def("stream_next", [](nb::bytes task_id, int64_t index, int64_t timeout_ms) -> nb::object {
+    TaskID task = ToTaskId(task_id);
+    constexpr int64_t kSliceMs = 100;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    absl::StatusOr<std::optional<ObjectID>> next;
+    while (true) {
+      int64_t slice = kSliceMs;
+      if (timeout_ms >= 0) {
+        int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           deadline - std::chrono::steady_clock::now())
+                           .count();
+        slice = std::max<int64_t>(0, std::min(slice, left));
+      }
+      {
+        nb::gil_scoped_release release;
+        next = Worker().StreamNext(task, index, slice);
+      }
+      if (next.ok() || !absl::IsDeadlineExceeded(next.status())) break;
+      if (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline) break;
+      if (PyErr_CheckSignals() != 0) throw nb::python_error();
+    }
+    if (!next.ok()) ThrowStatus(next.status());
+    if (!next->has_value()) return nb::none();
+    return Bytes((*next)->Binary());
+  });
+  m.def("stream_release", [](nb::bytes task_id) {
+    if (g_state && g_state->worker) g_state->worker->StreamRelease(ToTaskId(task_id));
+  });
+  m.def("report_stream_item", [](nb::bytes task_id, int64_t index, nb::bytes metadata,
+                                 nb::list parts) {
+    std::vector<Py_buffer> views(parts.size());
+    std::vector<std::string_view> data;
+    for (size_t i = 0; i < parts.size(); ++i) data.push_back(ViewOf(parts[i], &views[i]));
+    absl::Status s;
+    {
+      nb::gil_scoped_release release;
+      s = Worker().ReportStreamItem(ToTaskId(task_id), index,
+                                    std::string(metadata.c_str(), metadata.size()), data);
+    }
+    for (auto& v : views) PyBuffer_Release(&v);
+    if (!s.ok()) ThrowStatus(s);
+  });
+
   m.def("wait", [](const std::vector<nb::bytes>& ids, int num_returns, int64_t timeout_ms) {
     std::vector<ObjectID> oids;
     for (const auto& b : ids) oids.push_back(ToObjectId(b));
@@ -431,11 +483,13 @@ void BindCore(nb::module_& m) {
 
   m.def("submit_task",
         [](const std::string& function, const std::string& name, nb::list args, int num_returns,
-           const std::map<std::string, double>& resources, int max_retries, bool retry_exceptions) {
+           const std::map<std::string, double>& resources, int max_retries, bool retry_exceptions,
+           bool streaming) {
           core::TaskOptions o;
           o.function_name = function;
           o.name = name;
           o.num_returns = num_returns;
+          o.streaming = streaming;
           o.resources = ToResources(resources);
           o.max_retries = max_retries;
           o.retry_exceptions = retry_exceptions;
@@ -446,7 +500,10 @@ void BindCore(nb::module_& m) {
             ids = Worker().SubmitTask(std::move(cargs), o);
           }
           return IdList(Check(std::move(ids)));
-        });
+        },
+        nb::arg("function"), nb::arg("name"), nb::arg("args"), nb::arg("num_returns"),
+        nb::arg("resources"), nb::arg("max_retries"), nb::arg("retry_exceptions"),
+        nb::arg("streaming") = false);
 
   m.def("create_actor",
         [](const std::string& class_key, nb::list args, const std::string& name,
@@ -474,11 +531,12 @@ void BindCore(nb::module_& m) {
         });
 
   m.def("submit_actor_task", [](nb::bytes actor_id, const std::string& method, nb::list args,
-                                int num_returns, const std::string& name) {
+                                int num_returns, const std::string& name, bool streaming) {
     core::TaskOptions o;
     o.function_name = method;
     o.name = name;
     o.num_returns = num_returns;
+    o.streaming = streaming;
     auto cargs = ToArgs(args);
     ActorID aid = ToActorId(actor_id);
     absl::StatusOr<std::vector<ObjectID>> ids;

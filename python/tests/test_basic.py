@@ -489,10 +489,6 @@ def test_generator_with_fixed_num_returns(ray_start_regular_shared):
     assert ray.get(gen.remote()) == [0, 10, 20]
 
 
-@pytest.mark.skip(reason="streaming generator tasks (num_returns='streaming', the default for "
-                  "generator functions) need native support: returns reported one by one "
-                  "while the task runs, and an ObjectRefGenerator; .remote() raises "
-                  "NotImplementedError")
 def test_streaming_generator(ray_start_regular_shared):
     @ray.remote
     def gen(n):

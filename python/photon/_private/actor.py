@@ -164,10 +164,24 @@ class ActorHandle:
         return ActorMethod(self, name, method_options)
 
     def _call(self, name, args, kwargs, method_options):
-        num_returns = method_options.get("num_returns", 1)
+        num_returns = method_options.get("num_returns")
+        if num_returns is None:
+            # As for functions, a generator method streams by default.
+            attr = getattr(self._cls, name, None) if self._cls is not None else None
+            is_gen = attr is not None and (inspect.isgeneratorfunction(attr)
+                                           or inspect.isasyncgenfunction(attr))
+            num_returns = "streaming" if is_gen else 1
+        if num_returns == "dynamic":
+            raise NotImplementedError("num_returns='dynamic' (deprecated in Ray) is not "
+                                      "supported; use num_returns='streaming'")
+        streaming = num_returns == "streaming"
         ids = _photon.submit_actor_task(self._actor_id, name, worker.pack_args(args, kwargs),
-                                        num_returns, method_options.get("name") or name)
+                                        1 if streaming else num_returns,
+                                        method_options.get("name") or name, streaming)
         refs = [ObjectRef(i, _adopt=True) for i in ids]
+        if streaming:
+            from photon._private.generator import ObjectRefGenerator
+            return ObjectRefGenerator(refs[0])
         if num_returns == 0:
             return None
         return refs[0] if num_returns == 1 else refs

@@ -5,6 +5,7 @@ import inspect
 from photon import _photon
 from photon._private import options as opts
 from photon._private import worker
+from photon._private.generator import ObjectRefGenerator
 from photon._private.object_ref import ObjectRef
 
 
@@ -55,11 +56,13 @@ class RemoteFunction:
         if num_returns is None:
             # Ray's default for a generator function is "streaming".
             num_returns = "streaming" if inspect.isgeneratorfunction(self._function) else 1
-        if num_returns in ("streaming", "dynamic"):
+        if num_returns == "dynamic":
             raise NotImplementedError(
-                f"'{self._function.__qualname__}' is a streaming generator task "
-                f"(num_returns={num_returns!r}), which Photon does not support yet; give the "
-                "generator a fixed num_returns=k instead")
+                f"'{self._function.__qualname__}': num_returns='dynamic' (deprecated in Ray) is "
+                "not supported; use num_returns='streaming' (the default for generators)")
+        streaming = num_returns == "streaming"
+        if streaming:
+            num_returns = 1  # the completion; items are reported as they come
         max_retries = task_options.get("max_retries")
         retry_exceptions = task_options.get("retry_exceptions", False)
         key = self._export_key(task_options)
@@ -67,8 +70,10 @@ class RemoteFunction:
             key, task_options.get("name") or self._function.__qualname__,
             worker.pack_args(args, kwargs), num_returns,
             opts.resources_of(task_options, default_cpus=1),
-            -2 if max_retries is None else max_retries, bool(retry_exceptions))
+            -2 if max_retries is None else max_retries, bool(retry_exceptions), streaming)
         refs = [ObjectRef(i, _adopt=True) for i in ids]
+        if streaming:
+            return ObjectRefGenerator(refs[0])
         if num_returns == 1:
             return refs[0]
         if num_returns == 0:

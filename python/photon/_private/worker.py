@@ -1,6 +1,8 @@
 """The process-wide state of Photon in Python and the core operations:
 connecting, get/put/wait, exporting functions, running tasks in workers."""
+import asyncio
 import hashlib
+import inspect
 import os
 import struct
 import sys
@@ -363,6 +365,42 @@ def _serialize_returns(value, num_returns, task_id=None):
     return out
 
 
+def _stream_items(task, result, loop=None):
+    """Runs a streaming task's generator, handing each item to the caller as it
+    is produced; the task's one return is the number of items."""
+    if inspect.isasyncgen(result):
+        if loop is None:
+            raise TypeError("an async generator can only stream from an async actor")
+        def items():  # each step runs on the actor's event loop
+            while True:
+                try:
+                    yield asyncio.run_coroutine_threadsafe(result.__anext__(), loop).result()
+                except StopAsyncIteration:
+                    return
+        iterator = items()
+    elif inspect.isgenerator(result) or hasattr(result, "__iter__"):
+        iterator = iter(result)
+    else:
+        raise TypeError(f"'{task['name']}' has num_returns='streaming' but returned "
+                        f"{type(result).__name__}, not a generator")
+    count = 0
+    for item in iterator:
+        meta, parts, refs = serialization.serialize(item)
+        item_id = bytes(task["task_id"]) + struct.pack("<I", count + 2)
+        _photon.report_stream_item(task["task_id"], count, meta, parts)
+        if refs:
+            # As for return values: refs inside an item stay alive here.
+            _photon.add_contained_refs(item_id, [r.binary() for r in refs])
+        count += 1
+    return "ok", [serialization.serialize_to_bytes(count)[:2]]
+
+
+def _returns_of(task, result, loop=None):
+    if task.get("streaming"):
+        return _stream_items(task, result, loop)
+    return "ok", _serialize_returns(result, task["num_returns"], task["task_id"])
+
+
 def _error_bytes(task, exc):
     tb = traceback.format_exc()
     # As in Ray: an error that came from a task this one waited on is not
@@ -387,7 +425,7 @@ def _run_task_function(task, fn, args, kwargs):
             # Not retryable: the error is the task's result.
             error = bytes(_error_bytes(task, exc))
             return "ok", [(_photon.ERROR_METADATA, error)] * task["num_returns"]
-    return "ok", _serialize_returns(result, task["num_returns"], task["task_id"])
+        return _returns_of(task, result)
 
 
 def execute_task(task, raw_args):
@@ -400,7 +438,7 @@ def execute_task(task, raw_args):
             if isinstance(fn, TaskFunction):
                 return _run_task_function(task, fn, args, kwargs)
             result = fn(*args, **kwargs)
-            return "ok", _serialize_returns(result, task["num_returns"], task["task_id"])
+            return _returns_of(task, result)
         if kind == "actor_creation":
             cls = load(task["function"])
             if isinstance(cls, ActorClassWithEnv):
@@ -412,7 +450,7 @@ def execute_task(task, raw_args):
         # An actor method.
         from photon._private import actor as actor_mod
         result = actor_mod.call_method(state.actor, task["function"], args, kwargs)
-        return "ok", _serialize_returns(result, task["num_returns"], task["task_id"])
+        return _returns_of(task, result, state.actor.loop if state.actor else None)
     except SystemExit:
         raise
     except BaseException as exc:  # noqa: BLE001 - reported to the caller

@@ -100,6 +100,15 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
     return r;
   }
 
+  grpc::ServerUnaryReactor* ReportGeneratorItem(grpc::CallbackServerContext* ctx,
+                                                const rpc::ReportGeneratorItemRequest* req,
+                                                rpc::ReportGeneratorItemReply*) override {
+    worker_->OnStreamItem(*req);
+    auto* r = ctx->DefaultReactor();
+    r->Finish(grpc::Status::OK);
+    return r;
+  }
+
   grpc::ServerUnaryReactor* WaitForRefRemoved(grpc::CallbackServerContext* ctx,
                                               const rpc::RefRemovedRequest*,
                                               rpc::RefRemovedReply*) override {
@@ -623,6 +632,7 @@ absl::StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(std::vector<TaskArg
   spec.set_function_name(options.function_name);
   spec.set_name(options.name.empty() ? options.function_name : options.name);
   spec.set_num_returns(options.num_returns);
+  spec.set_streaming(options.streaming);
   spec.set_max_retries(options.max_retries == -2 ? static_cast<int>(config_.task_max_retries())
                                                  : options.max_retries);
   spec.set_retry_exceptions(options.retry_exceptions);
@@ -637,6 +647,7 @@ absl::StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(std::vector<TaskArg
     refs_.AddOwned(rid, 1);
     returns.push_back(rid);
   }
+  if (options.streaming) OpenStream(task_id, options.num_returns);
   submitter_->Submit(std::move(spec), std::move(ref_ids));
   return returns;
 }
@@ -743,6 +754,7 @@ absl::StatusOr<std::vector<ObjectID>> CoreWorker::SubmitActorTask(const ActorID&
   spec.set_function_name(options.function_name);
   spec.set_name(options.name.empty() ? options.function_name : options.name);
   spec.set_num_returns(options.num_returns);
+  spec.set_streaming(options.streaming);
   spec.set_actor_id(actor.Binary());
   *spec.mutable_caller() = address_;
   std::vector<ObjectID> ref_ids;
@@ -753,6 +765,7 @@ absl::StatusOr<std::vector<ObjectID>> CoreWorker::SubmitActorTask(const ActorID&
     refs_.AddOwned(rid, 1);
     returns.push_back(rid);
   }
+  if (options.streaming) OpenStream(task_id, options.num_returns);
   actor_submitter_->Submit(actor, std::move(spec), std::move(ref_ids));
   return returns;
 }

@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "photon/common/config.h"
 #include "photon/common/id.h"
@@ -99,6 +101,9 @@ struct TaskOptions {
   int max_retries = -2;  // -2: config default
   bool retry_exceptions = false;
   int num_returns = 1;
+  // A streaming generator task: it returns one object, its completion, and
+  // reports its items as it yields them (see StreamNext).
+  bool streaming = false;
 };
 
 class CoreWorker {
@@ -151,6 +156,32 @@ class CoreWorker {
   // Cancels the task that makes `id`: a queued task never runs; a running one
   // finishes but its result is dropped. Get then yields TASK_CANCELLED.
   absl::Status Cancel(const ObjectID& id);
+
+  // --- streaming generators (core_worker_streams.cc) ---
+  // The caller's side. The next item of streaming task `task`, waiting up to
+  // `timeout_ms` (< 0: forever): the id of item `index` (the caller now holds
+  // its reference), or the task's completion object if the generator failed
+  // before that item (its get raises; given once), or nullopt at the end.
+  // DeadlineExceeded on timeout; NotFound for a task that is not a stream of
+  // this process.
+  absl::StatusOr<std::optional<ObjectID>> StreamNext(const TaskID& task, int64_t index,
+                                                     int64_t timeout_ms);
+  // The caller dropped its generator: items it has not taken are released,
+  // and items reported later are freed on arrival.
+  void StreamRelease(const TaskID& task);
+  // The executing side, inside a streaming task: hands item `index` to the
+  // task's caller and blocks until the caller has it (large items are put into
+  // this node's store first). Any thread of the task may call it.
+  absl::Status ReportStreamItem(const TaskID& task, int64_t index, const std::string& metadata,
+                                const std::vector<std::string_view>& parts);
+  // Registers the stream of a task being submitted (its one return is the
+  // completion; CHECKs num_returns == 1).
+  void OpenStream(const TaskID& task, int num_returns);
+  // Called by the task receiver around a streaming task.
+  void BeginExecutingStream(const TaskID& task, const rpc::Address& caller);
+  void EndExecutingStream(const TaskID& task);
+  // The owner's handler of ReportGeneratorItem.
+  void OnStreamItem(const rpc::ReportGeneratorItemRequest& req);
 
   // --- actors ---
   // Registers and starts creating an actor (asynchronously); one handle held.
@@ -258,6 +289,13 @@ class CoreWorker {
   absl::flat_hash_map<NodeID, rpc::Address> node_addresses_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<ObjectID, NodeID> plasma_locations_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<ObjectID, std::vector<ObjectID>> contained_ ABSL_GUARDED_BY(mu_);
+  struct StreamState {
+    absl::flat_hash_set<int64_t> reported;  // items that arrived and are not yet taken
+    int64_t next_index = 0;                 // items below were taken
+    bool error_given = false;
+  };
+  absl::flat_hash_map<TaskID, StreamState> streams_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<TaskID, rpc::Address> executing_streams_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> shut_down_{false};
 };
 

@@ -208,7 +208,9 @@ void TaskReceiver::Execute(const Item& item) {
   std::optional<rpc::ErrorInfo> error = ResolveArgs(spec, &holders, &args);
   TaskResult result;
   if (!error) {
+    if (spec.streaming()) worker_->BeginExecutingStream(task_id, spec.caller());
     result = executor_(spec, args);
+    if (spec.streaming()) worker_->EndExecutingStream(task_id);
     if (result.kind == TaskResult::Kind::kApplicationError) {
       rpc::ErrorInfo e = MakeError(rpc::TASK_EXECUTION_EXCEPTION, result.error_message);
       if (!result.serialized_error.empty()) e.ParseFromString(result.serialized_error);
