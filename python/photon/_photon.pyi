@@ -87,8 +87,9 @@ def cancel(id: bytes, force: bool) -> None: ...
 # --- tasks and actors ---------------------------------------------------------
 # An argument: (False, metadata, data) for a value, (True, object_id, b"") for a ref.
 def submit_task(function: str, name: str, args: list, num_returns: int, resources: dict,
-                max_retries: int, retry_exceptions: bool) -> list:
-    """Returns the return ids (one local ref each)."""
+                max_retries: int, retry_exceptions: bool, streaming: bool = False) -> list:
+    """Returns the return ids (one local ref each). A streaming task has one
+    return, its completion; its items come through stream_next."""
 
 def create_actor(class_key: str, args: list, name: str, namespace: str, resources: dict,
                  max_restarts: int, max_task_retries: int, max_concurrency: int,
@@ -97,7 +98,17 @@ def create_actor(class_key: str, args: list, name: str, namespace: str, resource
     RuntimeError('... already exists ...') for a taken name."""
 
 def submit_actor_task(actor_id: bytes, method: str, args: list, num_returns: int,
-                      name: str) -> list: ...
+                      name: str, streaming: bool) -> list: ...
+
+# --- streaming generators --------------------------------------------------------
+def stream_next(task_id: bytes, index: int, timeout_ms: int) -> Optional[bytes]:
+    """The id of item `index` (its reference passes to the caller), the
+    completion id once if the task failed, or None at the end. TimeoutError on
+    timeout; Ctrl-C interrupts it."""
+def stream_release(task_id: bytes) -> None: ...
+def report_stream_item(task_id: bytes, index: int, metadata: bytes, parts: list) -> None:
+    """In a worker running a streaming task: hands item `index` to the caller
+    (blocks until the caller has it)."""
 def kill_actor(actor_id: bytes, no_restart: bool) -> None: ...
 def get_named_actor(name: str, namespace: str) -> Optional[bytes]: ...
 def actor_info(actor_id: bytes) -> dict: ...
@@ -117,6 +128,12 @@ def put_parts(metadata: bytes, parts: list) -> bytes:
 def add_contained_refs(outer: bytes, inner: Sequence[bytes]) -> None:
     """Keeps `inner` objects alive (one local ref each) until `outer` is freed here."""
 def num_tracked_objects() -> int: ...
+def local_store_stats() -> dict:
+    """This node's object store counters (capacity, bytes_used, num_objects,
+    spilled_bytes_total, restored_bytes_total, evicted_objects_total, ...)."""
+def local_object_info(id: bytes) -> dict:
+    """One object in this node's store: found, pins, offset, primary, spilled,
+    in_memory, data_size, metadata_size."""
 def is_driver() -> bool: ...
 def parse_error(error_info: bytes) -> dict:
     """{"type", "message", "exception_type", "where", "serialized_exception"}."""
