@@ -133,6 +133,76 @@ def main():
         timeit("n_n_actor_calls_with_arg_async",
                lambda: ray.get([a.small_value_arg.remote(ref) for a in actors for _ in range(500)]),
                multiplier=1000, duration=dur)
+    n_cpu = 2
+    calls = 1000 if a.quick else 5000  # Ray: 5000 calls per server actor
+
+    @ray.remote(num_cpus=0)
+    class Client:
+        def __init__(self, servers):
+            self.servers = servers
+
+        def small_value_batch(self, n):
+            refs = []
+            for s in self.servers:
+                refs.extend(s.small_value.remote() for _ in range(n))
+            ray.get(refs)
+
+        def tasks_batch(self, n):
+            ray.get([small_value.remote() for _ in range(n)])
+
+    @ray.remote(num_cpus=0)
+    class AsyncActor:
+        async def small_value(self):
+            return b"ok"
+
+        async def small_value_with_arg(self, x):
+            return b"ok"
+
+    @ray.remote
+    def call_round_robin(actors, n):
+        ray.get([actors[i % len(actors)].small_value.remote() for i in range(n)])
+
+    if want("multi_client_tasks_async"):
+        batch = 2000 if a.quick else 10000  # Ray: 10000 per client
+        clients = [Client.remote([]) for _ in range(4)]
+        ray.get([c.tasks_batch.remote(10) for c in clients])
+        timeit("multi_client_tasks_async",
+               lambda: ray.get([c.tasks_batch.remote(batch) for c in clients]),
+               multiplier=4 * batch, duration=dur)
+    for kind, cls in (("actor", Actor), ("async_actor", AsyncActor)):
+        if want(f"1_n_{kind}_calls_async"):
+            servers = [cls.remote() for _ in range(n_cpu)]
+            client = Client.remote(servers)
+            ray.get(client.small_value_batch.remote(1))
+            timeit(f"1_n_{kind}_calls_async",
+                   lambda: ray.get(client.small_value_batch.remote(calls)),
+                   multiplier=calls * n_cpu, duration=dur)
+        if want(f"n_n_{kind}_calls_async"):
+            servers = [cls.remote() for _ in range(n_cpu)]
+            ray.get([s.small_value.remote() for s in servers])
+            timeit(f"n_n_{kind}_calls_async",
+                   lambda: ray.get([call_round_robin.remote(servers, calls) for _ in range(4)]),
+                   multiplier=4 * calls, duration=dur)
+    if want("1_1_async_actor_calls"):
+        aa = AsyncActor.remote()
+        ray.get(aa.small_value.remote())
+        timeit("1_1_async_actor_calls_sync", lambda: ray.get(aa.small_value.remote()),
+               duration=dur)
+        timeit("1_1_async_actor_calls_async",
+               lambda: ray.get([aa.small_value.remote() for _ in range(1000)]),
+               multiplier=1000, duration=dur)
+        timeit("1_1_async_actor_calls_with_args_async",
+               lambda: ray.get([aa.small_value_with_arg.remote(i) for i in range(1000)]),
+               multiplier=1000, duration=dur)
+    if want("single_client_get_object_containing_10k_refs"):
+        @ray.remote
+        def create_object_containing_refs():
+            return [ray.put(1) for _ in range(10000)]
+
+        containing = create_object_containing_refs.remote()
+        ray.get(containing)
+        timeit("single_client_get_object_containing_10k_refs", lambda: ray.get(containing),
+               duration=dur)
     ray.shutdown()
 
 

@@ -80,8 +80,10 @@ def add_local_ref(id: bytes) -> None: ...
 def remove_local_ref(id: bytes) -> None: ...
 def owner_address(id: bytes) -> bytes:
     """Serialized owner Address of an object this process knows (for pickling refs)."""
-def register_borrowed(id: bytes, owner_address: bytes) -> None:
-    """Records that `id` (owned by the process at owner_address) is used here."""
+def register_borrowed_refs(refs: list) -> None:
+    """[(id, owner_address)]: refs to objects other processes own, just
+    deserialized here; new borrows are registered with their owners (blocks for
+    one call per owner)."""
 def cancel(id: bytes, force: bool) -> None: ...
 
 # --- tasks and actors ---------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
@@ -435,12 +436,18 @@ void BindCore(nb::module_& m) {
     auto owner = Worker().OwnerOf(ToObjectId(id));
     return Bytes(owner ? owner->SerializeAsString() : std::string());
   });
-  m.def("register_borrowed", [](nb::bytes id, nb::bytes owner) {
-    rpc::Address a;
-    if (!a.ParseFromArray(owner.c_str(), static_cast<int>(owner.size()))) {
-      throw nb::value_error("bad owner address");
+  m.def("register_borrowed_refs", [](const std::vector<std::pair<nb::bytes, nb::bytes>>& refs) {
+    std::vector<std::pair<ObjectID, rpc::Address>> parsed;
+    parsed.reserve(refs.size());
+    for (const auto& [id, owner] : refs) {
+      rpc::Address a;
+      if (!a.ParseFromArray(owner.c_str(), static_cast<int>(owner.size()))) {
+        throw nb::value_error("bad owner address");
+      }
+      parsed.emplace_back(ToObjectId(id), std::move(a));
     }
-    Worker().references().AddBorrowed(ToObjectId(id), a);
+    nb::gil_scoped_release release;
+    Worker().RegisterBorrowedRefs(parsed);
   });
   m.def("add_contained_refs", [](nb::bytes outer, const std::vector<nb::bytes>& inner) {
     std::vector<ObjectID> ids;

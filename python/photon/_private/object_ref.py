@@ -78,6 +78,6 @@ class ObjectRef:
 
 
 def _rebuild_ref(binary, owner):
-    if owner and _connected():
-        _photon.register_borrowed(binary, owner)
+    if owner and _connected() and not serialization.note_deserialized_ref(binary, owner):
+        _photon.register_borrowed_refs([(binary, owner)])
     return ObjectRef(binary)

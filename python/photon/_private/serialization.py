@@ -81,4 +81,25 @@ def deserialize(metadata, buffer):
         offset += (-offset) % _ALIGN
         bufs.append(view[offset:offset + size])
         offset += size
-    return pickle.loads(pkl, buffers=bufs)
+    prev = getattr(_local, "borrowed", None)
+    _local.borrowed = borrowed = []
+    try:
+        value = pickle.loads(pkl, buffers=bufs)
+    finally:
+        _local.borrowed = prev
+    if borrowed:
+        # Refs to objects other processes own: register with their owners
+        # (one call per owner) before the value is handed out.
+        from photon import _photon
+        _photon.register_borrowed_refs(borrowed)
+    return value
+
+
+def note_deserialized_ref(binary, owner):
+    """Called for each ObjectRef rebuilt from a pickle; False if no
+    deserialize() is collecting (the caller registers it alone)."""
+    borrowed = getattr(_local, "borrowed", None)
+    if borrowed is None:
+        return False
+    borrowed.append((binary, owner))
+    return True

@@ -109,6 +109,20 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
     return r;
   }
 
+  grpc::ServerUnaryReactor* UpdateObjectBorrowers(grpc::CallbackServerContext* ctx,
+                                                  const rpc::ObjectBorrowRequest* req,
+                                                  rpc::ObjectBorrowReply*) override {
+    std::vector<ObjectID> ids;
+    for (const auto& b : req->object_ids()) {
+      auto id = ObjectID::FromBinary(b);
+      if (id.ok()) ids.push_back(*id);
+    }
+    worker_->references().AddBorrowers(ids, req->borrowing() ? 1 : -1);
+    auto* r = ctx->DefaultReactor();
+    r->Finish(grpc::Status::OK);
+    return r;
+  }
+
   grpc::ServerUnaryReactor* WaitForRefRemoved(grpc::CallbackServerContext* ctx,
                                               const rpc::RefRemovedRequest*,
                                               rpc::RefRemovedReply*) override {
@@ -136,7 +150,7 @@ std::unique_ptr<CoreWorkerServiceImpl>& ServiceSlot(CoreWorker* w) {
 CoreWorker::CoreWorker(SystemConfig config, CoreWorkerOptions options)
     : config_(std::move(config)),
       options_(std::move(options)),
-      refs_([this](const ObjectID& id, bool owned) { OnObjectFreed(id, owned); }) {}
+      refs_([this](const ReferenceCounter::Freed& f) { OnObjectFreed(f); }) {}
 
 absl::StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Create(SystemConfig config,
                                                                CoreWorkerOptions options) {
@@ -220,6 +234,7 @@ void CoreWorker::StartLogSubscriber() {
 void CoreWorker::Shutdown() {
   if (shut_down_.exchange(true)) return;
   if (submitter_) submitter_->Stop();
+  StopBorrowFlusher();  // tells owners about the borrows this process drops
   // From here on, late RPC callbacks leave this worker alone.
   guard_->Close();
   if (options_.is_driver && gcs_) gcs_->MarkJobFinished(options_.job_id).IgnoreError();
@@ -514,7 +529,10 @@ void CoreWorker::AddContainedRefs(const ObjectID& outer, const std::vector<Objec
   v.insert(v.end(), inner.begin(), inner.end());
 }
 
-void CoreWorker::OnObjectFreed(const ObjectID& id, bool owned) {
+void CoreWorker::OnObjectFreed(const ReferenceCounter::Freed& freed) {
+  const ObjectID& id = freed.id;
+  const bool owned = freed.owned;
+  if (!owned && freed.registered && freed.owner) QueueUnborrow(*freed.owner, id);
   std::vector<ObjectID> inner;
   {
     absl::MutexLock lock(&mu_);

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -157,6 +158,13 @@ class CoreWorker {
   // finishes but its result is dropped. Get then yields TASK_CANCELLED.
   absl::Status Cancel(const ObjectID& id);
 
+  // --- borrowing (core_worker_borrows.cc) ---
+  // References to objects owned by other processes that this process just
+  // deserialized (Python: refs nested in arguments or in values it got). New
+  // borrows are registered with their owners, one blocking call per owner,
+  // before this returns, so the objects outlive the values they came in.
+  void RegisterBorrowedRefs(const std::vector<std::pair<ObjectID, rpc::Address>>& refs);
+
   // --- streaming generators (core_worker_streams.cc) ---
   // The caller's side. The next item of streaming task `task`, waiting up to
   // `timeout_ms` (< 0: forever): the id of item `index` (the caller now holds
@@ -260,7 +268,13 @@ class CoreWorker {
   // with the ObjectRef arguments (their submitted references counted).
   absl::Status BuildArgs(std::vector<TaskArgument>& args, rpc::TaskSpec* spec,
                          std::vector<ObjectID>* ref_ids);
-  void OnObjectFreed(const ObjectID& id, bool owned);
+  void OnObjectFreed(const ReferenceCounter::Freed& freed);
+  // Borrows (core_worker_borrows.cc): a dropped borrow is told to its owner
+  // in batches, from the flusher thread.
+  void QueueUnborrow(const rpc::Address& owner, const ObjectID& id);
+  void BorrowFlushLoop();
+  void FlushUnborrows(int64_t timeout_ms);
+  void StopBorrowFlusher();
   absl::StatusOr<rpc::Address> NodeAddress(const NodeID& node);
   void StartLogSubscriber();
 
@@ -296,6 +310,13 @@ class CoreWorker {
   };
   absl::flat_hash_map<TaskID, StreamState> streams_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<TaskID, rpc::Address> executing_streams_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex borrow_mu_;
+  // Owner address (ip:port) -> (owner, borrows dropped since the last flush).
+  std::map<std::string, std::pair<rpc::Address, std::vector<ObjectID>>> unborrows_
+      ABSL_GUARDED_BY(borrow_mu_);
+  bool borrow_flusher_stop_ ABSL_GUARDED_BY(borrow_mu_) = false;
+  std::thread borrow_flusher_;
   std::atomic<bool> shut_down_{false};
 };
 

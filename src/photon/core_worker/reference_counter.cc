@@ -9,10 +9,37 @@ void ReferenceCounter::AddOwned(const ObjectID& id, int local_refs) {
   r.local += local_refs;
 }
 
-void ReferenceCounter::AddBorrowed(const ObjectID& id, const rpc::Address& owner) {
+bool ReferenceCounter::AddBorrowed(const ObjectID& id, const rpc::Address& owner,
+                                   bool to_register) {
   absl::MutexLock lock(&mu_);
   Ref& r = refs_[id];
-  if (!r.owned) r.owner = owner;
+  if (r.owned) return false;
+  r.owner = owner;
+  if (!to_register || r.registered || r.registering) return false;
+  r.registering = true;
+  return true;
+}
+
+void ReferenceCounter::MarkRegistered(const ObjectID& id, bool ok) {
+  absl::MutexLock lock(&mu_);
+  auto it = refs_.find(id);
+  if (it == refs_.end() || it->second.owned) return;
+  it->second.registering = false;
+  it->second.registered = ok;
+}
+
+void ReferenceCounter::AddBorrowers(const std::vector<ObjectID>& ids, int delta) {
+  std::vector<Freed> freed;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& id : ids) {
+      auto it = refs_.find(id);
+      if (it == refs_.end() || !it->second.owned) continue;
+      it->second.borrowers = std::max(0, it->second.borrowers + delta);
+      if (auto f = MaybeRelease(id)) freed.push_back(std::move(*f));
+    }
+  }
+  for (const auto& f : freed) on_free_(f);
 }
 
 bool ReferenceCounter::IsOwned(const ObjectID& id) const {
@@ -33,13 +60,14 @@ std::optional<rpc::Address> ReferenceCounter::OwnerOf(const ObjectID& id) const 
   return it->second.owner;
 }
 
-bool ReferenceCounter::MaybeRelease(const ObjectID& id, bool* owned) {
+std::optional<ReferenceCounter::Freed> ReferenceCounter::MaybeRelease(const ObjectID& id) {
   auto it = refs_.find(id);
-  if (it == refs_.end()) return false;
-  if (it->second.local > 0 || it->second.submitted > 0) return false;
-  *owned = it->second.owned;
+  if (it == refs_.end()) return std::nullopt;
+  const Ref& r = it->second;
+  if (r.local > 0 || r.submitted > 0 || r.borrowers > 0) return std::nullopt;
+  Freed f{id, r.owned, r.owner, r.registered};
   refs_.erase(it);
-  return true;
+  return f;
 }
 
 void ReferenceCounter::AddLocalRef(const ObjectID& id) {
@@ -48,15 +76,15 @@ void ReferenceCounter::AddLocalRef(const ObjectID& id) {
 }
 
 void ReferenceCounter::RemoveLocalRef(const ObjectID& id) {
-  bool owned = false, release = false;
+  std::optional<Freed> freed;
   {
     absl::MutexLock lock(&mu_);
     auto it = refs_.find(id);
     if (it == refs_.end() || it->second.local <= 0) return;
     --it->second.local;
-    release = MaybeRelease(id, &owned);
+    freed = MaybeRelease(id);
   }
-  if (release) on_free_(id, owned);
+  if (freed) on_free_(*freed);
 }
 
 void ReferenceCounter::AddSubmittedRefs(const std::vector<ObjectID>& ids) {
@@ -65,18 +93,17 @@ void ReferenceCounter::AddSubmittedRefs(const std::vector<ObjectID>& ids) {
 }
 
 void ReferenceCounter::RemoveSubmittedRefs(const std::vector<ObjectID>& ids) {
-  std::vector<std::pair<ObjectID, bool>> freed;
+  std::vector<Freed> freed;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& id : ids) {
       auto it = refs_.find(id);
       if (it == refs_.end() || it->second.submitted <= 0) continue;
       --it->second.submitted;
-      bool owned = false;
-      if (MaybeRelease(id, &owned)) freed.emplace_back(id, owned);
+      if (auto f = MaybeRelease(id)) freed.push_back(std::move(*f));
     }
   }
-  for (const auto& [id, owned] : freed) on_free_(id, owned);
+  for (const auto& f : freed) on_free_(f);
 }
 
 size_t ReferenceCounter::NumObjects() const {

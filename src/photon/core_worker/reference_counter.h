@@ -1,8 +1,9 @@
 // Reference counting of the objects this process knows: the ones it owns
 // (it submitted the task that makes them, or put them) and the ones it
 // borrows (it received a reference). An owned object is freed once no local
-// handle and no pending task that takes it as an argument holds it; a
-// borrowed one is forgotten then.
+// handle, no pending task that takes it as an argument and no registered
+// borrower (another process that deserialized a reference to it) holds it; a
+// borrowed one is forgotten then (and its owner told, if it was registered).
 //
 // Threading: one mutex; the free callback runs outside it.
 #pragma once
@@ -21,14 +22,31 @@ namespace photon::core {
 
 class ReferenceCounter {
  public:
-  // on_free(id, owned) runs when the last reference to `id` goes.
-  using FreeCallback = std::function<void(const ObjectID&, bool owned)>;
+  // What goes with the last reference to an object.
+  struct Freed {
+    ObjectID id;
+    bool owned = false;
+    std::optional<rpc::Address> owner;  // borrowed objects
+    bool registered = false;            // a borrow the owner was told of
+  };
+  // on_free runs (outside the lock) when the last reference to an object goes.
+  using FreeCallback = std::function<void(const Freed&)>;
   explicit ReferenceCounter(FreeCallback on_free) : on_free_(std::move(on_free)) {}
 
   // Starts tracking an object this process owns, with `local_refs` handles.
   void AddOwned(const ObjectID& id, int local_refs);
   // Starts tracking (or keeps) a borrowed object and remembers its owner.
-  void AddBorrowed(const ObjectID& id, const rpc::Address& owner);
+  // With `to_register`: true if the borrow is not registered with the owner
+  // yet (and nobody is registering it): the caller registers it, then calls
+  // MarkRegistered. (A task's top-level argument is resolved, not kept: it
+  // needs no registration.)
+  bool AddBorrowed(const ObjectID& id, const rpc::Address& owner, bool to_register = false);
+  // The owner was told of the borrow (`ok`), or could not be.
+  void MarkRegistered(const ObjectID& id, bool ok);
+  // Owner side: other processes took (`delta` > 0) or dropped (< 0) borrows
+  // of owned objects; an object is kept while its count is positive. Ids this
+  // process does not own are ignored.
+  void AddBorrowers(const std::vector<ObjectID>& ids, int delta);
 
   bool IsOwned(const ObjectID& id) const;
   bool Contains(const ObjectID& id) const;
@@ -47,10 +65,13 @@ class ReferenceCounter {
     bool owned = false;
     int local = 0;
     int submitted = 0;
+    int borrowers = 0;        // owned: borrows registered by other processes
+    bool registered = false;  // borrowed: the owner counts this process
+    bool registering = false;
     std::optional<rpc::Address> owner;
   };
-  // Removes `id` if nothing holds it; returns whether the callback must run.
-  bool MaybeRelease(const ObjectID& id, bool* owned) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes `id` if nothing holds it; returns what the callback needs.
+  std::optional<Freed> MaybeRelease(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   FreeCallback on_free_;
   mutable absl::Mutex mu_;

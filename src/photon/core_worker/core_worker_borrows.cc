@@ -1,0 +1,104 @@
+// Borrowing: a process that deserializes a reference to an object another
+// process owns registers with the owner, and tells it when it drops the last
+// reference. Registrations block (the object must not go while the value that
+// carried the reference is dropped); releases are batched per owner.
+#include <thread>
+
+#include "fmt/format.h"
+#include "photon/common/logging.h"
+#include "photon/core_worker/core_worker.h"
+#include "photon/rpc/client.h"
+
+namespace photon::core {
+namespace {
+
+std::string AddressKey(const rpc::Address& a) { return fmt::format("{}:{}", a.ip(), a.port()); }
+
+constexpr int64_t kRegisterTimeoutMs = 10000;
+
+}  // namespace
+
+void CoreWorker::RegisterBorrowedRefs(
+    const std::vector<std::pair<ObjectID, rpc::Address>>& refs) {
+  std::map<std::string, std::pair<rpc::Address, std::vector<ObjectID>>> by_owner;
+  for (const auto& [id, owner] : refs) {
+    if (refs_.IsOwned(id) || owner.worker_id() == worker_id_.Binary()) continue;
+    if (!refs_.AddBorrowed(id, owner, /*to_register=*/true)) continue;  // registered already (or being)
+    auto& entry = by_owner[AddressKey(owner)];
+    entry.first = owner;
+    entry.second.push_back(id);
+  }
+  for (auto& [key, entry] : by_owner) {
+    rpc::ObjectBorrowRequest req;
+    for (const auto& id : entry.second) req.add_object_ids(id.Binary());
+    req.set_borrower_worker_id(worker_id_.Binary());
+    req.set_borrowing(true);
+    auto stub = rpc::CoreWorkerService::NewStub(rpc::GetChannel(key));
+    rpc::ObjectBorrowReply reply;
+    absl::Status s = rpc::CallSync(stub.get(), &rpc::CoreWorkerService::Stub::UpdateObjectBorrowers,
+                                   req, &reply, kRegisterTimeoutMs);
+    if (!s.ok()) {
+      // The owner is gone or unreachable: gets will report it; nothing to release.
+      PHOTON_LOG_DEBUG("cannot register {} borrowed refs with {}: {}", entry.second.size(), key,
+                       std::string(s.message()));
+    }
+    for (const auto& id : entry.second) refs_.MarkRegistered(id, s.ok());
+  }
+}
+
+void CoreWorker::QueueUnborrow(const rpc::Address& owner, const ObjectID& id) {
+  absl::MutexLock lock(&borrow_mu_);
+  if (borrow_flusher_stop_) return;
+  auto& entry = unborrows_[AddressKey(owner)];
+  entry.first = owner;
+  entry.second.push_back(id);
+  if (!borrow_flusher_.joinable()) borrow_flusher_ = std::thread([this] { BorrowFlushLoop(); });
+}
+
+void CoreWorker::BorrowFlushLoop() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&borrow_mu_);
+      borrow_mu_.Await(absl::Condition(
+          +[](CoreWorker* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return w->borrow_flusher_stop_ || !w->unborrows_.empty();
+          },
+          this));
+      if (borrow_flusher_stop_) return;
+      // Let a burst of drops (a list of refs going away) gather into one call.
+      borrow_mu_.AwaitWithTimeout(absl::Condition(&borrow_flusher_stop_), absl::Milliseconds(2));
+    }
+    FlushUnborrows(-1);
+  }
+}
+
+void CoreWorker::FlushUnborrows(int64_t timeout_ms) {
+  std::map<std::string, std::pair<rpc::Address, std::vector<ObjectID>>> batch;
+  {
+    absl::MutexLock lock(&borrow_mu_);
+    batch.swap(unborrows_);
+  }
+  for (auto& [key, entry] : batch) {
+    rpc::ObjectBorrowRequest req;
+    for (const auto& id : entry.second) req.add_object_ids(id.Binary());
+    req.set_borrower_worker_id(worker_id_.Binary());
+    req.set_borrowing(false);
+    auto stub = rpc::CoreWorkerService::NewStub(rpc::GetChannel(key));
+    rpc::ObjectBorrowReply reply;
+    // Best effort: an owner that is gone has nothing left to free.
+    rpc::CallSync(stub.get(), &rpc::CoreWorkerService::Stub::UpdateObjectBorrowers, req, &reply,
+                  timeout_ms < 0 ? kRegisterTimeoutMs : timeout_ms)
+        .IgnoreError();
+  }
+}
+
+void CoreWorker::StopBorrowFlusher() {
+  {
+    absl::MutexLock lock(&borrow_mu_);
+    borrow_flusher_stop_ = true;
+  }
+  if (borrow_flusher_.joinable()) borrow_flusher_.join();
+  FlushUnborrows(1000);
+}
+
+}  // namespace photon::core
