@@ -568,5 +568,37 @@ TEST(LocalStoreTest, TransferReadsSameBytesFromMemoryAndFromSpill) {
   EXPECT_TRUE(absl::IsNotFound(store->OpenForTransfer(x).status()));
 }
 
+// When spilling cannot write (here: the spill folder cannot be created, as on a
+// full or read-only disk), a create that needs room fails with a message that
+// names the spill error, and objects already in memory stay readable.
+TEST(LocalStoreTest, SpillFailureIsReportedInTheFullStoreError) {
+  StoreOptions opts;
+  opts.capacity = 1 * kMiB;
+  opts.spill_dir = "/proc/photon-cannot-create-this";
+  auto created = LocalStore::Create(opts);
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto& store = **created;
+  std::vector<ObjectID> ids;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(ObjectID::FromRandom());
+    ASSERT_TRUE(PutObject(store, 1, ids.back(), "", Pattern(256 * kKiB - 64, i), true).ok());
+  }
+  absl::Status last;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        last = store.CreateObject(1, ObjectID::FromRandom(), 0, 256 * kKiB, true).status();
+        return std::string(last.message()).find("spilling failed") != std::string::npos;
+      },
+      5000))
+      << last;
+  EXPECT_TRUE(absl::IsUnavailable(last)) << last;
+  EXPECT_THAT(std::string(last.message()), HasSubstr("photon-cannot-create-this"));
+  for (int i = 0; i < 4; ++i) {
+    auto r = store.Get(2, {ids[i]});
+    ASSERT_EQ(r[0].status, LocalStore::GetStatus::kFound);
+    store.Release(2, ids[i]);
+  }
+}
+
 }  // namespace
 }  // namespace photon::object_store
