@@ -78,6 +78,16 @@ TaskID ToTaskId(const nb::bytes& b) {
   return *id;
 }
 
+// (node_id bytes, soft, spread) from Python's scheduling_strategy.
+rpc::SchedulingStrategy ToStrategy(const std::tuple<nb::bytes, bool, bool>& t) {
+  rpc::SchedulingStrategy st;
+  const nb::bytes& node = std::get<0>(t);
+  st.set_node_id(std::string(node.c_str(), node.size()));
+  st.set_soft(std::get<1>(t));
+  st.set_spread(std::get<2>(t));
+  return st;
+}
+
 ActorID ToActorId(const nb::bytes& b) {
   auto id = ActorID::FromBinary(std::string_view(b.c_str(), b.size()));
   if (!id.ok()) throw nb::value_error(std::string(id.status().message()).c_str());
@@ -491,8 +501,9 @@ void BindCore(nb::module_& m) {
   m.def("submit_task",
         [](const std::string& function, const std::string& name, nb::list args, int num_returns,
            const std::map<std::string, double>& resources, int max_retries, bool retry_exceptions,
-           bool streaming) {
+           bool streaming, const std::tuple<nb::bytes, bool, bool>& scheduling) {
           core::TaskOptions o;
+          o.scheduling = ToStrategy(scheduling);
           o.function_name = function;
           o.name = name;
           o.num_returns = num_returns;
@@ -510,13 +521,16 @@ void BindCore(nb::module_& m) {
         },
         nb::arg("function"), nb::arg("name"), nb::arg("args"), nb::arg("num_returns"),
         nb::arg("resources"), nb::arg("max_retries"), nb::arg("retry_exceptions"),
-        nb::arg("streaming") = false);
+        nb::arg("streaming") = false,
+        nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false));
 
   m.def("create_actor",
         [](const std::string& class_key, nb::list args, const std::string& name,
            const std::string& ns, const std::map<std::string, double>& resources, int max_restarts,
-           int max_task_retries, int max_concurrency, bool detached) {
+           int max_task_retries, int max_concurrency, bool detached,
+           const std::tuple<nb::bytes, bool, bool>& scheduling) {
           core::ActorCreationOptions o;
+          o.scheduling = ToStrategy(scheduling);
           o.factory_name = class_key;
           o.name = name;
           o.ray_namespace = ns;
@@ -535,7 +549,11 @@ void BindCore(nb::module_& m) {
             throw nb::value_error(std::string(id.status().message()).c_str());
           }
           return Bytes(Check(std::move(id)).Binary());
-        });
+        },
+        nb::arg("class_key"), nb::arg("args"), nb::arg("name"), nb::arg("namespace"),
+        nb::arg("resources"), nb::arg("max_restarts"), nb::arg("max_task_retries"),
+        nb::arg("max_concurrency"), nb::arg("detached"),
+        nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false));
 
   m.def("submit_actor_task", [](nb::bytes actor_id, const std::string& method, nb::list args,
                                 int num_returns, const std::string& name, bool streaming) {

@@ -85,7 +85,7 @@ class ActorClass:
                 opts.resources_of(o, default_cpus=0) if (o.get("num_cpus") or o.get("resources")
                                                          or o.get("num_gpus")) else {},
                 o.get("max_restarts") or 0, o.get("max_task_retries") or 0, core_concurrency,
-                o.get("lifetime") == "detached")
+                o.get("lifetime") == "detached", opts.scheduling_of(o))
         except ValueError as e:
             if o.get("get_if_exists") and "already exists" in str(e):
                 existing = _photon.get_named_actor(name, namespace)

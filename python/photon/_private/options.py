@@ -44,6 +44,9 @@ def validate(options, allowed, kind):
                     raise ValueError(f"Use the 'num_cpus' and 'num_gpus' options, not "
                                      f"resources['{rname}'].")
                 _quantity(f"resources['{rname}']", qty)
+        elif key == "scheduling_strategy":
+            from photon.util import scheduling_strategies
+            scheduling_strategies.to_core(value)  # raises with the reason
         elif key == "num_returns":
             if value not in ("streaming", "dynamic") and (
                     not isinstance(value, int) or isinstance(value, bool) or value < 0):
@@ -118,3 +121,9 @@ def resources_of(options, default_cpus):
     # `memory` is accepted but not a scheduling resource: nodes do not
     # advertise memory, so requesting it would make every such task infeasible.
     return {k: float(v) for k, v in res.items() if v}
+
+
+def scheduling_of(options):
+    """The core's (node_id, soft, spread) for the scheduling_strategy option."""
+    from photon.util import scheduling_strategies
+    return scheduling_strategies.to_core(options.get("scheduling_strategy"))

@@ -70,7 +70,8 @@ class RemoteFunction:
             key, task_options.get("name") or self._function.__qualname__,
             worker.pack_args(args, kwargs), num_returns,
             opts.resources_of(task_options, default_cpus=1),
-            -2 if max_retries is None else max_retries, bool(retry_exceptions), streaming)
+            -2 if max_retries is None else max_retries, bool(retry_exceptions), streaming,
+            opts.scheduling_of(task_options))
         refs = [ObjectRef(i, _adopt=True) for i in ids]
         if streaming:
             return ObjectRefGenerator(refs[0])

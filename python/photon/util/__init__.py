@@ -4,7 +4,8 @@ ActorPool, as_completed and map_unordered are here; the actor-backed queue is
 photon.util.queue.Queue, as in Ray.
 """
 from photon.util import queue  # noqa: F401
+from photon.util import scheduling_strategies  # noqa: F401
 from photon.util.actor_pool import ActorPool
 from photon.util.helpers import as_completed, map_unordered
 
-__all__ = ["ActorPool", "as_completed", "map_unordered", "queue"]
+__all__ = ["ActorPool", "as_completed", "map_unordered", "queue", "scheduling_strategies"]

@@ -651,6 +651,7 @@ absl::StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(std::vector<TaskArg
   spec.set_name(options.name.empty() ? options.function_name : options.name);
   spec.set_num_returns(options.num_returns);
   spec.set_streaming(options.streaming);
+  *spec.mutable_scheduling() = options.scheduling;
   spec.set_max_retries(options.max_retries == -2 ? static_cast<int>(config_.task_max_retries())
                                                  : options.max_retries);
   spec.set_retry_exceptions(options.retry_exceptions);
@@ -705,6 +706,7 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(std::vector<TaskArgument> args,
   spec.set_parent_task_id(parent.Binary());
   spec.set_type(rpc::ACTOR_CREATION_TASK);
   spec.set_language(options_.language);
+  *spec.mutable_scheduling() = options.scheduling;
   spec.set_function_name(options.factory_name);
   spec.set_name(options.factory_name);
   spec.set_num_returns(1);

@@ -93,6 +93,7 @@ struct ActorCreationOptions {
   int max_task_retries = 0;
   int max_concurrency = 1;
   bool detached = false;
+  rpc::SchedulingStrategy scheduling;
 };
 
 struct TaskOptions {
@@ -105,6 +106,7 @@ struct TaskOptions {
   // A streaming generator task: it returns one object, its completion, and
   // reports its items as it yields them (see StreamNext).
   bool streaming = false;
+  rpc::SchedulingStrategy scheduling;  // normal tasks (actor calls go to the actor)
 };
 
 class CoreWorker {

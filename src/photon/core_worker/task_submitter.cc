@@ -18,6 +18,10 @@ std::string SchedulingKey(const rpc::TaskSpec& spec) {
   std::map<std::string, double> sorted(spec.resources().begin(), spec.resources().end());
   std::string key;
   for (const auto& [k, v] : sorted) key += fmt::format("{}={};", k, v);
+  const rpc::SchedulingStrategy& st = spec.scheduling();
+  if (!st.node_id().empty() || st.spread()) {
+    key += fmt::format("|{}{}{}", st.node_id(), st.soft() ? "s" : "", st.spread() ? "S" : "");
+  }
   return key;
 }
 
@@ -118,6 +122,7 @@ void TaskSubmitter::Enqueue(const TaskID& id) {
       t.set_language(worker_->options().language);
       t.set_job_id(worker_->job_id().Binary());
       t.set_function_name(it->second.spec.name());
+      *t.mutable_scheduling() = it->second.spec.scheduling();
       for (const auto& a : worker_->options().worker_command) t.add_worker_command(a);
       for (const auto& [k, v] : worker_->options().worker_env) (*t.mutable_worker_env())[k] = v;
     }

@@ -189,6 +189,7 @@ void ActorManager::RequestLease(const ActorID& id, uint64_t attempt, std::string
     req.set_grant_or_reject(grant_or_reject);
     req.set_function_name(spec.function_name());
     req.set_lease_id(a.lease_id);
+    *req.mutable_scheduling() = spec.scheduling();
     for (const auto& c : a.create.worker_command()) req.add_worker_command(c);
     *req.mutable_worker_env() = a.create.worker_env();
     req.set_detached_actor(a.data.detached());

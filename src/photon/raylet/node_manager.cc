@@ -159,36 +159,96 @@ grpc::ServerUnaryReactor* NodeManager::RequestWorkerLease(grpc::CallbackServerCo
       reactor->Finish(grpc::Status::OK);
       return reactor;
     }
-    if (!total_.Contains(*resources)) {
-      if (!req->grant_or_reject()) {
-        if (auto node = FindSpillbackNode(*resources, /*need_available=*/false)) {
-          *reply->mutable_retry_at_raylet() = *node;
-          reactor->Finish(grpc::Status::OK);
-          return reactor;
-        }
-      }
-      std::string why = fmt::format(
-          "no node in the cluster can ever run '{}': it needs {}, and the largest node here has {}",
-          req->function_name(), resources->ToString(), total_.ToString());
-      reply->set_infeasible(true);
-      reply->set_message(why);
-      pending_reasons_.push_back(why);
-      if (pending_reasons_.size() > kMaxPendingReasons) pending_reasons_.pop_front();
+    StrategyOutcome outcome = ApplyStrategy(*req, *resources, reply);
+    if (outcome == StrategyOutcome::kDefault && DefaultPolicyReplied(*req, *resources, reply)) {
+      outcome = StrategyOutcome::kReplied;
+    }
+    if (outcome == StrategyOutcome::kReplied) {
       reactor->Finish(grpc::Status::OK);
       return reactor;
-    }
-    if (!available_.Contains(*resources) && !req->grant_or_reject()) {
-      if (auto node = FindSpillbackNode(*resources, /*need_available=*/true)) {
-        *reply->mutable_retry_at_raylet() = *node;
-        reactor->Finish(grpc::Status::OK);
-        return reactor;
-      }
     }
     pending_.push_back(PendingLease{reactor, req, reply, *resources, PoolKey(*req)});
     DispatchLocked(&granted);
   }
   FinishDispatch(granted);
   return reactor;
+}
+
+bool NodeManager::DefaultPolicyReplied(const rpc::RequestWorkerLeaseRequest& req,
+                                       const ResourceSet& resources,
+                                       rpc::RequestWorkerLeaseReply* reply) {
+  if (!total_.Contains(resources)) {
+    if (!req.grant_or_reject()) {
+      if (auto node = FindSpillbackNode(resources, /*need_available=*/false)) {
+        *reply->mutable_retry_at_raylet() = *node;
+        return true;
+      }
+    }
+    std::string why = fmt::format(
+        "no node in the cluster can ever run '{}': it needs {}, and the largest node here has {}",
+        req.function_name(), resources.ToString(), total_.ToString());
+    reply->set_infeasible(true);
+    reply->set_message(why);
+    pending_reasons_.push_back(why);
+    if (pending_reasons_.size() > kMaxPendingReasons) pending_reasons_.pop_front();
+    return true;
+  }
+  if (!available_.Contains(resources) && !req.grant_or_reject()) {
+    if (auto node = FindSpillbackNode(resources, /*need_available=*/true)) {
+      *reply->mutable_retry_at_raylet() = *node;
+      return true;
+    }
+  }
+  return false;  // queue here
+}
+
+NodeManager::StrategyOutcome NodeManager::ApplyStrategy(const rpc::RequestWorkerLeaseRequest& req,
+                                                        const ResourceSet& resources,
+                                                        rpc::RequestWorkerLeaseReply* reply) {
+  const rpc::SchedulingStrategy& st = req.scheduling();
+  if (!st.node_id().empty()) {
+    auto target = NodeID::FromBinary(st.node_id());
+    if (target.ok() && *target == node_id_) {
+      if (total_.Contains(resources)) return StrategyOutcome::kQueueHere;
+      if (st.soft()) return StrategyOutcome::kDefault;
+      reply->set_rejected(true);
+      reply->set_message(fmt::format("node {} (NodeAffinitySchedulingStrategy, soft=False) can "
+                                     "never fit '{}': it needs {}, the node has {}",
+                                     node_id_.Hex(), req.function_name(), resources.ToString(),
+                                     total_.ToString()));
+      return StrategyOutcome::kReplied;
+    }
+    auto it = target.ok() ? cluster_.find(*target) : cluster_.end();
+    bool usable = it != cluster_.end() && it->second.alive && it->second.total.Contains(resources);
+    if (usable && !req.grant_or_reject()) {
+      *reply->mutable_retry_at_raylet() = it->second.address;
+      return StrategyOutcome::kReplied;
+    }
+    if (st.soft()) return StrategyOutcome::kDefault;
+    reply->set_rejected(true);
+    reply->set_message(fmt::format(
+        "node {} (NodeAffinitySchedulingStrategy, soft=False) {}",
+        target.ok() ? target->Hex() : std::string("<bad id>"),
+        it == cluster_.end() || !it->second.alive ? "is not a live node of the cluster"
+                                                  : "cannot fit the task"));
+    return StrategyOutcome::kReplied;
+  }
+  if (st.spread() && !req.grant_or_reject()) {
+    // Round-robin over the nodes (this one included) that have room now.
+    std::vector<const RemoteNode*> room;
+    bool self_has_room = available_.Contains(resources);
+    for (const auto& [id, n] : cluster_) {
+      if (id != node_id_ && n.alive && n.available.Contains(resources)) room.push_back(&n);
+    }
+    size_t choices = room.size() + (self_has_room ? 1 : 0);
+    if (choices == 0) return StrategyOutcome::kDefault;
+    size_t pick = spread_next_++ % choices;
+    if (self_has_room && pick == room.size()) return StrategyOutcome::kQueueHere;
+    const_cast<RemoteNode*>(room[pick])->available.Subtract(resources);
+    *reply->mutable_retry_at_raylet() = room[pick]->address;
+    return StrategyOutcome::kReplied;
+  }
+  return StrategyOutcome::kDefault;
 }
 
 void NodeManager::FinishDispatch(std::vector<PendingLease>& granted) {
@@ -613,7 +673,8 @@ void NodeManager::SpillbackQueuedLeases() {
     for (auto it = pending_.begin(); it != pending_.end();) {
       // A lease still waiting for resources here goes to a node that has
       // them free now (the cluster view is refreshed every tick).
-      if (!it->resources_acquired && !it->request->grant_or_reject()) {
+      bool pinned = !it->request->scheduling().node_id().empty();  // NodeAffinity
+      if (!it->resources_acquired && !it->request->grant_or_reject() && !pinned) {
         if (auto node = FindSpillbackNode(it->resources, /*need_available=*/true)) {
           *it->reply->mutable_retry_at_raylet() = *node;
           moved.push_back(*it);

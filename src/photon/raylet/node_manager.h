@@ -129,6 +129,16 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   void Grant(PendingLease& lease, Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartWorkerLocked(const PendingLease& lease) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseWorkerLocked(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Scheduling strategies (NodeAffinity, SPREAD) before the default policy.
+  enum class StrategyOutcome { kDefault, kQueueHere, kReplied };
+  StrategyOutcome ApplyStrategy(const rpc::RequestWorkerLeaseRequest& req,
+                                const ResourceSet& resources, rpc::RequestWorkerLeaseReply* reply)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The default policy: spill back or report infeasible (true: `reply` is
+  // set), or queue here (false).
+  bool DefaultPolicyReplied(const rpc::RequestWorkerLeaseRequest& req,
+                            const ResourceSet& resources, rpc::RequestWorkerLeaseReply* reply)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A remote node that can serve `request` now (or, if !need_available, ever).
   std::optional<rpc::Address> FindSpillbackNode(const ResourceSet& request, bool need_available)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -168,6 +178,7 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   absl::flat_hash_set<JobID> finished_jobs_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> pending_reasons_ ABSL_GUARDED_BY(mu_);
   bool resources_dirty_ ABSL_GUARDED_BY(mu_) = true;
+  size_t spread_next_ ABSL_GUARDED_BY(mu_) = 0;
   // Workers of a pool key that died before registering, in a row.
   absl::flat_hash_map<std::string, int> startup_failures_ ABSL_GUARDED_BY(mu_);
 
