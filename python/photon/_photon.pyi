@@ -73,8 +73,9 @@ def get(ids: Sequence[bytes], timeout_ms: int) -> list:
     """[(metadata, Buffer)] in order; timeout_ms < 0 waits forever.
     Raises TimeoutError on timeout."""
 
-def wait(ids: Sequence[bytes], num_returns: int, timeout_ms: int) -> list:
-    """One bool per id: ready."""
+def wait(ids: Sequence[bytes], num_returns: int, timeout_ms: int,
+         fetch_local: bool = False) -> list:
+    """One bool per id: ready. fetch_local starts pulls of ready remote objects."""
 
 def add_local_ref(id: bytes) -> None: ...
 def remove_local_ref(id: bytes) -> None: ...

@@ -43,6 +43,7 @@ void BindCluster(nb::module_& m) {
             a.num_gpus = num_gpus;
             a.resources = resources;
             a.object_store_memory = object_store_memory;
+            a.head = c.nodes().empty();  // the first node is the head
             absl::StatusOr<NodeProcess> n;
             {
               nb::gil_scoped_release release;

@@ -425,16 +425,20 @@ void BindCore(nb::module_& m) {
     if (!s.ok()) ThrowStatus(s);
   });
 
-  m.def("wait", [](const std::vector<nb::bytes>& ids, int num_returns, int64_t timeout_ms) {
-    std::vector<ObjectID> oids;
-    for (const auto& b : ids) oids.push_back(ToObjectId(b));
-    absl::StatusOr<std::vector<bool>> ready;
-    {
-      nb::gil_scoped_release release;
-      ready = Worker().Wait(oids, num_returns, timeout_ms);
-    }
-    return Check(std::move(ready));
-  });
+  m.def(
+      "wait",
+      [](const std::vector<nb::bytes>& ids, int num_returns, int64_t timeout_ms,
+         bool fetch_local) {
+        std::vector<ObjectID> oids;
+        for (const auto& b : ids) oids.push_back(ToObjectId(b));
+        absl::StatusOr<std::vector<bool>> ready;
+        {
+          nb::gil_scoped_release release;
+          ready = Worker().Wait(oids, num_returns, timeout_ms, fetch_local);
+        }
+        return Check(std::move(ready));
+      },
+      nb::arg("ids"), nb::arg("num_returns"), nb::arg("timeout_ms"), nb::arg("fetch_local") = false);
 
   m.def("add_local_ref", [](nb::bytes id) {
     if (g_state && g_state->worker) g_state->worker->AddLocalReference(ToObjectId(id));

@@ -180,3 +180,25 @@ def test_pull_retries_from_another_copy_when_the_source_node_dies():
         assert out.shape == (20 * MiB,) and int(out[0]) == 7 and int(out[-1]) == 7
     finally:
         cluster.shutdown()
+
+
+def test_wait_with_fetch_local_starts_pulling_remote_objects():
+    cluster = Cluster(initialize_head=True,
+                      head_node_args={"num_cpus": 1, "object_store_memory": 200 * MiB})
+    try:
+        cluster.add_node(num_cpus=1, resources={"other": 1}, object_store_memory=200 * MiB)
+        cluster.wait_for_nodes()
+        cluster.connect()
+
+        @photon.remote(resources={"other": 1})
+        def make():
+            return np.ones(4 * MiB, dtype=np.uint8)
+
+        ref = make.remote()
+        ready, _ = photon.wait([ref], fetch_local=False, timeout=60)
+        assert ready and _photon.local_object_info(ref.binary())["found"] == 0
+        photon.wait([ref], fetch_local=True, timeout=60)
+        assert _wait_for(lambda: _photon.local_object_info(ref.binary())["found"] == 1)
+        assert int(photon.get(ref)[0]) == 1
+    finally:
+        cluster.shutdown()

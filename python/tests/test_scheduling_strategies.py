@@ -68,7 +68,7 @@ def test_spread_uses_every_node(two_nodes):
     assert len(set(ray.get(refs))) == 2
 
 
-def test_default_and_invalid_strategies(ray_start_regular_shared):
+def test_default_and_invalid_strategies(two_nodes):
     assert ray.get(where.options(scheduling_strategy="DEFAULT").remote())
     with pytest.raises(ValueError, match="scheduling_strategy"):
         where.options(scheduling_strategy="NEAREST")
@@ -76,3 +76,13 @@ def test_default_and_invalid_strategies(ray_start_regular_shared):
         NodeAffinitySchedulingStrategy(node_id="not-hex", soft=False)
     with pytest.raises(NotImplementedError, match="placement groups"):
         where.options(scheduling_strategy=PlacementGroupSchedulingStrategy(None))
+
+
+def test_nodes_have_ray_node_resources(two_nodes):
+    cluster, worker_node = two_nodes
+    total = ray.cluster_resources()
+    assert total["node:__internal_head__"] == 1
+    assert total["node:127.0.0.1"] == 2  # both nodes are on this address
+    head = ray.get_runtime_context().get_node_id()
+    on_head = where.options(resources={"node:__internal_head__": 0.01}).remote()
+    assert ray.get(on_head) == head

@@ -336,7 +336,8 @@ def wait(refs, num_returns=1, timeout=None, fetch_local=True):
     if num_returns > len(refs):
         raise ValueError("num_returns cannot be greater than the number of objects provided to "
                          f"wait: {num_returns} > {len(refs)}")
-    ready = _photon.wait([r.binary() for r in refs], num_returns, _timeout_ms(timeout))
+    ready = _photon.wait([r.binary() for r in refs], num_returns, _timeout_ms(timeout),
+                         bool(fetch_local))
     ready_refs = [r for r, ok in zip(refs, ready) if ok][:num_returns]
     chosen = set(ready_refs)
     return ready_refs, [r for r in refs if r not in chosen]

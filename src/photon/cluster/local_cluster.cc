@@ -119,7 +119,9 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const std::str
   std::string advertised = options.host == "0.0.0.0" ? "127.0.0.1" : options.host;
   c->gcs_address_ = advertised + ":" + *port;
   if (head != nullptr) {
-    auto node = c->AddNode(*head);
+    NodeArgs head_args = *head;
+    head_args.head = true;
+    auto node = c->AddNode(head_args);
     if (!node.ok()) {
       c->Shutdown();
       return node.status();
@@ -181,6 +183,7 @@ absl::StatusOr<NodeProcess> LocalCluster::AddNode(const NodeArgs& args) {
     opts.argv.push_back("--resources");
     opts.argv.push_back(r);
   }
+  if (args.head) opts.argv.push_back("--head");
   if (args.object_store_memory > 0) {
     opts.argv.push_back("--object-store-memory");
     opts.argv.push_back(std::to_string(args.object_store_memory));

@@ -24,6 +24,7 @@ struct NodeArgs {
   double num_gpus = 0;
   std::map<std::string, double> resources;
   int64_t object_store_memory = 0;
+  bool head = false;  // the cluster's first node (set by Start): gets node:__internal_head__
 };
 
 struct NodeProcess {

@@ -376,6 +376,17 @@ absl::StatusOr<rpc::Address> CoreWorker::NodeAddress(const NodeID& node) {
   return it->second;
 }
 
+void CoreWorker::PrefetchAsync(const ObjectID& id, const NodeID& from) {
+  auto addr = NodeAddress(from);
+  if (!addr.ok()) return;
+  rpc::PullObjectRequest req;
+  req.set_object_id(id.Binary());
+  *req.mutable_from() = *addr;
+  req.set_priority(rpc::PullObjectRequest::WAIT);
+  rpc::CallAsync(raylet_->async(), &rpc::NodeManagerService::Stub::async::PullObject, req, 600000,
+                 [](const absl::Status&, rpc::PullObjectReply&&) {});
+}
+
 absl::Status CoreWorker::PullToLocal(const ObjectID& id, const NodeID& from,
                                      rpc::PullObjectRequest::Priority priority) {
   auto addr = NodeAddress(from);
@@ -452,7 +463,8 @@ absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> CoreWorker::Get(
 }
 
 absl::StatusOr<std::vector<bool>> CoreWorker::Wait(const std::vector<ObjectID>& ids,
-                                                   int num_objects, int64_t timeout_ms) {
+                                                   int num_objects, int64_t timeout_ms,
+                                                   bool fetch_local) {
   if (num_objects < 0 || static_cast<size_t>(num_objects) > ids.size()) {
     return absl::InvalidArgumentError(
         fmt::format("num_objects must be between 0 and the number of refs ({}), got {}", ids.size(),
@@ -467,7 +479,12 @@ absl::StatusOr<std::vector<bool>> CoreWorker::Wait(const std::vector<ObjectID>& 
       timeout_ms < 0 ? absl::InfiniteFuture() : absl::Now() + absl::Milliseconds(timeout_ms);
   auto values = memory_store_.Wait(ids, static_cast<size_t>(num_objects), deadline);
   std::vector<bool> ready(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) ready[i] = values[i] != nullptr;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ready[i] = values[i] != nullptr;
+    if (fetch_local && ready[i] && values[i]->in_plasma && values[i]->plasma_node != node_id_) {
+      PrefetchAsync(ids[i], values[i]->plasma_node);
+    }
+  }
   return ready;
 }
 

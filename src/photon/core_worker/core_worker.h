@@ -140,8 +140,10 @@ class CoreWorker {
       const std::vector<ObjectID>& ids, int64_t timeout_ms,
       rpc::PullObjectRequest::Priority priority = rpc::PullObjectRequest::GET);
   // One flag per id: ready. Returns once `num_objects` are ready or on timeout.
+  // With `fetch_local`, ready objects held in another node's store start
+  // moving here (pulls at WAIT priority; the call does not wait for them).
   absl::StatusOr<std::vector<bool>> Wait(const std::vector<ObjectID>& ids, int num_objects,
-                                         int64_t timeout_ms);
+                                         int64_t timeout_ms, bool fetch_local = false);
   void AddLocalReference(const ObjectID& id);
   void RemoveLocalReference(const ObjectID& id);
   size_t NumTrackedObjects() const;
@@ -249,6 +251,8 @@ class CoreWorker {
   // another node (`priority` orders pulls when the store is short of room).
   std::shared_ptr<ObjectValue> MaterializePlasma(const ObjectID& id, const ObjectValue& marker,
                                                  rpc::PullObjectRequest::Priority priority);
+  // Asks the local raylet to copy `id` here from `from`, without waiting.
+  void PrefetchAsync(const ObjectID& id, const NodeID& from);
   // Asks the local raylet to copy `id` here from `from`; blocks until done.
   absl::Status PullToLocal(const ObjectID& id, const NodeID& from,
                            rpc::PullObjectRequest::Priority priority);

@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
   app.add_option("--object-store-memory", opts.object_store_memory, "Object store bytes");
   app.add_option("--session-dir", opts.session_dir, "Session folder")->required();
   app.add_option("--port-file", port_file, "Write the bound port here once registered");
+  bool head = false;
+  app.add_flag("--head", head, "This is the cluster's head node (resource node:__internal_head__)");
   app.add_option("--parent-pid", parent_pid, "Exit when this parent process dies");
   CLI11_PARSE(app, argc, argv);
 
@@ -87,6 +89,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   opts.resources["CPU"] = num_cpus;
+  // As in Ray: every node has node:<ip> = 1, the head node:__internal_head__ = 1,
+  // so a task can ask for a node by address with a tiny amount of either.
+  opts.resources[fmt::format("node:{}", opts.host == "0.0.0.0" ? "127.0.0.1" : opts.host)] = 1;
+  if (head) opts.resources["node:__internal_head__"] = 1;
   if (num_gpus > 0) opts.resources["GPU"] = num_gpus;
   if (auto s = photon::InitLogging("raylet", opts.session_dir, config->log_level()); !s.ok()) {
     std::cerr << "photon-raylet: " << s.message() << "\n";
