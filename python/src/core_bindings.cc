@@ -11,6 +11,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -153,6 +154,34 @@ const char* TaskType(rpc::TaskType t) {
       return "actor_task";
     default:
       return "normal";
+  }
+}
+
+// Runs `call(slice_ms)` (a blocking core call that returns DeadlineExceeded
+// when its slice runs out) in slices of at most 100 ms until it returns
+// something else or `timeout_ms` (< 0: none) has passed, with the GIL released
+// during each slice; between slices a pending Ctrl-C raises KeyboardInterrupt.
+template <typename T>
+absl::StatusOr<T> CallInSlices(int64_t timeout_ms,
+                               const std::function<absl::StatusOr<T>(int64_t)>& call) {
+  constexpr int64_t kSliceMs = 100;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  absl::StatusOr<T> result;
+  while (true) {
+    int64_t slice = kSliceMs;
+    if (timeout_ms >= 0) {
+      int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         deadline - std::chrono::steady_clock::now())
+                         .count();
+      slice = std::max<int64_t>(0, std::min(left, kSliceMs));
+    }
+    {
+      nb::gil_scoped_release release;
+      result = call(slice);
+    }
+    if (result.ok() || !absl::IsDeadlineExceeded(result.status())) return result;
+    if (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline) return result;
+    if (PyErr_CheckSignals() != 0) throw nb::python_error();
   }
 }
 
@@ -348,26 +377,10 @@ void BindCore(nb::module_& m) {
   m.def("get", [](const std::vector<nb::bytes>& ids, int64_t timeout_ms) {
     std::vector<ObjectID> oids;
     for (const auto& b : ids) oids.push_back(ToObjectId(b));
-    // Wait in slices so that Ctrl-C (a pending SIGINT) interrupts a blocked get.
-    constexpr int64_t kSliceMs = 100;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    absl::StatusOr<std::vector<std::shared_ptr<core::ObjectValue>>> values;
-    while (true) {
-      int64_t slice = kSliceMs;
-      if (timeout_ms >= 0) {
-        int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           deadline - std::chrono::steady_clock::now())
-                           .count();
-        slice = std::max<int64_t>(0, std::min(left, kSliceMs));
-      }
-      {
-        nb::gil_scoped_release release;
-        values = Worker().Get(oids, slice);
-      }
-      if (values.ok() || !absl::IsDeadlineExceeded(values.status())) break;
-      if (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline) break;
-      if (PyErr_CheckSignals() != 0) throw nb::python_error();
-    }
+    // In slices, so that Ctrl-C interrupts a blocked get.
+    using Values = std::vector<std::shared_ptr<core::ObjectValue>>;
+    absl::StatusOr<Values> values = CallInSlices<Values>(
+        timeout_ms, [&](int64_t slice) { return Worker().Get(oids, slice); });
     if (!values.ok()) {
       if (absl::IsDeadlineExceeded(values.status())) {
         ThrowStatus(
@@ -384,25 +397,8 @@ void BindCore(nb::module_& m) {
   // the end; it waits in slices so that Ctrl-C interrupts it.
   m.def("stream_next", [](nb::bytes task_id, int64_t index, int64_t timeout_ms) -> nb::object {
     TaskID task = ToTaskId(task_id);
-    constexpr int64_t kSliceMs = 100;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    absl::StatusOr<std::optional<ObjectID>> next;
-    while (true) {
-      int64_t slice = kSliceMs;
-      if (timeout_ms >= 0) {
-        int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           deadline - std::chrono::steady_clock::now())
-                           .count();
-        slice = std::max<int64_t>(0, std::min(slice, left));
-      }
-      {
-        nb::gil_scoped_release release;
-        next = Worker().StreamNext(task, index, slice);
-      }
-      if (next.ok() || !absl::IsDeadlineExceeded(next.status())) break;
-      if (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline) break;
-      if (PyErr_CheckSignals() != 0) throw nb::python_error();
-    }
+    absl::StatusOr<std::optional<ObjectID>> next = CallInSlices<std::optional<ObjectID>>(
+        timeout_ms, [&](int64_t slice) { return Worker().StreamNext(task, index, slice); });
     if (!next.ok()) ThrowStatus(next.status());
     if (!next->has_value()) return nb::none();
     return Bytes((*next)->Binary());

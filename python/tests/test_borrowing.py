@@ -8,15 +8,7 @@ import numpy as np
 
 import photon as ray
 from photon import _photon
-
-
-def _wait_for(predicate, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+from photon._private.test_utils import wait_for_condition
 
 
 def test_an_actor_keeps_a_nested_ref_after_the_owner_drops_it(ray_start_regular_shared):
@@ -46,7 +38,8 @@ def test_an_actor_keeps_a_nested_ref_after_the_owner_drops_it(ray_start_regular_
     assert _photon.num_tracked_objects() > baseline
     # ...until the borrower lets go.
     assert ray.get(h.drop.remote())
-    assert _wait_for(lambda: _photon.num_tracked_objects() <= baseline + 1)  # + the actor call
+    # (+ 1: the ref of the last actor call)
+    wait_for_condition(lambda: _photon.num_tracked_objects() <= baseline + 1)
 
 
 def test_refs_in_a_returned_value_are_borrowed_by_the_caller(ray_start_regular_shared):

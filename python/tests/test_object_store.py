@@ -9,6 +9,7 @@ import pytest
 
 import photon
 from photon import _photon
+from photon._private.test_utils import wait_for_condition
 from photon.cluster_utils import Cluster
 
 MiB = 1 << 20
@@ -20,15 +21,6 @@ def _digest(a):
 
 def _array(seed, n):
     return np.random.default_rng(seed).integers(0, 255, size=n, dtype=np.uint8)
-
-
-def _wait_for(predicate, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.fixture
@@ -69,8 +61,8 @@ def test_store_much_smaller_than_the_data_spills_and_every_object_reads_back(sma
     assert photon.get([digest_of.remote(r) for r in refs[:4]]) == digests[:4]
     del refs, ref
     # Spill files go once their objects are freed.
-    assert _wait_for(lambda: _photon.local_store_stats()["spilled_bytes_current"] == 0)
-    assert _wait_for(lambda: _photon.local_store_stats()["num_objects"] == 0)
+    wait_for_condition(lambda: _photon.local_store_stats()["spilled_bytes_current"] == 0)
+    wait_for_condition(lambda: _photon.local_store_stats()["num_objects"] == 0)
 
 
 def test_put_raises_object_store_full_error_when_nothing_can_make_room(small_store):
@@ -120,7 +112,7 @@ def test_a_killed_reader_has_its_pins_dropped(small_store):
     photon.get(h.hold.remote([ref]))
     assert _photon.local_object_info(ref.binary())["pins"] == 1
     photon.kill(h)
-    assert _wait_for(lambda: _photon.local_object_info(ref.binary())["pins"] == 0)
+    wait_for_condition(lambda: _photon.local_object_info(ref.binary())["pins"] == 0)
 
 
 @pytest.mark.timeout(300)
@@ -198,7 +190,7 @@ def test_wait_with_fetch_local_starts_pulling_remote_objects():
         ready, _ = photon.wait([ref], fetch_local=False, timeout=60)
         assert ready and _photon.local_object_info(ref.binary())["found"] == 0
         photon.wait([ref], fetch_local=True, timeout=60)
-        assert _wait_for(lambda: _photon.local_object_info(ref.binary())["found"] == 1)
+        wait_for_condition(lambda: _photon.local_object_info(ref.binary())["found"] == 1)
         assert int(photon.get(ref)[0]) == 1
     finally:
         cluster.shutdown()

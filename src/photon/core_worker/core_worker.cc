@@ -304,7 +304,17 @@ absl::StatusOr<ObjectID> CoreWorker::PutParts(std::string metadata,
     absl::MutexLock lock(&mu_);
     id = ObjectID::ForPut(current_task_, ++put_counter_);
   }
-  absl::Status s = store_->PutWith(
+  absl::Status s = PutPartsToStore(id, metadata, parts, total);
+  if (!s.ok()) return s;
+  memory_store_.Put(id, ObjectValue::InPlasma(node_id_));
+  refs_.AddOwned(id, 1);
+  return id;
+}
+
+absl::Status CoreWorker::PutPartsToStore(const ObjectID& id, const std::string& metadata,
+                                         const std::vector<std::string_view>& parts,
+                                         size_t total) {
+  return store_->PutWith(
       id, metadata, total,
       [&](char* dst) {
         for (auto p : parts) {
@@ -313,10 +323,6 @@ absl::StatusOr<ObjectID> CoreWorker::PutParts(std::string metadata,
         }
       },
       config_.object_store_full_grace_ms());
-  if (!s.ok()) return s;
-  memory_store_.Put(id, ObjectValue::InPlasma(node_id_));
-  refs_.AddOwned(id, 1);
-  return id;
 }
 
 std::optional<rpc::Address> CoreWorker::OwnerOf(const ObjectID& id) const {

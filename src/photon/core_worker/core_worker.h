@@ -251,6 +251,10 @@ class CoreWorker {
   // another node (`priority` orders pulls when the store is short of room).
   std::shared_ptr<ObjectValue> MaterializePlasma(const ObjectID& id, const ObjectValue& marker,
                                                  rpc::PullObjectRequest::Priority priority);
+  // Writes `parts` (`total` bytes) as object `id` into this node's store,
+  // waiting up to object_store_full_grace_ms for room.
+  absl::Status PutPartsToStore(const ObjectID& id, const std::string& metadata,
+                               const std::vector<std::string_view>& parts, size_t total);
   // Asks the local raylet to copy `id` here from `from`, without waiting.
   void PrefetchAsync(const ObjectID& id, const NodeID& from);
   // Asks the local raylet to copy `id` here from `from`; blocks until done.

@@ -4,7 +4,6 @@
 #include "fmt/format.h"
 #include "photon/common/logging.h"
 #include "photon/core_worker/core_worker.h"
-#include "photon/object_store/copy.h"
 #include "photon/rpc/client.h"
 
 namespace photon::core {
@@ -140,15 +139,7 @@ absl::Status CoreWorker::ReportStreamItem(const TaskID& task, int64_t index,
   r->set_object_id(id.Binary());
   r->set_size(static_cast<int64_t>(total));
   if (static_cast<int64_t>(total) > config_.max_direct_call_object_size()) {
-    absl::Status s = store_->PutWith(
-        id, metadata, total,
-        [&](char* dst) {
-          for (auto p : parts) {
-            object_store::CopyToStore(dst, p.data(), p.size());
-            dst += p.size();
-          }
-        },
-        config_.object_store_full_grace_ms());
+    absl::Status s = PutPartsToStore(id, metadata, parts, total);
     if (!s.ok() && !absl::IsAlreadyExists(s)) return s;
     r->set_in_plasma(true);
     r->set_node_id(node_id_.Binary());
