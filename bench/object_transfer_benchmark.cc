@@ -95,8 +95,8 @@ int main(int argc, char** argv) {
   const int reps = 3;
 
   double loopback = LoopbackRate(bytes, reps);
-  std::printf("%-28s %8.2f GB/s  (%zu MiB in %zu MiB chunks)\n", "loopback_socket_stream",
-              loopback, mib, kChunk >> 20);
+  std::printf("%-28s %8.2f GB/s  (%zu MiB in %zu MiB chunks)\n", "loopback_socket_stream", loopback,
+              mib, kChunk >> 20);
 
   auto bin = photon::FindBinDir("");
   if (!bin.ok()) {

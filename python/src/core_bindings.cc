@@ -379,8 +379,8 @@ void BindCore(nb::module_& m) {
     for (const auto& b : ids) oids.push_back(ToObjectId(b));
     // In slices, so that Ctrl-C interrupts a blocked get.
     using Values = std::vector<std::shared_ptr<core::ObjectValue>>;
-    absl::StatusOr<Values> values = CallInSlices<Values>(
-        timeout_ms, [&](int64_t slice) { return Worker().Get(oids, slice); });
+    absl::StatusOr<Values> values =
+        CallInSlices<Values>(timeout_ms, [&](int64_t slice) { return Worker().Get(oids, slice); });
     if (!values.ok()) {
       if (absl::IsDeadlineExceeded(values.status())) {
         ThrowStatus(
@@ -406,25 +406,24 @@ void BindCore(nb::module_& m) {
   m.def("stream_release", [](nb::bytes task_id) {
     if (g_state && g_state->worker) g_state->worker->StreamRelease(ToTaskId(task_id));
   });
-  m.def("report_stream_item", [](nb::bytes task_id, int64_t index, nb::bytes metadata,
-                                 nb::list parts) {
-    std::vector<Py_buffer> views(parts.size());
-    std::vector<std::string_view> data;
-    for (size_t i = 0; i < parts.size(); ++i) data.push_back(ViewOf(parts[i], &views[i]));
-    absl::Status s;
-    {
-      nb::gil_scoped_release release;
-      s = Worker().ReportStreamItem(ToTaskId(task_id), index,
-                                    std::string(metadata.c_str(), metadata.size()), data);
-    }
-    for (auto& v : views) PyBuffer_Release(&v);
-    if (!s.ok()) ThrowStatus(s);
-  });
+  m.def("report_stream_item",
+        [](nb::bytes task_id, int64_t index, nb::bytes metadata, nb::list parts) {
+          std::vector<Py_buffer> views(parts.size());
+          std::vector<std::string_view> data;
+          for (size_t i = 0; i < parts.size(); ++i) data.push_back(ViewOf(parts[i], &views[i]));
+          absl::Status s;
+          {
+            nb::gil_scoped_release release;
+            s = Worker().ReportStreamItem(ToTaskId(task_id), index,
+                                          std::string(metadata.c_str(), metadata.size()), data);
+          }
+          for (auto& v : views) PyBuffer_Release(&v);
+          if (!s.ok()) ThrowStatus(s);
+        });
 
   m.def(
       "wait",
-      [](const std::vector<nb::bytes>& ids, int num_returns, int64_t timeout_ms,
-         bool fetch_local) {
+      [](const std::vector<nb::bytes>& ids, int num_returns, int64_t timeout_ms, bool fetch_local) {
         std::vector<ObjectID> oids;
         for (const auto& b : ids) oids.push_back(ToObjectId(b));
         absl::StatusOr<std::vector<bool>> ready;
@@ -434,7 +433,8 @@ void BindCore(nb::module_& m) {
         }
         return Check(std::move(ready));
       },
-      nb::arg("ids"), nb::arg("num_returns"), nb::arg("timeout_ms"), nb::arg("fetch_local") = false);
+      nb::arg("ids"), nb::arg("num_returns"), nb::arg("timeout_ms"),
+      nb::arg("fetch_local") = false);
 
   m.def("add_local_ref", [](nb::bytes id) {
     if (g_state && g_state->worker) g_state->worker->AddLocalReference(ToObjectId(id));
@@ -498,62 +498,64 @@ void BindCore(nb::module_& m) {
     return Worker().LocalObjectInfo(b);
   });
 
-  m.def("submit_task",
-        [](const std::string& function, const std::string& name, nb::list args, int num_returns,
-           const std::map<std::string, double>& resources, int max_retries, bool retry_exceptions,
-           bool streaming, const std::tuple<nb::bytes, bool, bool>& scheduling) {
-          core::TaskOptions o;
-          o.scheduling = ToStrategy(scheduling);
-          o.function_name = function;
-          o.name = name;
-          o.num_returns = num_returns;
-          o.streaming = streaming;
-          o.resources = ToResources(resources);
-          o.max_retries = max_retries;
-          o.retry_exceptions = retry_exceptions;
-          auto cargs = ToArgs(args);
-          absl::StatusOr<std::vector<ObjectID>> ids;
-          {
-            nb::gil_scoped_release release;
-            ids = Worker().SubmitTask(std::move(cargs), o);
-          }
-          return IdList(Check(std::move(ids)));
-        },
-        nb::arg("function"), nb::arg("name"), nb::arg("args"), nb::arg("num_returns"),
-        nb::arg("resources"), nb::arg("max_retries"), nb::arg("retry_exceptions"),
-        nb::arg("streaming") = false,
-        nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false));
+  m.def(
+      "submit_task",
+      [](const std::string& function, const std::string& name, nb::list args, int num_returns,
+         const std::map<std::string, double>& resources, int max_retries, bool retry_exceptions,
+         bool streaming, const std::tuple<nb::bytes, bool, bool>& scheduling) {
+        core::TaskOptions o;
+        o.scheduling = ToStrategy(scheduling);
+        o.function_name = function;
+        o.name = name;
+        o.num_returns = num_returns;
+        o.streaming = streaming;
+        o.resources = ToResources(resources);
+        o.max_retries = max_retries;
+        o.retry_exceptions = retry_exceptions;
+        auto cargs = ToArgs(args);
+        absl::StatusOr<std::vector<ObjectID>> ids;
+        {
+          nb::gil_scoped_release release;
+          ids = Worker().SubmitTask(std::move(cargs), o);
+        }
+        return IdList(Check(std::move(ids)));
+      },
+      nb::arg("function"), nb::arg("name"), nb::arg("args"), nb::arg("num_returns"),
+      nb::arg("resources"), nb::arg("max_retries"), nb::arg("retry_exceptions"),
+      nb::arg("streaming") = false,
+      nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false));
 
-  m.def("create_actor",
-        [](const std::string& class_key, nb::list args, const std::string& name,
-           const std::string& ns, const std::map<std::string, double>& resources, int max_restarts,
-           int max_task_retries, int max_concurrency, bool detached,
-           const std::tuple<nb::bytes, bool, bool>& scheduling) {
-          core::ActorCreationOptions o;
-          o.scheduling = ToStrategy(scheduling);
-          o.factory_name = class_key;
-          o.name = name;
-          o.ray_namespace = ns;
-          o.resources = resources;
-          o.max_restarts = max_restarts;
-          o.max_task_retries = max_task_retries;
-          o.max_concurrency = max_concurrency;
-          o.detached = detached;
-          auto cargs = ToArgs(args);
-          absl::StatusOr<ActorID> id;
-          {
-            nb::gil_scoped_release release;
-            id = Worker().CreateActor(std::move(cargs), o);
-          }
-          if (!id.ok() && absl::IsAlreadyExists(id.status())) {
-            throw nb::value_error(std::string(id.status().message()).c_str());
-          }
-          return Bytes(Check(std::move(id)).Binary());
-        },
-        nb::arg("class_key"), nb::arg("args"), nb::arg("name"), nb::arg("namespace"),
-        nb::arg("resources"), nb::arg("max_restarts"), nb::arg("max_task_retries"),
-        nb::arg("max_concurrency"), nb::arg("detached"),
-        nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false));
+  m.def(
+      "create_actor",
+      [](const std::string& class_key, nb::list args, const std::string& name,
+         const std::string& ns, const std::map<std::string, double>& resources, int max_restarts,
+         int max_task_retries, int max_concurrency, bool detached,
+         const std::tuple<nb::bytes, bool, bool>& scheduling) {
+        core::ActorCreationOptions o;
+        o.scheduling = ToStrategy(scheduling);
+        o.factory_name = class_key;
+        o.name = name;
+        o.ray_namespace = ns;
+        o.resources = resources;
+        o.max_restarts = max_restarts;
+        o.max_task_retries = max_task_retries;
+        o.max_concurrency = max_concurrency;
+        o.detached = detached;
+        auto cargs = ToArgs(args);
+        absl::StatusOr<ActorID> id;
+        {
+          nb::gil_scoped_release release;
+          id = Worker().CreateActor(std::move(cargs), o);
+        }
+        if (!id.ok() && absl::IsAlreadyExists(id.status())) {
+          throw nb::value_error(std::string(id.status().message()).c_str());
+        }
+        return Bytes(Check(std::move(id)).Binary());
+      },
+      nb::arg("class_key"), nb::arg("args"), nb::arg("name"), nb::arg("namespace"),
+      nb::arg("resources"), nb::arg("max_restarts"), nb::arg("max_task_retries"),
+      nb::arg("max_concurrency"), nb::arg("detached"),
+      nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false));
 
   m.def("submit_actor_task", [](nb::bytes actor_id, const std::string& method, nb::list args,
                                 int num_returns, const std::string& name, bool streaming) {

@@ -1,5 +1,4 @@
 #include "photon/core_worker/core_worker.h"
-#include "photon/object_store/copy.h"
 
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include "photon/core_worker/actor_submitter.h"
 #include "photon/core_worker/task_receiver.h"
 #include "photon/core_worker/task_submitter.h"
+#include "photon/object_store/copy.h"
 #include "photon/rpc/client.h"
 
 namespace photon::core {
@@ -312,8 +312,7 @@ absl::StatusOr<ObjectID> CoreWorker::PutParts(std::string metadata,
 }
 
 absl::Status CoreWorker::PutPartsToStore(const ObjectID& id, const std::string& metadata,
-                                         const std::vector<std::string_view>& parts,
-                                         size_t total) {
+                                         const std::vector<std::string_view>& parts, size_t total) {
   return store_->PutWith(
       id, metadata, total,
       [&](char* dst) {
@@ -439,7 +438,8 @@ std::shared_ptr<ObjectValue> CoreWorker::MaterializePlasma(
 }
 
 absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> CoreWorker::Get(
-    const std::vector<ObjectID>& ids, int64_t timeout_ms, rpc::PullObjectRequest::Priority priority) {
+    const std::vector<ObjectID>& ids, int64_t timeout_ms,
+    rpc::PullObjectRequest::Priority priority) {
   for (const ObjectID& id : ids) {
     if (!memory_store_.Contains(id) && !refs_.IsOwned(id)) {
       auto owner = refs_.OwnerOf(id);

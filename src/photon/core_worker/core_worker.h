@@ -32,9 +32,9 @@
 #include "photon/core_worker/reference_counter.h"
 #include "photon/gcs_client/gcs_client.h"
 #include "photon/object_store/store_client.h"
-#include "photon/protocol/raylet.pb.h"
 #include "photon/protocol/core_worker.grpc.pb.h"
 #include "photon/protocol/raylet.grpc.pb.h"
+#include "photon/protocol/raylet.pb.h"
 #include "photon/rpc/server.h"
 
 namespace photon::core {

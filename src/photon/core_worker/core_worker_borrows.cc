@@ -18,12 +18,12 @@ constexpr int64_t kRegisterTimeoutMs = 10000;
 
 }  // namespace
 
-void CoreWorker::RegisterBorrowedRefs(
-    const std::vector<std::pair<ObjectID, rpc::Address>>& refs) {
+void CoreWorker::RegisterBorrowedRefs(const std::vector<std::pair<ObjectID, rpc::Address>>& refs) {
   std::map<std::string, std::pair<rpc::Address, std::vector<ObjectID>>> by_owner;
   for (const auto& [id, owner] : refs) {
     if (refs_.IsOwned(id) || owner.worker_id() == worker_id_.Binary()) continue;
-    if (!refs_.AddBorrowed(id, owner, /*to_register=*/true)) continue;  // registered already (or being)
+    if (!refs_.AddBorrowed(id, owner, /*to_register=*/true))
+      continue;  // registered already (or being)
     auto& entry = by_owner[AddressKey(owner)];
     entry.first = owner;
     entry.second.push_back(id);

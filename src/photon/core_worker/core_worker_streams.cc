@@ -26,7 +26,7 @@ void CoreWorker::OpenStream(const TaskID& task, int num_returns) {
 }
 
 absl::StatusOr<std::optional<ObjectID>> CoreWorker::StreamNext(const TaskID& task, int64_t index,
-                                                              int64_t timeout_ms) {
+                                                               int64_t timeout_ms) {
   {
     absl::MutexLock lock(&mu_);
     if (!streams_.contains(task)) {

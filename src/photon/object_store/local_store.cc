@@ -129,9 +129,9 @@ absl::StatusOr<ObjectSpan> LocalStore::CreateObject(ClientId client, const Objec
                                                     uint64_t metadata_size, uint64_t data_size,
                                                     bool primary) {
   if (metadata_size > options_.capacity || data_size > options_.capacity) {
-    return absl::ResourceExhaustedError(fmt::format(
-        "an object of {} + {} bytes cannot fit in an object store of {} bytes", metadata_size,
-        data_size, options_.capacity));
+    return absl::ResourceExhaustedError(
+        fmt::format("an object of {} + {} bytes cannot fit in an object store of {} bytes",
+                    metadata_size, data_size, options_.capacity));
   }
   uint64_t total = AlignUp64(metadata_size) + data_size;  // both bounded: no overflow
   absl::MutexLock lock(&mu_);
@@ -431,8 +431,8 @@ void LocalStore::SpillLoop() {
       }
       std::sort(candidates.begin(), candidates.end());
       double limit = options_.spill_threshold * static_cast<double>(alloc_.capacity());
-      uint64_t over = alloc_.allocated() > limit ? alloc_.allocated() - static_cast<uint64_t>(limit)
-                                                 : 0;
+      uint64_t over =
+          alloc_.allocated() > limit ? alloc_.allocated() - static_cast<uint64_t>(limit) : 0;
       uint64_t want = std::max(over + space_wanted_, kMinSpillBatch);
       uint64_t chosen = 0;
       for (const auto& [seq, id] : candidates) {

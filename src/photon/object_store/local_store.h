@@ -87,8 +87,7 @@ class LocalStore {
   // larger than the whole store; Unavailable (with what is in the way) when the
   // store is full for now: spilling has been asked for, the caller may retry.
   absl::StatusOr<ObjectSpan> CreateObject(ClientId client, const ObjectID& id,
-                                          uint64_t metadata_size, uint64_t data_size,
-                                          bool primary);
+                                          uint64_t metadata_size, uint64_t data_size, bool primary);
   // NotFound unless `client` created `id` and has not sealed it.
   absl::Status Seal(ClientId client, const ObjectID& id);
   void Abort(ClientId client, const ObjectID& id);

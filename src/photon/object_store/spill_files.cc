@@ -57,7 +57,8 @@ absl::StatusOr<std::vector<SpillLocation>> SpillFiles::WriteFused(
   std::string path = fmt::format("{}/spill-{:06d}.bin", dir_, id);
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return absl::InternalError(fmt::format("cannot create spill file {}: {}", path, strerror(errno)));
+    return absl::InternalError(
+        fmt::format("cannot create spill file {}: {}", path, strerror(errno)));
   }
   std::vector<SpillLocation> locs;
   uint64_t offset = 0;

@@ -166,8 +166,8 @@ absl::StatusOr<std::vector<std::optional<StoredObject>>> StoreClient::Get(
       obj.data = std::string_view(base + off + AlignUp64(meta), static_cast<size_t>(o.data_size()));
       // The holder releases the pin; it keeps the connection (and with it
       // the mapping) alive for as long as the view is used.
-      obj.holder = std::shared_ptr<const void>(
-          base + off, [conn = conn_, id = ids[todo[k]]](const void*) {
+      obj.holder =
+          std::shared_ptr<const void>(base + off, [conn = conn_, id = ids[todo[k]]](const void*) {
             conn->Send(Request(rpc::StoreRequest::RELEASE, {id}));
           });
       out[todo[k]] = std::move(obj);

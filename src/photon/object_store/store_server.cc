@@ -123,9 +123,9 @@ bool StoreServer::Handle(ClientId client, const rpc::StoreRequest& req, rpc::Sto
   for (const auto& b : req.object_ids()) {
     auto id = ObjectID::FromBinary(b);
     if (!id.ok()) {
-      SetStatus(reply, absl::InvalidArgumentError(
-                           fmt::format("store request names a bad object id: {}",
-                                       std::string(id.status().message()))));
+      SetStatus(reply,
+                absl::InvalidArgumentError(fmt::format("store request names a bad object id: {}",
+                                                       std::string(id.status().message()))));
       return req.type() != rpc::StoreRequest::RELEASE && req.type() != rpc::StoreRequest::DELETE;
     }
     ids.push_back(*id);
@@ -136,8 +136,8 @@ bool StoreServer::Handle(ClientId client, const rpc::StoreRequest& req, rpc::Sto
       return true;
     case rpc::StoreRequest::CREATE: {
       if (ids.size() != 1 || req.metadata_size() < 0 || req.data_size() < 0) {
-        SetStatus(reply, absl::InvalidArgumentError(
-                             "create takes one object id and non-negative sizes"));
+        SetStatus(reply,
+                  absl::InvalidArgumentError("create takes one object id and non-negative sizes"));
         return true;
       }
       auto span = store_->CreateObject(client, ids[0], static_cast<uint64_t>(req.metadata_size()),
@@ -190,8 +190,8 @@ bool StoreServer::Handle(ClientId client, const rpc::StoreRequest& req, rpc::Sto
       *reply->mutable_stats() = store_->Stats();
       return true;
     default:
-      SetStatus(reply, absl::InvalidArgumentError(
-                           fmt::format("unknown store request type {}", static_cast<int>(req.type()))));
+      SetStatus(reply, absl::InvalidArgumentError(fmt::format("unknown store request type {}",
+                                                              static_cast<int>(req.type()))));
       return true;
   }
 }

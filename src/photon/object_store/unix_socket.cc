@@ -145,4 +145,3 @@ absl::Status RecvFrame(int sock, std::string* payload, int* received_fd) {
 }
 
 }  // namespace photon::object_store
-

@@ -212,10 +212,10 @@ NodeManager::StrategyOutcome NodeManager::ApplyStrategy(const rpc::RequestWorker
       if (total_.Contains(resources)) return StrategyOutcome::kQueueHere;
       if (st.soft()) return StrategyOutcome::kDefault;
       reply->set_rejected(true);
-      reply->set_message(fmt::format("node {} (NodeAffinitySchedulingStrategy, soft=False) can "
-                                     "never fit '{}': it needs {}, the node has {}",
-                                     node_id_.Hex(), req.function_name(), resources.ToString(),
-                                     total_.ToString()));
+      reply->set_message(fmt::format(
+          "node {} (NodeAffinitySchedulingStrategy, soft=False) can "
+          "never fit '{}': it needs {}, the node has {}",
+          node_id_.Hex(), req.function_name(), resources.ToString(), total_.ToString()));
       return StrategyOutcome::kReplied;
     }
     auto it = target.ok() ? cluster_.find(*target) : cluster_.end();
@@ -226,11 +226,11 @@ NodeManager::StrategyOutcome NodeManager::ApplyStrategy(const rpc::RequestWorker
     }
     if (st.soft()) return StrategyOutcome::kDefault;
     reply->set_rejected(true);
-    reply->set_message(fmt::format(
-        "node {} (NodeAffinitySchedulingStrategy, soft=False) {}",
-        target.ok() ? target->Hex() : std::string("<bad id>"),
-        it == cluster_.end() || !it->second.alive ? "is not a live node of the cluster"
-                                                  : "cannot fit the task"));
+    reply->set_message(fmt::format("node {} (NodeAffinitySchedulingStrategy, soft=False) {}",
+                                   target.ok() ? target->Hex() : std::string("<bad id>"),
+                                   it == cluster_.end() || !it->second.alive
+                                       ? "is not a live node of the cluster"
+                                       : "cannot fit the task"));
     return StrategyOutcome::kReplied;
   }
   if (st.spread() && !req.grant_or_reject()) {
@@ -712,15 +712,15 @@ absl::StatusOr<uint64_t> NodeManager::StoreCapacity() const {
                                                   : config_.object_store_memory();
   const int64_t ram = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
   if (want <= 0) {
-    want = std::max(static_cast<int64_t>(config_.object_store_memory_fraction() *
-                                         static_cast<double>(ram)),
-                    config_.object_store_min_memory());
+    want = std::max(
+        static_cast<int64_t>(config_.object_store_memory_fraction() * static_cast<double>(ram)),
+        config_.object_store_min_memory());
   }
   if (want < config_.object_store_min_memory()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "object_store_memory of {} bytes is below the minimum of {} bytes "
-        "(object_store_min_memory)",
-        want, config_.object_store_min_memory()));
+    return absl::InvalidArgumentError(
+        fmt::format("object_store_memory of {} bytes is below the minimum of {} bytes "
+                    "(object_store_min_memory)",
+                    want, config_.object_store_min_memory()));
   }
   if (want > ram) {
     return absl::InvalidArgumentError(fmt::format(

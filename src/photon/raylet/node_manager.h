@@ -136,9 +136,8 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The default policy: spill back or report infeasible (true: `reply` is
   // set), or queue here (false).
-  bool DefaultPolicyReplied(const rpc::RequestWorkerLeaseRequest& req,
-                            const ResourceSet& resources, rpc::RequestWorkerLeaseReply* reply)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool DefaultPolicyReplied(const rpc::RequestWorkerLeaseRequest& req, const ResourceSet& resources,
+                            rpc::RequestWorkerLeaseReply* reply) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A remote node that can serve `request` now (or, if !need_available, ever).
   std::optional<rpc::Address> FindSpillbackNode(const ResourceSet& request, bool need_available)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

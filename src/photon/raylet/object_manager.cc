@@ -31,7 +31,8 @@ absl::Status ObjectManager::Start(uint64_t capacity, const std::string& socket_n
   opts.capacity = capacity;
   opts.spill_threshold = config_.object_spilling_threshold();
   opts.spill_dir = spill_dir;
-  opts.prefault_bytes = static_cast<uint64_t>(std::max<int64_t>(0, config_.object_store_prefault_bytes()));
+  opts.prefault_bytes =
+      static_cast<uint64_t>(std::max<int64_t>(0, config_.object_store_prefault_bytes()));
   auto store = object_store::LocalStore::Create(opts);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
@@ -196,9 +197,8 @@ bool ObjectManager::AdmitOne() {
   active_[id] = std::move(it->second);
   queued_.erase(it);
   Transfer& t = transfers_.emplace_back();
-  t.thread = std::thread([this, id, from = located->first, s = *span, tp = &t] {
-    RunTransfer(id, from, s, tp);
-  });
+  t.thread = std::thread(
+      [this, id, from = located->first, s = *span, tp = &t] { RunTransfer(id, from, s, tp); });
   return true;
 }
 
@@ -207,9 +207,8 @@ void ObjectManager::AdmissionLoop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](ObjectManager* m) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return m->stopping_ || !m->queued_.empty();
-          },
+          +[](ObjectManager* m)
+               ABSL_NO_THREAD_SAFETY_ANALYSIS { return m->stopping_ || !m->queued_.empty(); },
           this));
       if (stopping_) return;
     }
@@ -235,8 +234,8 @@ void ObjectManager::RunTransfer(ObjectID id, rpc::Address from, ObjectSpan span,
       active_.erase(it);
       if (!s.ok() && !stopping_ && ++r.attempts < kMaxAttempts) {
         // Retry from another copy: every node but the one that failed.
-        PHOTON_LOG_WARN("pull of object {} from {} failed ({}); looking for another copy",
-                        id.Hex(), AddressText(from), std::string(s.message()));
+        PHOTON_LOG_WARN("pull of object {} from {} failed ({}); looking for another copy", id.Hex(),
+                        AddressText(from), std::string(s.message()));
         r.located.reset();
         r.sources.clear();
         for (const auto& p : peers_()) {
@@ -283,8 +282,8 @@ absl::Status ObjectManager::StreamRange(const ObjectID& id, const rpc::Address& 
     uint64_t off = static_cast<uint64_t>(chunk.offset());
     const std::string& d = chunk.data();
     if (static_cast<uint64_t>(chunk.total_size()) != total || off < begin || off + d.size() > end) {
-      s = absl::DataLossError(fmt::format("object {} from {} changed size in transit", id.Hex(),
-                                          AddressText(from)));
+      s = absl::DataLossError(
+          fmt::format("object {} from {} changed size in transit", id.Hex(), AddressText(from)));
       ctx.TryCancel();
       break;
     }
@@ -313,8 +312,9 @@ absl::Status ObjectManager::StreamRange(const ObjectID& id, const rpc::Address& 
   if (!s.ok()) return s;
   if (!finish.ok()) return finish;
   if (received != end - begin) {
-    return absl::DataLossError(fmt::format("pull of object {} from {} was cut short ({} of {} bytes)",
-                                           id.Hex(), AddressText(from), received, end - begin));
+    return absl::DataLossError(
+        fmt::format("pull of object {} from {} was cut short ({} of {} bytes)", id.Hex(),
+                    AddressText(from), received, end - begin));
   }
   return absl::OkStatus();
 }
@@ -324,7 +324,8 @@ absl::Status ObjectManager::StreamRange(const ObjectID& id, const rpc::Address& 
 grpc::Status ObjectManager::GetObjectInfo(grpc::ServerContext*, const rpc::ObjectInfoRequest* req,
                                           rpc::ObjectInfoReply* reply) {
   auto id = ObjectID::FromBinary(req->object_id());
-  if (!id.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "object_id is not an ObjectID");
+  if (!id.ok())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "object_id is not an ObjectID");
   rpc::StoreObject o = store_->Info(*id);
   reply->set_found(o.status() == rpc::StoreObject::FOUND);
   if (reply->found()) {
@@ -337,16 +338,19 @@ grpc::Status ObjectManager::GetObjectInfo(grpc::ServerContext*, const rpc::Objec
 grpc::Status ObjectManager::Pull(grpc::ServerContext*, const rpc::PullRequest* req,
                                  grpc::ServerWriter<rpc::PullChunk>* writer) {
   auto id = ObjectID::FromBinary(req->object_id());
-  if (!id.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "object_id is not an ObjectID");
+  if (!id.ok())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "object_id is not an ObjectID");
   auto src = store_->OpenForTransfer(*id);
   if (!src.ok()) return rpc::ToGrpcStatus(src.status());
   const uint64_t total = src->span.metadata_size + src->span.data_size;
   const uint64_t chunk_size =
       static_cast<uint64_t>(std::max<int64_t>(config_.object_chunk_size(), 4096));
   // A range (offset, length); length 0 means to the end.
-  uint64_t off = std::min<uint64_t>(total, static_cast<uint64_t>(std::max<int64_t>(0, req->offset())));
-  uint64_t end = req->length() > 0 ? std::min<uint64_t>(total, off + static_cast<uint64_t>(req->length()))
-                                   : total;
+  uint64_t off =
+      std::min<uint64_t>(total, static_cast<uint64_t>(std::max<int64_t>(0, req->offset())));
+  uint64_t end = req->length() > 0
+                     ? std::min<uint64_t>(total, off + static_cast<uint64_t>(req->length()))
+                     : total;
   absl::Status s;
   do {
     rpc::PullChunk chunk;

@@ -20,8 +20,8 @@
 
 #include <functional>
 #include <list>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,7 +44,8 @@ class ObjectManager : public rpc::ObjectManagerService::Service {
   // Returns the addresses of the other live raylets (for finding copies).
   using PeersFn = std::function<std::vector<rpc::Address>()>;
 
-  ObjectManager(const SystemConfig& config, PeersFn peers) : config_(config), peers_(std::move(peers)) {}
+  ObjectManager(const SystemConfig& config, PeersFn peers)
+      : config_(config), peers_(std::move(peers)) {}
   ~ObjectManager() override { Stop(); }
 
   // Creates the arena (`capacity` bytes), starts the store socket `socket_name`
