@@ -75,7 +75,7 @@ def get(ids: Sequence[bytes], timeout_ms: int) -> list:
 
 def wait(ids: Sequence[bytes], num_returns: int, timeout_ms: int,
          fetch_local: bool = False) -> list:
-    """One bool per id: ready. fetch_local starts pulls of ready remote objects."""
+    """One bool per id: ready. With fetch_local, an object in a store is ready once a copy is on this node."""
 
 def add_local_ref(id: bytes) -> None: ...
 def remove_local_ref(id: bytes) -> None: ...

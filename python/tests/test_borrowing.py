@@ -83,3 +83,46 @@ def test_a_task_passes_a_borrowed_ref_on(ray_start_regular_shared):
     gc.collect()
     time.sleep(0.5)
     assert int(ray.get(s.read.remote())[-1]) == 199_999
+
+
+def test_a_borrower_that_dies_releases_its_borrows(ray_start_regular_shared):
+    """The owner follows worker deaths: objects and actor handles lent to a
+    process that was killed are freed (as in Ray)."""
+    import os
+    import signal
+
+    @ray.remote
+    class Target:
+        def pid(self):
+            return os.getpid()
+
+    @ray.remote(max_restarts=0)
+    class Holder:
+        def hold(self, refs, handles):
+            self.refs, self.handles = refs, handles
+            return os.getpid()
+
+    def alive(p):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    h = Holder.remote()
+    target = Target.remote()
+    target_pid = ray.get(target.pid.remote())
+    big = ray.put(np.ones(500_000))
+    pid = ray.get(h.hold.remote([big], [target]))
+    big_id = big.binary()
+    del big, target
+    gc.collect()
+    time.sleep(0.5)
+    # Kept for the borrower: the object, and the actor its handle points to.
+    assert _photon.local_object_info(big_id)["found"] == 1
+    assert alive(target_pid)
+    os.kill(pid, signal.SIGKILL)
+    # The borrower died holding them: the owner frees the object and destroys
+    # the actor nobody holds any more.
+    wait_for_condition(lambda: _photon.local_object_info(big_id)["found"] == 0, timeout=20)
+    wait_for_condition(lambda: not alive(target_pid), timeout=20)

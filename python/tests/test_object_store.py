@@ -174,7 +174,7 @@ def test_pull_retries_from_another_copy_when_the_source_node_dies():
         cluster.shutdown()
 
 
-def test_wait_with_fetch_local_starts_pulling_remote_objects():
+def test_wait_with_fetch_local_waits_for_the_local_copy():
     cluster = Cluster(initialize_head=True,
                       head_node_args={"num_cpus": 1, "object_store_memory": 200 * MiB})
     try:
@@ -189,8 +189,8 @@ def test_wait_with_fetch_local_starts_pulling_remote_objects():
         ref = make.remote()
         ready, _ = photon.wait([ref], fetch_local=False, timeout=60)
         assert ready and _photon.local_object_info(ref.binary())["found"] == 0
-        photon.wait([ref], fetch_local=True, timeout=60)
-        wait_for_condition(lambda: _photon.local_object_info(ref.binary())["found"] == 1)
+        ready, _ = photon.wait([ref], fetch_local=True, timeout=60)
+        assert ready and _photon.local_object_info(ref.binary())["found"] == 1
         assert int(photon.get(ref)[0]) == 1
     finally:
         cluster.shutdown()

@@ -83,30 +83,61 @@ void ActorSubmitter::AddHandle(const ActorID& id) {
 void ActorSubmitter::NotifyOwner(const ActorID& id, const rpc::Address& owner, bool borrowing) {
   if (owner.port() == 0) return;
   auto stub = std::shared_ptr<rpc::CoreWorkerService::Stub>(rpc::CoreWorkerService::NewStub(
-      rpc::GetChannel(fmt::format("{}:{}", owner.ip(), owner.port()))));
+      rpc::GetChannel(fmt::format("{}:{}", owner.ip(), owner.port()), owner.worker_id())));
   rpc::ActorBorrowRequest req;
   req.set_actor_id(id.Binary());
   req.set_borrower_worker_id(worker_->worker_id().Binary());
+  req.set_borrower_node_id(worker_->node_id().Binary());
   req.set_borrowing(borrowing);
   rpc::CallAsync(stub->async(), &rpc::CoreWorkerService::Stub::async::UpdateActorBorrower, req,
                  5000, [stub](const absl::Status&, rpc::ActorBorrowReply&&) {});
 }
 
 void ActorSubmitter::UpdateBorrower(const ActorID& id, const std::string& borrower,
-                                    bool borrowing) {
+                                    const std::string& node, bool borrowing) {
   std::vector<Action> actions;
   {
     absl::MutexLock lock(&mu_);
     auto it = actors_.find(id);
     if (it == actors_.end() || !it->second.owned) return;
     if (borrowing) {
-      it->second.borrowers.insert(borrower);
+      it->second.borrowers[borrower] = node;
     } else {
       it->second.borrowers.erase(borrower);
       MaybeDestroy(id, it->second, &actions);
     }
   }
   for (auto& f : actions) f();
+}
+
+void ActorSubmitter::DropBorrowers(
+    const std::function<bool(const std::string& worker, const std::string& node)>& dead) {
+  std::vector<Action> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, a] : actors_) {
+      if (!a.owned) continue;
+      bool dropped = false;
+      for (auto b = a.borrowers.begin(); b != a.borrowers.end();) {
+        if (dead(b->first, b->second)) {
+          a.borrowers.erase(b++);
+          dropped = true;
+        } else {
+          ++b;
+        }
+      }
+      if (dropped) MaybeDestroy(id, a, &actions);
+    }
+  }
+  for (auto& f : actions) f();
+}
+
+void ActorSubmitter::DropBorrower(const std::string& worker) {
+  DropBorrowers([&](const std::string& w, const std::string&) { return w == worker; });
+}
+
+void ActorSubmitter::DropBorrowersOnNode(const std::string& node) {
+  DropBorrowers([&](const std::string&, const std::string& n) { return n == node; });
 }
 
 void ActorSubmitter::RemoveHandle(const ActorID& id) {
@@ -138,6 +169,7 @@ void ActorSubmitter::MaybeDestroy(const ActorID& id, Actor& a, std::vector<Actio
   actions->push_back([this, id] {
     worker_->gcs()
         .KillActor(id, /*no_restart=*/true, "all handles to the actor are gone")
+        .status()
         .IgnoreError();
   });
 }
@@ -204,10 +236,12 @@ void ActorSubmitter::OnDepReady(const ActorID& actor, uint64_t seq) {
 void ActorSubmitter::SendReady(const ActorID& id, Actor& a, std::vector<Action>* actions) {
   if (a.data.state() != rpc::ActorTableData::ALIVE || a.data.address().port() == 0) return;
   std::string address = fmt::format("{}:{}", a.data.address().ip(), a.data.address().port());
-  if (a.stub == nullptr || a.stub_address != address) {
+  const std::string& worker = a.data.address().worker_id();
+  if (a.stub == nullptr || a.stub_address != address || a.stub_worker != worker) {
     a.stub = std::shared_ptr<rpc::CoreWorkerService::Stub>(
-        rpc::CoreWorkerService::NewStub(rpc::GetChannel(address)));
+        rpc::CoreWorkerService::NewStub(rpc::GetChannel(address, worker)));
     a.stub_address = address;
+    a.stub_worker = worker;
   }
   uint64_t skip_before = a.calls.empty() ? a.next_seq : a.calls.begin()->first;
   for (auto& [seq, call] : a.calls) {

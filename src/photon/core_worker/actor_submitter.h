@@ -45,7 +45,11 @@ class ActorSubmitter {
   void AddHandle(const ActorID& id);
   void RemoveHandle(const ActorID& id);
   // The owner's side of borrowing: another process holds handles (or not).
-  void UpdateBorrower(const ActorID& id, const std::string& borrower, bool borrowing);
+  void UpdateBorrower(const ActorID& id, const std::string& borrower, const std::string& node,
+                      bool borrowing);
+  // A borrower process (or every borrower on a node) died: its handles go.
+  void DropBorrower(const std::string& worker);
+  void DropBorrowersOnNode(const std::string& node);
   size_t NumActors() const;
 
  private:
@@ -62,12 +66,14 @@ class ActorSubmitter {
     bool owned = false;
     int handles = 0;
     bool out_of_scope = false;
-    bool announced_borrow = false;               // a borrower: told the owner
-    absl::flat_hash_set<std::string> borrowers;  // the owner: processes holding handles
+    bool announced_borrow = false;  // a borrower: told the owner
+    // The owner: processes holding handles (WorkerID → NodeID, binary).
+    absl::flat_hash_map<std::string, std::string> borrowers;
     uint64_t next_seq = 0;
     std::map<uint64_t, Call> calls;  // by sequence number: queued, in flight, or waiting to resend
     std::shared_ptr<rpc::CoreWorkerService::Stub> stub;
     std::string stub_address;
+    std::string stub_worker;  // the WorkerID the stub was made for
   };
   using Action = std::function<void()>;
 
@@ -84,6 +90,8 @@ class ActorSubmitter {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A borrower tells the actor's owner it holds (or no longer holds) handles.
   void NotifyOwner(const ActorID& id, const rpc::Address& owner, bool borrowing);
+  void DropBorrowers(
+      const std::function<bool(const std::string& worker, const std::string& node)>& dead);
 
   CoreWorker* const worker_;
   mutable absl::Mutex mu_;

@@ -93,7 +93,10 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
                                                 const rpc::ActorBorrowRequest* req,
                                                 rpc::ActorBorrowReply*) override {
     auto id = ActorID::FromBinary(req->actor_id());
-    if (id.ok()) worker_->UpdateActorBorrower(*id, req->borrower_worker_id(), req->borrowing());
+    if (id.ok()) {
+      worker_->UpdateActorBorrower(*id, req->borrower_worker_id(), req->borrower_node_id(),
+                                   req->borrowing());
+    }
     auto* r = ctx->DefaultReactor();
     r->Finish(id.ok() ? grpc::Status::OK
                       : grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
@@ -117,7 +120,9 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
       auto id = ObjectID::FromBinary(b);
       if (id.ok()) ids.push_back(*id);
     }
-    worker_->references().AddBorrowers(ids, req->borrowing() ? 1 : -1);
+    if (req->borrowing()) worker_->WatchBorrowers();
+    worker_->references().AddBorrowers(ids, req->borrower_worker_id(), req->borrower_node_id(),
+                                       req->borrowing() ? 1 : -1);
     auto* r = ctx->DefaultReactor();
     r->Finish(grpc::Status::OK);
     return r;
@@ -138,6 +143,9 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
 };
 
 namespace {
+// How often a wait(fetch_local) that is waiting on pulls looks again.
+constexpr absl::Duration kPullPoll = absl::Milliseconds(20);
+
 std::unique_ptr<CoreWorkerServiceImpl>& ServiceSlot(CoreWorker* w) {
   static absl::Mutex mu;
   static auto* slots =
@@ -332,7 +340,7 @@ std::optional<rpc::Address> CoreWorker::OwnerOf(const ObjectID& id) const {
 void CoreWorker::FetchFromOwner(const ObjectID& id, const rpc::Address& owner) {
   if (memory_store_.Contains(id)) return;
   auto stub = std::shared_ptr<rpc::CoreWorkerService::Stub>(rpc::CoreWorkerService::NewStub(
-      rpc::GetChannel(fmt::format("{}:{}", owner.ip(), owner.port()))));
+      rpc::GetChannel(fmt::format("{}:{}", owner.ip(), owner.port()), owner.worker_id())));
   rpc::GetObjectStatusRequest req;
   req.set_object_id(id.Binary());
   rpc::CallAsync(
@@ -381,15 +389,21 @@ absl::StatusOr<rpc::Address> CoreWorker::NodeAddress(const NodeID& node) {
   return it->second;
 }
 
-void CoreWorker::PrefetchAsync(const ObjectID& id, const NodeID& from) {
+void CoreWorker::PrefetchAsync(const ObjectID& id, const NodeID& from,
+                               std::function<void(const absl::Status&)> done) {
   auto addr = NodeAddress(from);
-  if (!addr.ok()) return;
+  if (!addr.ok()) {
+    if (done) done(addr.status());
+    return;
+  }
   rpc::PullObjectRequest req;
   req.set_object_id(id.Binary());
   *req.mutable_from() = *addr;
   req.set_priority(rpc::PullObjectRequest::WAIT);
   rpc::CallAsync(raylet_->async(), &rpc::NodeManagerService::Stub::async::PullObject, req, 600000,
-                 [](const absl::Status&, rpc::PullObjectReply&&) {});
+                 [done = std::move(done)](const absl::Status& s, rpc::PullObjectReply&&) {
+                   if (done) done(s);
+                 });
 }
 
 absl::Status CoreWorker::PullToLocal(const ObjectID& id, const NodeID& from,
@@ -483,15 +497,73 @@ absl::StatusOr<std::vector<bool>> CoreWorker::Wait(const std::vector<ObjectID>& 
   }
   absl::Time deadline =
       timeout_ms < 0 ? absl::InfiniteFuture() : absl::Now() + absl::Milliseconds(timeout_ms);
-  auto values = memory_store_.Wait(ids, static_cast<size_t>(num_objects), deadline);
+  if (!fetch_local) {
+    auto values = memory_store_.Wait(ids, static_cast<size_t>(num_objects), deadline);
+    std::vector<bool> ready(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) ready[i] = values[i] != nullptr;
+    return ready;
+  }
+  return WaitFetchLocal(ids, static_cast<size_t>(num_objects), deadline);
+}
+
+absl::StatusOr<std::vector<bool>> CoreWorker::WaitFetchLocal(const std::vector<ObjectID>& ids,
+                                                             size_t num_objects,
+                                                             absl::Time deadline) {
+  // An object counts as ready once its value is known and, when it lives in a
+  // store, a copy is on this node. Ready remote objects are pulled at WAIT
+  // priority; a failed pull also counts as ready (get then reports the loss).
+  struct Pulls {
+    absl::Mutex mu;
+    absl::CondVar cv;
+    std::vector<char> finished ABSL_GUARDED_BY(mu);
+  };
+  auto pulls = std::make_shared<Pulls>();
+  {
+    absl::MutexLock lock(&pulls->mu);
+    pulls->finished.assign(ids.size(), 0);
+  }
+  std::vector<char> started(ids.size(), 0);
   std::vector<bool> ready(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    ready[i] = values[i] != nullptr;
-    if (fetch_local && ready[i] && values[i]->in_plasma && values[i]->plasma_node != node_id_) {
-      PrefetchAsync(ids[i], values[i]->plasma_node);
+  while (true) {
+    size_t known = 0;
+    auto values = memory_store_.Wait(ids, 0, absl::Now());
+    for (const auto& v : values) known += v != nullptr;
+    if (known < num_objects) {
+      // Wake for the next value, or now and then to see finished pulls.
+      values = memory_store_.Wait(ids, known + 1, std::min(deadline, absl::Now() + kPullPoll));
+    }
+    size_t local = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      ready[i] = false;
+      if (values[i] == nullptr) continue;
+      if (!values[i]->in_plasma || values[i]->plasma_node == node_id_) {
+        ready[i] = true;
+      } else {
+        {
+          absl::MutexLock lock(&pulls->mu);
+          ready[i] = pulls->finished[i] != 0;
+        }
+        if (!ready[i] && !started[i]) {
+          started[i] = 1;
+          if (store_->Contains(ids[i])) {
+            ready[i] = true;
+          } else {
+            PrefetchAsync(ids[i], values[i]->plasma_node, [pulls, i](const absl::Status&) {
+              absl::MutexLock lock(&pulls->mu);
+              pulls->finished[i] = 1;
+              pulls->cv.SignalAll();
+            });
+          }
+        }
+      }
+      local += ready[i];
+    }
+    if (local >= num_objects || absl::Now() >= deadline) return ready;
+    if (known >= num_objects) {
+      absl::MutexLock lock(&pulls->mu);
+      pulls->cv.WaitWithDeadline(&pulls->mu, std::min(deadline, absl::Now() + kPullPoll));
     }
   }
-  return ready;
 }
 
 void CoreWorker::AddLocalReference(const ObjectID& id) { refs_.AddLocalRef(id); }
@@ -814,9 +886,14 @@ absl::StatusOr<std::vector<ObjectID>> CoreWorker::SubmitActorTask(const ActorID&
 }
 
 absl::Status CoreWorker::KillActor(const ActorID& actor, bool no_restart) {
-  return gcs_->KillActor(actor, no_restart,
-                         no_restart ? "the actor was killed with Kill()"
-                                    : "the actor was killed with Kill(no_restart=false)");
+  auto data = gcs_->KillActor(actor, no_restart,
+                              no_restart ? "the actor was killed with Kill()"
+                                         : "the actor was killed with Kill(no_restart=false)");
+  if (!data.ok()) return data.status();
+  // Act on the new state now rather than when the published update arrives:
+  // calls made after Kill() returns fail (or wait for the restart) for certain.
+  if (!data->actor_id().empty()) actor_submitter_->OnActorUpdate(*data);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<ActorID>> CoreWorker::GetNamedActor(const std::string& name,
@@ -829,8 +906,9 @@ absl::StatusOr<std::optional<ActorID>> CoreWorker::GetNamedActor(const std::stri
 
 void CoreWorker::AddActorHandle(const ActorID& actor) { actor_submitter_->AddHandle(actor); }
 void CoreWorker::UpdateActorBorrower(const ActorID& actor, const std::string& borrower,
-                                     bool borrowing) {
-  actor_submitter_->UpdateBorrower(actor, borrower, borrowing);
+                                     const std::string& node, bool borrowing) {
+  if (borrowing) WatchBorrowers();
+  actor_submitter_->UpdateBorrower(actor, borrower, node, borrowing);
 }
 void CoreWorker::RemoveActorHandle(const ActorID& actor) { actor_submitter_->RemoveHandle(actor); }
 
@@ -860,6 +938,7 @@ void CoreWorker::SetCurrentActor(const ActorID& id, bool restarted) {
 
 void CoreWorker::OnActorExitRequested() {
   gcs_->KillActor(current_actor_id(), /*no_restart=*/true, "the actor called ExitActor()")
+      .status()
       .IgnoreError();
 }
 

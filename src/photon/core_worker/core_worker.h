@@ -140,8 +140,9 @@ class CoreWorker {
       const std::vector<ObjectID>& ids, int64_t timeout_ms,
       rpc::PullObjectRequest::Priority priority = rpc::PullObjectRequest::GET);
   // One flag per id: ready. Returns once `num_objects` are ready or on timeout.
-  // With `fetch_local`, ready objects held in another node's store start
-  // moving here (pulls at WAIT priority; the call does not wait for them).
+  // With `fetch_local` (as in Ray), an object held in a store counts as ready
+  // only once a copy is on this node: ready remote objects are pulled here at
+  // WAIT priority and the call waits for those pulls.
   absl::StatusOr<std::vector<bool>> Wait(const std::vector<ObjectID>& ids, int num_objects,
                                          int64_t timeout_ms, bool fetch_local = false);
   void AddLocalReference(const ObjectID& id);
@@ -208,7 +209,12 @@ class CoreWorker {
   absl::StatusOr<std::optional<ActorID>> GetNamedActor(const std::string& name,
                                                        const std::string& ns);
   void AddActorHandle(const ActorID& actor);
-  void UpdateActorBorrower(const ActorID& actor, const std::string& borrower, bool borrowing);
+  void UpdateActorBorrower(const ActorID& actor, const std::string& borrower,
+                           const std::string& node, bool borrowing);
+  // Owner side: from the first borrower on, follows worker and node deaths
+  // (WORKER_CHANNEL, NODE_CHANNEL) and drops the borrows of the dead, so that
+  // objects and actors lent to a process that died are freed. Idempotent.
+  void WatchBorrowers();
   void RemoveActorHandle(const ActorID& actor);
   // Inside an actor: exit after the current call. FailedPrecondition elsewhere.
   absl::Status ExitActor();
@@ -256,7 +262,12 @@ class CoreWorker {
   absl::Status PutPartsToStore(const ObjectID& id, const std::string& metadata,
                                const std::vector<std::string_view>& parts, size_t total);
   // Asks the local raylet to copy `id` here from `from`, without waiting.
-  void PrefetchAsync(const ObjectID& id, const NodeID& from);
+  // Starts a pull of `id` from node `from` at WAIT priority; `done` (optional)
+  // runs with the pull's outcome on an RPC thread.
+  void PrefetchAsync(const ObjectID& id, const NodeID& from,
+                     std::function<void(const absl::Status&)> done = nullptr);
+  absl::StatusOr<std::vector<bool>> WaitFetchLocal(const std::vector<ObjectID>& ids,
+                                                   size_t num_objects, absl::Time deadline);
   // Asks the local raylet to copy `id` here from `from`; blocks until done.
   absl::Status PullToLocal(const ObjectID& id, const NodeID& from,
                            rpc::PullObjectRequest::Priority priority);
@@ -328,6 +339,7 @@ class CoreWorker {
   bool borrow_flusher_stop_ ABSL_GUARDED_BY(borrow_mu_) = false;
   std::thread borrow_flusher_;
   std::atomic<bool> shut_down_{false};
+  std::atomic<bool> watching_borrowers_{false};
 };
 
 }  // namespace photon::core

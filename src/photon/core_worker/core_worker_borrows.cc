@@ -1,11 +1,13 @@
 // Borrowing: a process that deserializes a reference to an object another
 // process owns registers with the owner, and tells it when it drops the last
 // reference. Registrations block (the object must not go while the value that
-// carried the reference is dropped); releases are batched per owner.
+// carried the reference is dropped); releases are batched per owner. Owners
+// follow worker and node deaths to drop the borrows of processes that died.
 #include <thread>
 
 #include "fmt/format.h"
 #include "photon/common/logging.h"
+#include "photon/core_worker/actor_submitter.h"
 #include "photon/core_worker/core_worker.h"
 #include "photon/rpc/client.h"
 
@@ -32,6 +34,7 @@ void CoreWorker::RegisterBorrowedRefs(const std::vector<std::pair<ObjectID, rpc:
     rpc::ObjectBorrowRequest req;
     for (const auto& id : entry.second) req.add_object_ids(id.Binary());
     req.set_borrower_worker_id(worker_id_.Binary());
+    req.set_borrower_node_id(node_id_.Binary());
     req.set_borrowing(true);
     auto stub = rpc::CoreWorkerService::NewStub(rpc::GetChannel(key));
     rpc::ObjectBorrowReply reply;
@@ -82,6 +85,7 @@ void CoreWorker::FlushUnborrows(int64_t timeout_ms) {
     rpc::ObjectBorrowRequest req;
     for (const auto& id : entry.second) req.add_object_ids(id.Binary());
     req.set_borrower_worker_id(worker_id_.Binary());
+    req.set_borrower_node_id(node_id_.Binary());
     req.set_borrowing(false);
     auto stub = rpc::CoreWorkerService::NewStub(rpc::GetChannel(key));
     rpc::ObjectBorrowReply reply;
@@ -90,6 +94,19 @@ void CoreWorker::FlushUnborrows(int64_t timeout_ms) {
                   timeout_ms < 0 ? kRegisterTimeoutMs : timeout_ms)
         .IgnoreError();
   }
+}
+
+void CoreWorker::WatchBorrowers() {
+  if (watching_borrowers_.exchange(true) || shut_down_) return;
+  gcs_->Subscribe({rpc::WORKER_CHANNEL, rpc::NODE_CHANNEL}, "", [this](const rpc::PubMessage& m) {
+    if (m.has_worker_failure()) {
+      refs_.DropBorrower(m.worker_failure().worker_id());
+      actor_submitter_->DropBorrower(m.worker_failure().worker_id());
+    } else if (m.has_node() && m.node().state() == rpc::NodeInfo::DEAD) {
+      refs_.DropBorrowersOnNode(m.node().node_id());
+      actor_submitter_->DropBorrowersOnNode(m.node().node_id());
+    }
+  });
 }
 
 void CoreWorker::StopBorrowFlusher() {

@@ -150,7 +150,7 @@ absl::Status CoreWorker::ReportStreamItem(const TaskID& task, int64_t index,
     for (auto p : parts) data->append(p);
   }
   auto stub = rpc::CoreWorkerService::NewStub(
-      rpc::GetChannel(fmt::format("{}:{}", caller.ip(), caller.port())));
+      rpc::GetChannel(fmt::format("{}:{}", caller.ip(), caller.port()), caller.worker_id()));
   rpc::ReportGeneratorItemReply reply;
   absl::Status s = rpc::CallSync(stub.get(), &rpc::CoreWorkerService::Stub::ReportGeneratorItem,
                                  req, &reply, -1);

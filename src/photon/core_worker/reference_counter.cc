@@ -28,16 +28,66 @@ void ReferenceCounter::MarkRegistered(const ObjectID& id, bool ok) {
   it->second.registered = ok;
 }
 
-void ReferenceCounter::AddBorrowers(const std::vector<ObjectID>& ids, int delta) {
+void ReferenceCounter::AddBorrowers(const std::vector<ObjectID>& ids, const std::string& borrower,
+                                    const std::string& node, int delta) {
   std::vector<Freed> freed;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& id : ids) {
       auto it = refs_.find(id);
       if (it == refs_.end() || !it->second.owned) continue;
-      it->second.borrowers = std::max(0, it->second.borrowers + delta);
+      if (delta > 0) {
+        Borrower& b = borrowers_[borrower];
+        if (!node.empty()) b.node = node;
+        b.objects[id] += delta;
+        it->second.borrowers += delta;
+        continue;
+      }
+      auto b = borrowers_.find(borrower);
+      if (b == borrowers_.end()) continue;
+      auto held = b->second.objects.find(id);
+      if (held == b->second.objects.end()) continue;
+      int drop = std::min(held->second, -delta);
+      held->second -= drop;
+      it->second.borrowers -= drop;
+      if (held->second <= 0) b->second.objects.erase(held);
+      if (b->second.objects.empty()) borrowers_.erase(b);
       if (auto f = MaybeRelease(id)) freed.push_back(std::move(*f));
     }
+  }
+  for (const auto& f : freed) on_free_(f);
+}
+
+void ReferenceCounter::DropBorrowerLocked(const std::string& borrower, std::vector<Freed>* freed) {
+  auto b = borrowers_.find(borrower);
+  if (b == borrowers_.end()) return;
+  for (const auto& [id, count] : b->second.objects) {
+    auto it = refs_.find(id);
+    if (it == refs_.end()) continue;
+    it->second.borrowers = std::max(0, it->second.borrowers - count);
+    if (auto f = MaybeRelease(id)) freed->push_back(std::move(*f));
+  }
+  borrowers_.erase(b);
+}
+
+void ReferenceCounter::DropBorrower(const std::string& borrower) {
+  std::vector<Freed> freed;
+  {
+    absl::MutexLock lock(&mu_);
+    DropBorrowerLocked(borrower, &freed);
+  }
+  for (const auto& f : freed) on_free_(f);
+}
+
+void ReferenceCounter::DropBorrowersOnNode(const std::string& node) {
+  std::vector<Freed> freed;
+  {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> gone;
+    for (const auto& [worker, b] : borrowers_) {
+      if (b.node == node) gone.push_back(worker);
+    }
+    for (const auto& worker : gone) DropBorrowerLocked(worker, &freed);
   }
   for (const auto& f : freed) on_free_(f);
 }

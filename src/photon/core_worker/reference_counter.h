@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -43,10 +44,15 @@ class ReferenceCounter {
   bool AddBorrowed(const ObjectID& id, const rpc::Address& owner, bool to_register = false);
   // The owner was told of the borrow (`ok`), or could not be.
   void MarkRegistered(const ObjectID& id, bool ok);
-  // Owner side: other processes took (`delta` > 0) or dropped (< 0) borrows
-  // of owned objects; an object is kept while its count is positive. Ids this
-  // process does not own are ignored.
-  void AddBorrowers(const std::vector<ObjectID>& ids, int delta);
+  // Owner side: process `borrower` (a WorkerID in binary, on node `node`)
+  // took (`delta` > 0) or dropped (< 0) borrows of owned objects; an object is
+  // kept while some borrower holds it. Ids this process does not own, and
+  // drops of borrows that were never taken, are ignored.
+  void AddBorrowers(const std::vector<ObjectID>& ids, const std::string& borrower,
+                    const std::string& node, int delta);
+  // Owner side: the borrower process died (or its node did): its borrows go.
+  void DropBorrower(const std::string& borrower);
+  void DropBorrowersOnNode(const std::string& node);
 
   bool IsOwned(const ObjectID& id) const;
   bool Contains(const ObjectID& id) const;
@@ -65,17 +71,25 @@ class ReferenceCounter {
     bool owned = false;
     int local = 0;
     int submitted = 0;
-    int borrowers = 0;        // owned: borrows registered by other processes
+    int borrowers = 0;        // owned: borrows registered by other processes (sum)
     bool registered = false;  // borrowed: the owner counts this process
     bool registering = false;
     std::optional<rpc::Address> owner;
   };
+  // A process that borrows owned objects: its node and its borrows by object.
+  struct Borrower {
+    std::string node;
+    absl::flat_hash_map<ObjectID, int> objects;
+  };
   // Removes `id` if nothing holds it; returns what the callback needs.
   std::optional<Freed> MaybeRelease(const ObjectID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DropBorrowerLocked(const std::string& borrower, std::vector<Freed>* freed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   FreeCallback on_free_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<ObjectID, Ref> refs_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Borrower> borrowers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace photon::core

@@ -237,7 +237,8 @@ void TaskSubmitter::OnLeaseReply(const std::string& key, const std::string& rayl
       lease->raylet_address = raylet_address;
       lease->lease_id = lease_id;
       lease->stub = rpc::CoreWorkerService::NewStub(
-          rpc::GetChannel(fmt::format("{}:{}", lease->worker.ip(), lease->worker.port())));
+          rpc::GetChannel(fmt::format("{}:{}", lease->worker.ip(), lease->worker.port()),
+                          lease->worker.worker_id()));
       lease->idle_since = absl::Now();
       q.warned_infeasible = false;
       if (q.tasks.empty()) {

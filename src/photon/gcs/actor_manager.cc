@@ -263,7 +263,7 @@ void ActorManager::PushCreation(const ActorID& id, uint64_t attempt, const rpc::
     req.set_intended_worker_id(worker.worker_id());
   }
   auto stub = std::shared_ptr<rpc::CoreWorkerService::Stub>(rpc::CoreWorkerService::NewStub(
-      rpc::GetChannel(fmt::format("{}:{}", worker.ip(), worker.port()))));
+      rpc::GetChannel(fmt::format("{}:{}", worker.ip(), worker.port()), worker.worker_id())));
   rpc::CallAsync(
       stub->async(), &rpc::CoreWorkerService::Stub::async::PushTask, req, -1,
       [this, id, attempt, worker, stub](const absl::Status& s, rpc::PushTaskReply&& reply) {
@@ -396,7 +396,7 @@ grpc::ServerUnaryReactor* ActorManager::GetNamedActor(grpc::CallbackServerContex
 
 grpc::ServerUnaryReactor* ActorManager::KillActor(grpc::CallbackServerContext* ctx,
                                                   const rpc::KillActorRequest* req,
-                                                  rpc::KillActorReply*) {
+                                                  rpc::KillActorReply* reply) {
   auto id = ActorID::FromBinary(req->actor_id());
   if (!id.ok())
     return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
@@ -408,7 +408,10 @@ grpc::ServerUnaryReactor* ActorManager::KillActor(grpc::CallbackServerContext* c
       return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "no such actor"));
     }
     Actor& a = it->second;
-    if (a.data.state() == rpc::ActorTableData::DEAD) return rpc::FinishNow(ctx);
+    if (a.data.state() == rpc::ActorTableData::DEAD) {
+      *reply->mutable_actor() = a.data;
+      return rpc::FinishNow(ctx);
+    }
     std::string reason = req->reason().empty() ? "the actor was killed" : req->reason();
     if (req->no_restart()) {
       a.kill_requested = true;
@@ -423,6 +426,7 @@ grpc::ServerUnaryReactor* ActorManager::KillActor(grpc::CallbackServerContext* c
     } else if (req->no_restart()) {
       MarkDead(a, ActorDied(reason), &actions);
     }
+    *reply->mutable_actor() = a.data;
   }
   for (auto& f : actions) f();
   return rpc::FinishNow(ctx);
@@ -432,6 +436,15 @@ grpc::ServerUnaryReactor* ActorManager::ReportWorkerFailure(
     grpc::CallbackServerContext* ctx, const rpc::ReportWorkerFailureRequest* req,
     rpc::ReportWorkerFailureReply*) {
   std::vector<Action> actions;
+  // Owners that lent references to this worker drop its borrows.
+  rpc::PubMessage msg;
+  msg.set_channel(rpc::WORKER_CHANNEL);
+  msg.set_key(req->worker_id());
+  msg.mutable_worker_failure()->set_worker_id(req->worker_id());
+  msg.mutable_worker_failure()->set_node_id(req->node_id());
+  msg.mutable_worker_failure()->set_reason(req->reason());
+  actions.push_back(
+      [this, msg = std::move(msg)]() mutable { publisher_->Publish(std::move(msg)); });
   {
     absl::MutexLock lock(&mu_);
     auto it = by_worker_.find(req->worker_id());

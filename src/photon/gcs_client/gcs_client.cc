@@ -201,14 +201,17 @@ absl::StatusOr<std::optional<rpc::ActorTableData>> GcsClient::GetNamedActor(cons
   return std::optional<rpc::ActorTableData>(reply.actor());
 }
 
-absl::Status GcsClient::KillActor(const ActorID& id, bool no_restart, const std::string& reason) {
+absl::StatusOr<rpc::ActorTableData> GcsClient::KillActor(const ActorID& id, bool no_restart,
+                                                         const std::string& reason) {
   rpc::KillActorRequest req;
   req.set_actor_id(id.Binary());
   req.set_no_restart(no_restart);
   req.set_reason(reason);
   rpc::KillActorReply reply;
-  return rpc::CallSync(actors_.get(), &rpc::ActorInfoGcsService::Stub::KillActor, req, &reply,
-                       kCallTimeoutMs);
+  auto s = rpc::CallSync(actors_.get(), &rpc::ActorInfoGcsService::Stub::KillActor, req, &reply,
+                         kCallTimeoutMs);
+  if (!s.ok()) return s;
+  return std::move(*reply.mutable_actor());
 }
 
 absl::StatusOr<std::vector<rpc::ActorTableData>> GcsClient::ListActors() {

@@ -54,7 +54,9 @@ class GcsClient {
   absl::StatusOr<std::optional<rpc::ActorTableData>> GetActorInfo(const ActorID& id);
   absl::StatusOr<std::optional<rpc::ActorTableData>> GetNamedActor(const std::string& name,
                                                                    const std::string& ns);
-  absl::Status KillActor(const ActorID& id, bool no_restart, const std::string& reason);
+  // Returns the actor's entry after the kill (DEAD, or RESTARTING without no_restart).
+  absl::StatusOr<rpc::ActorTableData> KillActor(const ActorID& id, bool no_restart,
+                                                const std::string& reason);
   absl::StatusOr<std::vector<rpc::ActorTableData>> ListActors();
   void ReportWorkerFailureAsync(const std::string& worker_id, const std::string& node_id,
                                 const std::string& reason);

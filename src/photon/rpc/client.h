@@ -15,8 +15,13 @@
 namespace photon::rpc {
 
 // A channel to `address` ("host:port") with Photon's settings (no message size
-// limit). Cached per address in this process; thread-safe.
+// limit). Cached per address in this process; thread-safe. A cached channel
+// in TRANSIENT_FAILURE is replaced by a fresh one: ports are reused, and a new
+// process at the address of a dead one must not inherit its backoff.
 std::shared_ptr<grpc::Channel> GetChannel(const std::string& address);
+// The same for a known peer (`peer_id`: a WorkerID or NodeID in binary): a
+// cached channel that was made for another peer at that address is replaced.
+std::shared_ptr<grpc::Channel> GetChannel(const std::string& address, const std::string& peer_id);
 
 // Sets a deadline `timeout_ms` from now on `ctx` (no deadline if < 0).
 inline void SetTimeout(grpc::ClientContext* ctx, int64_t timeout_ms) {
