@@ -25,12 +25,31 @@ from photon._private.object_ref import ObjectRef  # noqa: E402
 from photon._private.generator import ObjectRefGenerator  # noqa: E402
 from photon._private.remote_function import RemoteFunction as _RemoteFunction  # noqa: E402
 from photon.runtime_context import get_runtime_context  # noqa: E402
+from photon._private.ids import ActorID, JobID, NodeID, ObjectID, TaskID, WorkerID  # noqa: E402
+from photon import runtime_env  # noqa: E402,F401
 
 __version__ = _photon.version()
 
 
 class _InitContext(dict):
-    """What init returns: connection info; usable as a context manager."""
+    """What init returns (Ray's RayContext): the address info as a dict (ids in
+    hex, as in Ray), also under .address_info; usable as a context manager."""
+
+    def __init__(self, info):
+        info = dict(info)
+        for key in ("node_id", "job_id", "worker_id"):
+            if isinstance(info.get(key), bytes):
+                info[key] = info[key].hex()
+        gcs = info.get("gcs_address") or info.get("address") or ""
+        info.setdefault("gcs_address", gcs)
+        info.setdefault("address", gcs)
+        info.setdefault("node_ip_address", gcs.rsplit(":", 1)[0] if gcs else "127.0.0.1")
+        info.setdefault("raylet_ip_address", info["node_ip_address"])
+        info.setdefault("redis_address", None)
+        info.setdefault("webui_url", None)
+        info.setdefault("dashboard_url", None)
+        info.setdefault("metrics_export_port", None)
+        super().__init__(info)
 
     @property
     def address_info(self):
@@ -39,6 +58,18 @@ class _InitContext(dict):
     @property
     def dashboard_url(self):
         return None
+
+    @property
+    def python_version(self):
+        import platform
+        return platform.python_version()
+
+    @property
+    def ray_version(self):
+        return __version__
+
+    def disconnect(self):
+        shutdown()
 
     def __enter__(self):
         return self
@@ -56,6 +87,17 @@ def _cli_cluster_address():
         return ""
 
 
+# Ray's private init arguments that programs and tests pass: accepted and ignored
+# (Photon has no Redis, dashboard or metrics agent; _temp_dir: see
+# PHOTON_SESSION_DIR_ROOT).
+_PRIVATE_INIT_ARGS = frozenset({
+    "_temp_dir", "_node_ip_address", "_plasma_directory", "_memory", "_redis_password",
+    "_enable_object_reconstruction", "_metrics_export_port", "_node_name",
+    "_tracing_startup_hook", "_skip_env_hook", "_driver_object_store_memory",
+    "_object_spilling_directory", "_disable_usage_stats",
+})
+
+
 def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=None,
          object_store_memory=None, local_mode=False, ignore_reinit_error=False,
          include_dashboard=None, dashboard_host=None, dashboard_port=None, job_config=None,
@@ -68,15 +110,20 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
     "host:port" of a GCS. num_cpus, num_gpus, resources and object_store_memory
     apply only to a new local cluster.
     """
-    if kwargs:
-        raise TypeError(f"init() got unexpected keyword arguments: {sorted(kwargs)}")
+    unknown = sorted(k for k in kwargs if k not in _PRIVATE_INIT_ARGS)
+    if unknown:
+        raise RuntimeError(f"Unknown keyword argument(s): {', '.join(unknown)}")
     if _worker.is_initialized():
         if ignore_reinit_error:
             return _InitContext(_worker.state.info or {})
         raise RuntimeError("Maybe you called photon.init twice by accident? This error can be "
                            "suppressed by passing in 'ignore_reinit_error=True'.")
     if local_mode:
-        raise ValueError("local_mode is not supported")
+        # Ray's local mode (deprecated there) runs tasks serially in the driver;
+        # Photon runs them on a local cluster, which gives the same results.
+        import warnings
+        warnings.warn("local_mode is deprecated and not supported by Photon: tasks and actors "
+                      "run on a local cluster instead", DeprecationWarning, stacklevel=2)
     if runtime_env is not None:
         _options.validate_runtime_env(runtime_env)
     env_vars = _options.env_vars_of({"runtime_env": runtime_env})
@@ -145,10 +192,19 @@ wait = _worker.wait
 
 
 def cancel(ref, *, force=False, recursive=True):
-    """Cancels the task that makes `ref`; get then raises TaskCancelledError."""
+    """Cancels the task that makes `ref` (or an ObjectRefGenerator's task), as
+    Ray does: get then raises TaskCancelledError. A queued task never runs; a
+    running one gets KeyboardInterrupt (force=True: its worker is killed);
+    recursive=True also cancels the tasks it submitted. An actor call is
+    dropped if it has not started (a running async one is cancelled);
+    force=True is refused for actor calls."""
+    if isinstance(ref, ObjectRefGenerator):
+        ref = ref.completed()
     if not isinstance(ref, ObjectRef):
-        raise TypeError(f"photon.cancel() only supported for ObjectRefs, got {type(ref)}")
-    _photon.cancel(ref.binary(), force)
+        raise TypeError("ray.cancel() only supported for object refs. For actors, try "
+                        f"ray.kill(). Got: {type(ref)}.")
+    _worker.ensure_initialized()
+    _photon.cancel(ref.binary(), bool(force), bool(recursive))
 
 
 def kill(actor, *, no_restart=True):
@@ -209,5 +265,5 @@ __all__ = [
     "__version__", "init", "shutdown", "is_initialized", "remote", "method", "get", "put",
     "wait", "cancel", "kill", "get_actor", "get_runtime_context", "nodes",
     "cluster_resources", "available_resources", "get_gpu_ids", "ObjectRef", "ObjectRefGenerator", "ActorHandle",
-    "exceptions", "util",
+    "exceptions", "util", "ActorID", "JobID", "NodeID", "ObjectID", "TaskID", "WorkerID",
 ]

@@ -42,7 +42,7 @@ def disconnect() -> None:
 
 def is_connected() -> bool: ...
 
-def run_worker(executor: Callable) -> int:
+def run_worker(executor: Callable, interrupter: Callable[[bytes], None]) -> int:
     """In a process the raylet started: serves tasks until told to exit, then
     returns the exit code. For each task, calls (with the GIL held)
       executor(task: dict, args: list[tuple[bytes metadata, Buffer data]])
@@ -85,7 +85,10 @@ def register_borrowed_refs(refs: list) -> None:
     """[(id, owner_address)]: refs to objects other processes own, just
     deserialized here; new borrows are registered with their owners (blocks for
     one call per owner)."""
-def cancel(id: bytes, force: bool) -> None: ...
+def list_actors() -> list:
+    """Every actor the GCS knows: dicts of actor_id, state, name, namespace."""
+def cancel(id: bytes, force: bool = False, recursive: bool = True) -> None:
+    """Cancels the task that makes id; ValueError for force on an actor call."""
 
 # --- tasks and actors ---------------------------------------------------------
 # An argument: (False, metadata, data) for a value, (True, object_id, b"") for a ref.

@@ -14,13 +14,16 @@ class RayTaskError(RayError):
     """A task or actor method raised. Re-raised by ``get``; also an instance of
     the original exception's class when that class can be subclassed."""
 
-    def __init__(self, function_name="", traceback_str="", cause=None, proctitle="", pid=None,
-                 ip=None):
+    def __init__(self, function_name="", traceback_str="", cause=None, proctitle=None, pid=None,
+                 ip=None, actor_repr=None, actor_id=None):
         self.function_name = function_name
         self.traceback_str = traceback_str
         self.cause = cause
+        self.proctitle = proctitle
         self.pid = pid
         self.ip = ip
+        self.actor_repr = actor_repr
+        self._actor_id = actor_id
         super().__init__(self._message())
 
     def _message(self):
@@ -43,6 +46,7 @@ class RayTaskError(RayError):
             cls = type(name, (RayTaskError, cause_cls), {
                 "__init__": lambda s, *a, **k: None,
                 "__str__": RayTaskError.__str__,
+                "__getattr__": _cause_attribute,
                 "__reduce__": lambda s: (_rebuild_task_error, (s.function_name, s.traceback_str,
                                                                s.cause, s.pid, s.ip)),
             })
@@ -52,10 +56,25 @@ class RayTaskError(RayError):
             err.cause = self.cause
             err.pid = self.pid
             err.ip = self.ip
+            err.proctitle = self.proctitle
+            err.actor_repr = self.actor_repr
+            err._actor_id = self._actor_id
             err.args = (self._message(),)
             return err
         except TypeError:
             return self
+
+
+def _cause_attribute(self, name):
+    """Attributes the dual error class lacks come from the original exception
+    (``except MyError as e: e.code`` works, as in Ray)."""
+    try:
+        cause = object.__getattribute__(self, "cause")
+    except AttributeError:
+        raise AttributeError(name) from None
+    if cause is None:
+        raise AttributeError(name)
+    return getattr(cause, name)
 
 
 def _rebuild_task_error(function_name, traceback_str, cause, pid, ip):
@@ -86,9 +105,10 @@ class GetTimeoutError(RayError, TimeoutError):
 class TaskCancelledError(RayError):
     """The task was cancelled."""
 
-    def __init__(self, task_id=None, message=None):
+    def __init__(self, task_id=None, error_message=None, *, message=None):
         self.task_id = task_id
-        super().__init__(message or "This task or its dependency was cancelled.")
+        self.error_message = error_message or message
+        super().__init__(self.error_message or "This task or its dependency was cancelled.")
 
 
 class WorkerCrashedError(RayError):
@@ -106,8 +126,10 @@ class NodeDiedError(RayError):
 class ObjectLostError(RayError):
     """Every copy of the object is lost and it cannot be rebuilt."""
 
-    def __init__(self, object_ref_hex="", message=None):
+    def __init__(self, object_ref_hex="", owner_address=None, call_site="", *, message=None):
         self.object_ref_hex = object_ref_hex
+        self.owner_address = owner_address
+        self.call_site = call_site
         super().__init__(message or f"Object {object_ref_hex} is lost.")
 
 
@@ -115,8 +137,36 @@ class OwnerDiedError(ObjectLostError):
     """The object's owner died, so the object is gone."""
 
 
+class ObjectFetchTimedOutError(ObjectLostError):
+    """Fetching the object from another node timed out."""
+
+
+class ReferenceCountingAssertionError(ObjectLostError, AssertionError):
+    """The object was freed while a reference to it was still in use."""
+
+
+class ObjectFreedError(ObjectLostError):
+    """The object was freed explicitly."""
+
+
+class ObjectReconstructionFailedError(ObjectLostError):
+    """The object could not be rebuilt from its lineage."""
+
+
+class ObjectReconstructionFailedMaxAttemptsExceededError(ObjectLostError):
+    """Rebuilding the object ran out of attempts."""
+
+
+class ObjectReconstructionFailedLineageEvictedError(ObjectLostError):
+    """The lineage needed to rebuild the object is gone."""
+
+
 class ObjectStoreFullError(RayError):
     """The object store is full."""
+
+
+class OutOfDiskError(RayError):
+    """The node's disk is full (spilling failed)."""
 
 
 class OutOfMemoryError(RayError):
@@ -137,6 +187,26 @@ class RuntimeEnvSetupError(RayError):
 
 class PendingCallsLimitExceeded(RayError):
     """Too many calls are pending on an actor handle."""
+
+
+class AsyncioActorExit(RayError):
+    """Raised by exit_actor() inside an async actor to end it."""
+
+
+class CrossLanguageError(RayError):
+    """An error from a task in another language."""
+
+
+class TaskPlacementGroupRemoved(RayError):
+    """The task's placement group was removed."""
+
+
+class ActorPlacementGroupRemoved(RayError):
+    """The actor's placement group was removed."""
+
+
+class ObjectRefStreamEndOfStreamError(RayError):
+    """A streaming generator has no more items."""
 
 
 __all__ = [name for name, value in list(globals().items())

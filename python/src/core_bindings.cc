@@ -202,6 +202,12 @@ core::TaskResult RunPythonTask(nb::object* executor, const rpc::TaskSpec& spec,
     task["attempt"] = spec.attempt();
     task["restarted"] = spec.restarted();
     task["max_concurrency"] = spec.max_concurrency();
+    if (spec.type() != rpc::ACTOR_TASK) {  // an actor's calls use its creation's
+      nb::dict resources;
+      for (const auto& [k, v] : spec.resources()) resources[k.c_str()] = v;
+      task["resources"] = resources;
+      if (spec.type() == rpc::ACTOR_CREATION_TASK) task["actor_name"] = spec.actor_name();
+    }
     nb::list py_args;
     for (const auto* a : args) {
       auto holder = std::make_shared<core::ObjectValue>(*a);
@@ -313,14 +319,23 @@ void BindCore(nb::module_& m) {
     return g_state != nullptr;
   });
 
-  m.def("run_worker", [](nb::object executor) {
+  m.def("run_worker", [](nb::object executor, nb::object interrupter) {
     auto sys = SystemConfig::FromProcessEnvironment();
     if (!sys.ok()) throw nb::value_error(std::string(sys.status().message()).c_str());
-    auto* exec = new nb::object(executor);  // lives as long as the process
+    auto* exec = new nb::object(executor);          // lives as long as the process
+    auto* interrupt = new nb::object(interrupter);  // likewise
     auto worker = ConnectWorker(
         *sys, rpc::PYTHON,
         [exec](const rpc::TaskSpec& spec, const std::vector<const core::ObjectValue*>& args) {
           return RunPythonTask(exec, spec, args);
+        },
+        [interrupt](const TaskID& task) {
+          nb::gil_scoped_acquire gil;
+          try {
+            (*interrupt)(Bytes(task.Binary()));
+          } catch (const std::exception& e) {
+            PHOTON_LOG_WARN("interrupting task {} failed: {}", task.Hex(), e.what());
+          }
         });
     if (!worker.ok()) ThrowStatus(worker.status());
     {
@@ -486,7 +501,13 @@ void BindCore(nb::module_& m) {
     e.set_serialized_exception(std::string(serialized.c_str(), serialized.size()));
     return Bytes(e.SerializeAsString());
   });
-  m.def("cancel", [](nb::bytes id, bool force) { Worker().Cancel(ToObjectId(id)).IgnoreError(); });
+  m.def(
+      "cancel",
+      [](nb::bytes id, bool force, bool recursive) {
+        absl::Status s = Worker().Cancel(ToObjectId(id), force, recursive);
+        if (absl::IsInvalidArgument(s)) ThrowStatus(s);  // else: finished, nothing to do
+      },
+      nb::arg("id"), nb::arg("force") = false, nb::arg("recursive") = true);
   m.def("num_tracked_objects", [] { return Worker().NumTrackedObjects(); });
   m.def("local_store_stats", [] {
     nb::gil_scoped_release release;
@@ -608,6 +629,26 @@ void BindCore(nb::module_& m) {
     return d;
   });
 
+  // Every actor the GCS knows: id, state, name, namespace.
+  m.def("list_actors", [] {
+    absl::StatusOr<std::vector<rpc::ActorTableData>> listed;
+    {
+      nb::gil_scoped_release release;
+      listed = Worker().gcs().ListActors();
+    }
+    if (!listed.ok()) ThrowStatus(listed.status());
+    nb::list out;
+    for (const auto& a : *listed) {
+      nb::dict d;
+      d["actor_id"] = Bytes(a.actor_id());
+      d["state"] = rpc::ActorTableData::State_Name(a.state());
+      d["name"] = a.name();
+      d["namespace"] = a.ray_namespace();
+      out.append(d);
+    }
+    return out;
+  });
+
   m.def("add_actor_handle", [](nb::bytes id) {
     if (g_state && g_state->worker) g_state->worker->AddActorHandle(ToActorId(id));
   });
@@ -631,14 +672,25 @@ void BindCore(nb::module_& m) {
   });
 
   m.def("nodes", [] {
+    // Ray's keys, plus AvailableResources.
     auto nodes = Check(Worker().gcs().GetAllNodes());
     nb::list out;
     for (const auto& n : nodes) {
       nb::dict d;
       d["NodeID"] = NodeID::FromBinaryOrDie(n.node_id()).Hex();
       d["Alive"] = n.state() == rpc::NodeInfo::ALIVE;
+      d["alive"] = n.state() == rpc::NodeInfo::ALIVE;
       d["NodeManagerAddress"] = n.ip();
+      d["NodeManagerHostname"] = n.hostname();
+      d["NodeName"] = n.ip();
       d["NodeManagerPort"] = n.raylet_port();
+      d["ObjectManagerPort"] = n.object_manager_port();
+      d["ObjectStoreSocketName"] = n.store_socket();
+      d["RayletSocketName"] = fmt::format("{}:{}", n.ip(), n.raylet_port());
+      d["MetricsExportPort"] = 0;
+      std::map<std::string, std::string> labels(n.labels().begin(), n.labels().end());
+      d["Labels"] = labels;
+      d["DeathReason"] = n.death_reason();
       std::map<std::string, double> total(n.resources_total().begin(), n.resources_total().end());
       std::map<std::string, double> avail(n.resources_available().begin(),
                                           n.resources_available().end());

@@ -232,10 +232,26 @@ class _C:
     ({"num_cpus": 0.00001}, "num_cpus"),  # more precise than 1e-4
 ])
 def test_invalid_task_options(options, needle):
-    with pytest.raises(ValueError, match=needle):
+    # As in Ray: TypeError for a value of the wrong type, ValueError otherwise.
+    with pytest.raises((ValueError, TypeError), match=needle):
         ray.remote(**options)(_f)
-    with pytest.raises(ValueError, match=needle):
+    with pytest.raises((ValueError, TypeError), match=needle):
         ray.remote(_f).options(**options)
+
+
+@pytest.mark.parametrize("options", [
+    {"num_cpus": "1"}, {"max_retries": "3"}, {"max_retries": 1.5}, {"resources": "custom"},
+    {"retry_exceptions": "yes"},
+])
+def test_option_of_the_wrong_type_is_a_type_error(options):
+    with pytest.raises(TypeError, match=next(iter(options))):
+        ray.remote(_f).options(**options)
+
+
+def test_fractional_resources_follow_rays_precision_rule():
+    ray.remote(_f).options(num_cpus=0.50005)  # Ray accepts it
+    with pytest.raises(ValueError, match="0.0001"):
+        ray.remote(_f).options(num_cpus=0.00001)
 
 
 @pytest.mark.parametrize("options,needle", [
@@ -252,9 +268,9 @@ def test_invalid_task_options(options, needle):
     ({"num_cpus": -1}, "num_cpus"),
 ])
 def test_invalid_actor_options(options, needle):
-    with pytest.raises(ValueError, match=needle):
+    with pytest.raises((ValueError, TypeError), match=needle):
         ray.remote(**options)(_C)
-    with pytest.raises(ValueError, match=needle):
+    with pytest.raises((ValueError, TypeError), match=needle):
         ray.remote(_C).options(**options)
 
 

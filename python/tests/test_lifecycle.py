@@ -48,7 +48,7 @@ def test_reinit_after_shutdown(shutdown_only):
 
 
 def test_init_rejects_bad_arguments(shutdown_only):
-    with pytest.raises(TypeError):
+    with pytest.raises(RuntimeError, match="no_such_argument"):  # Ray's error
         ray.init(num_cpus=1, no_such_argument=1)
     with pytest.raises(ValueError):
         ray.init(num_cpus=-1)
@@ -341,3 +341,13 @@ def test_shutdown_while_other_threads_drop_refs(tmp_path):
                          timeout=45, env=dict(os.environ))
     assert out.returncode == 0, out.stderr
     assert "clean exit" in out.stdout
+
+
+def test_init_context_and_private_arguments(shutdown_only, tmp_path):
+    ctx = ray.init(num_cpus=1, _temp_dir=str(tmp_path), include_dashboard=False)
+    for key in ("node_id", "address", "gcs_address", "node_ip_address", "session_dir",
+                "webui_url"):
+        assert key in ctx, key
+    assert isinstance(ctx["node_id"], str)
+    assert ctx["node_id"] == ray.get_runtime_context().get_node_id()
+    assert ctx.address_info["session_dir"] == ctx["session_dir"]

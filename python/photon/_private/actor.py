@@ -7,6 +7,7 @@ import threading
 from photon import _photon
 from photon import exceptions
 from photon._private import options as opts
+from photon._private import signature
 from photon._private import worker
 from photon._private.object_ref import ObjectRef
 
@@ -61,6 +62,8 @@ class ActorClass:
         return self._remote(args, kwargs, self._options)
 
     def _remote(self, args, kwargs, o):
+        signature.check(signature.of_method(self._cls, "__init__"), args, kwargs,
+                        f"'{self._cls.__name__}.__init__'")
         worker.ensure_initialized()
         name = o.get("name") or ""
         namespace = o.get("namespace") or worker.current_namespace()
@@ -135,8 +138,18 @@ class ActorMethod:
                         f"'{self._name}()', try '{self._name}.remote()'.")
 
 
+# Methods every actor has (Ray's): __ray_ready__ answers True once the actor
+# is up; __ray_terminate__ ends it after the calls queued before.
+_BUILTIN_METHODS = ("__ray_terminate__", "__ray_ready__")
+
+
 class ActorHandle:
     """A reference to an actor: handle.method.remote(*args) -> ObjectRef."""
+
+    @property
+    def _ray_actor_id(self):
+        from photon._private.ids import ActorID
+        return ActorID(self._actor_id)
 
     def __init__(self, actor_id, cls, _adopt=False):
         self._actor_id = bytes(actor_id)
@@ -152,11 +165,11 @@ class ActorHandle:
             pass
 
     def __getattr__(self, name):
-        if name.startswith("__") and name not in ("__ray_terminate__",):
+        if name.startswith("__") and name not in _BUILTIN_METHODS:
             raise AttributeError(name)
         if self._cls is not None:
             attr = getattr(self._cls, name, None)
-            if attr is None and name != "__ray_terminate__":
+            if attr is None and name not in _BUILTIN_METHODS:
                 raise AttributeError(f"'{self._cls.__name__}' actor has no method '{name}'")
             method_options = getattr(attr, "__photon_method_options__", {}) if attr else {}
         else:
@@ -164,6 +177,9 @@ class ActorHandle:
         return ActorMethod(self, name, method_options)
 
     def _call(self, name, args, kwargs, method_options):
+        if self._cls is not None:
+            signature.check(signature.of_method(self._cls, name), args, kwargs,
+                            f"'{self._cls.__name__}.{name}'")
         num_returns = method_options.get("num_returns")
         if num_returns is None:
             # As for functions, a generator method streams by default.
@@ -220,17 +236,26 @@ def instantiate(cls, args, kwargs):
     return _Hosted(cls(*args, **kwargs), loop)
 
 
-def call_method(hosted, name, args, kwargs):
+def call_method(hosted, name, args, kwargs, task=None):
     if hosted is None:
         raise exceptions.RayActorError("this worker hosts no actor")
     if name == "__ray_terminate__":
         _photon.exit_actor()
         return None
+    if name == "__ray_ready__":
+        return True
     fn = getattr(hosted.instance, name)
     if hosted.loop is None:
         return fn(*args, **kwargs)
     if inspect.iscoroutinefunction(fn):
-        return asyncio.run_coroutine_threadsafe(fn(*args, **kwargs), hosted.loop).result()
+        future = asyncio.run_coroutine_threadsafe(fn(*args, **kwargs), hosted.loop)
+        if task is None:
+            return future.result()
+        worker._track(task, future)  # ray.cancel cancels the coroutine
+        try:
+            return future.result()
+        finally:
+            worker._untrack(task)
     # In an async actor every method runs on the actor's event loop (as in
     # Ray), so sync methods may use the loop's objects (asyncio.Queue, ...).
     return _run_on_loop(hosted.loop, fn, args, kwargs)
@@ -249,9 +274,26 @@ def _run_on_loop(loop, fn, args, kwargs):
     return done.result()
 
 
+class ActorExit(SystemExit):
+    """Raised by exit_actor() in a sync actor: ends the current call (as in
+    Ray, where exit_actor raises SystemExit); the call's result is
+    ActorDiedError and the actor exits once the call is answered."""
+
+
 def exit_actor():
-    """Called inside an actor: the actor exits after the current call."""
+    """Called inside an actor: ends the current call and then the actor (as in
+    Ray: the call raises ActorDiedError, later calls too). In an async actor
+    it raises AsyncioActorExit, else SystemExit."""
     try:
         _photon.exit_actor()
     except RuntimeError as e:
         raise TypeError("exit_actor called on a non-actor worker.") from e
+    try:
+        asyncio.get_running_loop()
+        in_loop = True
+    except RuntimeError:
+        in_loop = False
+    if in_loop:
+        from photon import exceptions
+        raise exceptions.AsyncioActorExit("exit_actor() is called.")
+    raise ActorExit("exit_actor() is called.")

@@ -19,6 +19,7 @@ class ObjectRefGenerator:
         self._task_id = completion_ref.binary()[:36]
         self._next = 0
         self._finished = False
+        self._peeked = None  # an item's ref taken by wait() before next() asked
 
     def __iter__(self):
         return self
@@ -32,6 +33,9 @@ class ObjectRefGenerator:
     def _next_sync(self, timeout_s=None):
         """The next item's ref; None at the end. Raises GetTimeoutError if no
         item comes within `timeout_s` seconds."""
+        if self._peeked is not None:
+            ref, self._peeked = self._peeked, None
+            return ref
         if self._finished:
             return None
         timeout_ms = -1 if timeout_s is None else int(timeout_s * 1000)
@@ -45,6 +49,22 @@ class ObjectRefGenerator:
             return None
         self._next += 1
         return ObjectRef(item, _adopt=True)
+
+    def _ready(self):
+        """For wait(): True if next() would not block (an item is there, or the
+        end). Takes the item, if any, for the next call of next()."""
+        if self._peeked is not None or self._finished:
+            return True
+        try:
+            item = _photon.stream_next(self._task_id, self._next, 0)
+        except TimeoutError:
+            return False
+        if item is None:
+            self._finished = True
+        else:
+            self._next += 1
+            self._peeked = ObjectRef(item, _adopt=True)
+        return True
 
     def __aiter__(self):
         return self

@@ -40,7 +40,16 @@ class ObjectRef:
         return self._id.hex()
 
     def task_id(self):
-        return self._id[:36]
+        from photon._private.ids import TaskID
+        return TaskID(self._id[:36])
+
+    def job_id(self):
+        from photon._private.ids import JobID
+        return JobID(self._id[16:24])
+
+    def as_future(self):
+        """A concurrent.futures.Future (as in Ray, where future() is the same)."""
+        return self.future()
 
     def is_nil(self):
         return self._id == b"\xff" * len(self._id)

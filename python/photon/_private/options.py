@@ -14,15 +14,31 @@ METHOD_OPTIONS = {"num_returns", "concurrency_group", "max_task_retries", "retry
                   "name", "enable_task_events", "_generator_backpressure_num_objects"}
 
 
+def _type_error(name, expected, value):
+    # As in Ray: a value of the wrong type is a TypeError, a bad value a ValueError.
+    return TypeError(f"The type of keyword '{name}' must be {expected}, but received type "
+                     f"{type(value)}")
+
+
 def _quantity(name, value, whole_above_one=False):
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value) \
-            or math.isinf(value) or value < 0:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise _type_error(name, "a number (int or float)", value)
+    if math.isnan(value) or math.isinf(value) or value < 0:
         raise ValueError(f"The option '{name}' must be a number >= 0, got {value!r}.")
     if whole_above_one and value > 1 and int(value) != value:
         raise ValueError(f"The option '{name}' must be a whole number when greater than 1, "
                          f"got {value}.")
-    if round(value * 10000) != value * 10000 and abs(round(value * 10000) - value * 10000) > 1e-6:
-        raise ValueError(f"The option '{name}' has more precision than 0.0001: {value}.")
+    # Ray's rule: a non-zero fraction must be at least 0.0001.
+    if isinstance(value, float) and value != 0.0 and int(value * 10000) == 0:
+        raise ValueError(f"The precision of the fractional quantity of resource {name} cannot "
+                         f"go beyond 0.0001, got {value}.")
+
+
+def _int_option(key, value, minimum):
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _type_error(key, "an int", value)
+    if value < minimum:
+        raise ValueError(f"The option '{key}' must be an int >= {minimum}, got {value!r}.")
 
 
 def validate(options, allowed, kind):
@@ -38,7 +54,7 @@ def validate(options, allowed, kind):
             _quantity(key, value, whole_above_one=True)
         elif key == "resources":
             if not isinstance(value, dict):
-                raise ValueError(f"The option 'resources' must be a dict, got {value!r}.")
+                raise _type_error("resources", "a dict", value)
             for rname, qty in value.items():
                 if rname in ("CPU", "GPU"):
                     raise ValueError(f"Use the 'num_cpus' and 'num_gpus' options, not "
@@ -48,38 +64,40 @@ def validate(options, allowed, kind):
             from photon.util import scheduling_strategies
             scheduling_strategies.to_core(value)  # raises with the reason
         elif key == "num_returns":
-            if value not in ("streaming", "dynamic") and (
-                    not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            if not isinstance(value, (int, str)) or isinstance(value, bool):
+                raise _type_error(key, "an int or a str", value)
+            if value not in ("streaming", "dynamic") and (not isinstance(value, int) or value < 0):
                 raise ValueError(f"The option 'num_returns' must be an int >= 0, 'streaming' or "
                                  f"'dynamic', got {value!r}.")
         elif key in ("max_retries", "max_restarts", "max_task_retries"):
-            if not isinstance(value, int) or isinstance(value, bool) or value < -1:
-                raise ValueError(f"The option '{key}' must be an int >= -1, got {value!r}.")
-        elif key == "max_concurrency":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"The option 'max_concurrency' must be an int >= 1, "
-                                 f"got {value!r}.")
+            _int_option(key, value, -1)
+        elif key in ("max_concurrency", "max_pending_calls"):
+            _int_option(key, value, 1 if key == "max_concurrency" else -1)
+            if key == "max_pending_calls" and value == 0:
+                raise ValueError("The option 'max_pending_calls' must be -1 (no limit) or >= 1.")
         elif key == "retry_exceptions":
-            if not isinstance(value, bool) and not (
-                    isinstance(value, (list, tuple)) and
-                    all(isinstance(c, type) and issubclass(c, BaseException) for c in value)):
+            if not isinstance(value, (bool, list, tuple)):
+                raise _type_error(key, "a bool or a list of exception classes", value)
+            if not isinstance(value, bool) and not all(
+                    isinstance(c, type) and issubclass(c, BaseException) for c in value):
                 raise ValueError("The option 'retry_exceptions' must be a bool or a list of "
                                  f"exception classes, got {value!r}.")
         elif key == "lifetime":
+            if not isinstance(value, str):
+                raise _type_error(key, "a str", value)
             if value not in ("detached", "non_detached"):
                 raise ValueError(f"The option 'lifetime' must be 'detached' or 'non_detached', "
                                  f"got {value!r}.")
         elif key in ("name", "namespace"):
             if not isinstance(value, str):
-                raise ValueError(f"The option '{key}' must be a string, got {value!r}.")
+                raise _type_error(key, "a str", value)
         elif key == "get_if_exists":
             if not isinstance(value, bool):
-                raise ValueError(f"The option 'get_if_exists' must be a bool, got {value!r}.")
+                raise _type_error(key, "a bool", value)
         elif key == "runtime_env":
             validate_runtime_env(value)
         elif key == "max_calls":
-            if not isinstance(value, int) or value < 0:
-                raise ValueError(f"The option 'max_calls' must be an int >= 0, got {value!r}.")
+            _int_option(key, value, 0)
     if options.get("get_if_exists") and not options.get("name"):
         raise ValueError("The option 'get_if_exists' requires 'name'.")
 
@@ -118,8 +136,8 @@ def resources_of(options, default_cpus):
     res["CPU"] = default_cpus if num_cpus is None else num_cpus
     if options.get("num_gpus"):
         res["GPU"] = options["num_gpus"]
-    # `memory` is accepted but not a scheduling resource: nodes do not
-    # advertise memory, so requesting it would make every such task infeasible.
+    if options.get("memory"):
+        res["memory"] = options["memory"]  # bytes; nodes offer their RAM as "memory"
     return {k: float(v) for k, v in res.items() if v}
 
 

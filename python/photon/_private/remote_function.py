@@ -4,6 +4,7 @@ import inspect
 
 from photon import _photon
 from photon._private import options as opts
+from photon._private import signature
 from photon._private import worker
 from photon._private.generator import ObjectRefGenerator
 from photon._private.object_ref import ObjectRef
@@ -17,6 +18,7 @@ class RemoteFunction:
         self._function = function
         self._options = dict(task_options)
         self._keys = {}  # None or retry_exceptions classes -> (epoch, exported key)
+        self._signature = signature.of_function(function)
         functools.update_wrapper(self, function)
 
     def __call__(self, *args, **kwargs):
@@ -51,6 +53,7 @@ class RemoteFunction:
             lambda: worker.TaskFunction(self._function, retry_classes, env_vars))
 
     def _remote(self, args, kwargs, task_options):
+        signature.check(self._signature, args, kwargs, f"'{self._function.__qualname__}'")
         worker.ensure_initialized()
         num_returns = task_options.get("num_returns")
         if num_returns is None:

@@ -1,12 +1,14 @@
 """The process-wide state of Photon in Python and the core operations:
 connecting, get/put/wait, exporting functions, running tasks in workers."""
 import asyncio
+import concurrent.futures
 import hashlib
 import inspect
 import os
 import struct
 import sys
 import threading
+import time
 import traceback
 
 import cloudpickle
@@ -34,6 +36,10 @@ class _State:
         self.namespace = None
         self.job_info_applied = False
         self.epoch = 0              # counts connections: exports are per cluster
+        self.resources = {}         # the running task's (or the actor's) resources
+        self.task_name = None       # the running task's name
+        self.running = {}           # task id -> thread ident or asyncio future (cancel)
+        self.actor_name = None      # the hosted actor's name ("" if anonymous)
 
 
 state = _State()
@@ -293,14 +299,19 @@ def _timeout_ms(timeout):
 
 def get(refs, timeout=None):
     ensure_initialized()
+    from photon._private.generator import ObjectRefGenerator
+    if isinstance(refs, ObjectRefGenerator):
+        return refs  # as in Ray
     single = isinstance(refs, ObjectRef)
     if single:
         refs = [refs]
-    elif not isinstance(refs, (list, tuple)):
-        raise ValueError(f"photon.get takes an ObjectRef or a list of ObjectRefs, got {type(refs)}")
+    elif not isinstance(refs, (list, tuple)):  # (Ray takes lists only; a tuple does no harm)
+        raise ValueError("'object_refs' must either be an ObjectRef or a list of ObjectRefs, "
+                         f"got {type(refs)}.")
     for r in refs:
         if not isinstance(r, ObjectRef):
-            raise ValueError(f"photon.get takes ObjectRefs, got an element of type {type(r)}")
+            raise TypeError(f"Attempting to call `get` on the value {r!r}, which is not an "
+                            "ObjectRef.")
     try:
         raw = _photon.get([r.binary() for r in refs], _timeout_ms(timeout))
     except TimeoutError as e:
@@ -321,14 +332,24 @@ def put(value):
     return ObjectRef(oid, _adopt=True)
 
 
-def wait(refs, num_returns=1, timeout=None, fetch_local=True):
+def wait(refs, *, num_returns=1, timeout=None, fetch_local=True):
+    """Ray's wait: (ready, not_ready) once `num_returns` of `refs` are ready or
+    `timeout` seconds passed. An ObjectRefGenerator is ready when its next item
+    (or its end) is."""
+    from photon._private.generator import ObjectRefGenerator
     ensure_initialized()
-    if isinstance(refs, ObjectRef):
-        raise TypeError("wait() expected a list of ObjectRefs, got a single ObjectRef")
-    refs = list(refs)
+    if isinstance(refs, (ObjectRef, ObjectRefGenerator)):
+        raise TypeError("wait() expected a list of ObjectRef, got a single ObjectRef")
+    if not isinstance(refs, list):
+        raise TypeError(f"wait() expected a list of ObjectRef, got {type(refs)}")
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout < 0):
+        raise ValueError(f"The 'timeout' argument must be nonnegative. Received {timeout}")
     for r in refs:
-        if not isinstance(r, ObjectRef):
-            raise TypeError(f"wait() expected a list of ObjectRefs, got an element of type {type(r)}")
+        if not isinstance(r, (ObjectRef, ObjectRefGenerator)):
+            raise TypeError("wait() expected a list of ObjectRef or ObjectRefGenerator, got list "
+                            f"containing {type(r)}")
+    if len(refs) == 0:
+        return [], []
     if len(set(refs)) != len(refs):
         raise ValueError("Wait requires a list of unique object refs.")
     if not isinstance(num_returns, int) or num_returns <= 0:
@@ -336,11 +357,29 @@ def wait(refs, num_returns=1, timeout=None, fetch_local=True):
     if num_returns > len(refs):
         raise ValueError("num_returns cannot be greater than the number of objects provided to "
                          f"wait: {num_returns} > {len(refs)}")
-    ready = _photon.wait([r.binary() for r in refs], num_returns, _timeout_ms(timeout),
-                         bool(fetch_local))
+    if any(isinstance(r, ObjectRefGenerator) for r in refs):
+        ready = _wait_with_generators(refs, num_returns, timeout, fetch_local)
+    else:
+        ready = _photon.wait([r.binary() for r in refs], num_returns, _timeout_ms(timeout),
+                             bool(fetch_local))
     ready_refs = [r for r, ok in zip(refs, ready) if ok][:num_returns]
     chosen = set(ready_refs)
     return ready_refs, [r for r in refs if r not in chosen]
+
+
+def _wait_with_generators(refs, num_returns, timeout, fetch_local):
+    """wait() over refs and generators: looks every few milliseconds (a
+    generator is ready when its next item, or its end, has arrived). Objects
+    count as ready where they are (fetch_local is not applied here)."""
+    from photon._private.generator import ObjectRefGenerator
+    deadline = None if timeout is None else time.monotonic() + timeout
+    plain = [r.binary() for r in refs if not isinstance(r, ObjectRefGenerator)]
+    while True:
+        flags = iter(_photon.wait(plain, 0, 0, False) if plain else [])
+        ready = [r._ready() if isinstance(r, ObjectRefGenerator) else next(flags) for r in refs]
+        if sum(ready) >= num_returns or (deadline is not None and time.monotonic() >= deadline):
+            return ready
+        time.sleep(0.005)
 
 
 # --- running tasks in a worker ---------------------------------------------------------
@@ -429,9 +468,69 @@ def _run_task_function(task, fn, args, kwargs):
         return _returns_of(task, result)
 
 
+def _cancelled_error(task):
+    return _photon.make_error("TASK_CANCELLED", f"task '{task['name']}' was cancelled",
+                              "TaskCancelledError", b"")
+
+
+def interrupt_task(task_id):
+    """Called by the core when a running task is cancelled: a normal task gets
+    KeyboardInterrupt in its thread (as in Ray; a blocking C call sees it when
+    it returns), an async actor call has its coroutine cancelled. Sync actor
+    calls are not interrupted (as in Ray)."""
+    import ctypes
+    with state.lock:
+        target = state.running.get(bytes(task_id))
+        if target is None:
+            return
+        if isinstance(target, int):
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target),
+                                                       ctypes.py_object(KeyboardInterrupt))
+        else:
+            target.cancel()
+
+
+def _track(task, target):
+    with state.lock:
+        state.running[bytes(task["task_id"])] = target
+
+
+def _untrack(task, ident=None):
+    import ctypes
+    with state.lock:
+        state.running.pop(bytes(task["task_id"]), None)
+        if ident is not None:  # a KeyboardInterrupt sent too late must not hit the next task
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)
+
+
+def _actor_exit_class():
+    from photon._private.actor import ActorExit
+    return ActorExit
+
+
 def execute_task(task, raw_args):
     """Called by the core for every task this worker runs (see _photon.pyi)."""
+    normal = task["type"] == "normal"
+    ident = threading.get_ident() if normal else None
     try:
+        if normal:
+            _track(task, ident)
+        try:
+            return _execute_task(task, raw_args)
+        finally:
+            if normal:
+                _untrack(task, ident)
+    except KeyboardInterrupt:  # ray.cancel of this running task
+        return "error", _cancelled_error(task)
+
+
+def _execute_task(task, raw_args):
+    try:
+        if "resources" in task:
+            state.resources = task["resources"]
+        if "actor_name" in task:
+            state.actor_name = task["actor_name"]
+        state.task_name = task["name"]
         args, kwargs = unpack_args(raw_args)
         kind = task["type"]
         if kind == "normal":
@@ -450,9 +549,18 @@ def execute_task(task, raw_args):
             return "ok", [(serialization.PICKLE5, serialization.serialize_to_bytes(None)[1])]
         # An actor method.
         from photon._private import actor as actor_mod
-        result = actor_mod.call_method(state.actor, task["function"], args, kwargs)
+        result = actor_mod.call_method(state.actor, task["function"], args, kwargs, task)
         return _returns_of(task, result, state.actor.loop if state.actor else None)
+    except (exceptions.AsyncioActorExit, _actor_exit_class()):
+        # exit_actor(): the call fails as the actor's later calls will.
+        return "error", _photon.make_error(
+            "ACTOR_DIED", f"The actor exited: exit_actor() was called in '{task['name']}'.",
+            "ActorDiedError", b"")
     except SystemExit:
         raise
+    except KeyboardInterrupt:
+        raise
+    except (asyncio.CancelledError, concurrent.futures.CancelledError):
+        return "error", _cancelled_error(task)
     except BaseException as exc:  # noqa: BLE001 - reported to the caller
         return "error", _error_bytes(task, exc)

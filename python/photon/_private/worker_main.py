@@ -7,7 +7,7 @@ def main():
     from photon._private import worker
 
     worker.state.mode = "worker"
-    code = _photon.run_worker(worker.execute_task)
+    code = _photon.run_worker(worker.execute_task, worker.interrupt_task)
     sys.stdout.flush()
     sys.stderr.flush()
     import os

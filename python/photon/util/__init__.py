@@ -6,6 +6,8 @@ photon.util.queue.Queue, as in Ray.
 from photon.util import queue  # noqa: F401
 from photon.util import scheduling_strategies  # noqa: F401
 from photon.util.actor_pool import ActorPool
+from photon.util.actors import get_node_ip_address, list_named_actors
 from photon.util.helpers import as_completed, map_unordered
 
-__all__ = ["ActorPool", "as_completed", "map_unordered", "queue", "scheduling_strategies"]
+__all__ = ["ActorPool", "as_completed", "map_unordered", "queue", "scheduling_strategies",
+           "list_named_actors", "get_node_ip_address"]

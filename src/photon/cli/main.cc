@@ -215,7 +215,14 @@ int Status(const SystemConfig& config, std::string address) {
     }
   }
   std::printf("Resources (used / total):\n");
-  for (const auto& [k, v] : total) std::printf("  %s: %g / %g\n", k.c_str(), v - avail[k], v);
+  for (const auto& [k, v] : total) {
+    if (k == "memory" || k == "object_store_memory") {  // bytes, shown in GiB as Ray does
+      constexpr double kGiB = 1 << 30;
+      std::printf("  %s: %.2f / %.2f GiB\n", k.c_str(), (v - avail[k]) / kGiB, v / kGiB);
+    } else {
+      std::printf("  %s: %g / %g\n", k.c_str(), v - avail[k], v);
+    }
+  }
   return 0;
 }
 

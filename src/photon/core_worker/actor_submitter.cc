@@ -110,6 +110,38 @@ void ActorSubmitter::UpdateBorrower(const ActorID& id, const std::string& borrow
   for (auto& f : actions) f();
 }
 
+absl::Status ActorSubmitter::Cancel(const TaskID& task) {
+  std::optional<Call> unsent;
+  std::shared_ptr<rpc::CoreWorkerService::Stub> stub;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(task.ActorId());
+    if (it == actors_.end()) return absl::NotFoundError("no such actor call");
+    Actor& a = it->second;
+    for (auto c = a.calls.begin(); c != a.calls.end(); ++c) {
+      if (c->second.spec.task_id() != task.Binary()) continue;
+      if (!c->second.sent) {
+        unsent = std::move(c->second);
+        a.calls.erase(c);
+      } else {
+        stub = a.stub;
+      }
+      break;
+    }
+  }
+  if (unsent) {
+    FailCall(*unsent, MakeError(rpc::TASK_CANCELLED,
+                                fmt::format("actor task '{}' was cancelled", unsent->spec.name())));
+    return absl::OkStatus();
+  }
+  if (stub == nullptr) return absl::NotFoundError("the actor call has finished");
+  rpc::CancelTaskRequest req;
+  req.set_task_id(task.Binary());
+  rpc::CallAsync(stub->async(), &rpc::CoreWorkerService::Stub::async::CancelTask, req, 5000,
+                 [stub](const absl::Status&, rpc::CancelTaskReply&&) {});
+  return absl::OkStatus();
+}
+
 void ActorSubmitter::DropBorrowers(
     const std::function<bool(const std::string& worker, const std::string& node)>& dead) {
   std::vector<Action> actions;

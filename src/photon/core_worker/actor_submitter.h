@@ -47,6 +47,10 @@ class ActorSubmitter {
   // The owner's side of borrowing: another process holds handles (or not).
   void UpdateBorrower(const ActorID& id, const std::string& borrower, const std::string& node,
                       bool borrowing);
+  // Cancels the call `task`: one not sent yet fails with TASK_CANCELLED here;
+  // a sent one is dropped by the actor if it has not started (a running call
+  // of an async actor is cancelled there). NotFound if it has finished.
+  absl::Status Cancel(const TaskID& task);
   // A borrower process (or every borrower on a node) died: its handles go.
   void DropBorrower(const std::string& worker);
   void DropBorrowersOnNode(const std::string& node);

@@ -73,9 +73,10 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
   }
 
   grpc::ServerUnaryReactor* CancelTask(grpc::CallbackServerContext* ctx,
-                                       const rpc::CancelTaskRequest*,
+                                       const rpc::CancelTaskRequest* req,
                                        rpc::CancelTaskReply* reply) override {
     reply->set_attempted(false);
+    worker_->HandleCancelTask(*req, reply);
     auto* r = ctx->DefaultReactor();
     r->Finish(grpc::Status::OK);
     return r;
@@ -942,7 +943,21 @@ void CoreWorker::OnActorExitRequested() {
       .IgnoreError();
 }
 
-absl::Status CoreWorker::Cancel(const ObjectID& id) { return submitter_->Cancel(id.TaskId()); }
+absl::Status CoreWorker::Cancel(const ObjectID& id, bool force, bool recursive) {
+  TaskID task = id.TaskId();
+  if (!task.ActorId().IsNilActor()) {
+    if (force) return absl::InvalidArgumentError("force=True is not supported for actor tasks.");
+    return actor_submitter_->Cancel(task);
+  }
+  return submitter_->Cancel(task, force, recursive);
+}
+
+void CoreWorker::HandleCancelTask(const rpc::CancelTaskRequest& req, rpc::CancelTaskReply* reply) {
+  auto task = TaskID::FromBinary(req.task_id());
+  if (!task.ok() || receiver_ == nullptr) return;
+  reply->set_attempted(receiver_->Cancel(*task));
+  if (req.recursive()) submitter_->CancelChildrenOf(*task);
+}
 
 int CoreWorker::RunTaskLoop() {
   if (receiver_ == nullptr) return 1;

@@ -74,6 +74,9 @@ struct CoreWorkerOptions {
   std::map<std::string, std::string> worker_env;
   std::string ray_namespace;
   TaskExecutor executor;  // workers only
+  // Workers only, optional: asks the front end to stop the running task
+  // `task` (ray.cancel of a running task; best effort, any thread).
+  std::function<void(const TaskID& task)> interrupt;
 };
 
 // One argument of a task as the front end gives it.
@@ -159,9 +162,15 @@ class CoreWorker {
   // Submits a normal task; returns the ids of its returns (one local ref each).
   absl::StatusOr<std::vector<ObjectID>> SubmitTask(std::vector<TaskArgument> args,
                                                    const TaskOptions& options);
-  // Cancels the task that makes `id`: a queued task never runs; a running one
-  // finishes but its result is dropped. Get then yields TASK_CANCELLED.
-  absl::Status Cancel(const ObjectID& id);
+  // Cancels the task that makes `id` (Ray's cancel): get then yields
+  // TASK_CANCELLED. A queued task never runs; a running normal task is
+  // interrupted (`force`: its worker is killed); with `recursive` the tasks it
+  // submitted are cancelled too. An actor call is dropped if it has not
+  // started (a running one of an async actor is cancelled); `force` is refused
+  // for actor calls (InvalidArgument), as in Ray.
+  absl::Status Cancel(const ObjectID& id, bool force = false, bool recursive = true);
+  // Worker side of Cancel: drops `task` if queued here, else interrupts it.
+  void HandleCancelTask(const rpc::CancelTaskRequest& req, rpc::CancelTaskReply* reply);
 
   // --- borrowing (core_worker_borrows.cc) ---
   // References to objects owned by other processes that this process just

@@ -55,9 +55,59 @@ void TaskReceiver::HandlePushTask(grpc::ServerUnaryReactor* reactor,
   ReleaseInOrder(caller);
 }
 
+bool TaskReceiver::Cancel(const TaskID& task) {
+  std::optional<Item> dropped;
+  {
+    absl::MutexLock lock(&mu_);
+    const std::string id = task.Binary();
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      if (it->request->task().task_id() == id) {
+        dropped = *it;
+        queue_.erase(it);
+        break;
+      }
+    }
+    for (auto& [caller, q] : callers_) {
+      if (dropped) break;
+      for (auto it = q.waiting.begin(); it != q.waiting.end(); ++it) {
+        if (it->second.request->task().task_id() != id) continue;
+        dropped = it->second;
+        // Its turn is skipped: the calls after it still run.
+        q.skipped.insert(it->first);
+        q.waiting.erase(it);
+        ReleaseInOrder(caller);
+        break;
+      }
+    }
+    if (!dropped && !running_.contains(task)) return false;
+  }
+  if (dropped) {
+    FinishCancelled(*dropped);
+    return true;
+  }
+  if (worker_->options().interrupt) worker_->options().interrupt(task);
+  return true;
+}
+
+void TaskReceiver::FinishCancelled(const Item& item) {
+  const rpc::TaskSpec& spec = item.request->task();
+  TaskID task_id = TaskID::FromBinaryOrDie(spec.task_id());
+  rpc::ErrorInfo e =
+      MakeError(rpc::TASK_CANCELLED, fmt::format("task '{}' was cancelled", spec.name()));
+  for (int i = 1; i <= std::max(1, spec.num_returns()); ++i) {
+    AddReturn(ObjectID::FromIndex(task_id, i), kErrorMetadata, e.SerializeAsString(), item.reply);
+  }
+  item.reactor->Finish(grpc::Status::OK);
+}
+
 void TaskReceiver::ReleaseInOrder(const std::string& caller) {
   CallerQueue& q = callers_[caller];
-  while (!q.waiting.empty()) {
+  while (true) {
+    while (!q.skipped.empty() && *q.skipped.begin() <= q.next_seq) {
+      if (*q.skipped.begin() == q.next_seq) ++q.next_seq;
+      q.skipped.erase(q.skipped.begin());
+    }
+    if (q.waiting.empty()) break;
     auto it = q.waiting.begin();
     if (it->first < q.next_seq) {
       queue_.push_back(it->second);
@@ -209,7 +259,15 @@ void TaskReceiver::Execute(const Item& item) {
   TaskResult result;
   if (!error) {
     if (spec.streaming()) worker_->BeginExecutingStream(task_id, spec.caller());
+    {
+      absl::MutexLock lock(&mu_);
+      running_.insert(task_id);
+    }
     result = executor_(spec, args);
+    {
+      absl::MutexLock lock(&mu_);
+      running_.erase(task_id);
+    }
     if (spec.streaming()) worker_->EndExecutingStream(task_id);
     if (result.kind == TaskResult::Kind::kApplicationError) {
       rpc::ErrorInfo e = MakeError(rpc::TASK_EXECUTION_EXCEPTION, result.error_message);

@@ -11,11 +11,13 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "photon/core_worker/core_worker.h"
 
@@ -30,6 +32,10 @@ class TaskReceiver {
   // Runs pushed tasks until Exit; returns the exit code.
   int Run();
   void Exit(int code);
+  // Cancels `task`: if it waits here it is answered with TASK_CANCELLED and
+  // never runs; if it runs, the front end is asked to interrupt it. True if
+  // either was done.
+  bool Cancel(const TaskID& task);
   // Inside an actor: exit once the current call has replied.
   void ExitAfterCurrentTask() { exit_after_task_ = true; }
   bool exit_requested() const { return exit_after_task_; }
@@ -62,8 +68,12 @@ class TaskReceiver {
   struct CallerQueue {
     uint64_t next_seq = 0;
     std::map<uint64_t, Item> waiting;
+    std::set<uint64_t> skipped;  // cancelled before their turn
   };
   std::map<std::string, CallerQueue> callers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<TaskID> running_ ABSL_GUARDED_BY(mu_);
+  // Answers `item` with TASK_CANCELLED for every return, without running it.
+  void FinishCancelled(const Item& item);
   std::vector<std::thread> pool_;
   std::atomic<bool> exit_after_task_{false};
   bool exiting_ ABSL_GUARDED_BY(mu_) = false;

@@ -144,6 +144,7 @@ void TaskSubmitter::Pump(const std::string& key, std::vector<Action>* actions) {
     if (it == tasks_.end() || it->second.cancelled) continue;
     lease->busy = true;
     it->second.pushed = true;
+    it->second.lease = lease;
     rpc::TaskSpec spec = it->second.spec;
     actions->push_back([this, key, lease, id, spec = std::move(spec)]() mutable {
       PushTask(key, lease, id, std::move(spec));
@@ -323,6 +324,7 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
           // Stored outside the lock below.
           actions.push_back([this, oid, v] { worker_->StoreReturn(oid, v); });
         }
+        t.completed = true;  // a Cancel from now on finds nothing to cancel
         finish = true;
       }
     }
@@ -361,19 +363,44 @@ void TaskSubmitter::FailTask(const TaskID& id, const rpc::ErrorInfo& error) {
   FinishTask(id);
 }
 
-absl::Status TaskSubmitter::Cancel(const TaskID& id) {
+absl::Status TaskSubmitter::Cancel(const TaskID& id, bool force, bool recursive) {
   std::string name;
+  std::shared_ptr<Lease> lease;
   {
     absl::MutexLock lock(&mu_);
     auto it = tasks_.find(id);
-    if (it == tasks_.end()) return absl::NotFoundError("the task has finished");
+    if (it == tasks_.end() || it->second.completed) {
+      return absl::NotFoundError("the task has finished");
+    }
     it->second.cancelled = true;
     name = it->second.spec.name();
     auto& q = queues_[it->second.key].tasks;
     std::erase(q, id);
+    if (it->second.pushed) lease = it->second.lease;
+    if (lease && force) lease->dead = true;  // never reused: it is killed below
   }
   FailTask(id, MakeError(rpc::TASK_CANCELLED, fmt::format("task '{}' was cancelled", name)));
+  if (lease) {
+    rpc::CancelTaskRequest req;
+    req.set_task_id(id.Binary());
+    req.set_force(force);
+    req.set_recursive(recursive);
+    rpc::CallAsync(lease->stub->async(), &rpc::CoreWorkerService::Stub::async::CancelTask, req,
+                   5000, [lease](const absl::Status&, rpc::CancelTaskReply&&) {});
+    if (force) ReturnLease(lease, /*disconnect=*/true);
+  }
   return absl::OkStatus();
+}
+
+void TaskSubmitter::CancelChildrenOf(const TaskID& parent) {
+  std::vector<TaskID> children;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, t] : tasks_) {
+      if (t.spec.parent_task_id() == parent.Binary()) children.push_back(id);
+    }
+  }
+  for (const auto& c : children) Cancel(c, /*force=*/false, /*recursive=*/true).IgnoreError();
 }
 
 void TaskSubmitter::ReturnLease(const std::shared_ptr<Lease>& lease, bool disconnect) {

@@ -37,11 +37,17 @@ class TaskSubmitter {
   // owner tables. `ref_args` are the ids of its ObjectRef arguments (their
   // submitted-task references are already counted).
   void Submit(rpc::TaskSpec spec, std::vector<ObjectID> ref_args);
-  // Cancels `task` if this submitter still has it. NotFound otherwise.
-  absl::Status Cancel(const TaskID& task);
+  // Cancels `task` if this submitter still has it (NotFound otherwise): its
+  // returns become TASK_CANCELLED; if it was pushed, its worker is asked to
+  // stop it (`force`: the worker is killed), and with `recursive` to cancel
+  // what it submitted.
+  absl::Status Cancel(const TaskID& task, bool force = false, bool recursive = true);
+  // Cancels every task this process submitted from within `parent`.
+  void CancelChildrenOf(const TaskID& parent);
   size_t NumPendingTasks() const;
 
  private:
+  struct Lease;
   struct Task {
     rpc::TaskSpec spec;
     std::vector<ObjectID> ref_args;
@@ -49,7 +55,9 @@ class TaskSubmitter {
     int deps_left = 0;
     bool cancelled = false;
     bool pushed = false;
+    bool completed = false;  // its returns are being stored
     std::string key;
+    std::shared_ptr<Lease> lease;  // while pushed
   };
   struct Lease {
     rpc::Address worker;

@@ -136,9 +136,9 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, Drive
   return conn;
 }
 
-absl::StatusOr<std::unique_ptr<core::CoreWorker>> ConnectWorker(const SystemConfig& config,
-                                                                rpc::Language language,
-                                                                core::TaskExecutor executor) {
+absl::StatusOr<std::unique_ptr<core::CoreWorker>> ConnectWorker(
+    const SystemConfig& config, rpc::Language language, core::TaskExecutor executor,
+    std::function<void(const TaskID&)> interrupt) {
   if (config.raylet_pid() > 0) DieWithParent(static_cast<pid_t>(config.raylet_pid()), SIGKILL);
   InitLogging("worker", config.session_dir(), config.log_level()).IgnoreError();
   auto job = JobID::FromHex(config.job_id());
@@ -168,6 +168,7 @@ absl::StatusOr<std::unique_ptr<core::CoreWorker>> ConnectWorker(const SystemConf
     o.worker_env[ConfigEnvVar("job_worker_env")] = config.job_worker_env();
   }
   o.executor = std::move(executor);
+  o.interrupt = std::move(interrupt);
   return core::CoreWorker::Create(config, o);
 }
 

@@ -46,9 +46,10 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, Drive
 
 // In a process the raylet started (config.raylet_address() is set): creates
 // the worker's core worker. The caller then runs RunTaskLoop().
-absl::StatusOr<std::unique_ptr<core::CoreWorker>> ConnectWorker(const SystemConfig& config,
-                                                                rpc::Language language,
-                                                                core::TaskExecutor executor);
+// `interrupt` (optional) stops a running task when it is cancelled.
+absl::StatusOr<std::unique_ptr<core::CoreWorker>> ConnectWorker(
+    const SystemConfig& config, rpc::Language language, core::TaskExecutor executor,
+    std::function<void(const TaskID&)> interrupt = nullptr);
 
 // The command line of this process (from /proc/self/cmdline), argv[0] made absolute.
 std::vector<std::string> OwnCommandLine();

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "fmt/format.h"
 #include "fmt/ranges.h"
@@ -47,15 +48,21 @@ NodeManager::NodeManager(SystemConfig config, NodeManagerOptions options)
 NodeManager::~NodeManager() { Stop(); }
 
 absl::Status NodeManager::Start() {
-  auto total = ResourceSet::FromMap(options_.resources);
+  auto capacity = StoreCapacity();
+  if (!capacity.ok()) return capacity.status();
+  // As in Ray, a node also offers its object store and the rest of its RAM
+  // (in bytes) as the resources "object_store_memory" and "memory".
+  const double ram = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+  std::map<std::string, double> resources = options_.resources;
+  resources.emplace("object_store_memory", static_cast<double>(*capacity));
+  resources.emplace("memory", std::max(0.0, ram - static_cast<double>(*capacity)));
+  auto total = ResourceSet::FromMap(resources);
   if (!total.ok()) return total.status();
   {
     absl::MutexLock lock(&mu_);
     total_ = *total;
     available_ = *total;
   }
-  auto capacity = StoreCapacity();
-  if (!capacity.ok()) return capacity.status();
   store_socket_ = fmt::format("photon-store-{}-{}", getpid(), node_id_.Hex().substr(0, 12));
   if (auto s = objects_.Start(*capacity, store_socket_,
                               fmt::format("{}/spill/{}", options_.session_dir, node_id_.Hex()));
@@ -80,11 +87,13 @@ absl::Status NodeManager::Start() {
   info.set_ip(options_.host == "0.0.0.0" ? "127.0.0.1" : options_.host);
   info.set_raylet_port(server_.port());
   info.set_object_manager_port(server_.port());
-  for (const auto& [k, v] : options_.resources) (*info.mutable_resources_total())[k] = v;
-  for (const auto& [k, v] : options_.resources) (*info.mutable_resources_available())[k] = v;
+  for (const auto& [k, v] : resources) (*info.mutable_resources_total())[k] = v;
+  for (const auto& [k, v] : resources) (*info.mutable_resources_available())[k] = v;
   for (const auto& [k, v] : options_.labels) (*info.mutable_labels())[k] = v;
   info.set_session_dir(options_.session_dir);
   info.set_store_socket(store_socket_);
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) == 0) info.set_hostname(host);
   if (auto s = gcs_->RegisterNode(info); !s.ok()) return s;
   RefreshClusterView();
   timer_ = std::thread([this] { TimerLoop(); });
