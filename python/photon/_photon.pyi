@@ -85,6 +85,10 @@ def register_borrowed_refs(refs: list) -> None:
     """[(id, owner_address)]: refs to objects other processes own, just
     deserialized here; new borrows are registered with their owners (blocks for
     one call per owner)."""
+def exit_worker_after_task() -> None:
+    """This worker exits once the running task has replied (max_calls)."""
+def actor_pending_calls(actor_id: bytes) -> int:
+    """Calls this process made to the actor that have not finished."""
 def list_actors() -> list:
     """Every actor the GCS knows: dicts of actor_id, state, name, namespace."""
 def cancel(id: bytes, force: bool = False, recursive: bool = True) -> None:

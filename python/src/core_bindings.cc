@@ -355,6 +355,9 @@ void BindCore(nb::module_& m) {
     auto s = Worker().ExitActor();
     if (!s.ok()) ThrowStatus(s);
   });
+  m.def("exit_worker_after_task", [] { Worker().ExitAfterCurrentTask(); });
+  m.def("actor_pending_calls",
+        [](nb::bytes actor_id) { return Worker().NumPendingActorCalls(ToActorId(actor_id)); });
   m.def("actor_restarted", [] { return Worker().actor_restarted(); });
   m.def("job_id", [] { return Bytes(Worker().job_id().Binary()); });
   m.def("node_id", [] { return Bytes(Worker().node_id().Binary()); });

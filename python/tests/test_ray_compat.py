@@ -186,3 +186,29 @@ def test_runtime_env_class(ray_start_regular_shared):
         return os.environ.get("COMPAT_VAR")
 
     assert ray.get(read.remote()) == "yes"
+
+
+def test_max_calls_retires_the_worker(ray_start_regular_shared):
+    @ray.remote(max_calls=1)
+    def pid():
+        return os.getpid()
+
+    first = ray.get(pid.remote())
+    second = ray.get(pid.remote())
+    assert first != second  # each call ran in a fresh worker
+    assert len({ray.get(pid.remote()) for _ in range(3)}) == 3
+
+
+def test_max_pending_calls(ray_start_regular_shared):
+    @ray.remote(max_pending_calls=2)
+    class Slow:
+        def work(self):
+            time.sleep(0.5)
+            return 1
+
+    a = Slow.remote()
+    refs = [a.work.remote(), a.work.remote()]
+    with pytest.raises(exceptions.PendingCallsLimitExceeded):
+        a.work.remote()
+    assert ray.get(refs) == [1, 1]
+    assert ray.get(a.work.remote()) == 1  # room again

@@ -101,7 +101,8 @@ class ActorClass:
                 _photon.kv_put(ACTOR_CLASS_NS, aid, key.encode(), True)
             except Exception:  # noqa: BLE001 - handles then lack method options
                 pass
-        return ActorHandle(aid, self._cls, _adopt=True)
+        return ActorHandle(aid, self._cls, _adopt=True,
+                           max_pending_calls=o.get("max_pending_calls") or -1)
 
 
 ACTOR_CLASS_NS = "photon:actor_class"
@@ -151,9 +152,10 @@ class ActorHandle:
         from photon._private.ids import ActorID
         return ActorID(self._actor_id)
 
-    def __init__(self, actor_id, cls, _adopt=False):
+    def __init__(self, actor_id, cls, _adopt=False, max_pending_calls=-1):
         self._actor_id = bytes(actor_id)
         self._cls = cls
+        self._max_pending_calls = max_pending_calls
         if not _adopt and worker.is_connected():
             _photon.add_actor_handle(self._actor_id)
 
@@ -180,6 +182,11 @@ class ActorHandle:
         if self._cls is not None:
             signature.check(signature.of_method(self._cls, name), args, kwargs,
                             f"'{self._cls.__name__}.{name}'")
+        if self._max_pending_calls > 0 and \
+                _photon.actor_pending_calls(self._actor_id) >= self._max_pending_calls:
+            raise exceptions.PendingCallsLimitExceeded(
+                f"The actor {self._actor_id.hex()} has {self._max_pending_calls} pending calls "
+                f"(max_pending_calls={self._max_pending_calls}); wait for some to finish.")
         num_returns = method_options.get("num_returns")
         if num_returns is None:
             # As for functions, a generator method streams by default.
@@ -203,7 +210,7 @@ class ActorHandle:
         return refs[0] if num_returns == 1 else refs
 
     def __reduce__(self):
-        return _rebuild_handle, (self._actor_id, self._cls)
+        return _rebuild_handle, (self._actor_id, self._cls, self._max_pending_calls)
 
     def __repr__(self):
         name = self._cls.__name__ if self._cls is not None else "Actor"
@@ -216,8 +223,8 @@ class ActorHandle:
         return hash(self._actor_id)
 
 
-def _rebuild_handle(actor_id, cls):
-    return ActorHandle(actor_id, cls)
+def _rebuild_handle(actor_id, cls, max_pending_calls=-1):
+    return ActorHandle(actor_id, cls, max_pending_calls=max_pending_calls)
 
 
 # --- worker side ----------------------------------------------------------------------

@@ -45,12 +45,13 @@ class RemoteFunction:
         # other exceptions as the task's (non-retried) result.
         retry_classes = tuple(retry) if isinstance(retry, (list, tuple)) else None
         env_vars = opts.env_vars_of(task_options)
-        if retry_classes is None and not env_vars:
+        max_calls = task_options.get("max_calls") or 0
+        if retry_classes is None and not env_vars and not max_calls:
             return worker.export_cached(self._keys, None, lambda: self._function)
-        cache_key = (retry_classes, tuple(sorted(env_vars.items())))
+        cache_key = (retry_classes, tuple(sorted(env_vars.items())), max_calls)
         return worker.export_cached(
             self._keys, cache_key,
-            lambda: worker.TaskFunction(self._function, retry_classes, env_vars))
+            lambda: worker.TaskFunction(self._function, retry_classes, env_vars, max_calls))
 
     def _remote(self, args, kwargs, task_options):
         signature.check(self._signature, args, kwargs, f"'{self._function.__qualname__}'")

@@ -181,13 +181,16 @@ def load(key):
 class TaskFunction:
     """A task function with options the core does not carry, applied in the
     worker: retry_exceptions=[classes] (only exceptions of those classes are
-    reported to the core as retryable failures) and runtime_env env_vars
-    (set for the duration of the call)."""
+    reported to the core as retryable failures), runtime_env env_vars (set for
+    the duration of the call) and max_calls (the worker exits after that many
+    calls of the function, as in Ray)."""
 
-    def __init__(self, function, retry_classes=None, env_vars=None):
+    def __init__(self, function, retry_classes=None, env_vars=None, max_calls=0):
         self.function = function
         self.retry_classes = None if retry_classes is None else tuple(retry_classes)
         self.env_vars = dict(env_vars or {})
+        self.max_calls = max_calls or 0  # Ray's max_calls: the worker exits after that many
+        self.calls = 0
 
 
 class ActorClassWithEnv:
@@ -456,6 +459,10 @@ def _error_bytes(task, exc):
 
 
 def _run_task_function(task, fn, args, kwargs):
+    if fn.max_calls:
+        fn.calls += 1
+        if fn.calls >= fn.max_calls:
+            _photon.exit_worker_after_task()
     with _EnvVars(fn.env_vars):
         try:
             result = fn.function(*args, **kwargs)

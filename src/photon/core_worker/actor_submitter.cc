@@ -110,6 +110,12 @@ void ActorSubmitter::UpdateBorrower(const ActorID& id, const std::string& borrow
   for (auto& f : actions) f();
 }
 
+size_t ActorSubmitter::NumPendingCalls(const ActorID& actor) {
+  absl::MutexLock lock(&mu_);
+  auto it = actors_.find(actor);
+  return it == actors_.end() ? 0 : it->second.calls.size();
+}
+
 absl::Status ActorSubmitter::Cancel(const TaskID& task) {
   std::optional<Call> unsent;
   std::shared_ptr<rpc::CoreWorkerService::Stub> stub;

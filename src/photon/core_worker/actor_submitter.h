@@ -47,6 +47,8 @@ class ActorSubmitter {
   // The owner's side of borrowing: another process holds handles (or not).
   void UpdateBorrower(const ActorID& id, const std::string& borrower, const std::string& node,
                       bool borrowing);
+  // Calls to `actor` from this process that have not finished.
+  size_t NumPendingCalls(const ActorID& actor);
   // Cancels the call `task`: one not sent yet fails with TASK_CANCELLED here;
   // a sent one is dropped by the actor if it has not started (a running call
   // of an async actor is cancelled there). NotFound if it has finished.

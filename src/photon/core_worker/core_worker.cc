@@ -921,6 +921,14 @@ absl::Status CoreWorker::ExitActor() {
   return absl::OkStatus();
 }
 
+void CoreWorker::ExitAfterCurrentTask() {
+  if (receiver_ != nullptr) receiver_->ExitAfterCurrentTask();
+}
+
+size_t CoreWorker::NumPendingActorCalls(const ActorID& actor) {
+  return actor_submitter_->NumPendingCalls(actor);
+}
+
 bool CoreWorker::actor_restarted() const {
   absl::MutexLock lock(&mu_);
   return actor_restarted_;
@@ -963,10 +971,10 @@ int CoreWorker::RunTaskLoop() {
   if (receiver_ == nullptr) return 1;
   int code = receiver_->Run();
   if (receiver_->exit_requested()) {
-    // A graceful actor exit: let the replies already sent reach their
-    // callers, then have the GCS mark the actor dead (no restart).
+    // A graceful exit: let the replies already sent reach their callers,
+    // then (an actor) have the GCS mark the actor dead (no restart).
     server_->Shutdown(1000);
-    OnActorExitRequested();
+    if (!current_actor_id().IsNil()) OnActorExitRequested();
   }
   return code;
 }

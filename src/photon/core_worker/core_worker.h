@@ -169,6 +169,12 @@ class CoreWorker {
   // started (a running one of an async actor is cancelled); `force` is refused
   // for actor calls (InvalidArgument), as in Ray.
   absl::Status Cancel(const ObjectID& id, bool force = false, bool recursive = true);
+  // Worker side: this worker exits once the running task has replied (its
+  // owner is told not to push more to it). Ray's max_calls.
+  void ExitAfterCurrentTask();
+  // Calls this process made to `actor` that have not finished (Ray's
+  // max_pending_calls is checked against it).
+  size_t NumPendingActorCalls(const ActorID& actor);
   // Worker side of Cancel: drops `task` if queued here, else interrupts it.
   void HandleCancelTask(const rpc::CancelTaskRequest& req, rpc::CancelTaskReply* reply);
 

@@ -303,6 +303,8 @@ void TaskReceiver::Execute(const Item& item) {
   // `spec` lives in the request, which gRPC frees once the call finishes.
   bool created = spec.type() == rpc::ACTOR_CREATION_TASK && !error;
   int max_concurrency = spec.max_concurrency();
+  // A worker that exits after this task (max_calls) tells its owner so.
+  if (exit_after_task_ && spec.type() == rpc::NORMAL_TASK) item.reply->set_worker_exiting(true);
   item.reactor->Finish(grpc::Status::OK);
   if (created && max_concurrency > 1) StartPool(max_concurrency - 1);
   if (exit_after_task_) Exit(0);  // RunTaskLoop drains replies, then tells the GCS
