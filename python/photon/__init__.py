@@ -253,8 +253,12 @@ def available_resources():
 
 
 def get_gpu_ids():
+    """The GPU ids assigned to the running task or actor (in a driver: those in
+    CUDA_VISIBLE_DEVICES), as Ray returns them."""
+    if _worker.state.mode == "worker" and _worker.state.gpu_ids is not None:
+        return list(_worker.state.gpu_ids)
     ids = _os.environ.get("CUDA_VISIBLE_DEVICES", "")
-    return [int(i) for i in ids.split(",") if i.strip().isdigit()]
+    return [int(i) if i.strip().isdigit() else i.strip() for i in ids.split(",") if i.strip()]
 
 
 # photon.util (ActorPool, queue, as_completed) as ray.util; imported last

@@ -207,6 +207,8 @@ core::TaskResult RunPythonTask(nb::object* executor, const rpc::TaskSpec& spec,
       for (const auto& [k, v] : spec.resources()) resources[k.c_str()] = v;
       task["resources"] = resources;
       if (spec.type() == rpc::ACTOR_CREATION_TASK) task["actor_name"] = spec.actor_name();
+      std::vector<int> gpus(spec.assigned_gpu_ids().begin(), spec.assigned_gpu_ids().end());
+      task["gpu_ids"] = gpus;
     }
     nb::list py_args;
     for (const auto* a : args) {

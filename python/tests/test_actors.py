@@ -391,3 +391,53 @@ def test_await_actor_call_from_driver(ray_start_regular_shared):
         return await c.incr.remote()
 
     assert asyncio.run(main()) == 2
+
+
+def test_concurrency_groups(ray_start_regular_shared):
+    """Ray's concurrency groups: each group runs up to its limit of calls at once,
+    apart from the default group (max_concurrency)."""
+    import threading as _threading
+
+    @ray.remote(concurrency_groups={"io": 2, "compute": 1})
+    class Grouped:
+        def __init__(self):
+            self.barrier = _threading.Barrier(2, timeout=10)
+
+        @ray.method(concurrency_group="io")
+        def meet(self):
+            self.barrier.wait()  # needs two io calls running at once
+            return "met"
+
+        @ray.method(concurrency_group="compute")
+        def compute(self):
+            return "computed"
+
+        def plain(self):
+            return "plain"
+
+    g = Grouped.remote()
+    assert ray.get([g.meet.remote(), g.meet.remote()], timeout=30) == ["met", "met"]
+    assert ray.get(g.compute.remote()) == "computed"
+    assert ray.get(g.plain.remote()) == "plain"
+    # A group chosen at the call.
+    assert ray.get(g.plain.options(concurrency_group="io").remote()) == "plain"
+    with pytest.raises(ValueError):
+        ray.get(g.plain.options(concurrency_group="nope").remote())
+
+    @ray.remote(concurrency_groups={"io": 2})
+    class AsyncGrouped:
+        def __init__(self):
+            self.event = None
+
+        @ray.method(concurrency_group="io")
+        async def meet(self):
+            import asyncio as _asyncio
+            if self.event is None:
+                self.event = _asyncio.Event()
+                await _asyncio.wait_for(self.event.wait(), 10)
+            else:
+                self.event.set()
+            return "met"
+
+    a = AsyncGrouped.remote()
+    assert ray.get([a.meet.remote(), a.meet.remote()], timeout=30) == ["met", "met"]

@@ -351,3 +351,36 @@ def test_init_context_and_private_arguments(shutdown_only, tmp_path):
     assert isinstance(ctx["node_id"], str)
     assert ctx["node_id"] == ray.get_runtime_context().get_node_id()
     assert ctx.address_info["session_dir"] == ctx["session_dir"]
+
+
+def test_gpu_ids_are_assigned_per_task_and_actor(shutdown_only):
+    ray.init(num_cpus=4, num_gpus=2)
+
+    @ray.remote(num_gpus=1)
+    def one_gpu():
+        import time as _time
+        _time.sleep(0.5)
+        return ray.get_gpu_ids(), os.environ.get("CUDA_VISIBLE_DEVICES")
+
+    @ray.remote(num_gpus=0.5)
+    def half_gpu():
+        return ray.get_gpu_ids()
+
+    @ray.remote
+    def no_gpu():
+        return ray.get_gpu_ids()
+
+    a, b = ray.get([one_gpu.remote(), one_gpu.remote()])
+    assert len(a[0]) == 1 and len(b[0]) == 1
+    assert {a[0][0], b[0][0]} == {0, 1}  # held at the same time: different GPUs
+    assert a[1] == str(a[0][0])
+    assert len(ray.get(half_gpu.remote())) == 1
+    assert ray.get(no_gpu.remote()) == []
+
+    @ray.remote(num_gpus=2)
+    class Both:
+        def ids(self):
+            return sorted(ray.get_gpu_ids()), ray.get_runtime_context().get_assigned_resources()
+
+    ids, resources = ray.get(Both.remote().ids.remote())
+    assert ids == [0, 1] and resources.get("GPU") == 2.0

@@ -72,16 +72,22 @@ class ActorClass:
             if existing is not None:
                 return ActorHandle(existing, self._cls, _adopt=False)
         env_vars = opts.env_vars_of(o)
-        if env_vars:
-            key = worker.export_cached(self._keys, tuple(sorted(env_vars.items())),
-                                       lambda: worker.ActorClassWithEnv(self._cls, env_vars))
-        else:
-            key = worker.export_cached(self._keys, None, lambda: self._cls)
         is_async = _is_async_class(self._cls)
         max_concurrency = o.get("max_concurrency") or (1000 if is_async else 1)
+        groups = dict(o.get("concurrency_groups") or {})
+        if env_vars or groups:
+            cache_key = (tuple(sorted(env_vars.items())), tuple(sorted(groups.items())),
+                         max_concurrency)
+            key = worker.export_cached(
+                self._keys, cache_key,
+                lambda: worker.ActorClassWithEnv(self._cls, env_vars, groups, max_concurrency))
+        else:
+            key = worker.export_cached(self._keys, None, lambda: self._cls)
         # Async actors interleave calls on one event loop; a bounded set of
-        # core threads hands calls to it.
-        core_concurrency = min(max_concurrency, 64) if is_async else max_concurrency
+        # core threads hands calls to it. Concurrency groups add their limits
+        # (each group's calls run on their own share of the threads).
+        total = max_concurrency + sum(groups.values())
+        core_concurrency = min(total, 64) if is_async else total
         try:
             aid = _photon.create_actor(
                 key, worker.pack_args(args, kwargs), name, namespace,
@@ -198,7 +204,9 @@ class ActorHandle:
             raise NotImplementedError("num_returns='dynamic' (deprecated in Ray) is not "
                                       "supported; use num_returns='streaming'")
         streaming = num_returns == "streaming"
-        ids = _photon.submit_actor_task(self._actor_id, name, worker.pack_args(args, kwargs),
+        group = method_options.get("concurrency_group")
+        function = name if not group else f"{name}{GROUP_SEPARATOR}{group}"
+        ids = _photon.submit_actor_task(self._actor_id, function, worker.pack_args(args, kwargs),
                                         1 if streaming else num_returns,
                                         method_options.get("name") or name, streaming)
         refs = [ObjectRef(i, _adopt=True) for i in ids]
@@ -230,17 +238,40 @@ def _rebuild_handle(actor_id, cls, max_pending_calls=-1):
 # --- worker side ----------------------------------------------------------------------
 
 class _Hosted:
-    def __init__(self, instance, loop):
+    def __init__(self, instance, loop, groups=None, default_limit=1):
         self.instance = instance
         self.loop = loop
+        # Concurrency groups (Ray's): a semaphore per group, and one for the
+        # methods in no group (its limit is max_concurrency). None: no groups.
+        self.limits = None
+        if groups:
+            make = asyncio.Semaphore if loop is not None else threading.Semaphore
+            self.limits = {name: make(n) for name, n in groups.items()}
+            self.limits[None] = make(default_limit)
+
+    def limit_of(self, fn, group):
+        """The semaphore a call of `fn` (in `group`, if given at the call) takes."""
+        if self.limits is None:
+            return None
+        if group is None:
+            group = getattr(fn, "__photon_method_options__", {}).get("concurrency_group")
+        if group is not None and group not in self.limits:
+            raise ValueError(f"concurrency group '{group}' is not defined for this actor "
+                             f"(defined: {sorted(g for g in self.limits if g)})")
+        return self.limits[group]
 
 
-def instantiate(cls, args, kwargs):
+def instantiate(cls, args, kwargs, groups=None, default_limit=1):
     loop = None
     if _is_async_class(cls):
         loop = asyncio.new_event_loop()
         threading.Thread(target=loop.run_forever, daemon=True, name="photon-actor-loop").start()
-    return _Hosted(cls(*args, **kwargs), loop)
+    return _Hosted(cls(*args, **kwargs), loop, groups, default_limit)
+
+
+# A call's concurrency group given with .options(concurrency_group=...) travels
+# in the method name, after this separator.
+GROUP_SEPARATOR = "\x1f"
 
 
 def call_method(hosted, name, args, kwargs, task=None):
@@ -251,11 +282,19 @@ def call_method(hosted, name, args, kwargs, task=None):
         return None
     if name == "__ray_ready__":
         return True
+    name, _, group = name.partition(GROUP_SEPARATOR)
     fn = getattr(hosted.instance, name)
+    limit = hosted.limit_of(fn, group or None)
     if hosted.loop is None:
-        return fn(*args, **kwargs)
+        if limit is None:
+            return fn(*args, **kwargs)
+        with limit:
+            return fn(*args, **kwargs)
     if inspect.iscoroutinefunction(fn):
-        future = asyncio.run_coroutine_threadsafe(fn(*args, **kwargs), hosted.loop)
+        coroutine = fn(*args, **kwargs)
+        if limit is not None:
+            coroutine = _limited(limit, coroutine)
+        future = asyncio.run_coroutine_threadsafe(coroutine, hosted.loop)
         if task is None:
             return future.result()
         worker._track(task, future)  # ray.cancel cancels the coroutine
@@ -266,6 +305,11 @@ def call_method(hosted, name, args, kwargs, task=None):
     # In an async actor every method runs on the actor's event loop (as in
     # Ray), so sync methods may use the loop's objects (asyncio.Queue, ...).
     return _run_on_loop(hosted.loop, fn, args, kwargs)
+
+
+async def _limited(semaphore, coroutine):
+    async with semaphore:
+        return await coroutine
 
 
 def _run_on_loop(loop, fn, args, kwargs):

@@ -98,6 +98,17 @@ def validate(options, allowed, kind):
             validate_runtime_env(value)
         elif key == "max_calls":
             _int_option(key, value, 0)
+        elif key == "concurrency_groups":
+            if not isinstance(value, dict):
+                raise _type_error(key, "a dict of group name to max concurrency", value)
+            for group, limit in value.items():
+                if not isinstance(group, str) or not group:
+                    raise ValueError(f"concurrency group names must be non-empty strings, "
+                                     f"got {group!r}")
+                _int_option(f"concurrency_groups['{group}']", limit, 1)
+        elif key == "concurrency_group":
+            if not isinstance(value, str):
+                raise _type_error(key, "a str", value)
     if options.get("get_if_exists") and not options.get("name"):
         raise ValueError("The option 'get_if_exists' requires 'name'.")
 

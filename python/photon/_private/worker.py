@@ -38,6 +38,8 @@ class _State:
         self.epoch = 0              # counts connections: exports are per cluster
         self.resources = {}         # the running task's (or the actor's) resources
         self.task_name = None       # the running task's name
+        self.gpu_ids = None         # GPU instances of the running task or actor (workers)
+        self.original_cuda = None   # the worker's own CUDA_VISIBLE_DEVICES
         self.running = {}           # task id -> thread ident or asyncio future (cancel)
         self.actor_name = None      # the hosted actor's name ("" if anonymous)
 
@@ -194,11 +196,15 @@ class TaskFunction:
 
 
 class ActorClassWithEnv:
-    """An actor class whose worker gets runtime_env env_vars before __init__."""
+    """An actor class with what its worker applies: runtime_env env_vars (set
+    before __init__) and concurrency groups (name -> limit; `default_limit`
+    for methods outside every group)."""
 
-    def __init__(self, cls, env_vars):
+    def __init__(self, cls, env_vars, concurrency_groups=None, default_limit=1):
         self.cls = cls
         self.env_vars = dict(env_vars)
+        self.concurrency_groups = dict(concurrency_groups or {})
+        self.default_limit = default_limit
 
 
 class _EnvVars:
@@ -475,6 +481,23 @@ def _run_task_function(task, fn, args, kwargs):
         return _returns_of(task, result)
 
 
+_NO_ENV = object()
+
+
+def _set_gpu_ids(ids):
+    """As Ray does: a task or actor holding GPUs sees them (and only them) in
+    CUDA_VISIBLE_DEVICES; a task without GPUs sees the worker's own value."""
+    if state.original_cuda is None:
+        state.original_cuda = os.environ.get("CUDA_VISIBLE_DEVICES", _NO_ENV)
+    state.gpu_ids = list(ids)
+    if ids:
+        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in ids)
+    elif state.original_cuda is _NO_ENV:
+        os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+    else:
+        os.environ["CUDA_VISIBLE_DEVICES"] = state.original_cuda
+
+
 def _cancelled_error(task):
     return _photon.make_error("TASK_CANCELLED", f"task '{task['name']}' was cancelled",
                               "TaskCancelledError", b"")
@@ -535,6 +558,7 @@ def _execute_task(task, raw_args):
     try:
         if "resources" in task:
             state.resources = task["resources"]
+            _set_gpu_ids(task["gpu_ids"])
         if "actor_name" in task:
             state.actor_name = task["actor_name"]
         state.task_name = task["name"]
@@ -548,11 +572,13 @@ def _execute_task(task, raw_args):
             return _returns_of(task, result)
         if kind == "actor_creation":
             cls = load(task["function"])
+            groups, default_limit = {}, 1
             if isinstance(cls, ActorClassWithEnv):
                 os.environ.update(cls.env_vars)  # the worker is the actor's alone
+                groups, default_limit = cls.concurrency_groups, cls.default_limit
                 cls = cls.cls
             from photon._private import actor as actor_mod
-            state.actor = actor_mod.instantiate(cls, args, kwargs)
+            state.actor = actor_mod.instantiate(cls, args, kwargs, groups, default_limit)
             return "ok", [(serialization.PICKLE5, serialization.serialize_to_bytes(None)[1])]
         # An actor method.
         from photon._private import actor as actor_mod

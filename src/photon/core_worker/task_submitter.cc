@@ -146,6 +146,7 @@ void TaskSubmitter::Pump(const std::string& key, std::vector<Action>* actions) {
     it->second.pushed = true;
     it->second.lease = lease;
     rpc::TaskSpec spec = it->second.spec;
+    for (int g : lease->gpu_ids) spec.add_assigned_gpu_ids(g);
     actions->push_back([this, key, lease, id, spec = std::move(spec)]() mutable {
       PushTask(key, lease, id, std::move(spec));
     });
@@ -235,6 +236,7 @@ void TaskSubmitter::OnLeaseReply(const std::string& key, const std::string& rayl
       q.pending_requests.erase(lease_id);
       auto lease = std::make_shared<Lease>();
       lease->worker = reply.worker();
+      lease->gpu_ids.assign(reply.gpu_ids().begin(), reply.gpu_ids().end());
       lease->raylet_address = raylet_address;
       lease->lease_id = lease_id;
       lease->stub = rpc::CoreWorkerService::NewStub(

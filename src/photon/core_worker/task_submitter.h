@@ -63,6 +63,7 @@ class TaskSubmitter {
     rpc::Address worker;
     std::string raylet_address;
     std::string lease_id;
+    std::vector<int> gpu_ids;  // the GPU instances the raylet assigned to the lease
     std::unique_ptr<rpc::CoreWorkerService::Stub> stub;
     bool busy = false;
     bool dead = false;

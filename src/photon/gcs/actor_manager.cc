@@ -245,14 +245,17 @@ void ActorManager::OnLeaseReply(const ActorID& id, uint64_t attempt, const std::
         a.worker_id = reply.worker().worker_id();
         by_worker_[a.worker_id] = id;
         rpc::Address worker = reply.worker();
-        actions.push_back([this, id, attempt, worker] { PushCreation(id, attempt, worker); });
+        std::vector<int> gpus(reply.gpu_ids().begin(), reply.gpu_ids().end());
+        actions.push_back(
+            [this, id, attempt, worker, gpus] { PushCreation(id, attempt, worker, gpus); });
       }
     }
   }
   for (auto& f : actions) f();
 }
 
-void ActorManager::PushCreation(const ActorID& id, uint64_t attempt, const rpc::Address& worker) {
+void ActorManager::PushCreation(const ActorID& id, uint64_t attempt, const rpc::Address& worker,
+                                const std::vector<int>& gpu_ids) {
   rpc::PushTaskRequest req;
   {
     absl::MutexLock lock(&mu_);
@@ -260,6 +263,7 @@ void ActorManager::PushCreation(const ActorID& id, uint64_t attempt, const rpc::
     if (it == actors_.end() || it->second.attempt != attempt) return;
     *req.mutable_task() = it->second.create.creation_task();
     req.mutable_task()->set_restarted(it->second.data.num_restarts() > 0);
+    for (int g : gpu_ids) req.mutable_task()->add_assigned_gpu_ids(g);
     req.set_intended_worker_id(worker.worker_id());
   }
   auto stub = std::shared_ptr<rpc::CoreWorkerService::Stub>(rpc::CoreWorkerService::NewStub(

@@ -73,7 +73,9 @@ class ActorManager : public rpc::ActorInfoGcsService::CallbackService {
   void RequestLease(const ActorID& id, uint64_t attempt, std::string raylet, bool grant_or_reject);
   void OnLeaseReply(const ActorID& id, uint64_t attempt, const std::string& raylet,
                     const absl::Status& s, rpc::RequestWorkerLeaseReply&& reply);
-  void PushCreation(const ActorID& id, uint64_t attempt, const rpc::Address& worker);
+  // Pushes the creation task to the leased worker, with the lease's GPU ids.
+  void PushCreation(const ActorID& id, uint64_t attempt, const rpc::Address& worker,
+                    const std::vector<int>& gpu_ids);
   void OnCreationReply(const ActorID& id, uint64_t attempt, const absl::Status& s,
                        rpc::PushTaskReply&& reply);
   // The actor's worker is gone (or must go): restart or die.

@@ -62,6 +62,7 @@ absl::Status NodeManager::Start() {
     absl::MutexLock lock(&mu_);
     total_ = *total;
     available_ = *total;
+    gpu_free_.assign(static_cast<size_t>(total_.Get("GPU")), 1.0);
   }
   store_socket_ = fmt::format("photon-store-{}-{}", getpid(), node_id_.Hex().substr(0, 12));
   if (auto s = objects_.Start(*capacity, store_socket_,
@@ -270,7 +271,36 @@ void NodeManager::Grant(PendingLease& lease, Worker& worker) {
   worker.held = lease.resources;
   worker.detached_actor = lease.request->detached_actor();
   worker.blocked = false;
+  worker.gpus = AssignGpusLocked(lease.resources.Get("GPU"));
+  for (const auto& [index, share] : worker.gpus) lease.reply->add_gpu_ids(index);
   *lease.reply->mutable_worker() = worker.address;
+}
+
+std::vector<std::pair<int, double>> NodeManager::AssignGpusLocked(double amount) {
+  constexpr double kEps = 1e-9;
+  std::vector<std::pair<int, double>> out;
+  if (amount <= 0) return out;
+  if (amount >= 1 - kEps) {
+    size_t want = static_cast<size_t>(amount + kEps);
+    for (size_t i = 0; i < gpu_free_.size() && out.size() < want; ++i) {
+      if (gpu_free_[i] >= 1 - kEps) {
+        gpu_free_[i] = 0;
+        out.emplace_back(static_cast<int>(i), 1.0);
+      }
+    }
+    return out;
+  }
+  int best = -1;  // the fullest GPU the share fits on, to keep whole GPUs free
+  for (size_t i = 0; i < gpu_free_.size(); ++i) {
+    if (gpu_free_[i] + kEps >= amount && (best < 0 || gpu_free_[i] < gpu_free_[best])) {
+      best = static_cast<int>(i);
+    }
+  }
+  if (best >= 0) {
+    gpu_free_[best] -= amount;
+    out.emplace_back(best, amount);
+  }
+  return out;
 }
 
 void NodeManager::StartWorkerLocked(const PendingLease& lease) {
@@ -343,6 +373,12 @@ void NodeManager::DispatchLocked(std::vector<PendingLease>* granted) {
 void NodeManager::ReleaseWorkerLocked(Worker& w) {
   available_.Add(w.held);
   w.held = ResourceSet();
+  for (const auto& [index, share] : w.gpus) {
+    if (static_cast<size_t>(index) < gpu_free_.size()) {
+      gpu_free_[index] = std::min(1.0, gpu_free_[index] + share);
+    }
+  }
+  w.gpus.clear();
   w.lease_id.clear();
   w.blocked = false;
   resources_dirty_ = true;

@@ -102,11 +102,16 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
     JobID job;
     rpc::Address address;
     std::string lease_id;
-    ResourceSet held;  // resources of its current lease
+    ResourceSet held;                          // resources of its current lease
+    std::vector<std::pair<int, double>> gpus;  // GPU instances (and shares) of the lease
     bool blocked = false;
     bool detached_actor = false;  // survives its job's end
     absl::Time idle_since;
   };
+  // GPU instances for a lease asking for `amount` GPUs: whole GPUs for
+  // amounts >= 1, else a share of the fullest GPU that has room.
+  std::vector<std::pair<int, double>> AssignGpusLocked(double amount)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   struct PendingLease {
     grpc::ServerUnaryReactor* reactor;
     const rpc::RequestWorkerLeaseRequest* request;
@@ -168,6 +173,7 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
 
   absl::Mutex mu_;
   ResourceSet total_ ABSL_GUARDED_BY(mu_);
+  std::vector<double> gpu_free_ ABSL_GUARDED_BY(mu_);  // per GPU instance: the unheld share
   ResourceSet available_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<WorkerID, Worker> workers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<pid_t, WorkerID> worker_by_pid_ ABSL_GUARDED_BY(mu_);
