@@ -65,9 +65,12 @@ class RuntimeContext:
         return (worker.state.info or {}).get("gcs_address") or os_env_address()
 
     def is_canceled(self):
-        """True if the running task was cancelled (Photon cancels a task by
-        failing its result; the task itself is not told, so this is False)."""
-        return False
+        """True in a running sync actor call that was cancelled (ray.cancel
+        does not interrupt those, as in Ray; they may check this and stop).
+        Other tasks are interrupted instead."""
+        from photon._private import worker
+        task_id = getattr(worker.state.local, "task_id", None)
+        return task_id is not None and task_id in worker.state.cancelled
 
     def get(self):
         """The context as a dict (Ray's RuntimeContext.get)."""

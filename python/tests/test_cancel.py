@@ -171,3 +171,25 @@ def test_cancel_of_a_finished_task_does_nothing(ray_start_regular_shared):
 def test_cancel_takes_refs_only(ray_start_regular_shared):
     with pytest.raises(TypeError):
         ray.cancel(1)
+
+
+def test_running_sync_actor_call_sees_is_canceled(ray_start_regular_shared):
+    @ray.remote
+    class A:
+        def loop(self):
+            for _ in range(300):
+                if ray.get_runtime_context().is_canceled():
+                    return "saw-cancel"
+                time.sleep(0.05)
+            return "never cancelled"
+
+        def ping(self):
+            return ray.get_runtime_context().is_canceled()
+
+    a = A.remote()
+    ref = a.loop.remote()
+    time.sleep(0.5)
+    ray.cancel(ref)
+    with pytest.raises(TaskCancelledError):  # as in Ray, though it returned
+        ray.get(ref, timeout=30)
+    assert ray.get(a.ping.remote()) is False  # the flag is per call

@@ -40,7 +40,9 @@ class _State:
         self.task_name = None       # the running task's name
         self.gpu_ids = None         # GPU instances of the running task or actor (workers)
         self.original_cuda = None   # the worker's own CUDA_VISIBLE_DEVICES
-        self.running = {}           # task id -> thread ident or asyncio future (cancel)
+        self.running = {}           # task id -> thread ident, asyncio future or SYNC_ACTOR_CALL
+        self.cancelled = set()      # running sync actor calls that were cancelled
+        self.local = threading.local()  # .task_id: the task this thread runs
         self.actor_name = None      # the hosted actor's name ("" if anonymous)
 
 
@@ -503,17 +505,24 @@ def _cancelled_error(task):
                               "TaskCancelledError", b"")
 
 
+SYNC_ACTOR_CALL = "sync actor call"
+
+
 def interrupt_task(task_id):
     """Called by the core when a running task is cancelled: a normal task gets
     KeyboardInterrupt in its thread (as in Ray; a blocking C call sees it when
-    it returns), an async actor call has its coroutine cancelled. Sync actor
-    calls are not interrupted (as in Ray)."""
+    it returns), an async actor call has its coroutine cancelled. A sync actor
+    call is not interrupted (as in Ray): it is marked, so that
+    get_runtime_context().is_canceled() turns True in it and its result is
+    TaskCancelledError."""
     import ctypes
     with state.lock:
         target = state.running.get(bytes(task_id))
         if target is None:
             return
-        if isinstance(target, int):
+        if target is SYNC_ACTOR_CALL:
+            state.cancelled.add(bytes(task_id))
+        elif isinstance(target, int):
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target),
                                                        ctypes.py_object(KeyboardInterrupt))
         else:
@@ -541,17 +550,30 @@ def _actor_exit_class():
 def execute_task(task, raw_args):
     """Called by the core for every task this worker runs (see _photon.pyi)."""
     normal = task["type"] == "normal"
+    actor_call = task["type"] == "actor_task"
     ident = threading.get_ident() if normal else None
+    task_id = bytes(task["task_id"])
+    state.local.task_id = task_id
     try:
         if normal:
             _track(task, ident)
+        elif actor_call:
+            _track(task, SYNC_ACTOR_CALL)  # an async call replaces it with its future
         try:
-            return _execute_task(task, raw_args)
+            outcome = _execute_task(task, raw_args)
         finally:
             if normal:
                 _untrack(task, ident)
+            elif actor_call:
+                _untrack(task)
+        if actor_call and task_id in state.cancelled:
+            state.cancelled.discard(task_id)
+            return "error", _cancelled_error(task)
+        return outcome
     except KeyboardInterrupt:  # ray.cancel of this running task
         return "error", _cancelled_error(task)
+    finally:
+        state.local.task_id = None
 
 
 def _execute_task(task, raw_args):
