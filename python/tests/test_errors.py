@@ -301,3 +301,11 @@ def test_actor_class_cannot_be_instantiated_directly():
     C = ray.remote(_C)
     with pytest.raises(TypeError, match="remote"):
         C()
+
+
+def test_fine_fractions_run_at_rays_precision(ray_start_regular_shared):
+    @ray.remote(num_cpus=0.50005)
+    def f():
+        return ray.get_runtime_context().get_assigned_resources()["CPU"]
+
+    assert ray.get(f.remote(), timeout=60) == 0.5

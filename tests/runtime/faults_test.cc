@@ -231,6 +231,22 @@ TEST_F(FaultsTest, InfeasibleTaskTimesOutAndWarns) {
   EXPECT_EQ(*photon::Task(PlusOne).Remote(1).Get(30000), 2);
 }
 
+// A request the raylet refuses outright (an amount finer than its 0.0001 units) fails
+// the task with the reason instead of being retried forever.
+TEST_F(FaultsTest, RefusedResourceAmountFailsTheTask) {
+  StartCluster(1);
+  auto too_fine = photon::Task(PlusOne).SetResource("CPU", 0.50005).Remote(1);
+  try {
+    too_fine.Get(30000);
+    ADD_FAILURE() << "a task with an unrepresentable resource amount ran";
+  } catch (const photon::GetTimeoutError&) {
+    ADD_FAILURE() << "the task hung instead of failing";
+  } catch (const photon::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("0.0001"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(*photon::Task(PlusOne).Remote(1).Get(30000), 2);
+}
+
 TEST_F(FaultsTest, InitWithUnreachableAddressThrows) {
   photon::Config config;
   config.address = "127.0.0.1:1";

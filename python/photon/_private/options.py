@@ -149,7 +149,8 @@ def resources_of(options, default_cpus):
         res["GPU"] = options["num_gpus"]
     if options.get("memory"):
         res["memory"] = options["memory"]  # bytes; nodes offer their RAM as "memory"
-    return {k: float(v) for k, v in res.items() if v}
+    # Amounts are kept to Ray's precision of 0.0001 (0.50005 CPUs becomes 0.5).
+    return {k: round(float(v), 4) for k, v in res.items() if v}
 
 
 def scheduling_of(options):

@@ -206,6 +206,13 @@ void TaskSubmitter::OnLeaseReply(const std::string& key, const std::string& rayl
         unneeded->raylet_address = raylet_address;
         unneeded->lease_id = lease_id;
       }
+    } else if (absl::IsInvalidArgument(status)) {
+      // The raylet refuses the request itself (e.g. a resource amount it
+      // cannot represent): asking again cannot help, so the tasks fail.
+      q.pending_requests.erase(lease_id);
+      to_fail.assign(q.tasks.begin(), q.tasks.end());
+      q.tasks.clear();
+      fail_message = std::string(status.message());
     } else if (!status.ok()) {
       q.pending_requests.erase(lease_id);
       PHOTON_LOG_WARN("lease request to raylet {} failed: {}", raylet_address,

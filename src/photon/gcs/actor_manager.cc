@@ -228,6 +228,13 @@ void ActorManager::OnLeaseReply(const ActorID& id, uint64_t attempt, const std::
           a.worker_id = reply.worker().worker_id();
           ReleaseWorker(a, &actions);
         }
+      } else if (absl::IsInvalidArgument(s)) {
+        // The request itself is refused (e.g. a resource amount the raylet
+        // cannot represent): retrying cannot help, the actor dies.
+        MarkDead(
+            a,
+            ActorDied(fmt::format("the actor cannot be scheduled: {}", std::string(s.message()))),
+            &actions);
       } else if (!s.ok() || reply.rejected()) {
         // The raylet is gone or refused: try again elsewhere shortly.
         PHOTON_LOG_WARN("actor {}: lease from {} failed: {}", id.Hex(), raylet,
