@@ -526,28 +526,24 @@ absl::StatusOr<std::vector<bool>> CoreWorker::WaitFetchLocal(const std::vector<O
   std::vector<char> started(ids.size(), 0);
   std::vector<bool> ready(ids.size());
   while (true) {
+    // Returns at once when num_objects values are known (the common case:
+    // then they are usually local too); else wakes now and then to start
+    // pulls of the values known so far.
+    auto values = memory_store_.Wait(ids, num_objects, std::min(deadline, absl::Now() + kPullPoll));
     size_t known = 0;
-    auto values = memory_store_.Wait(ids, 0, absl::Now());
-    for (const auto& v : values) known += v != nullptr;
-    if (known < num_objects) {
-      // Wake for the next value, or now and then to see finished pulls.
-      values = memory_store_.Wait(ids, known + 1, std::min(deadline, absl::Now() + kPullPoll));
-    }
     size_t local = 0;
     for (size_t i = 0; i < ids.size(); ++i) {
       ready[i] = false;
       if (values[i] == nullptr) continue;
+      ++known;
       if (!values[i]->in_plasma || values[i]->plasma_node == node_id_) {
         ready[i] = true;
       } else {
-        {
-          absl::MutexLock lock(&pulls->mu);
-          ready[i] = pulls->finished[i] != 0;
-        }
-        if (!ready[i] && !started[i]) {
+        if (!started[i]) {
           started[i] = 1;
           if (store_->Contains(ids[i])) {
-            ready[i] = true;
+            absl::MutexLock lock(&pulls->mu);
+            pulls->finished[i] = 1;
           } else {
             PrefetchAsync(ids[i], values[i]->plasma_node, [pulls, i](const absl::Status&) {
               absl::MutexLock lock(&pulls->mu);
@@ -556,6 +552,8 @@ absl::StatusOr<std::vector<bool>> CoreWorker::WaitFetchLocal(const std::vector<O
             });
           }
         }
+        absl::MutexLock lock(&pulls->mu);
+        ready[i] = pulls->finished[i] != 0;
       }
       local += ready[i];
     }
