@@ -30,17 +30,18 @@ def test_cancel_queued_task(ray_start_regular_shared):
     assert ray.get(first, timeout=20) == 1
 
 
+def _spin_then_mark(path, seconds):
+    """Busy Python code (interruptible), then a marker file if not interrupted."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pass
+    open(path, "w").close()
+
+
 def test_cancel_running_python_loop_interrupts_it(ray_start_regular_shared, tmp_path):
     marker = str(tmp_path / "finished")
-
-    @ray.remote
-    def spin(path):
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            pass
-        open(path, "w").close()
-
-    ref = spin.remote(marker)
+    spin = ray.remote(_spin_then_mark)
+    ref = spin.remote(marker, 5)
     time.sleep(1.0)
     ray.cancel(ref)
     with pytest.raises(TaskCancelledError):
@@ -49,35 +50,39 @@ def test_cancel_running_python_loop_interrupts_it(ray_start_regular_shared, tmp_
     assert not os.path.exists(marker)  # interrupted, not left running
 
 
-def test_force_cancel_kills_the_worker(ray_start_regular_shared):
+def test_force_cancel_kills_the_worker(ray_start_regular_shared, tmp_path):
+    pid_file = tmp_path / "pid"
+
     @ray.remote(max_retries=0)
-    def pid_then_sleep():
-        time.sleep(60)
+    def pid_then_sleep(path):
+        with open(path, "w") as f:
+            f.write(str(os.getpid()))
+        time.sleep(60)  # a blocking call: only force=True stops it at once
 
-    @ray.remote
-    def pid():
-        return os.getpid()
-
-    ref = pid_then_sleep.remote()
-    time.sleep(1.0)
+    ref = pid_then_sleep.remote(str(pid_file))
+    wait_for_condition(lambda: pid_file.exists() and pid_file.read_text() != "")
+    pid = int(pid_file.read_text())
     ray.cancel(ref, force=True)
     with pytest.raises((TaskCancelledError, WorkerCrashedError)):
         ray.get(ref, timeout=20)
 
+    def gone():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return True
+
+    wait_for_condition(gone, timeout=20)
+
 
 def test_recursive_cancel_cancels_children(ray_start_regular_shared, tmp_path):
     marker = str(tmp_path / "child-finished")
-
-    @ray.remote
-    def child(path):
-        deadline = time.monotonic() + 4
-        while time.monotonic() < deadline:
-            pass
-        open(path, "w").close()
+    child = ray.remote(_spin_then_mark)
 
     @ray.remote
     def parent(path):
-        return ray.get(child.remote(path))
+        return ray.get(child.remote(path, 4))
 
     ref = parent.remote(marker)
     time.sleep(1.5)
