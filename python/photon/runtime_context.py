@@ -65,9 +65,9 @@ class RuntimeContext:
         return (worker.state.info or {}).get("gcs_address") or os_env_address()
 
     def is_canceled(self):
-        """True in a running sync actor call that was cancelled (ray.cancel
-        does not interrupt those, as in Ray; they may check this and stop).
-        Other tasks are interrupted instead."""
+        """True in a running task or actor call that was cancelled: sync actor
+        calls are not interrupted (as in Ray) and may check this to stop; a
+        normal task also gets KeyboardInterrupt, and sees this if it catches it."""
         from photon._private import worker
         task_id = getattr(worker.state.local, "task_id", None)
         return task_id is not None and task_id in worker.state.cancelled

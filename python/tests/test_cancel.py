@@ -198,3 +198,21 @@ def test_running_sync_actor_call_sees_is_canceled(ray_start_regular_shared):
     with pytest.raises(TaskCancelledError):  # as in Ray, though it returned
         ray.get(ref, timeout=30)
     assert ray.get(a.ping.remote()) is False  # the flag is per call
+
+
+def test_a_task_that_catches_the_interrupt_still_ends_cancelled(ray_start_regular_shared):
+    @ray.remote
+    def stubborn():
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                pass
+        except KeyboardInterrupt:
+            return ray.get_runtime_context().is_canceled()
+        return "not interrupted"
+
+    ref = stubborn.remote()
+    time.sleep(1.0)
+    ray.cancel(ref)
+    with pytest.raises(TaskCancelledError):  # the owner's answer, whatever it returned
+        ray.get(ref, timeout=20)

@@ -520,8 +520,9 @@ def interrupt_task(task_id):
         target = state.running.get(bytes(task_id))
         if target is None:
             return
+        state.cancelled.add(bytes(task_id))  # is_canceled() in the task turns True
         if target is SYNC_ACTOR_CALL:
-            state.cancelled.add(bytes(task_id))
+            pass
         elif isinstance(target, int):
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target),
                                                        ctypes.py_object(KeyboardInterrupt))
@@ -567,13 +568,14 @@ def execute_task(task, raw_args):
             elif actor_call:
                 _untrack(task)
         if actor_call and task_id in state.cancelled:
-            state.cancelled.discard(task_id)
             return "error", _cancelled_error(task)
         return outcome
     except KeyboardInterrupt:  # ray.cancel of this running task
         return "error", _cancelled_error(task)
     finally:
         state.local.task_id = None
+        with state.lock:
+            state.cancelled.discard(task_id)
 
 
 def _execute_task(task, raw_args):
