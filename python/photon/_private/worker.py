@@ -521,13 +521,11 @@ def interrupt_task(task_id):
         if target is None:
             return
         state.cancelled.add(bytes(task_id))  # is_canceled() in the task turns True
-        if target is SYNC_ACTOR_CALL:
-            pass
-        elif isinstance(target, int):
+        if isinstance(target, int):
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target),
                                                        ctypes.py_object(KeyboardInterrupt))
-        else:
-            target.cancel()
+        elif target is not SYNC_ACTOR_CALL:
+            target.cancel()  # an async actor call's future
 
 
 def _track(task, target):

@@ -18,6 +18,23 @@ std::string AddressKey(const rpc::Address& a) { return fmt::format("{}:{}", a.ip
 
 constexpr int64_t kRegisterTimeoutMs = 10000;
 
+// Tells `owner` that process `worker` (on `node`) took (`borrowing`) or dropped
+// borrows of `ids`; one blocking UpdateObjectBorrowers call.
+absl::Status SendBorrowUpdate(const rpc::Address& owner, const std::vector<ObjectID>& ids,
+                              const WorkerID& worker, const NodeID& node, bool borrowing,
+                              int64_t timeout_ms) {
+  rpc::ObjectBorrowRequest req;
+  for (const auto& id : ids) req.add_object_ids(id.Binary());
+  req.set_borrower_worker_id(worker.Binary());
+  req.set_borrower_node_id(node.Binary());
+  req.set_borrowing(borrowing);
+  auto stub =
+      rpc::CoreWorkerService::NewStub(rpc::GetChannel(AddressKey(owner), owner.worker_id()));
+  rpc::ObjectBorrowReply reply;
+  return rpc::CallSync(stub.get(), &rpc::CoreWorkerService::Stub::UpdateObjectBorrowers, req,
+                       &reply, timeout_ms);
+}
+
 }  // namespace
 
 void CoreWorker::RegisterBorrowedRefs(const std::vector<std::pair<ObjectID, rpc::Address>>& refs) {
@@ -31,15 +48,8 @@ void CoreWorker::RegisterBorrowedRefs(const std::vector<std::pair<ObjectID, rpc:
     entry.second.push_back(id);
   }
   for (auto& [key, entry] : by_owner) {
-    rpc::ObjectBorrowRequest req;
-    for (const auto& id : entry.second) req.add_object_ids(id.Binary());
-    req.set_borrower_worker_id(worker_id_.Binary());
-    req.set_borrower_node_id(node_id_.Binary());
-    req.set_borrowing(true);
-    auto stub = rpc::CoreWorkerService::NewStub(rpc::GetChannel(key));
-    rpc::ObjectBorrowReply reply;
-    absl::Status s = rpc::CallSync(stub.get(), &rpc::CoreWorkerService::Stub::UpdateObjectBorrowers,
-                                   req, &reply, kRegisterTimeoutMs);
+    absl::Status s = SendBorrowUpdate(entry.first, entry.second, worker_id_, node_id_,
+                                      /*borrowing=*/true, kRegisterTimeoutMs);
     if (!s.ok()) {
       // The owner is gone or unreachable: gets will report it; nothing to release.
       PHOTON_LOG_DEBUG("cannot register {} borrowed refs with {}: {}", entry.second.size(), key,
@@ -82,16 +92,9 @@ void CoreWorker::FlushUnborrows(int64_t timeout_ms) {
     batch.swap(unborrows_);
   }
   for (auto& [key, entry] : batch) {
-    rpc::ObjectBorrowRequest req;
-    for (const auto& id : entry.second) req.add_object_ids(id.Binary());
-    req.set_borrower_worker_id(worker_id_.Binary());
-    req.set_borrower_node_id(node_id_.Binary());
-    req.set_borrowing(false);
-    auto stub = rpc::CoreWorkerService::NewStub(rpc::GetChannel(key));
-    rpc::ObjectBorrowReply reply;
     // Best effort: an owner that is gone has nothing left to free.
-    rpc::CallSync(stub.get(), &rpc::CoreWorkerService::Stub::UpdateObjectBorrowers, req, &reply,
-                  timeout_ms < 0 ? kRegisterTimeoutMs : timeout_ms)
+    SendBorrowUpdate(entry.first, entry.second, worker_id_, node_id_, /*borrowing=*/false,
+                     timeout_ms < 0 ? kRegisterTimeoutMs : timeout_ms)
         .IgnoreError();
   }
 }
