@@ -11,11 +11,14 @@ __path__ = _extend_path(__path__, __name__)
 
 import inspect as _inspect  # noqa: E402
 import os as _os  # noqa: E402
+import platform as _platform  # noqa: E402
+import warnings as _warnings  # noqa: E402
 
 from photon import _photon  # noqa: E402
 from photon import actor  # noqa: E402,F401  (photon.actor.exit_actor, as ray.actor)
 from photon import exceptions  # noqa: E402
 from photon._private import options as _options  # noqa: E402
+from photon._private import state as _state  # noqa: E402
 from photon._private import worker as _worker  # noqa: E402
 from photon._private.actor import ActorClass as _ActorClass  # noqa: E402
 from photon._private.actor import ActorHandle  # noqa: E402
@@ -61,8 +64,7 @@ class _InitContext(dict):
 
     @property
     def python_version(self):
-        import platform
-        return platform.python_version()
+        return _platform.python_version()
 
     @property
     def ray_version(self):
@@ -115,14 +117,13 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
         raise RuntimeError(f"Unknown keyword argument(s): {', '.join(unknown)}")
     if _worker.is_initialized():
         if ignore_reinit_error:
-            return _InitContext(_worker.state.info or {})
+            return _InitContext(_state.connection.info or {})
         raise RuntimeError("Maybe you called photon.init twice by accident? This error can be "
                            "suppressed by passing in 'ignore_reinit_error=True'.")
     if local_mode:
         # Ray's local mode (deprecated there) runs tasks serially in the driver;
         # Photon runs them on a local cluster, which gives the same results.
-        import warnings
-        warnings.warn("local_mode is deprecated and not supported by Photon: tasks and actors "
+        _warnings.warn("local_mode is deprecated and not supported by Photon: tasks and actors "
                       "run on a local cluster instead", DeprecationWarning, stacklevel=2)
     if runtime_env is not None:
         _options.validate_runtime_env(runtime_env)
@@ -255,11 +256,15 @@ def available_resources():
 def get_gpu_ids():
     """The GPU ids assigned to the running task or actor (in a driver: those in
     CUDA_VISIBLE_DEVICES), as Ray returns them."""
-    if _worker.state.mode == "worker" and _worker.state.gpu_ids is not None:
-        return list(_worker.state.gpu_ids)
+    task = _state.current_task()
+    if _state.connection.mode == "worker" and task is not None:
+        return list(task.gpu_ids)
     ids = _os.environ.get("CUDA_VISIBLE_DEVICES", "")
     return [int(i) if i.strip().isdigit() else i.strip() for i in ids.split(",") if i.strip()]
 
+
+# The first API call of a process that did not call init() connects it.
+_state.set_auto_init(init)
 
 # photon.util (ActorPool, queue, as_completed) as ray.util; imported last
 # because it uses the API above.

@@ -1,5 +1,21 @@
-"""photon.get_runtime_context(): ids and resources of the running job, task and actor."""
+"""photon.get_runtime_context(): ids and resources of the running job, task and actor.
+
+What a task sees is its own (per thread, per coroutine): the concurrent calls
+of a threaded or async actor each see their own task id, name and resources."""
+import json
+import os
+
 from photon import _photon
+from photon._private import state
+from photon._private import worker
+from photon._private.actor import ActorHandle
+from photon._private.ids import ActorID, JobID, NodeID, TaskID
+
+_NIL_ACTOR = None
+
+
+def _is_nil(binary):
+    return binary == b"\xff" * len(binary)
 
 
 class RuntimeContext:
@@ -14,17 +30,19 @@ class RuntimeContext:
 
     def get_task_id(self):
         """The running task's id in hex; None in a driver (as in Ray)."""
-        from photon._private import worker
-        if worker.state.mode == "driver":
+        if state.connection.mode == "driver":
             return None
+        task = state.current_task()
+        if task is not None:
+            return task.task_id.hex()
         tid = _photon.current_task_id()
-        return None if tid == b"\xff" * len(tid) else tid.hex()
+        return None if _is_nil(tid) else tid.hex()
 
     def get_task_name(self):
-        from photon._private import worker
-        if worker.state.mode == "driver":
+        if state.connection.mode == "driver":
             return None
-        return worker.state.task_name
+        task = state.current_task()
+        return task.name if task is not None else None
 
     def get_task_function_name(self):
         return self.get_task_name()
@@ -32,45 +50,42 @@ class RuntimeContext:
     def get_actor_name(self):
         """The name of the running actor, if it has one ("" otherwise, None
         outside an actor)."""
-        aid = _photon.current_actor_id()
-        if aid == b"\xff" * len(aid):
+        if _is_nil(_photon.current_actor_id()):
             return None
-        from photon._private import worker
-        return worker.state.actor_name or ""
+        return state.connection.actor_name or ""
 
     def get_placement_group_id(self):
         return None  # placement groups are not implemented
 
     def get_accelerator_ids(self):
-        import photon
-        return {"GPU": [str(i) for i in photon.get_gpu_ids()]}
+        task = state.current_task()
+        ids = task.gpu_ids if task is not None else []
+        return {"GPU": [str(i) for i in ids]}
 
     def get_node_labels(self):
         return {}
 
     def get_runtime_env_string(self):
-        import json
         return json.dumps(self.runtime_env)
 
     @property
     def runtime_env(self):
-        import os
-        from photon._private import worker
-        env = getattr(worker.state, "runtime_env", None)
+        env = state.connection.runtime_env
         return dict(env) if env else {}
 
     @property
     def gcs_address(self):
-        from photon._private import worker
-        return (worker.state.info or {}).get("gcs_address") or os_env_address()
+        return (state.connection.info or {}).get("gcs_address") or os_env_address()
 
     def is_canceled(self):
         """True in a running task or actor call that was cancelled: sync actor
         calls are not interrupted (as in Ray) and may check this to stop; a
         normal task also gets KeyboardInterrupt, and sees this if it catches it."""
-        from photon._private import worker
-        task_id = getattr(worker.state.local, "task_id", None)
-        return task_id is not None and task_id in worker.state.cancelled
+        task = state.current_task()
+        if task is None:
+            return False
+        with state.running.lock:
+            return task.task_id in state.running.cancelled
 
     def get(self):
         """The context as a dict (Ray's RuntimeContext.get)."""
@@ -85,33 +100,28 @@ class RuntimeContext:
     # Deprecated in Ray, still used by programs.
     @property
     def job_id(self):
-        from photon._private.ids import JobID
         return JobID(_photon.job_id())
 
     @property
     def node_id(self):
-        from photon._private.ids import NodeID
         return NodeID(_photon.node_id())
 
     @property
     def task_id(self):
-        from photon._private.ids import TaskID
         tid = self.get_task_id()
         return None if tid is None else TaskID.from_hex(tid)
 
     @property
     def actor_id(self):
-        from photon._private.ids import ActorID
         aid = self.get_actor_id()
         return None if aid is None else ActorID.from_hex(aid)
 
     def get_actor_id(self):
         aid = _photon.current_actor_id()
-        return None if aid == b"\xff" * len(aid) else aid.hex()
+        return None if _is_nil(aid) else aid.hex()
 
     @property
     def namespace(self):
-        from photon._private import worker
         return worker.current_namespace()
 
     @property
@@ -120,28 +130,26 @@ class RuntimeContext:
 
     def get_assigned_resources(self):
         """The resources of the running task or actor ({} in a driver)."""
-        from photon._private import worker
-        if worker.state.mode != "worker":
+        task = state.current_task()
+        if state.connection.mode != "worker" or task is None:
             return {}
-        return {k: v for k, v in worker.state.resources.items() if v > 0}
+        return {k: v for k, v in task.resources.items() if v > 0}
 
     @property
     def current_actor(self):
-        from photon._private import worker
-        from photon._private.actor import ActorHandle
+        """A handle to the running actor (a weak one: it does not keep the
+        actor alive, so an actor that stores it is still collected)."""
         aid = _photon.current_actor_id()
-        if aid == b"\xff" * len(aid):
+        if _is_nil(aid):
             raise RuntimeError("This method is only available in an actor.")
-        hosted = worker.state.actor
-        return ActorHandle(aid, type(hosted.instance) if hosted is not None else None)
+        hosted = state.connection.actor
+        return ActorHandle(aid, type(hosted.instance) if hosted is not None else None, _weak=True)
 
 
 def os_env_address():
-    import os
     return os.environ.get("PHOTON_ADDRESS") or os.environ.get("RAY_ADDRESS")
 
 
 def get_runtime_context():
-    from photon._private import worker
-    worker.ensure_initialized()
+    state.ensure_initialized()
     return RuntimeContext()

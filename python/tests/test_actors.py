@@ -162,7 +162,8 @@ def test_named_actor(ray_start_regular_shared):
 
 
 def test_get_actor_handle_keeps_method_options(ray_start_regular_shared):
-    Counter.options(name="with-options").remote(4)
+    # (As in Ray, a non-detached named actor lives while a handle to it does.)
+    creator = Counter.options(name="with-options").remote(4)  # noqa: F841
     handle = ray.get_actor("with-options")
     x, y = handle.two.remote()
     assert ray.get([x, y]) == [4, -4]
@@ -183,7 +184,7 @@ def test_named_actor_created_in_a_task(ray_start_regular_shared):
 
 
 def test_named_actor_name_taken(ray_start_regular_shared):
-    Counter.options(name="taken").remote()
+    first = Counter.options(name="taken").remote()  # noqa: F841
     with pytest.raises(ValueError):
         b = Counter.options(name="taken").remote()
         ray.get(b.get.remote())

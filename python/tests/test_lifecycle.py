@@ -176,7 +176,7 @@ def test_namespace_option(shutdown_only):
         def ping(self):
             return "pong"
 
-    A.options(name="in-ns").remote()
+    a = A.options(name="in-ns").remote()  # noqa: F841 (keeps the actor alive)
     assert ray.get(ray.get_actor("in-ns").ping.remote()) == "pong"
     assert ray.get(ray.get_actor("in-ns", namespace="my-namespace").ping.remote()) == "pong"
 

@@ -1,15 +1,23 @@
-"""@photon.remote on classes: actors, their handles and methods."""
-import asyncio
-import concurrent.futures
+"""@photon.remote on classes: actors, their handles and methods (the
+caller's side; actor_host.py is the side that runs them)."""
 import inspect
-import threading
 
 from photon import _photon
 from photon import exceptions
+from photon._private import function_manager
 from photon._private import options as opts
+from photon._private import serialization
 from photon._private import signature
+from photon._private import state
+from photon._private import task_args
 from photon._private import worker
+from photon._private.generator import ObjectRefGenerator
+from photon._private.ids import ActorID
 from photon._private.object_ref import ObjectRef
+
+# A call's concurrency group given with .options(concurrency_group=...) travels
+# in the method name, after this separator.
+GROUP_SEPARATOR = "\x1f"
 
 
 def method(*args, **kwargs):
@@ -27,7 +35,7 @@ def method(*args, **kwargs):
     return decorate
 
 
-def _is_async_class(cls):
+def is_async_class(cls):
     return any(inspect.iscoroutinefunction(m) or inspect.isasyncgenfunction(m)
                for _, m in inspect.getmembers(cls, predicate=inspect.isfunction))
 
@@ -64,7 +72,7 @@ class ActorClass:
     def _remote(self, args, kwargs, o):
         signature.check(signature.of_method(self._cls, "__init__"), args, kwargs,
                         f"'{self._cls.__name__}.__init__'")
-        worker.ensure_initialized()
+        state.ensure_initialized()
         name = o.get("name") or ""
         namespace = o.get("namespace") or worker.current_namespace()
         if o.get("get_if_exists") and name:
@@ -72,17 +80,18 @@ class ActorClass:
             if existing is not None:
                 return ActorHandle(existing, self._cls, _adopt=False)
         env_vars = opts.env_vars_of(o)
-        is_async = _is_async_class(self._cls)
+        is_async = is_async_class(self._cls)
         max_concurrency = o.get("max_concurrency") or (1000 if is_async else 1)
         groups = dict(o.get("concurrency_groups") or {})
         if env_vars or groups:
             cache_key = (tuple(sorted(env_vars.items())), tuple(sorted(groups.items())),
                          max_concurrency)
-            key = worker.export_cached(
+            key = function_manager.export_cached(
                 self._keys, cache_key,
-                lambda: worker.ActorClassWithEnv(self._cls, env_vars, groups, max_concurrency))
+                lambda: function_manager.ActorClassWithEnv(self._cls, env_vars, groups,
+                                                           max_concurrency))
         else:
-            key = worker.export_cached(self._keys, None, lambda: self._cls)
+            key = function_manager.export_cached(self._keys, None, lambda: self._cls)
         # Async actors interleave calls on one event loop; a bounded set of
         # core threads hands calls to it. Concurrency groups add their limits
         # (each group's calls run on their own share of the threads).
@@ -90,7 +99,7 @@ class ActorClass:
         core_concurrency = min(total, 64) if is_async else total
         try:
             aid = _photon.create_actor(
-                key, worker.pack_args(args, kwargs), name, namespace,
+                key, task_args.pack_args(args, kwargs), name, namespace,
                 opts.resources_of(o, default_cpus=0) if (o.get("num_cpus") or o.get("resources")
                                                          or o.get("num_gpus")) else {},
                 o.get("max_restarts") or 0, o.get("max_task_retries") or 0, core_concurrency,
@@ -120,7 +129,7 @@ def class_of_actor(actor_id):
         key = _photon.kv_get(ACTOR_CLASS_NS, bytes(actor_id))
         if key is None:
             return None
-        cls = worker.load(key.decode())
+        cls = function_manager.load(key.decode())
     except Exception:  # noqa: BLE001 - a handle without the class still works
         return None
     return getattr(cls, "cls", cls)
@@ -151,23 +160,30 @@ _BUILTIN_METHODS = ("__ray_terminate__", "__ray_ready__")
 
 
 class ActorHandle:
-    """A reference to an actor: handle.method.remote(*args) -> ObjectRef."""
+    """A reference to an actor: handle.method.remote(*args) -> ObjectRef.
+
+    Handles are counted like object references (as references to the actor's
+    handle object): a non-detached actor lives while a handle to it exists in
+    any process, and is destroyed once the last one is gone. A weak handle
+    (an actor's handle to itself, get_runtime_context().current_actor) does
+    not count, so an actor that keeps one is still collected."""
 
     @property
     def _ray_actor_id(self):
-        from photon._private.ids import ActorID
         return ActorID(self._actor_id)
 
-    def __init__(self, actor_id, cls, _adopt=False, max_pending_calls=-1):
+    def __init__(self, actor_id, cls, _adopt=False, max_pending_calls=-1, _owner=b"",
+                 _weak=False):
         self._actor_id = bytes(actor_id)
         self._cls = cls
         self._max_pending_calls = max_pending_calls
-        if not _adopt and worker.is_connected():
-            _photon.add_actor_handle(self._actor_id)
+        self._counted = not _weak
+        if not _adopt and not _weak and state.is_connected():
+            _photon.add_actor_handle(self._actor_id, _owner)
 
     def __del__(self):
         try:
-            if worker.is_connected():
+            if self._counted and state.is_connected():
                 _photon.remove_actor_handle(self._actor_id)
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
@@ -206,19 +222,26 @@ class ActorHandle:
         streaming = num_returns == "streaming"
         group = method_options.get("concurrency_group")
         function = name if not group else f"{name}{GROUP_SEPARATOR}{group}"
-        ids = _photon.submit_actor_task(self._actor_id, function, worker.pack_args(args, kwargs),
+        ids = _photon.submit_actor_task(self._actor_id, function,
+                                        task_args.pack_args(args, kwargs),
                                         1 if streaming else num_returns,
                                         method_options.get("name") or name, streaming)
         refs = [ObjectRef(i, _adopt=True) for i in ids]
         if streaming:
-            from photon._private.generator import ObjectRefGenerator
             return ObjectRefGenerator(refs[0])
         if num_returns == 0:
             return None
         return refs[0] if num_returns == 1 else refs
 
     def __reduce__(self):
-        return _rebuild_handle, (self._actor_id, self._cls, self._max_pending_calls)
+        # A handle travels as a reference to the actor's handle object: the
+        # value holding it keeps the actor alive until the receiver has
+        # borrowed it from the owner.
+        owner = b""
+        if state.is_connected():
+            serialization.note_serialized_ref(_photon.actor_handle_object_id(self._actor_id))
+            owner = _photon.actor_owner(self._actor_id)
+        return _rebuild_handle, (self._actor_id, self._cls, self._max_pending_calls, owner)
 
     def __repr__(self):
         name = self._cls.__name__ if self._cls is not None else "Actor"
@@ -231,120 +254,12 @@ class ActorHandle:
         return hash(self._actor_id)
 
 
-def _rebuild_handle(actor_id, cls, max_pending_calls=-1):
-    return ActorHandle(actor_id, cls, max_pending_calls=max_pending_calls)
+def _rebuild_handle(actor_id, cls, max_pending_calls=-1, owner=b""):
+    handle = ActorHandle(actor_id, cls, max_pending_calls=max_pending_calls, _owner=owner)
+    if owner and state.is_connected():
+        oid = _photon.actor_handle_object_id(actor_id)
+        if not serialization.note_deserialized_ref(oid, owner):
+            _photon.register_borrowed_refs([(oid, owner)])
+    return handle
 
 
-# --- worker side ----------------------------------------------------------------------
-
-class _Hosted:
-    def __init__(self, instance, loop, groups=None, default_limit=1):
-        self.instance = instance
-        self.loop = loop
-        # Concurrency groups (Ray's): a semaphore per group, and one for the
-        # methods in no group (its limit is max_concurrency). None: no groups.
-        self.limits = None
-        if groups:
-            make = asyncio.Semaphore if loop is not None else threading.Semaphore
-            self.limits = {name: make(n) for name, n in groups.items()}
-            self.limits[None] = make(default_limit)
-
-    def limit_of(self, fn, group):
-        """The semaphore a call of `fn` (in `group`, if given at the call) takes."""
-        if self.limits is None:
-            return None
-        if group is None:
-            group = getattr(fn, "__photon_method_options__", {}).get("concurrency_group")
-        if group is not None and group not in self.limits:
-            raise ValueError(f"concurrency group '{group}' is not defined for this actor "
-                             f"(defined: {sorted(g for g in self.limits if g)})")
-        return self.limits[group]
-
-
-def instantiate(cls, args, kwargs, groups=None, default_limit=1):
-    loop = None
-    if _is_async_class(cls):
-        loop = asyncio.new_event_loop()
-        threading.Thread(target=loop.run_forever, daemon=True, name="photon-actor-loop").start()
-    return _Hosted(cls(*args, **kwargs), loop, groups, default_limit)
-
-
-# A call's concurrency group given with .options(concurrency_group=...) travels
-# in the method name, after this separator.
-GROUP_SEPARATOR = "\x1f"
-
-
-def call_method(hosted, name, args, kwargs, task=None):
-    if hosted is None:
-        raise exceptions.RayActorError("this worker hosts no actor")
-    if name == "__ray_terminate__":
-        _photon.exit_actor()
-        return None
-    if name == "__ray_ready__":
-        return True
-    name, _, group = name.partition(GROUP_SEPARATOR)
-    fn = getattr(hosted.instance, name)
-    limit = hosted.limit_of(fn, group or None)
-    if hosted.loop is None:
-        if limit is None:
-            return fn(*args, **kwargs)
-        with limit:
-            return fn(*args, **kwargs)
-    if inspect.iscoroutinefunction(fn):
-        coroutine = fn(*args, **kwargs)
-        if limit is not None:
-            coroutine = _limited(limit, coroutine)
-        future = asyncio.run_coroutine_threadsafe(coroutine, hosted.loop)
-        if task is None:
-            return future.result()
-        worker._track(task, future)  # ray.cancel cancels the coroutine
-        try:
-            return future.result()
-        finally:
-            worker._untrack(task)
-    # In an async actor every method runs on the actor's event loop (as in
-    # Ray), so sync methods may use the loop's objects (asyncio.Queue, ...).
-    return _run_on_loop(hosted.loop, fn, args, kwargs)
-
-
-async def _limited(semaphore, coroutine):
-    async with semaphore:
-        return await coroutine
-
-
-def _run_on_loop(loop, fn, args, kwargs):
-    done = concurrent.futures.Future()
-
-    def run():
-        try:
-            done.set_result(fn(*args, **kwargs))
-        except BaseException as e:  # noqa: BLE001 - delivered to the caller
-            done.set_exception(e)
-
-    loop.call_soon_threadsafe(run)
-    return done.result()
-
-
-class ActorExit(SystemExit):
-    """Raised by exit_actor() in a sync actor: ends the current call (as in
-    Ray, where exit_actor raises SystemExit); the call's result is
-    ActorDiedError and the actor exits once the call is answered."""
-
-
-def exit_actor():
-    """Called inside an actor: ends the current call and then the actor (as in
-    Ray: the call raises ActorDiedError, later calls too). In an async actor
-    it raises AsyncioActorExit, else SystemExit."""
-    try:
-        _photon.exit_actor()
-    except RuntimeError as e:
-        raise TypeError("exit_actor called on a non-actor worker.") from e
-    try:
-        asyncio.get_running_loop()
-        in_loop = True
-    except RuntimeError:
-        in_loop = False
-    if in_loop:
-        from photon import exceptions
-        raise exceptions.AsyncioActorExit("exit_actor() is called.")
-    raise ActorExit("exit_actor() is called.")

@@ -7,6 +7,7 @@ item's ref raises that error on get, and the iteration ends after it."""
 import asyncio
 
 from photon import _photon
+from photon import exceptions
 from photon._private.object_ref import ObjectRef, _connected
 
 
@@ -42,7 +43,6 @@ class ObjectRefGenerator:
         try:
             item = _photon.stream_next(self._task_id, self._next, timeout_ms)
         except TimeoutError as e:
-            from photon import exceptions
             raise exceptions.GetTimeoutError(str(e)) from None
         if item is None:
             self._finished = True

@@ -5,13 +5,15 @@ import threading
 
 from photon import _photon
 from photon._private import serialization
+from photon._private import state
+from photon._private import values
+from photon._private.ids import JobID, TaskID
 
 
 def _connected():
     try:
-        from photon._private import worker
-        return worker.is_connected()
-    except Exception:  # interpreter shutdown
+        return state.is_connected()
+    except Exception:  # noqa: BLE001 - interpreter shutdown
         return False
 
 
@@ -30,7 +32,7 @@ class ObjectRef:
         if _connected():
             try:
                 _photon.remove_local_ref(self._id)
-            except Exception:
+            except Exception:  # noqa: BLE001 - interpreter shutdown
                 pass
 
     def binary(self):
@@ -40,11 +42,9 @@ class ObjectRef:
         return self._id.hex()
 
     def task_id(self):
-        from photon._private.ids import TaskID
         return TaskID(self._id[:36])
 
     def job_id(self):
-        from photon._private.ids import JobID
         return JobID(self._id[16:24])
 
     def as_future(self):
@@ -64,18 +64,20 @@ class ObjectRef:
         return f"ObjectRef({self.hex()})"
 
     def __reduce__(self):
-        serialization.note_serialized_ref(self)
+        serialization.note_serialized_ref(self._id)
         owner = _photon.owner_address(self._id) if _connected() else b""
         return _rebuild_ref, (self._id, owner)
 
     def future(self):
         """A concurrent.futures.Future that resolves to the object's value."""
-        from photon._private import worker
         fut = concurrent.futures.Future()
+        ref = self
 
         def run():
             try:
-                fut.set_result(worker.get(self))
+                state.ensure_initialized()
+                (meta, buf), = _photon.get([ref.binary()], -1)
+                fut.set_result(values.value_of(meta, buf))
             except BaseException as e:  # noqa: BLE001 - delivered to the future
                 fut.set_exception(e)
 
@@ -87,6 +89,7 @@ class ObjectRef:
 
 
 def _rebuild_ref(binary, owner):
+    ref = ObjectRef(binary)  # held before the borrow is registered
     if owner and _connected() and not serialization.note_deserialized_ref(binary, owner):
         _photon.register_borrowed_refs([(binary, owner)])
-    return ObjectRef(binary)
+    return ref

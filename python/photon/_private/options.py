@@ -1,6 +1,9 @@
 """Validation of @remote and .options() arguments, with Ray's option names."""
 import math
 
+from photon import _photon
+from photon._private import scheduling_strategies
+
 _COMMON = {"num_cpus", "num_gpus", "resources", "memory", "name", "runtime_env",
            "scheduling_strategy", "accelerator_type", "label_selector", "enable_task_events",
            "_metadata", "placement_group", "placement_group_bundle_index",
@@ -61,7 +64,6 @@ def validate(options, allowed, kind):
                                      f"resources['{rname}'].")
                 _quantity(f"resources['{rname}']", qty)
         elif key == "scheduling_strategy":
-            from photon.util import scheduling_strategies
             scheduling_strategies.to_core(value)  # raises with the reason
         elif key == "num_returns":
             if not isinstance(value, (int, str)) or isinstance(value, bool):
@@ -125,7 +127,6 @@ def validate_runtime_env(runtime_env):
     if not isinstance(env_vars, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in env_vars.items()):
         raise TypeError("runtime_env['env_vars'] must map str to str")
-    from photon import _photon
     known = None
     for k in env_vars:
         if k.startswith("PHOTON_"):
@@ -155,5 +156,4 @@ def resources_of(options, default_cpus):
 
 def scheduling_of(options):
     """The core's (node_id, soft, spread) for the scheduling_strategy option."""
-    from photon.util import scheduling_strategies
     return scheduling_strategies.to_core(options.get("scheduling_strategy"))

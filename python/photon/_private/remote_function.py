@@ -3,9 +3,11 @@ import functools
 import inspect
 
 from photon import _photon
+from photon._private import function_manager
 from photon._private import options as opts
 from photon._private import signature
-from photon._private import worker
+from photon._private import state
+from photon._private import task_args
 from photon._private.generator import ObjectRefGenerator
 from photon._private.object_ref import ObjectRef
 
@@ -47,15 +49,16 @@ class RemoteFunction:
         env_vars = opts.env_vars_of(task_options)
         max_calls = task_options.get("max_calls") or 0
         if retry_classes is None and not env_vars and not max_calls:
-            return worker.export_cached(self._keys, None, lambda: self._function)
+            return function_manager.export_cached(self._keys, None, lambda: self._function)
         cache_key = (retry_classes, tuple(sorted(env_vars.items())), max_calls)
-        return worker.export_cached(
+        return function_manager.export_cached(
             self._keys, cache_key,
-            lambda: worker.TaskFunction(self._function, retry_classes, env_vars, max_calls))
+            lambda: function_manager.TaskFunction(self._function, retry_classes, env_vars,
+                                                  max_calls))
 
     def _remote(self, args, kwargs, task_options):
         signature.check(self._signature, args, kwargs, f"'{self._function.__qualname__}'")
-        worker.ensure_initialized()
+        state.ensure_initialized()
         num_returns = task_options.get("num_returns")
         if num_returns is None:
             # Ray's default for a generator function is "streaming".
@@ -72,7 +75,7 @@ class RemoteFunction:
         key = self._export_key(task_options)
         ids = _photon.submit_task(
             key, task_options.get("name") or self._function.__qualname__,
-            worker.pack_args(args, kwargs), num_returns,
+            task_args.pack_args(args, kwargs), num_returns,
             opts.resources_of(task_options, default_cpus=1),
             -2 if max_retries is None else max_retries, bool(retry_exceptions), streaming,
             opts.scheduling_of(task_options))

@@ -5,12 +5,19 @@ copy and come back as read-only views of shared memory.
 Layout of a serialized value (metadata b"pickle5"):
     u64 number of buffers N | u64 pickle length | N x u64 buffer lengths |
     pickle bytes | each buffer, starting on a 64-byte boundary
+
+References inside a value (ObjectRefs, and actor handles as their handle
+objects) are collected while it is pickled (their binary ids, for the core
+to hold while the value needs them) and registered with their owners when
+it is unpickled, before the value is handed out.
 """
 import pickle
 import struct
 import threading
 
 import cloudpickle
+
+from photon import _photon
 
 PICKLE5 = b"pickle5"
 KWNAMES = b"photon:kwnames"
@@ -24,7 +31,7 @@ def _collect():
 
 
 class _RefCollector:
-    """Collects the ObjectRefs pickled inside one value."""
+    """Collects the ids of the references pickled inside one value."""
 
     def __enter__(self):
         self.prev = _collect()
@@ -35,15 +42,17 @@ class _RefCollector:
         _local.refs = self.prev
 
 
-def note_serialized_ref(ref):
+def note_serialized_ref(binary):
+    """Called for each reference (its binary object id) pickled inside a value."""
     refs = _collect()
     if refs is not None:
-        refs.append(ref)
+        refs.append(binary)
 
 
 def serialize(value):
-    """Returns (metadata, parts, nested_refs): the bytes of `value` as a list of
-    bytes-like parts to be written one after another."""
+    """Returns (metadata, parts, nested_ref_ids): the bytes of `value` as a
+    list of bytes-like parts to be written one after another, and the ids of
+    the references inside it."""
     buffers = []
     with _RefCollector() as refs:
         data = cloudpickle.dumps(value, protocol=5, buffer_callback=buffers.append)
@@ -88,16 +97,17 @@ def deserialize(metadata, buffer):
     finally:
         _local.borrowed = prev
     if borrowed:
-        # Refs to objects other processes own: register with their owners
-        # (one call per owner) before the value is handed out.
-        from photon import _photon
+        # References to objects other processes own: registered with their
+        # owners (one call per owner) before the value is handed out; the
+        # references themselves were made while unpickling, so nothing is
+        # freed in between.
         _photon.register_borrowed_refs(borrowed)
     return value
 
 
 def note_deserialized_ref(binary, owner):
-    """Called for each ObjectRef rebuilt from a pickle; False if no
-    deserialize() is collecting (the caller registers it alone)."""
+    """Called for each reference rebuilt from a pickle (after it was made);
+    False if no deserialize() is collecting (the caller registers it alone)."""
     borrowed = getattr(_local, "borrowed", None)
     if borrowed is None:
         return False

@@ -1,16 +1,17 @@
 """Entry point of a Python worker process (started by a raylet)."""
+import os
 import sys
+
+from photon import _photon
+from photon._private import execution
+from photon._private import state
 
 
 def main():
-    from photon import _photon
-    from photon._private import worker
-
-    worker.state.mode = "worker"
-    code = _photon.run_worker(worker.execute_task, worker.interrupt_task)
+    state.connection.mode = "worker"
+    code = _photon.run_worker(execution.execute_task, execution.interrupt_task)
     sys.stdout.flush()
     sys.stderr.flush()
-    import os
     os._exit(code)
 
 

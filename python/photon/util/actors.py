@@ -1,4 +1,6 @@
 """photon.util.list_named_actors and get_node_ip_address (Ray's names)."""
+import socket
+
 import photon
 from photon import _photon
 from photon._private import worker
@@ -26,7 +28,6 @@ def get_node_ip_address(address="8.8.8.8:53"):
         for n in photon.nodes():
             if n["NodeID"] == _photon.node_id().hex():
                 return n["NodeManagerAddress"]
-    import socket
     host, port = address.rsplit(":", 1)
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

@@ -68,8 +68,7 @@ core::TaskResult ExecuteCpp(const rpc::TaskSpec& spec,
   switch (r.kind) {
     case internal::ExecutionResult::Kind::kOk:
       out.kind = core::TaskResult::Kind::kOk;
-      out.metadata = "msgpack";
-      out.value = std::move(r.value);
+      out.returns.push_back(core::ReturnValue{"msgpack", std::move(r.value), {}});
       break;
     case internal::ExecutionResult::Kind::kException:
       out.kind = core::TaskResult::Kind::kApplicationError;

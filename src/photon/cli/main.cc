@@ -112,7 +112,13 @@ int Start(const SystemConfig& config, bool head, const std::string& address, int
   for (const auto& n : (*cluster)->nodes()) pids.push_back(n.pid);
   std::string gcs = (*cluster)->gcs_address();
   if (!block) RecordPids(config, pids);
-  if (head) photon::WriteFileAtomically(AddressFile(config), gcs).IgnoreError();
+  if (head) {
+    if (auto s = photon::WriteFileAtomically(AddressFile(config), gcs); !s.ok()) {
+      // Drivers then need the address given to them (it is printed below).
+      std::fprintf(stderr, "photon start: cannot record the address: %s\n",
+                   std::string(s.message()).c_str());
+    }
+  }
   std::printf("Photon %s started (session %s).\n", head ? "head node" : "node",
               (*cluster)->session_dir().c_str());
   if (head) {
@@ -175,7 +181,7 @@ int Status(const SystemConfig& config, std::string address) {
                  "start one with photon start --head)\n");
     return 1;
   }
-  auto gcs = photon::GcsClient::Connect(address, 3000);
+  auto gcs = photon::GcsClient::Connect(address, config);
   if (!gcs.ok()) {
     std::fprintf(stderr, "photon status: %s\n", std::string(gcs.status().message()).c_str());
     return 1;
@@ -199,7 +205,8 @@ int Status(const SystemConfig& config, std::string address) {
         photon::rpc::GetChannel(fmt::format("{}:{}", n.ip(), n.raylet_port())));
     photon::rpc::GetNodeStatsReply stats;
     if (photon::rpc::CallSync(stub.get(), &photon::rpc::NodeManagerService::Stub::GetNodeStats,
-                              photon::rpc::GetNodeStatsRequest(), &stats, 2000)
+                              "GetNodeStats", photon::rpc::GetNodeStatsRequest(), &stats,
+                              config.rpc_timeout_ms())
             .ok()) {
       std::printf("    workers: %d (%d idle)\n", stats.num_workers(), stats.num_idle_workers());
       const auto& st = stats.store();

@@ -20,17 +20,41 @@ PHOTON_CONFIG(int64_t, health_check_period_ms, 1000, "How often the GCS checks t
 PHOTON_CONFIG(int64_t, health_check_timeout_ms, 1000, "How long one health check may take before it counts as failed")
 PHOTON_CONFIG(int64_t, health_check_failure_threshold, 3, "Failed health checks in a row after which a node is marked dead")
 PHOTON_CONFIG(int64_t, gcs_connect_timeout_ms, 5000, "How long a client keeps trying to reach the GCS before it fails")
+PHOTON_CONFIG(int64_t, gcs_rpc_timeout_ms, 10000, "Deadline of one attempt of a call to the GCS")
+PHOTON_CONFIG(int64_t, gcs_rpc_retry_deadline_ms, 60000, "How long a call to the GCS that fails transiently (unreachable, overloaded) is tried again before it fails")
+PHOTON_CONFIG(int64_t, pubsub_poll_timeout_ms, 10000, "How long the GCS holds a subscriber's long poll open when there is nothing new")
+
+// --- RPC between raylets and core workers ---
+PHOTON_CONFIG(int64_t, rpc_timeout_ms, 10000, "Deadline of one attempt of a control call between raylets and core workers (not task pushes or lease requests, which wait for work)")
+PHOTON_CONFIG(int64_t, rpc_retry_deadline_ms, 60000, "How long a control call to a peer that is not known to be dead is tried again after transient failures")
+PHOTON_CONFIG(int64_t, rpc_retry_initial_backoff_ms, 100, "First wait before a failed call is tried again (it doubles up to rpc_retry_max_backoff_ms)")
+PHOTON_CONFIG(int64_t, rpc_retry_max_backoff_ms, 2000, "Longest wait between two attempts of a failed call")
+PHOTON_CONFIG(int64_t, server_shutdown_grace_ms, 50, "How long a stopping process waits for the calls it is still serving before it ends them")
+PHOTON_CONFIG(int64_t, shutdown_rpc_timeout_ms, 2000, "Deadline of the calls a process makes while it stops (unregistering, marking its job finished)")
+PHOTON_CONFIG(std::string, testing_rpc_failure, "", "Testing only: injected RPC failures, 'Method=request_prob:reply_prob,...' (a request failure drops the call, a reply failure loses the reply after the call ran)")
 
 // --- raylet, scheduling, workers ---
-PHOTON_CONFIG(double, scheduler_spread_threshold, 0.5, "Local-node utilization below which the default policy keeps work local")
-PHOTON_CONFIG(int64_t, worker_register_timeout_ms, 30000, "How long a started worker has to register with its raylet")
+PHOTON_CONFIG(double, scheduler_spread_threshold, 0.5, "Default policy: a node whose utilization is below this counts as idle, and the local node is kept while it is")
+PHOTON_CONFIG(double, scheduler_top_k_fraction, 0.2, "Default policy: the share of the least-loaded feasible nodes among which one is picked at random")
+PHOTON_CONFIG(int64_t, scheduler_top_k_absolute, 1, "Default policy: the least number of nodes to pick among")
+PHOTON_CONFIG(int64_t, worker_register_timeout_ms, 30000, "How long a started worker has to register with its raylet before it is stopped")
+PHOTON_CONFIG(int64_t, worker_maximum_startup_concurrency, 0, "Most workers a raylet starts at once (started, not yet registered); 0: the node's CPU count")
 PHOTON_CONFIG(int64_t, worker_lease_timeout_ms, 500, "How long an owner keeps an idle leased worker before returning it")
 PHOTON_CONFIG(int64_t, idle_worker_kill_ms, 1000, "Idle time after which workers above the soft limit are stopped")
+PHOTON_CONFIG(int64_t, worker_reap_period_ms, 20, "How often a raylet collects the exit status of its workers that ended")
+PHOTON_CONFIG(int64_t, raylet_tick_period_ms, 100, "How often a raylet reports changed resources, refreshes its view of the cluster, moves queued leases to free nodes and stops idle workers")
+PHOTON_CONFIG(int64_t, resource_report_period_ms, 1000, "How often a raylet reports its resources to the GCS even when they did not change")
+PHOTON_CONFIG(int64_t, driver_check_period_ms, 1000, "How often a raylet checks that the drivers it serves are alive")
+PHOTON_CONFIG(int64_t, log_monitor_period_ms, 50, "How often a raylet reads new output from its workers' log files")
+PHOTON_CONFIG(int64_t, lease_retry_delay_ms, 500, "After a lease request failed, how long an owner (or the GCS, for an actor) waits before asking again")
+PHOTON_CONFIG(int64_t, infeasible_retry_delay_ms, 1000, "How often a task or actor that no node can run asks again (a node that fits may join)")
 
 // --- tasks and objects ---
 PHOTON_CONFIG(int64_t, task_max_retries, 3, "Default number of retries of a task whose worker died (-1: infinite)")
 PHOTON_CONFIG(int64_t, max_direct_call_object_size, 102400, "Objects up to this many bytes travel inline and live in the owner's memory")
-PHOTON_CONFIG(int64_t, task_rpc_inlined_bytes_limit, 10485760, "Most bytes of inlined arguments in one task push")
+PHOTON_CONFIG(int64_t, task_rpc_inlined_bytes_limit, 10485760, "Most bytes of argument values an owner inlines into one task push; further arguments travel by reference")
+PHOTON_CONFIG(int64_t, borrow_flush_delay_ms, 2, "How long a process gathers the references it dropped before telling their owners (one call per owner)")
+PHOTON_CONFIG(int64_t, object_pull_timeout_ms, 600000, "Deadline of a request to the local raylet to copy an object here (it may wait for room in the store)")
 
 // --- object store ---
 PHOTON_CONFIG(double, object_store_memory_fraction, 0.3, "Share of the node's RAM given to its object store when no size is set")
@@ -40,6 +64,7 @@ PHOTON_CONFIG(double, object_spilling_threshold, 0.8, "Store usage above which p
 PHOTON_CONFIG(int64_t, object_store_full_grace_ms, 5000, "How long a put waits for space before ObjectStoreFullError")
 PHOTON_CONFIG(int64_t, object_store_prefault_bytes, 268435456, "Bytes of the arena the raylet faults in at start (in the background), so first puts hit resident pages")
 PHOTON_CONFIG(int64_t, object_chunk_size, 5242880, "Chunk size in bytes for moving objects between nodes")
+PHOTON_CONFIG(int64_t, object_pull_admission_retry_ms, 5, "While the store has no room for the next pull, how often the raylet looks again")
 
 // --- process roles (set by Photon for the processes it starts) ---
 PHOTON_CONFIG(std::string, raylet_address, "", "Raylet (host:port) a worker registers with; set only in workers")

@@ -220,6 +220,14 @@ ObjectID ObjectID::ForPut(const TaskID& task, uint32_t put_index) {
   return MakeObject(task, (put_index & kMaxIndex) | kPutFlag);
 }
 
+ObjectID ObjectID::ForActorHandle(const ActorID& actor) {
+  return MakeObject(TaskID::ForActorCreationTask(actor), kMaxIndex);
+}
+
+bool ObjectID::IsActorHandle() const {
+  return IsReturn() && ObjectIndex() == kMaxIndex && TaskId().IsForActorCreationTask();
+}
+
 ObjectID ObjectID::FromRandom() {
   ObjectID id;
   FillRandom(id.mutable_data(), kSize);

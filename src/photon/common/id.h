@@ -131,6 +131,9 @@ class ObjectID : public BaseID<ObjectID, 40> {
   static ObjectID ForPut(const TaskID& task, uint32_t put_index);
   // A random object ID (for tests).
   static ObjectID FromRandom();
+  // The object that stands for `actor`'s handles in reference counting: a
+  // return index of its creation task that no task returns (kMaxIndex).
+  static ObjectID ForActorHandle(const ActorID& actor);
 
   TaskID TaskId() const;
   JobID JobId() const { return TaskId().JobId(); }
@@ -138,6 +141,8 @@ class ObjectID : public BaseID<ObjectID, 40> {
   uint32_t ObjectIndex() const;
   bool IsPut() const;
   bool IsReturn() const { return !IsPut(); }
+  // Made by ForActorHandle.
+  bool IsActorHandle() const;
 };
 
 class PlacementGroupID : public BaseID<PlacementGroupID, 20> {

@@ -39,6 +39,8 @@ void ShutdownLogging();
 #define PHOTON_LOG_INFO(...) ::spdlog::info(__VA_ARGS__)
 #define PHOTON_LOG_WARN(...) ::spdlog::warn(__VA_ARGS__)
 #define PHOTON_LOG_ERROR(...) ::spdlog::error(__VA_ARGS__)
+// At a level chosen at run time (an spdlog::level::level_enum).
+#define PHOTON_LOG(level, ...) ::spdlog::log(level, __VA_ARGS__)
 
 // PHOTON_CHECK(cond) / PHOTON_CHECK(cond, "fmt {}", args...): abort on a broken invariant.
 #define PHOTON_CHECK(cond, ...)                                                              \

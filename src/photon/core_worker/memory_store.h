@@ -3,7 +3,9 @@
 // says which node's store holds them), and the waiting on them.
 //
 // Threading: one mutex; callbacks registered with OnReady run on the thread
-// that makes the object ready (never under the lock).
+// that makes the object ready (never under the lock). A blocked Wait leaves
+// nothing behind when it returns, however often it is called with a short
+// deadline.
 #pragma once
 
 #include <functional>
@@ -30,7 +32,10 @@ class MemoryStore {
   bool Contains(const ObjectID& id) const;
 
   // Runs `cb` once `id` has a value (at once, on this thread, if it has one).
-  void OnReady(const ObjectID& id, Callback cb);
+  // Returns a token for CancelOnReady (0 if `cb` already ran).
+  uint64_t OnReady(const ObjectID& id, Callback cb);
+  // Unregisters a callback that has not run yet (no-op otherwise).
+  void CancelOnReady(const ObjectID& id, uint64_t token);
 
   // Blocks until `num_ready` of `ids` have values or `deadline` passes;
   // returns the values (nullptr for the ones not ready) in input order.
@@ -40,12 +45,20 @@ class MemoryStore {
   // Drops the value (waiters keep waiting; OnReady callbacks stay registered).
   void Erase(const ObjectID& id);
   size_t Size() const;
+  // OnReady callbacks and blocked waits registered for objects without a
+  // value (for tests: a timed-out Wait must leave none).
+  size_t NumPendingWaits() const;
 
  private:
+  struct Waiter {
+    size_t ready = 0;  // arrivals among the ids it waits for
+  };
   mutable absl::Mutex mu_;
   absl::flat_hash_map<ObjectID, std::shared_ptr<ObjectValue>> values_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<ObjectID, std::vector<Callback>> callbacks_ ABSL_GUARDED_BY(mu_);
-  absl::CondVar changed_;
+  absl::flat_hash_map<ObjectID, std::vector<std::pair<uint64_t, Callback>>> callbacks_
+      ABSL_GUARDED_BY(mu_);
+  uint64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::flat_hash_map<ObjectID, std::vector<Waiter*>> waiters_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace photon::core

@@ -22,6 +22,13 @@ std::shared_ptr<ObjectValue> ObjectValue::InPlasma(const NodeID& node) {
   return v;
 }
 
+std::shared_ptr<ObjectValue> ObjectValue::FromReturn(const rpc::ReturnObject& r) {
+  if (r.in_plasma()) {
+    return InPlasma(NodeID::FromBinary(r.node_id()).value_or(NodeID::Nil()));
+  }
+  return FromBytes(r.value().metadata(), r.value().data());
+}
+
 rpc::ErrorInfo ObjectValue::Error() const {
   rpc::ErrorInfo e;
   e.ParseFromArray(data.data(), static_cast<int>(data.size()));

@@ -7,6 +7,7 @@
 
 #include "photon/common/id.h"
 #include "photon/protocol/common.pb.h"
+#include "photon/protocol/core_worker.pb.h"
 
 namespace photon::core {
 
@@ -28,6 +29,8 @@ struct ObjectValue {
   static std::shared_ptr<ObjectValue> FromBytes(std::string metadata, std::string data);
   static std::shared_ptr<ObjectValue> FromError(const rpc::ErrorInfo& error);
   static std::shared_ptr<ObjectValue> InPlasma(const NodeID& node);
+  // The value a task reply (or stream item) carries: inline bytes or a marker.
+  static std::shared_ptr<ObjectValue> FromReturn(const rpc::ReturnObject& r);
   // For an error value: the error it carries.
   rpc::ErrorInfo Error() const;
 };

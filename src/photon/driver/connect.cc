@@ -72,7 +72,7 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, Drive
         "local cluster, not when joining the cluster at {}",
         address));
   }
-  auto gcs = GcsClient::Connect(address, config.gcs_connect_timeout_ms());
+  auto gcs = GcsClient::Connect(address, config);
   if (!gcs.ok()) return gcs.status();
   if (conn.raylet_address.empty()) {
     auto nodes = (*gcs)->GetAllNodes();
@@ -97,9 +97,13 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, Drive
       return absl::UnavailableError(fmt::format("the cluster at {} has no live node", address));
     }
   }
-  InitLogging("driver", conn.session_dir.empty() ? config.session_dir_root() : conn.session_dir,
-              config.log_level())
-      .IgnoreError();
+  if (auto s = InitLogging("driver",
+                           conn.session_dir.empty() ? config.session_dir_root() : conn.session_dir,
+                           config.log_level());
+      !s.ok()) {
+    // The driver still runs; its log lines go to stderr (spdlog's default).
+    PHOTON_LOG_WARN("no log file for this driver: {}", std::string(s.message()));
+  }
   rpc::JobInfo job_info;
   job_info.set_driver_pid(getpid());
   job_info.set_ray_namespace(options.ray_namespace.empty() ? RandomNamespace()
@@ -140,7 +144,10 @@ absl::StatusOr<std::unique_ptr<core::CoreWorker>> ConnectWorker(
     const SystemConfig& config, rpc::Language language, core::TaskExecutor executor,
     std::function<void(const TaskID&)> interrupt) {
   if (config.raylet_pid() > 0) DieWithParent(static_cast<pid_t>(config.raylet_pid()), SIGKILL);
-  InitLogging("worker", config.session_dir(), config.log_level()).IgnoreError();
+  if (auto s = InitLogging("worker", config.session_dir(), config.log_level()); !s.ok()) {
+    // The worker still runs; its log lines go to stderr, which the raylet keeps.
+    PHOTON_LOG_WARN("no log file for this worker: {}", std::string(s.message()));
+  }
   auto job = JobID::FromHex(config.job_id());
   auto wid = WorkerID::FromHex(config.worker_id());
   if (!job.ok() || !wid.ok()) {

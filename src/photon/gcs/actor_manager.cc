@@ -1,8 +1,5 @@
 #include "photon/gcs/actor_manager.h"
 
-#include <chrono>
-#include <thread>
-
 #include "fmt/format.h"
 #include "photon/common/logging.h"
 #include "photon/rpc/client.h"
@@ -10,15 +7,6 @@
 
 namespace photon::gcs {
 namespace {
-
-// Runs `fn` on a new thread after `ms` milliseconds (for rare retries; never
-// sleeps on a gRPC thread).
-void RunAfter(int ms, std::function<void()> fn) {
-  std::thread([ms, fn = std::move(fn)] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-    fn();
-  }).detach();
-}
 
 std::string NameKey(const std::string& ns, const std::string& name) { return ns + '\0' + name; }
 
@@ -35,17 +23,25 @@ rpc::ErrorInfo ActorDied(const std::string& message) {
   return e;
 }
 
+grpc::Status BadActorId() {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id");
+}
+
 }  // namespace
 
-ActorManager::ActorManager(Publisher* publisher,
-                           std::function<std::vector<rpc::NodeInfo>()> alive_nodes)
-    : publisher_(publisher), alive_nodes_(std::move(alive_nodes)) {}
+ActorManager::ActorManager(Deps deps)
+    : d_(std::move(deps)),
+      scheduling_options_(raylet::SchedulingOptions::FromConfig(*d_.config)) {}
 
-rpc::NodeManagerService::Stub* ActorManager::Raylet(const std::string& address) {
-  absl::MutexLock lock(&stubs_mu_);
-  auto& s = raylets_[address];
-  if (!s) s = rpc::NodeManagerService::NewStub(rpc::GetChannel(address));
-  return s.get();
+ActorManager::~ActorManager() { Stop(); }
+
+void ActorManager::Stop() { guard_->Close(); }
+
+std::optional<rpc::ActorTableData> ActorManager::Find(const ActorID& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = actors_.find(id);
+  if (it == actors_.end()) return std::nullopt;
+  return it->second.data;
 }
 
 void ActorManager::Publish(const Actor& a, std::vector<Action>* actions) {
@@ -54,15 +50,14 @@ void ActorManager::Publish(const Actor& a, std::vector<Action>* actions) {
   msg.set_key(a.data.actor_id());
   *msg.mutable_actor() = a.data;
   actions->push_back(
-      [this, msg = std::move(msg)]() mutable { publisher_->Publish(std::move(msg)); });
+      [this, msg = std::move(msg)]() mutable { d_.publisher->Publish(std::move(msg)); });
 }
 
 grpc::ServerUnaryReactor* ActorManager::RegisterActor(grpc::CallbackServerContext* ctx,
                                                       const rpc::RegisterActorRequest* req,
                                                       rpc::RegisterActorReply*) {
   auto id = ActorID::FromBinary(req->actor().actor_id());
-  if (!id.ok())
-    return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
+  if (!id.ok()) return rpc::FinishNow(ctx, BadActorId());
   std::vector<Action> actions;
   {
     absl::MutexLock lock(&mu_);
@@ -98,8 +93,7 @@ grpc::ServerUnaryReactor* ActorManager::CreateActor(grpc::CallbackServerContext*
                                                     const rpc::CreateActorRequest* req,
                                                     rpc::CreateActorReply*) {
   auto id = ActorID::FromBinary(req->creation_task().actor_id());
-  if (!id.ok())
-    return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
+  if (!id.ok()) return rpc::FinishNow(ctx, BadActorId());
   std::vector<Action> actions;
   {
     absl::MutexLock lock(&mu_);
@@ -109,6 +103,7 @@ grpc::ServerUnaryReactor* ActorManager::CreateActor(grpc::CallbackServerContext*
                             grpc::Status(grpc::StatusCode::NOT_FOUND, "actor was not registered"));
     }
     Actor& a = it->second;
+    // A repeated request (a retry), or one for an actor killed meanwhile.
     if (a.created_requested || a.data.state() == rpc::ActorTableData::DEAD)
       return rpc::FinishNow(ctx);
     a.created_requested = true;
@@ -122,30 +117,61 @@ grpc::ServerUnaryReactor* ActorManager::CreateActor(grpc::CallbackServerContext*
   return rpc::FinishNow(ctx);
 }
 
-std::string ActorManager::PickRaylet(const Actor& a) {
-  std::vector<rpc::NodeInfo> nodes = alive_nodes_();
-  const auto& owner_node = a.data.owner().node_id();
-  const rpc::NodeInfo* pick = nullptr;
+std::string ActorManager::PickRaylet(const rpc::TaskSpec& spec, const std::string& owner_node,
+                                     int64_t* retry_ms, std::optional<std::string>* dead_cause) {
+  std::vector<rpc::NodeInfo> nodes = d_.alive_nodes();
+  if (nodes.empty()) {
+    *retry_ms = d_.config->lease_retry_delay_ms();  // no node yet
+    return "";
+  }
+  raylet::ClusterView view(NodeID::FromBinary(owner_node).value_or(NodeID::Nil()));
+  absl::flat_hash_map<NodeID, std::string> addresses;
   for (const auto& n : nodes) {
-    if (n.node_id() == owner_node) pick = &n;
+    auto nid = NodeID::FromBinary(n.node_id());
+    if (!nid.ok()) continue;
+    raylet::NodeView v;
+    v.id = *nid;
+    v.address.set_ip(n.ip());
+    v.address.set_port(n.raylet_port());
+    v.total = raylet::ResourceSet::FromProto(n.resources_total()).value_or(raylet::ResourceSet());
+    v.available =
+        raylet::ResourceSet::FromProto(n.resources_available()).value_or(raylet::ResourceSet());
+    v.labels.insert(n.labels().begin(), n.labels().end());
+    addresses[*nid] = fmt::format("{}:{}", n.ip(), n.raylet_port());
+    view.Upsert(std::move(v));
   }
-  if (pick == nullptr && !nodes.empty()) {
-    // Spread actors: the node with the most free CPU.
-    pick = &nodes.front();
-    for (const auto& n : nodes) {
-      auto cpu = [](const rpc::NodeInfo& x) {
-        auto it = x.resources_available().find("CPU");
-        return it == x.resources_available().end() ? 0.0 : it->second;
-      };
-      if (cpu(n) > cpu(*pick)) pick = &n;
-    }
+  auto resources = raylet::ResourceSet::FromProto(spec.resources());
+  if (!resources.ok()) {
+    *dead_cause = fmt::format("the actor cannot be scheduled: {}",
+                              std::string(resources.status().message()));
+    return "";
   }
-  if (pick == nullptr) return "";
-  return fmt::format("{}:{}", pick->ip(), pick->raylet_port());
+  raylet::SchedulingRequest request{*resources, spec.scheduling(), false, spec.name()};
+  raylet::SchedulingDecision decision;
+  {
+    absl::MutexLock lock(&scheduling_mu_);
+    decision = raylet::Schedule(view, request, scheduling_options_, &scheduling_state_);
+  }
+  switch (decision.kind) {
+    case raylet::SchedulingDecision::Kind::kLocal:
+      return addresses[view.local()];
+    case raylet::SchedulingDecision::Kind::kRemote:
+      return addresses[decision.node];
+    case raylet::SchedulingDecision::Kind::kInfeasible:
+      PHOTON_LOG_WARN("actor cannot be scheduled yet: {}", decision.message);
+      *retry_ms = d_.config->infeasible_retry_delay_ms();
+      return "";
+    case raylet::SchedulingDecision::Kind::kUnschedulable:
+      *dead_cause = decision.message;
+      return "";
+  }
+  return "";
 }
 
-void ActorManager::RescheduleAfter(const ActorID& id, uint64_t attempt, int ms) {
-  RunAfter(ms, [this, id, attempt] {
+void ActorManager::RescheduleAfter(const ActorID& id, uint64_t attempt, absl::Duration delay) {
+  d_.timer->RunAfter("reschedule actor", delay, [this, id, attempt, g = guard_] {
+    auto token = g->Enter();
+    if (!token) return;
     std::vector<Action> later;
     {
       absl::MutexLock lock(&mu_);
@@ -161,13 +187,24 @@ void ActorManager::Schedule(const ActorID& id, std::vector<Action>* actions) {
   Actor& a = actors_[id];
   uint64_t attempt = ++a.attempt;
   a.lease_id = NewLeaseId();
-  actions->push_back([this, id, attempt, a_copy = a.data] {
-    Actor tmp;
-    tmp.data = a_copy;
-    std::string raylet = PickRaylet(tmp);
+  actions->push_back([this, id, attempt, spec = a.create.creation_task(),
+                      owner_node = a.data.owner().node_id()] {
+    int64_t retry_ms = 0;
+    std::optional<std::string> dead_cause;
+    std::string raylet = PickRaylet(spec, owner_node, &retry_ms, &dead_cause);
+    if (dead_cause) {
+      std::vector<Action> later;
+      {
+        absl::MutexLock lock(&mu_);
+        auto it = actors_.find(id);
+        if (it == actors_.end() || it->second.attempt != attempt) return;
+        MarkDead(it->second, ActorDied(*dead_cause), &later);
+      }
+      for (auto& f : later) f();
+      return;
+    }
     if (raylet.empty()) {
-      // No node yet; try again shortly.
-      RescheduleAfter(id, attempt, 500);
+      RescheduleAfter(id, attempt, absl::Milliseconds(retry_ms));
       return;
     }
     RequestLease(id, attempt, raylet, false);
@@ -195,10 +232,11 @@ void ActorManager::RequestLease(const ActorID& id, uint64_t attempt, std::string
     req.set_detached_actor(a.data.detached());
     req.set_actor_id(a.data.actor_id());
   }
-  rpc::CallAsync(
-      Raylet(raylet)->async(), &rpc::NodeManagerService::Stub::async::RequestWorkerLease, req, -1,
-      [this, id, attempt, raylet](const absl::Status& s, rpc::RequestWorkerLeaseReply&& reply) {
-        OnLeaseReply(id, attempt, raylet, s, std::move(reply));
+  d_.raylets->Get(raylet)->RequestWorkerLease(
+      req, [this, id, attempt, raylet, g = guard_](const absl::Status& s,
+                                                   rpc::RequestWorkerLeaseReply&& reply) {
+        auto token = g->Enter();
+        if (token) OnLeaseReply(id, attempt, raylet, s, std::move(reply));
       });
 }
 
@@ -210,13 +248,16 @@ void ActorManager::OnLeaseReply(const ActorID& id, uint64_t attempt, const std::
     auto it = actors_.find(id);
     if (it == actors_.end() || it->second.attempt != attempt) {
       if (s.ok() && reply.has_worker()) {
+        // A grant for a superseded attempt: its worker goes back.
         rpc::ReturnWorkerRequest ret;
         ret.set_worker_id(reply.worker().worker_id());
         ret.set_disconnect(true);
         actions.push_back([this, raylet, ret] {
-          rpc::CallAsync(Raylet(raylet)->async(),
-                         &rpc::NodeManagerService::Stub::async::ReturnWorker, ret, 5000,
-                         [](const absl::Status&, rpc::ReturnWorkerReply&&) {});
+          d_.raylets->Get(raylet)->ReturnWorker(
+              ret, rpc::LogIfFailed<rpc::ReturnWorkerReply>(
+                       "ReturnWorker of a superseded actor lease (the raylet reclaims it when "
+                       "the job ends)",
+                       spdlog::level::warn));
         });
       }
     } else {
@@ -236,25 +277,30 @@ void ActorManager::OnLeaseReply(const ActorID& id, uint64_t attempt, const std::
             ActorDied(fmt::format("the actor cannot be scheduled: {}", std::string(s.message()))),
             &actions);
       } else if (!s.ok() || reply.rejected()) {
-        // The raylet is gone or refused: try again elsewhere shortly.
+        // The raylet did not answer (within its retries) or refused: try
+        // again, maybe elsewhere.
         PHOTON_LOG_WARN("actor {}: lease from {} failed: {}", id.Hex(), raylet,
                         s.ok() ? reply.message() : std::string(s.message()));
-        RescheduleAfter(id, attempt, 200);
+        RescheduleAfter(id, attempt, absl::Milliseconds(d_.config->lease_retry_delay_ms()));
       } else if (reply.has_retry_at_raylet()) {
         std::string next =
             fmt::format("{}:{}", reply.retry_at_raylet().ip(), reply.retry_at_raylet().port());
         actions.push_back([this, id, attempt, next] { RequestLease(id, attempt, next, true); });
       } else if (reply.infeasible()) {
         PHOTON_LOG_WARN("actor {} cannot be scheduled: {}", id.Hex(), reply.message());
-        RescheduleAfter(id, attempt, 1000);
+        RescheduleAfter(id, attempt, absl::Milliseconds(d_.config->infeasible_retry_delay_ms()));
       } else if (reply.has_worker()) {
         a.raylet_address = raylet;
         a.worker_id = reply.worker().worker_id();
         by_worker_[a.worker_id] = id;
         rpc::Address worker = reply.worker();
         std::vector<int> gpus(reply.gpu_ids().begin(), reply.gpu_ids().end());
-        actions.push_back(
-            [this, id, attempt, worker, gpus] { PushCreation(id, attempt, worker, gpus); });
+        auto backoff = std::make_shared<Backoff>(
+            absl::Milliseconds(d_.config->rpc_retry_initial_backoff_ms()),
+            absl::Milliseconds(d_.config->rpc_retry_max_backoff_ms()));
+        actions.push_back([this, id, attempt, worker, gpus, backoff] {
+          PushCreation(id, attempt, worker, gpus, backoff);
+        });
       }
     }
   }
@@ -262,7 +308,7 @@ void ActorManager::OnLeaseReply(const ActorID& id, uint64_t attempt, const std::
 }
 
 void ActorManager::PushCreation(const ActorID& id, uint64_t attempt, const rpc::Address& worker,
-                                const std::vector<int>& gpu_ids) {
+                                const std::vector<int>& gpu_ids, std::shared_ptr<Backoff> backoff) {
   rpc::PushTaskRequest req;
   {
     absl::MutexLock lock(&mu_);
@@ -273,24 +319,68 @@ void ActorManager::PushCreation(const ActorID& id, uint64_t attempt, const rpc::
     for (int g : gpu_ids) req.mutable_task()->add_assigned_gpu_ids(g);
     req.set_intended_worker_id(worker.worker_id());
   }
-  auto stub = std::shared_ptr<rpc::CoreWorkerService::Stub>(rpc::CoreWorkerService::NewStub(
-      rpc::GetChannel(fmt::format("{}:{}", worker.ip(), worker.port()), worker.worker_id())));
-  rpc::CallAsync(
-      stub->async(), &rpc::CoreWorkerService::Stub::async::PushTask, req, -1,
-      [this, id, attempt, worker, stub](const absl::Status& s, rpc::PushTaskReply&& reply) {
-        {
-          absl::MutexLock lock(&mu_);
-          auto it = actors_.find(id);
-          if (it != actors_.end() && s.ok() && !reply.is_application_error()) {
-            *it->second.data.mutable_address() = worker;
-          }
+  d_.workers->Get(worker)->PushTask(
+      req, [this, id, attempt, worker, gpu_ids, backoff, g = guard_](const absl::Status& s,
+                                                                    rpc::PushTaskReply&& reply) {
+        auto token = g->Enter();
+        if (!token) return;
+        if (rpc::IsTransient(s)) {
+          OnCreationUnanswered(id, attempt, worker, gpu_ids, backoff, s);
+          return;
         }
-        OnCreationReply(id, attempt, s, std::move(reply));
+        OnCreationReply(id, attempt, worker, s, std::move(reply));
       });
 }
 
-void ActorManager::OnCreationReply(const ActorID& id, uint64_t attempt, const absl::Status& s,
-                                   rpc::PushTaskReply&& reply) {
+void ActorManager::OnCreationUnanswered(const ActorID& id, uint64_t attempt,
+                                        const rpc::Address& worker,
+                                        const std::vector<int>& gpu_ids,
+                                        std::shared_ptr<Backoff> backoff, const absl::Status& s) {
+  std::string raylet;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = actors_.find(id);
+    if (it == actors_.end() || it->second.attempt != attempt) return;
+    raylet = it->second.raylet_address;
+  }
+  rpc::GetWorkerStateRequest req;
+  req.set_worker_id(worker.worker_id());
+  std::string why(s.message());
+  d_.raylets->Get(raylet)->GetWorkerState(
+      req, [this, id, attempt, worker, gpu_ids, backoff, why, g = guard_](
+               const absl::Status& st, rpc::GetWorkerStateReply&& state) {
+        auto token = g->Enter();
+        if (!token) return;
+        bool dead = st.ok() && state.state() != rpc::GetWorkerStateReply::ALIVE;
+        if (!dead) {
+          // Alive (busy), or its raylet cannot tell now (a dead node is
+          // reported by the health checks): send the creation again.
+          PHOTON_LOG_DEBUG("actor {}: creation push unanswered ({}); sending it again", id.Hex(),
+                           why);
+          d_.timer->RunAfter("resend actor creation", backoff->Next(),
+                             [this, id, attempt, worker, gpu_ids, backoff, g] {
+                               auto token = g->Enter();
+                               if (token) PushCreation(id, attempt, worker, gpu_ids, backoff);
+                             });
+          return;
+        }
+        std::vector<Action> actions;
+        {
+          absl::MutexLock lock(&mu_);
+          auto it = actors_.find(id);
+          if (it == actors_.end() || it->second.attempt != attempt) return;
+          if (it->second.data.state() == rpc::ActorTableData::DEAD) return;
+          OnActorFailure(id,
+                         fmt::format("its worker died while running the constructor ({})",
+                                     state.reason().empty() ? why : state.reason()),
+                         &actions);
+        }
+        for (auto& f : actions) f();
+      });
+}
+
+void ActorManager::OnCreationReply(const ActorID& id, uint64_t attempt, const rpc::Address& worker,
+                                   const absl::Status& s, rpc::PushTaskReply&& reply) {
   std::vector<Action> actions;
   {
     absl::MutexLock lock(&mu_);
@@ -299,8 +389,9 @@ void ActorManager::OnCreationReply(const ActorID& id, uint64_t attempt, const ab
     Actor& a = it->second;
     if (a.data.state() == rpc::ActorTableData::DEAD) return;
     if (!s.ok()) {
+      // Refused outright (the worker is not the one leased, or exits).
       OnActorFailure(id,
-                     fmt::format("its worker died while running the constructor ({})",
+                     fmt::format("its worker could not run the constructor ({})",
                                  std::string(s.message())),
                      &actions);
     } else if (reply.is_application_error() ||
@@ -317,6 +408,7 @@ void ActorManager::OnCreationReply(const ActorID& id, uint64_t attempt, const ab
       MarkDead(a, ActorDied(a.kill_reason), &actions);
       ReleaseWorker(a, &actions);
     } else {
+      *a.data.mutable_address() = worker;
       a.data.set_state(rpc::ActorTableData::ALIVE);
       a.data.set_version(a.data.version() + 1);
       Publish(a, &actions);
@@ -334,8 +426,10 @@ void ActorManager::ReleaseWorker(Actor& a, std::vector<Action>* actions) {
   by_worker_.erase(a.worker_id);
   a.worker_id.clear();
   actions->push_back([this, raylet, ret] {
-    rpc::CallAsync(Raylet(raylet)->async(), &rpc::NodeManagerService::Stub::async::ReturnWorker,
-                   ret, 5000, [](const absl::Status&, rpc::ReturnWorkerReply&&) {});
+    d_.raylets->Get(raylet)->ReturnWorker(
+        ret, rpc::LogIfFailed<rpc::ReturnWorkerReply>(
+                 "ReturnWorker of an ended actor's worker (the raylet stops it when the job ends)",
+                 spdlog::level::warn));
   });
 }
 
@@ -381,8 +475,7 @@ grpc::ServerUnaryReactor* ActorManager::GetActorInfo(grpc::CallbackServerContext
                                                      const rpc::GetActorInfoRequest* req,
                                                      rpc::GetActorInfoReply* reply) {
   auto id = ActorID::FromBinary(req->actor_id());
-  if (!id.ok())
-    return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
+  if (!id.ok()) return rpc::FinishNow(ctx, BadActorId());
   absl::MutexLock lock(&mu_);
   auto it = actors_.find(*id);
   reply->set_found(it != actors_.end());
@@ -409,8 +502,7 @@ grpc::ServerUnaryReactor* ActorManager::KillActor(grpc::CallbackServerContext* c
                                                   const rpc::KillActorRequest* req,
                                                   rpc::KillActorReply* reply) {
   auto id = ActorID::FromBinary(req->actor_id());
-  if (!id.ok())
-    return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad actor id"));
+  if (!id.ok()) return rpc::FinishNow(ctx, BadActorId());
   std::vector<Action> actions;
   {
     absl::MutexLock lock(&mu_);
@@ -431,7 +523,6 @@ grpc::ServerUnaryReactor* ActorManager::KillActor(grpc::CallbackServerContext* c
     if (!a.worker_id.empty()) {
       // Kill its process; the raylet's report of the exit, or the lines
       // below, finish the job.
-      std::string worker = a.worker_id;
       ReleaseWorker(a, &actions);
       OnActorFailure(*id, reason, &actions);
     } else if (req->no_restart()) {
@@ -455,7 +546,7 @@ grpc::ServerUnaryReactor* ActorManager::ReportWorkerFailure(
   msg.mutable_worker_failure()->set_node_id(req->node_id());
   msg.mutable_worker_failure()->set_reason(req->reason());
   actions.push_back(
-      [this, msg = std::move(msg)]() mutable { publisher_->Publish(std::move(msg)); });
+      [this, msg = std::move(msg)]() mutable { d_.publisher->Publish(std::move(msg)); });
   {
     absl::MutexLock lock(&mu_);
     auto it = by_worker_.find(req->worker_id());
@@ -483,7 +574,9 @@ void ActorManager::OnNodeDead(const std::string& node_id) {
     absl::MutexLock lock(&mu_);
     std::vector<ActorID> victims;
     for (auto& [id, a] : actors_) {
-      if (!a.worker_id.empty() && a.data.address().node_id() == node_id) victims.push_back(id);
+      if (a.worker_id.empty()) continue;
+      auto w = WorkerID::FromBinary(a.worker_id);
+      if (w.ok() && w->NodeId().Binary() == node_id) victims.push_back(id);
     }
     for (const auto& id : victims) OnActorFailure(id, "its node died", &actions);
   }

@@ -1,9 +1,16 @@
-// The GCS's actor manager: the actor table, actor scheduling (lease a worker
-// from a raylet, following spillback, and push the creation task), restarts,
-// kills, names within namespaces, and publication of every state change.
+// The GCS's actor manager: the actor table, actor scheduling (a node chosen
+// by the same policies the raylets use, then a worker leased there,
+// following spillback, and the creation task pushed to it), restarts, kills,
+// names within namespaces, and publication of every state change.
 //
-// Threading: RPC handlers and RPC replies run on gRPC threads; one mutex
-// guards the table. No RPC is started while it is held.
+// Deaths are judged on evidence: an actor's worker is dead when its raylet
+// reports the exit (ReportWorkerFailure), says so when asked
+// (GetWorkerState), or its node dies. A creation push that is not answered
+// is sent again while the worker lives (the worker answers a resend with the
+// creation's reply), so a busy machine delays an actor, never kills it.
+//
+// Threading: RPC handlers, RPC replies and timer callbacks run on other
+// threads; one mutex guards the table. No RPC is started while it is held.
 #pragma once
 
 #include <functional>
@@ -14,18 +21,33 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "photon/common/callback_guard.h"
+#include "photon/common/config.h"
 #include "photon/common/id.h"
+#include "photon/common/timer.h"
 #include "photon/gcs/pubsub.h"
-#include "photon/protocol/core_worker.grpc.pb.h"
 #include "photon/protocol/gcs.grpc.pb.h"
-#include "photon/protocol/raylet.grpc.pb.h"
+#include "photon/raylet/scheduling/scheduler.h"
+#include "photon/rpc/core_worker_client.h"
+#include "photon/rpc/raylet_client.h"
 
 namespace photon::gcs {
 
 class ActorManager : public rpc::ActorInfoGcsService::CallbackService {
  public:
-  // `alive_nodes` returns the live nodes (for placement).
-  ActorManager(Publisher* publisher, std::function<std::vector<rpc::NodeInfo>()> alive_nodes);
+  struct Deps {
+    const SystemConfig* config;
+    Publisher* publisher;
+    rpc::RayletClientPool* raylets;
+    rpc::CoreWorkerClientPool* workers;
+    Timer* timer;
+    // The live nodes, for placement.
+    std::function<std::vector<rpc::NodeInfo>()> alive_nodes;
+  };
+  explicit ActorManager(Deps deps);
+  ~ActorManager() override;
+  // Later replies and timer callbacks leave the manager alone. For shutdown.
+  void Stop();
 
   grpc::ServerUnaryReactor* RegisterActor(grpc::CallbackServerContext* ctx,
                                           const rpc::RegisterActorRequest* req,
@@ -53,6 +75,9 @@ class ActorManager : public rpc::ActorInfoGcsService::CallbackService {
   void OnNodeDead(const std::string& node_id);
   void OnJobFinished(const std::string& job_id);
 
+  // The actor's entry (for tests), if any.
+  std::optional<rpc::ActorTableData> Find(const ActorID& id);
+
  private:
   struct Actor {
     rpc::ActorTableData data;
@@ -68,16 +93,25 @@ class ActorManager : public rpc::ActorInfoGcsService::CallbackService {
   using Action = std::function<void()>;
 
   void Schedule(const ActorID& id, std::vector<Action>* actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Schedules again after `ms`, unless a newer attempt superseded `attempt`.
-  void RescheduleAfter(const ActorID& id, uint64_t attempt, int ms);
+  // Chooses the raylet to ask for a lease (the scheduling policies over the
+  // live nodes); empty if none can take it now (`retry_ms` says when to try
+  // again) or ever (`dead_cause` is set).
+  std::string PickRaylet(const rpc::TaskSpec& spec, const std::string& owner_node,
+                         int64_t* retry_ms, std::optional<std::string>* dead_cause);
+  // Schedules again after `delay`, unless a newer attempt superseded `attempt`.
+  void RescheduleAfter(const ActorID& id, uint64_t attempt, absl::Duration delay);
   void RequestLease(const ActorID& id, uint64_t attempt, std::string raylet, bool grant_or_reject);
   void OnLeaseReply(const ActorID& id, uint64_t attempt, const std::string& raylet,
                     const absl::Status& s, rpc::RequestWorkerLeaseReply&& reply);
   // Pushes the creation task to the leased worker, with the lease's GPU ids.
   void PushCreation(const ActorID& id, uint64_t attempt, const rpc::Address& worker,
-                    const std::vector<int>& gpu_ids);
-  void OnCreationReply(const ActorID& id, uint64_t attempt, const absl::Status& s,
-                       rpc::PushTaskReply&& reply);
+                    const std::vector<int>& gpu_ids, std::shared_ptr<Backoff> backoff);
+  // The push was not answered: resend while the worker lives.
+  void OnCreationUnanswered(const ActorID& id, uint64_t attempt, const rpc::Address& worker,
+                            const std::vector<int>& gpu_ids, std::shared_ptr<Backoff> backoff,
+                            const absl::Status& s);
+  void OnCreationReply(const ActorID& id, uint64_t attempt, const rpc::Address& worker,
+                       const absl::Status& s, rpc::PushTaskReply&& reply);
   // The actor's worker is gone (or must go): restart or die.
   void OnActorFailure(const ActorID& id, const std::string& why, std::vector<Action>* actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -85,18 +119,16 @@ class ActorManager : public rpc::ActorInfoGcsService::CallbackService {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseWorker(Actor& a, std::vector<Action>* actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Publish(const Actor& a, std::vector<Action>* actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::string PickRaylet(const Actor& a);
-  rpc::NodeManagerService::Stub* Raylet(const std::string& address);
 
-  Publisher* publisher_;
-  std::function<std::vector<rpc::NodeInfo>()> alive_nodes_;
+  const Deps d_;
+  const raylet::SchedulingOptions scheduling_options_;
+  const std::shared_ptr<CallbackGuard> guard_ = std::make_shared<CallbackGuard>();
   absl::Mutex mu_;
   absl::flat_hash_map<ActorID, Actor> actors_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, ActorID> names_ ABSL_GUARDED_BY(mu_);  // ns + '\0' + name
   absl::flat_hash_map<std::string, ActorID> by_worker_ ABSL_GUARDED_BY(mu_);
-  absl::Mutex stubs_mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<rpc::NodeManagerService::Stub>> raylets_
-      ABSL_GUARDED_BY(stubs_mu_);
+  absl::Mutex scheduling_mu_;
+  raylet::SchedulingState scheduling_state_ ABSL_GUARDED_BY(scheduling_mu_);
 };
 
 }  // namespace photon::gcs

@@ -2,7 +2,9 @@
 
 #include "fmt/format.h"
 #include "photon/common/logging.h"
+#include "photon/common/status.h"
 #include "photon/rpc/client.h"
+#include "photon/rpc/fault_injection.h"
 #include "photon/rpc/server.h"
 
 namespace photon::gcs {
@@ -22,37 +24,45 @@ GcsServer::GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, s
                      int port)
     : config_(std::move(config)),
       storage_(std::move(storage)),
+      timer_(std::make_shared<ThreadTimer>("gcs")),
       server_("photon-gcs", std::move(host), port),
+      publisher_(timer_.get()),
+      raylets_(rpc::MakeRayletClientPool(config_, timer_)),
+      workers_(rpc::MakeCoreWorkerClientPool(config_)),
       cluster_version_(static_cast<uint32_t>(absl::ToUnixSeconds(absl::Now()))) {
   server_.RegisterService(static_cast<rpc::NodeInfoGcsService::CallbackService*>(this));
   server_.RegisterService(static_cast<rpc::JobInfoGcsService::CallbackService*>(this));
   server_.RegisterService(static_cast<rpc::InternalKvGcsService::CallbackService*>(this));
   server_.RegisterService(static_cast<rpc::PubsubGcsService::CallbackService*>(this));
-  actors_ = std::make_unique<ActorManager>(&publisher_, [this] {
-    std::vector<rpc::NodeInfo> alive;
-    absl::MutexLock lock(&mu_);
-    for (const auto& [id, e] : nodes_) {
-      if (e.info.state() == rpc::NodeInfo::ALIVE) alive.push_back(e.info);
-    }
-    return alive;
-  });
+  actors_ = std::make_unique<ActorManager>(ActorManager::Deps{
+      &config_, &publisher_, raylets_.get(), workers_.get(), timer_.get(), [this] {
+        std::vector<rpc::NodeInfo> alive;
+        absl::MutexLock lock(&mu_);
+        for (const auto& [id, e] : nodes_) {
+          if (e.info.state() == rpc::NodeInfo::ALIVE) alive.push_back(e.info);
+        }
+        return alive;
+      }});
   server_.RegisterService(actors_.get());
 }
 
 GcsServer::~GcsServer() { Stop(); }
 
 absl::Status GcsServer::Start() {
+  PHOTON_RETURN_IF_ERROR(rpc::InstallFaultInjection(config_.testing_rpc_failure()));
   if (auto s = server_.Start(); !s.ok()) return s;
-  timer_ = std::thread([this] { TimerLoop(); });
+  timer_->RunEvery("health checks", absl::Milliseconds(config_.health_check_period_ms()),
+                   [this] { RunHealthChecks(); });
   return absl::OkStatus();
 }
 
 void GcsServer::Stop() {
   if (stopped_.exchange(true)) return;
-  if (!stopping_.HasBeenNotified()) stopping_.Notify();
-  if (timer_.joinable()) timer_.join();
+  timer_->Stop();
+  actors_->Stop();
+  guard_->Close();
   publisher_.FlushAll();
-  server_.Shutdown(50);
+  server_.Shutdown(config_.server_shutdown_grace_ms());
 }
 
 // ---- nodes ------------------------------------------------------------------
@@ -82,10 +92,12 @@ grpc::ServerUnaryReactor* GcsServer::RegisterNode(grpc::CallbackServerContext* c
     NodeEntry& e = nodes_[info.node_id()];
     e.info = info;
     e.failed_checks = 0;
-    e.stub = rpc::NodeManagerService::NewStub(
-        rpc::GetChannel(fmt::format("{}:{}", info.ip(), info.raylet_port())));
   }
-  storage_->Put("nodes", info.node_id(), info.SerializeAsString(), true).IgnoreError();
+  if (auto s = storage_->Put("nodes", info.node_id(), info.SerializeAsString(), true); !s.ok()) {
+    // The in-memory table above is what the GCS serves from.
+    PHOTON_LOG_WARN("cannot store node {}: {}", NodeID::FromBinaryOrDie(info.node_id()).Hex(),
+                    std::string(s.status().message()));
+  }
   PHOTON_LOG_INFO("node {} registered at {}:{}", NodeID::FromBinaryOrDie(info.node_id()).Hex(),
                   info.ip(), info.raylet_port());
   PublishNode(info);
@@ -103,7 +115,10 @@ void GcsServer::MarkNodeDead(const std::string& node_id, const std::string& reas
     it->second.info.clear_resources_available();
     info = it->second.info;
   }
-  storage_->Put("nodes", node_id, info.SerializeAsString(), true).IgnoreError();
+  if (auto s = storage_->Put("nodes", node_id, info.SerializeAsString(), true); !s.ok()) {
+    PHOTON_LOG_WARN("cannot store node {}: {}", NodeID::FromBinaryOrDie(node_id).Hex(),
+                    std::string(s.status().message()));
+  }
   PHOTON_LOG_WARN("node {} is dead: {}", NodeID::FromBinaryOrDie(node_id).Hex(), reason);
   PublishNode(info);
   actors_->OnNodeDead(node_id);
@@ -140,7 +155,7 @@ grpc::ServerUnaryReactor* GcsServer::ReportResources(grpc::CallbackServerContext
 void GcsServer::RunHealthChecks() {
   struct Target {
     std::string id;
-    rpc::NodeManagerService::Stub* stub;
+    std::string address;
   };
   std::vector<Target> targets;
   {
@@ -148,14 +163,16 @@ void GcsServer::RunHealthChecks() {
     for (auto& [id, e] : nodes_) {
       if (e.info.state() == rpc::NodeInfo::ALIVE && !e.check_in_flight) {
         e.check_in_flight = true;
-        targets.push_back({id, e.stub.get()});
+        targets.push_back({id, fmt::format("{}:{}", e.info.ip(), e.info.raylet_port())});
       }
     }
   }
   for (const Target& t : targets) {
-    rpc::CallAsync(t.stub->async(), &rpc::NodeManagerService::Stub::async::HealthCheck,
-                   rpc::HealthCheckRequest(), config_.health_check_timeout_ms(),
-                   [this, id = t.id](const absl::Status& s, rpc::HealthCheckReply&&) {
+    raylets_->Get(t.address)->HealthCheck(
+        config_.health_check_timeout_ms(),
+                   [this, id = t.id, g = guard_](const absl::Status& s, rpc::HealthCheckReply&&) {
+                     auto token = g->Enter();
+                     if (!token) return;
                      bool dead = false;
                      int failures = 0;
                      {
@@ -175,17 +192,6 @@ void GcsServer::RunHealthChecks() {
   }
 }
 
-void GcsServer::TimerLoop() {
-  absl::Time next_check = absl::Now();
-  while (!stopping_.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
-    publisher_.Tick();
-    if (absl::Now() >= next_check) {
-      RunHealthChecks();
-      next_check = absl::Now() + absl::Milliseconds(config_.health_check_period_ms());
-    }
-  }
-}
-
 // ---- jobs -------------------------------------------------------------------
 
 grpc::ServerUnaryReactor* GcsServer::AddJob(grpc::CallbackServerContext* ctx,
@@ -200,7 +206,10 @@ grpc::ServerUnaryReactor* GcsServer::AddJob(grpc::CallbackServerContext* ctx,
     job.set_is_dead(false);
     jobs_[job.job_id()] = job;
   }
-  storage_->Put("jobs", job.job_id(), job.SerializeAsString(), true).IgnoreError();
+  if (auto s = storage_->Put("jobs", job.job_id(), job.SerializeAsString(), true); !s.ok()) {
+    PHOTON_LOG_WARN("cannot store job {}: {}", JobID::FromBinaryOrDie(job.job_id()).Hex(),
+                    std::string(s.status().message()));
+  }
   reply->set_job_id(job.job_id());
   rpc::PubMessage msg;
   msg.set_channel(rpc::JOB_CHANNEL);
@@ -225,7 +234,10 @@ grpc::ServerUnaryReactor* GcsServer::MarkJobFinished(grpc::CallbackServerContext
     it->second.set_end_time_ms(NowMs());
     job = it->second;
   }
-  storage_->Put("jobs", job.job_id(), job.SerializeAsString(), true).IgnoreError();
+  if (auto s = storage_->Put("jobs", job.job_id(), job.SerializeAsString(), true); !s.ok()) {
+    PHOTON_LOG_WARN("cannot store job {}: {}", JobID::FromBinaryOrDie(job.job_id()).Hex(),
+                    std::string(s.status().message()));
+  }
   actors_->OnJobFinished(job.job_id());
   rpc::PubMessage msg;
   msg.set_channel(rpc::JOB_CHANNEL);
@@ -296,7 +308,10 @@ grpc::ServerUnaryReactor* GcsServer::Keys(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* GcsServer::Poll(grpc::CallbackServerContext* ctx,
                                           const rpc::PollRequest* req, rpc::PollReply* reply) {
   auto* reactor = ctx->DefaultReactor();
-  publisher_.Poll(reactor, req, reply);
+  publisher_.Poll(req, reply, [reactor](bool ok) {
+    reactor->Finish(ok ? grpc::Status::OK
+                       : grpc::Status(grpc::StatusCode::UNAVAILABLE, "the GCS is stopping"));
+  });
   return reactor;
 }
 

@@ -2,26 +2,28 @@
 // internal key-value store, and pub/sub of node, job and log changes.
 //
 // Threading: RPC handlers run on gRPC callback threads and take mu_ for the
-// tables (the KV store and the publisher have their own locks). One timer
-// thread runs the health checks and expires parked polls.
+// tables (the KV store and the publisher have their own locks). The GCS's
+// timer runs the health checks, the expiry of parked polls and the actor
+// manager's delayed work.
 #pragma once
 
 #include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "photon/common/config.h"
 #include "photon/common/id.h"
+#include "photon/common/timer.h"
 #include "photon/gcs/actor_manager.h"
 #include "photon/gcs/gcs_storage.h"
 #include "photon/gcs/pubsub.h"
 #include "photon/protocol/gcs.grpc.pb.h"
 #include "photon/protocol/raylet.grpc.pb.h"
+#include "photon/rpc/core_worker_client.h"
+#include "photon/rpc/raylet_client.h"
 #include "photon/rpc/server.h"
 
 namespace photon::gcs {
@@ -34,7 +36,8 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
   GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, std::string host, int port);
   ~GcsServer() override;
 
-  // Starts serving and the timer thread. Fails if the port cannot be bound.
+  // Starts serving and the periodic health checks. Fails if the port cannot
+  // be bound.
   absl::Status Start();
   int port() const { return server_.port(); }
   // Stops serving; safe to call twice.
@@ -83,17 +86,20 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
     rpc::NodeInfo info;
     int failed_checks = 0;
     bool check_in_flight = false;
-    std::unique_ptr<rpc::NodeManagerService::Stub> stub;
   };
-  void TimerLoop();
   void RunHealthChecks();
   void MarkNodeDead(const std::string& node_id, const std::string& reason);
   void PublishNode(const rpc::NodeInfo& info);
 
   const SystemConfig config_;
   std::unique_ptr<GcsStorage> storage_;
+  const std::shared_ptr<ThreadTimer> timer_;
+  // Closed at Stop: replies that come later leave this object alone.
+  const std::shared_ptr<CallbackGuard> guard_ = std::make_shared<CallbackGuard>();
   rpc::GrpcServer server_;
   Publisher publisher_;
+  std::unique_ptr<rpc::RayletClientPool> raylets_;
+  std::unique_ptr<rpc::CoreWorkerClientPool> workers_;
   std::unique_ptr<ActorManager> actors_;
   const uint32_t cluster_version_;
 
@@ -102,8 +108,6 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
   absl::flat_hash_map<std::string, rpc::JobInfo> jobs_ ABSL_GUARDED_BY(mu_);
   uint32_t next_job_ ABSL_GUARDED_BY(mu_) = 1;
 
-  absl::Notification stopping_;
-  std::thread timer_;
   std::atomic<bool> stopped_{false};
 };
 

@@ -1,10 +1,12 @@
 #include "photon/gcs/pubsub.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace photon::gcs {
 namespace {
 constexpr int kMaxBatch = 1000;
+// A poll that names no timeout is parked at most this long.
 constexpr int64_t kDefaultPollMs = 30000;
 }  // namespace
 
@@ -44,47 +46,45 @@ void Publisher::Publish(rpc::PubMessage msg) {
     for (auto it = parked_.begin(); it != parked_.end();) {
       if (Matches(*it->request, m)) {
         Collect(*it->request, it->reply);
-        ready.push_back(*it);
+        ready.push_back(std::move(*it));
         it = parked_.erase(it);
       } else {
         ++it;
       }
     }
   }
-  for (auto& p : ready) p.reactor->Finish(grpc::Status::OK);
+  for (auto& p : ready) p.done(true);
 }
 
-void Publisher::Poll(grpc::ServerUnaryReactor* reactor, const rpc::PollRequest* request,
-                     rpc::PollReply* reply) {
+void Publisher::Poll(const rpc::PollRequest* request, rpc::PollReply* reply,
+                     std::function<void(bool ok)> done) {
   {
     absl::MutexLock lock(&mu_);
-    if (request->after_seq() < 0 || Collect(*request, reply) > 0) {
-      reply->set_last_seq(next_seq_ - 1);
-    } else {
+    if (request->after_seq() >= 0 && Collect(*request, reply) == 0) {
       int64_t ms = request->timeout_ms() > 0 ? request->timeout_ms() : kDefaultPollMs;
-      parked_.push_back(Parked{reactor, request, reply, absl::Now() + absl::Milliseconds(ms)});
+      uint64_t id = next_poll_++;
+      parked_.push_back(Parked{id, request, reply, std::move(done)});
+      timer_->RunAfter("expire parked poll", absl::Milliseconds(ms), [this, id] { Expire(id); });
       return;
     }
+    reply->set_last_seq(next_seq_ - 1);
   }
-  reactor->Finish(grpc::Status::OK);
+  done(true);
 }
 
-void Publisher::Tick() {
-  std::vector<Parked> expired;
+void Publisher::Expire(uint64_t id) {
+  std::optional<Parked> expired;
   {
     absl::MutexLock lock(&mu_);
-    absl::Time now = absl::Now();
-    for (auto it = parked_.begin(); it != parked_.end();) {
-      if (it->deadline <= now) {
-        it->reply->set_last_seq(next_seq_ - 1);
-        expired.push_back(*it);
-        it = parked_.erase(it);
-      } else {
-        ++it;
-      }
+    for (auto it = parked_.begin(); it != parked_.end(); ++it) {
+      if (it->id != id) continue;
+      it->reply->set_last_seq(next_seq_ - 1);
+      expired = std::move(*it);
+      parked_.erase(it);
+      break;
     }
   }
-  for (auto& p : expired) p.reactor->Finish(grpc::Status::OK);
+  if (expired) expired->done(true);
 }
 
 void Publisher::FlushAll() {
@@ -93,8 +93,12 @@ void Publisher::FlushAll() {
     absl::MutexLock lock(&mu_);
     all.swap(parked_);
   }
-  for (auto& p : all)
-    p.reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "GCS stopping"));
+  for (auto& p : all) p.done(false);
+}
+
+size_t Publisher::NumParked() const {
+  absl::MutexLock lock(&mu_);
+  return parked_.size();
 }
 
 }  // namespace photon::gcs

@@ -1,54 +1,68 @@
 // The GCS's publisher: a bounded, sequence-numbered log of state changes that
 // subscribers read by long poll (see PubsubGcsService in gcs.proto).
 //
-// Threading: one mutex guards the log and the parked polls; Publish and Poll
-// are called from gRPC callback threads, Tick from the GCS's timer thread.
+// A poll that finds nothing new is parked until a matching message is
+// published or its timeout passes (an expiry scheduled on the timer); then
+// its reply is filled and `done` runs. A subscriber that reconnects resumes
+// from its last sequence number, so nothing published meanwhile is lost
+// while it is still in the log.
+//
+// Threading: one mutex guards the log and the parked polls; `done` callbacks
+// run outside it, on the publishing thread or the timer's.
 #pragma once
 
-#include <grpcpp/grpcpp.h>
-
+#include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
+#include <memory>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "photon/protocol/gcs.grpc.pb.h"
+#include "photon/common/timer.h"
+#include "photon/protocol/gcs.pb.h"
 
 namespace photon::gcs {
 
 class Publisher {
  public:
-  explicit Publisher(size_t max_log = 100000) : max_log_(max_log) {}
+  // `timer` runs the expiry of parked polls and must outlive the publisher.
+  explicit Publisher(Timer* timer, size_t max_log = 100000) : timer_(timer), max_log_(max_log) {}
 
-  // Appends `msg` (its seq is assigned here) and answers every parked poll it matches.
+  // Appends `msg` (its seq is assigned here) and answers every parked poll it
+  // matches.
   void Publish(rpc::PubMessage msg);
 
-  // Answers at once if the log has matching messages after request.after_seq,
-  // else parks the call until Publish or its timeout.
-  void Poll(grpc::ServerUnaryReactor* reactor, const rpc::PollRequest* request,
-            rpc::PollReply* reply);
+  // Fills `reply` and runs `done` at once if the log has matching messages
+  // after request.after_seq (or after_seq < 0: just the current position),
+  // else parks the poll until Publish or its timeout. `request` and `reply`
+  // must stay valid until `done` runs.
+  void Poll(const rpc::PollRequest* request, rpc::PollReply* reply,
+            std::function<void(bool ok)> done);
 
-  // Answers parked polls whose timeout has passed, with no messages.
-  void Tick();
-
-  // Answers every parked poll (at shutdown).
+  // Answers every parked poll with ok = false (at shutdown).
   void FlushAll();
+
+  size_t NumParked() const;
 
  private:
   struct Parked {
-    grpc::ServerUnaryReactor* reactor;
+    uint64_t id;
     const rpc::PollRequest* request;
     rpc::PollReply* reply;
-    absl::Time deadline;
+    std::function<void(bool)> done;
   };
   static bool Matches(const rpc::PollRequest& req, const rpc::PubMessage& msg);
   // Fills `reply` with matching messages after req.after_seq; returns how many.
   int Collect(const rpc::PollRequest& req, rpc::PollReply* reply)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Expire(uint64_t id);
 
+  Timer* const timer_;
   const size_t max_log_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   int64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t next_poll_ ABSL_GUARDED_BY(mu_) = 1;
   std::deque<rpc::PubMessage> log_ ABSL_GUARDED_BY(mu_);
   std::list<Parked> parked_ ABSL_GUARDED_BY(mu_);
 };

@@ -1,248 +1,338 @@
 #include "photon/gcs_client/gcs_client.h"
 
-#include <chrono>
+#include <atomic>
+#include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "fmt/format.h"
 #include "photon/common/logging.h"
+#include "photon/common/status.h"
+#include "photon/common/timer.h"
 #include "photon/rpc/client.h"
+#include "photon/rpc/raylet_client.h"
 
 namespace photon {
 namespace {
-constexpr int64_t kCallTimeoutMs = 10000;
-constexpr int64_t kPollTimeoutMs = 10000;
-}  // namespace
 
-GcsClient::GcsClient(std::string address) : address_(std::move(address)) {
-  auto channel = rpc::GetChannel(address_);
-  nodes_ = rpc::NodeInfoGcsService::NewStub(channel);
-  jobs_ = rpc::JobInfoGcsService::NewStub(channel);
-  kv_ = rpc::InternalKvGcsService::NewStub(channel);
-  pubsub_ = rpc::PubsubGcsService::NewStub(channel);
-  actors_ = rpc::ActorInfoGcsService::NewStub(channel);
-}
-
-GcsClient::~GcsClient() {
-  stopping_ = true;
-  {
-    std::lock_guard<std::mutex> lock(poll_mu_);
-    for (auto& ctx : poll_contexts_) ctx->TryCancel();
+class GrpcGcsClient : public GcsClient {
+ public:
+  GrpcGcsClient(std::string address, const SystemConfig& config)
+      : address_(std::move(address)),
+        config_(config),
+        retry_(rpc::GcsRetryPolicy(config)),
+        timeout_ms_(config.gcs_rpc_timeout_ms()),
+        timer_(std::make_shared<ThreadTimer>("gcs-client")) {
+    auto channel = rpc::GetChannel(address_);
+    nodes_ = rpc::NodeInfoGcsService::NewStub(channel);
+    jobs_ = rpc::JobInfoGcsService::NewStub(channel);
+    kv_ = rpc::InternalKvGcsService::NewStub(channel);
+    pubsub_ = rpc::PubsubGcsService::NewStub(channel);
+    actors_ = rpc::ActorInfoGcsService::NewStub(channel);
   }
-  for (auto& t : pollers_) t.join();
-}
 
-absl::StatusOr<std::unique_ptr<GcsClient>> GcsClient::Connect(const std::string& address,
-                                                              int64_t timeout_ms) {
-  std::unique_ptr<GcsClient> client(new GcsClient(address));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  absl::Status last;
-  while (true) {
+  ~GrpcGcsClient() override {
+    *stopping_ = true;
+    {
+      absl::MutexLock lock(&poll_mu_);
+      for (auto& ctx : poll_contexts_) ctx->TryCancel();
+    }
+    std::vector<std::thread> pollers;
+    {
+      absl::MutexLock lock(&poll_mu_);
+      pollers.swap(pollers_);
+    }
+    for (auto& t : pollers) t.join();
+    timer_->Stop();  // pending retries are dropped
+  }
+
+  // Waits until the GCS answers (or the connect timeout passes).
+  absl::Status WaitUntilReachable() {
+    const int64_t timeout_ms = config_.gcs_connect_timeout_ms();
+    absl::Time deadline = absl::Now() + absl::Milliseconds(timeout_ms);
+    absl::Status last;
+    while (true) {
+      rpc::GetAllNodesReply reply;
+      grpc::ClientContext ctx;
+      rpc::SetTimeout(&ctx, std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now())));
+      ctx.set_wait_for_ready(true);
+      last = rpc::FromGrpcStatus(nodes_->GetAllNodes(&ctx, rpc::GetAllNodesRequest(), &reply));
+      if (last.ok()) return last;
+      if (absl::Now() >= deadline) break;
+      absl::SleepFor(absl::Milliseconds(config_.rpc_retry_initial_backoff_ms()));
+    }
+    return absl::UnavailableError(fmt::format("cannot reach the GCS at {} within {} ms: {}",
+                                              address_, timeout_ms, std::string(last.message())));
+  }
+
+  const std::string& address() const override { return address_; }
+
+  // --- nodes ---
+  absl::Status RegisterNode(const rpc::NodeInfo& node) override {
+    rpc::RegisterNodeRequest req;
+    *req.mutable_node() = node;
+    rpc::RegisterNodeReply reply;
+    return Sync(nodes_.get(), &rpc::NodeInfoGcsService::Stub::RegisterNode, "RegisterNode", req,
+                &reply);
+  }
+  absl::Status UnregisterNode(const NodeID& node, const std::string& reason) override {
+    rpc::UnregisterNodeRequest req;
+    req.set_node_id(node.Binary());
+    req.set_reason(reason);
+    rpc::UnregisterNodeReply reply;
+    return rpc::CallSync(nodes_.get(), &rpc::NodeInfoGcsService::Stub::UnregisterNode,
+                         "UnregisterNode", req, &reply, config_.shutdown_rpc_timeout_ms());
+  }
+  absl::StatusOr<std::vector<rpc::NodeInfo>> GetAllNodes() override {
     rpc::GetAllNodesReply reply;
-    int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       deadline - std::chrono::steady_clock::now())
-                       .count();
-    grpc::ClientContext ctx;
-    rpc::SetTimeout(&ctx, std::max<int64_t>(left, 1));
-    ctx.set_wait_for_ready(true);
-    last =
-        rpc::FromGrpcStatus(client->nodes_->GetAllNodes(&ctx, rpc::GetAllNodesRequest(), &reply));
-    if (last.ok()) return client;
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    PHOTON_RETURN_IF_ERROR(Sync(nodes_.get(), &rpc::NodeInfoGcsService::Stub::GetAllNodes,
+                                "GetAllNodes", rpc::GetAllNodesRequest(), &reply));
+    return std::vector<rpc::NodeInfo>(reply.nodes().begin(), reply.nodes().end());
   }
-  return absl::UnavailableError(fmt::format("cannot reach the GCS at {} within {} ms: {}", address,
-                                            timeout_ms, std::string(last.message())));
-}
+  void GetAllNodesAsync(
+      std::function<void(absl::StatusOr<std::vector<rpc::NodeInfo>>)> done) override {
+    Async<rpc::GetAllNodesReply>(
+        nodes_->async(), &rpc::NodeInfoGcsService::Stub::async::GetAllNodes, "GetAllNodes",
+        rpc::GetAllNodesRequest(),
+        [done = std::move(done)](const absl::Status& s, rpc::GetAllNodesReply&& reply) {
+          if (!s.ok()) return done(s);
+          done(std::vector<rpc::NodeInfo>(reply.nodes().begin(), reply.nodes().end()));
+        });
+  }
+  void ReportResourcesAsync(const rpc::ReportResourcesRequest& request) override {
+    rpc::CallAsync(nodes_->async(), &rpc::NodeInfoGcsService::Stub::async::ReportResources,
+                   "ReportResources", request, timeout_ms_,
+                   rpc::LogIfFailed<rpc::ReportResourcesReply>(
+                       "ReportResources (the next periodic report replaces it)"));
+  }
 
-absl::Status GcsClient::RegisterNode(const rpc::NodeInfo& node) {
-  rpc::RegisterNodeRequest req;
-  *req.mutable_node() = node;
-  rpc::RegisterNodeReply reply;
-  return rpc::CallSync(nodes_.get(), &rpc::NodeInfoGcsService::Stub::RegisterNode, req, &reply,
-                       kCallTimeoutMs);
-}
+  // --- jobs ---
+  absl::StatusOr<JobID> AddJob(const rpc::JobInfo& job) override {
+    rpc::AddJobRequest req;
+    *req.mutable_job() = job;
+    rpc::AddJobReply reply;
+    // Not retried: a second attempt would register a second job.
+    PHOTON_RETURN_IF_ERROR(rpc::CallSync(jobs_.get(), &rpc::JobInfoGcsService::Stub::AddJob,
+                                         "AddJob", req, &reply, timeout_ms_));
+    return JobID::FromBinary(reply.job_id());
+  }
+  absl::Status MarkJobFinished(const JobID& job) override {
+    rpc::MarkJobFinishedRequest req;
+    req.set_job_id(job.Binary());
+    rpc::MarkJobFinishedReply reply;
+    return rpc::CallSync(jobs_.get(), &rpc::JobInfoGcsService::Stub::MarkJobFinished,
+                         "MarkJobFinished", req, &reply, config_.shutdown_rpc_timeout_ms());
+  }
+  absl::StatusOr<std::vector<rpc::JobInfo>> GetAllJobs() override {
+    rpc::GetAllJobsReply reply;
+    PHOTON_RETURN_IF_ERROR(Sync(jobs_.get(), &rpc::JobInfoGcsService::Stub::GetAllJobs,
+                                "GetAllJobs", rpc::GetAllJobsRequest(), &reply));
+    return std::vector<rpc::JobInfo>(reply.jobs().begin(), reply.jobs().end());
+  }
 
-absl::Status GcsClient::UnregisterNode(const NodeID& node, const std::string& reason) {
-  rpc::UnregisterNodeRequest req;
-  req.set_node_id(node.Binary());
-  req.set_reason(reason);
-  rpc::UnregisterNodeReply reply;
-  return rpc::CallSync(nodes_.get(), &rpc::NodeInfoGcsService::Stub::UnregisterNode, req, &reply,
-                       2000);
-}
+  // --- KV ---
+  absl::StatusOr<bool> KvPut(const std::string& ns, const std::string& key,
+                             const std::string& value, bool overwrite) override {
+    rpc::KvPutRequest req;
+    req.set_ns(ns);
+    req.set_key(key);
+    req.set_value(value);
+    req.set_overwrite(overwrite);
+    rpc::KvPutReply reply;
+    PHOTON_RETURN_IF_ERROR(
+        Sync(kv_.get(), &rpc::InternalKvGcsService::Stub::Put, "KvPut", req, &reply));
+    return reply.added();
+  }
+  absl::StatusOr<std::optional<std::string>> KvGet(const std::string& ns,
+                                                   const std::string& key) override {
+    rpc::KvGetRequest req;
+    req.set_ns(ns);
+    req.set_key(key);
+    rpc::KvGetReply reply;
+    PHOTON_RETURN_IF_ERROR(
+        Sync(kv_.get(), &rpc::InternalKvGcsService::Stub::Get, "KvGet", req, &reply));
+    if (!reply.found()) return std::optional<std::string>();
+    return std::optional<std::string>(reply.value());
+  }
+  absl::StatusOr<int64_t> KvDel(const std::string& ns, const std::string& key,
+                                bool by_prefix) override {
+    rpc::KvDelRequest req;
+    req.set_ns(ns);
+    req.set_key(key);
+    req.set_by_prefix(by_prefix);
+    rpc::KvDelReply reply;
+    PHOTON_RETURN_IF_ERROR(
+        Sync(kv_.get(), &rpc::InternalKvGcsService::Stub::Del, "KvDel", req, &reply));
+    return reply.deleted();
+  }
+  absl::StatusOr<std::vector<std::string>> KvKeys(const std::string& ns,
+                                                  const std::string& prefix) override {
+    rpc::KvKeysRequest req;
+    req.set_ns(ns);
+    req.set_prefix(prefix);
+    rpc::KvKeysReply reply;
+    PHOTON_RETURN_IF_ERROR(
+        Sync(kv_.get(), &rpc::InternalKvGcsService::Stub::Keys, "KvKeys", req, &reply));
+    return std::vector<std::string>(reply.keys().begin(), reply.keys().end());
+  }
 
-absl::StatusOr<std::vector<rpc::NodeInfo>> GcsClient::GetAllNodes() {
-  rpc::GetAllNodesReply reply;
-  auto s = rpc::CallSync(nodes_.get(), &rpc::NodeInfoGcsService::Stub::GetAllNodes,
-                         rpc::GetAllNodesRequest(), &reply, kCallTimeoutMs);
-  if (!s.ok()) return s;
-  return std::vector<rpc::NodeInfo>(reply.nodes().begin(), reply.nodes().end());
-}
+  // --- actors ---
+  absl::Status RegisterActor(const rpc::ActorTableData& actor) override {
+    rpc::RegisterActorRequest req;
+    *req.mutable_actor() = actor;
+    rpc::RegisterActorReply reply;
+    return Sync(actors_.get(), &rpc::ActorInfoGcsService::Stub::RegisterActor, "RegisterActor",
+                req, &reply);
+  }
+  void CreateActorAsync(const rpc::CreateActorRequest& request,
+                        std::function<void(const absl::Status&)> done) override {
+    Async<rpc::CreateActorReply>(
+        actors_->async(), &rpc::ActorInfoGcsService::Stub::async::CreateActor, "CreateActor",
+        request,
+        [done = std::move(done)](const absl::Status& s, rpc::CreateActorReply&&) { done(s); });
+  }
+  absl::StatusOr<std::optional<rpc::ActorTableData>> GetActorInfo(const ActorID& id) override {
+    rpc::GetActorInfoRequest req;
+    req.set_actor_id(id.Binary());
+    rpc::GetActorInfoReply reply;
+    PHOTON_RETURN_IF_ERROR(Sync(actors_.get(), &rpc::ActorInfoGcsService::Stub::GetActorInfo,
+                                "GetActorInfo", req, &reply));
+    if (!reply.found()) return std::optional<rpc::ActorTableData>();
+    return std::optional<rpc::ActorTableData>(reply.actor());
+  }
+  void GetActorInfoAsync(const ActorID& id,
+                         std::function<void(absl::StatusOr<std::optional<rpc::ActorTableData>>)>
+                             done) override {
+    rpc::GetActorInfoRequest req;
+    req.set_actor_id(id.Binary());
+    Async<rpc::GetActorInfoReply>(
+        actors_->async(), &rpc::ActorInfoGcsService::Stub::async::GetActorInfo, "GetActorInfo",
+        req, [done = std::move(done)](const absl::Status& s, rpc::GetActorInfoReply&& reply) {
+          if (!s.ok()) return done(s);
+          if (!reply.found()) return done(std::optional<rpc::ActorTableData>());
+          done(std::optional<rpc::ActorTableData>(std::move(*reply.mutable_actor())));
+        });
+  }
+  absl::StatusOr<std::optional<rpc::ActorTableData>> GetNamedActor(
+      const std::string& name, const std::string& ns) override {
+    rpc::GetNamedActorRequest req;
+    req.set_name(name);
+    req.set_ray_namespace(ns);
+    rpc::GetNamedActorReply reply;
+    PHOTON_RETURN_IF_ERROR(Sync(actors_.get(), &rpc::ActorInfoGcsService::Stub::GetNamedActor,
+                                "GetNamedActor", req, &reply));
+    if (!reply.found()) return std::optional<rpc::ActorTableData>();
+    return std::optional<rpc::ActorTableData>(reply.actor());
+  }
+  absl::StatusOr<rpc::ActorTableData> KillActor(const ActorID& id, bool no_restart,
+                                                const std::string& reason) override {
+    rpc::KillActorReply reply;
+    PHOTON_RETURN_IF_ERROR(Sync(actors_.get(), &rpc::ActorInfoGcsService::Stub::KillActor,
+                                "KillActor", KillRequest(id, no_restart, reason), &reply));
+    return std::move(*reply.mutable_actor());
+  }
+  void KillActorAsync(const ActorID& id, bool no_restart, const std::string& reason,
+                      std::function<void(const absl::Status&)> done) override {
+    Async<rpc::KillActorReply>(
+        actors_->async(), &rpc::ActorInfoGcsService::Stub::async::KillActor, "KillActor",
+        KillRequest(id, no_restart, reason),
+        [done = std::move(done)](const absl::Status& s, rpc::KillActorReply&&) { done(s); });
+  }
+  absl::StatusOr<std::vector<rpc::ActorTableData>> ListActors() override {
+    rpc::ListActorsReply reply;
+    PHOTON_RETURN_IF_ERROR(Sync(actors_.get(), &rpc::ActorInfoGcsService::Stub::ListActors,
+                                "ListActors", rpc::ListActorsRequest(), &reply));
+    return std::vector<rpc::ActorTableData>(reply.actors().begin(), reply.actors().end());
+  }
+  void ReportWorkerFailureAsync(const std::string& worker_id, const std::string& node_id,
+                                const std::string& reason) override {
+    rpc::ReportWorkerFailureRequest req;
+    req.set_worker_id(worker_id);
+    req.set_node_id(node_id);
+    req.set_reason(reason);
+    rpc::RetryPolicy until_it_lands = retry_;
+    until_it_lands.deadline = absl::InfiniteDuration();
+    Async<rpc::ReportWorkerFailureReply>(
+        actors_->async(), &rpc::ActorInfoGcsService::Stub::async::ReportWorkerFailure,
+        "ReportWorkerFailure", req,
+        rpc::LogIfFailed<rpc::ReportWorkerFailureReply>("ReportWorkerFailure",
+                                                        spdlog::level::warn),
+        until_it_lands);
+  }
 
-void GcsClient::ReportResourcesAsync(const rpc::ReportResourcesRequest& request) {
-  rpc::CallAsync(nodes_->async(), &rpc::NodeInfoGcsService::Stub::async::ReportResources, request,
-                 2000, [](const absl::Status&, rpc::ReportResourcesReply&&) {});
-}
+  void PublishLogAsync(const rpc::LogBatch& batch) override {
+    rpc::PublishRequest req;
+    req.mutable_message()->set_channel(rpc::LOG_CHANNEL);
+    req.mutable_message()->set_key(batch.job_id());
+    *req.mutable_message()->mutable_log() = batch;
+    rpc::CallAsync(pubsub_->async(), &rpc::PubsubGcsService::Stub::async::Publish, "Publish", req,
+                   timeout_ms_,
+                   rpc::LogIfFailed<rpc::PublishReply>("publishing worker output (lines lost)",
+                                                       spdlog::level::warn));
+  }
 
-absl::StatusOr<JobID> GcsClient::AddJob(const rpc::JobInfo& job) {
-  rpc::AddJobRequest req;
-  *req.mutable_job() = job;
-  rpc::AddJobReply reply;
-  auto s = rpc::CallSync(jobs_.get(), &rpc::JobInfoGcsService::Stub::AddJob, req, &reply,
-                         kCallTimeoutMs);
-  if (!s.ok()) return s;
-  return JobID::FromBinary(reply.job_id());
-}
+  void Subscribe(std::vector<rpc::Channel> channels, std::string key_filter,
+                 std::function<void(const rpc::PubMessage&)> callback) override;
 
-absl::Status GcsClient::MarkJobFinished(const JobID& job) {
-  rpc::MarkJobFinishedRequest req;
-  req.set_job_id(job.Binary());
-  rpc::MarkJobFinishedReply reply;
-  return rpc::CallSync(jobs_.get(), &rpc::JobInfoGcsService::Stub::MarkJobFinished, req, &reply,
-                       2000);
-}
+ private:
+  static rpc::KillActorRequest KillRequest(const ActorID& id, bool no_restart,
+                                           const std::string& reason) {
+    rpc::KillActorRequest req;
+    req.set_actor_id(id.Binary());
+    req.set_no_restart(no_restart);
+    req.set_reason(reason);
+    return req;
+  }
 
-absl::StatusOr<std::vector<rpc::JobInfo>> GcsClient::GetAllJobs() {
-  rpc::GetAllJobsReply reply;
-  auto s = rpc::CallSync(jobs_.get(), &rpc::JobInfoGcsService::Stub::GetAllJobs,
-                         rpc::GetAllJobsRequest(), &reply, kCallTimeoutMs);
-  if (!s.ok()) return s;
-  return std::vector<rpc::JobInfo>(reply.jobs().begin(), reply.jobs().end());
-}
+  // A blocking call, retried after transient failures (every GCS handler
+  // that is called through here is idempotent).
+  template <typename Stub, typename Request, typename Reply>
+  absl::Status Sync(Stub* stub,
+                    grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Reply*),
+                    const char* name, const Request& req, Reply* reply) {
+    return rpc::RetrySync(name, retry_, [&] {
+      return rpc::CallSync(stub, method, name, req, reply, timeout_ms_);
+    });
+  }
 
-absl::StatusOr<bool> GcsClient::KvPut(const std::string& ns, const std::string& key,
-                                      const std::string& value, bool overwrite) {
-  rpc::KvPutRequest req;
-  req.set_ns(ns);
-  req.set_key(key);
-  req.set_value(value);
-  req.set_overwrite(overwrite);
-  rpc::KvPutReply reply;
-  auto s =
-      rpc::CallSync(kv_.get(), &rpc::InternalKvGcsService::Stub::Put, req, &reply, kCallTimeoutMs);
-  if (!s.ok()) return s;
-  return reply.added();
-}
+  // An async call, retried after transient failures on this client's timer.
+  template <typename Reply, typename AsyncStub, typename Request>
+  void Async(AsyncStub* async,
+             void (AsyncStub::*method)(grpc::ClientContext*, const Request*, Reply*,
+                                       std::function<void(grpc::Status)>),
+             const char* name, const Request& req, rpc::ReplyCallback<Reply> done,
+             std::optional<rpc::RetryPolicy> policy = std::nullopt) {
+    int64_t timeout_ms = timeout_ms_;
+    // Stubs live in the channel-sharing stubs of this client; a call that
+    // ends after the client is gone finds `stopping` set and the timer
+    // stopped, and touches nothing else of it.
+    rpc::CallWithRetry<Reply>(
+        timer_, name, policy.value_or(retry_),
+        [async, method, name, req, timeout_ms, stopping = stopping_](
+            rpc::ReplyCallback<Reply> cb) {
+          if (*stopping) return cb(absl::CancelledError("the GCS client is gone"), Reply());
+          rpc::CallAsync(async, method, name, req, timeout_ms, std::move(cb));
+        },
+        std::move(done), [stopping = stopping_] { return !stopping->load(); });
+  }
 
-absl::StatusOr<std::optional<std::string>> GcsClient::KvGet(const std::string& ns,
-                                                            const std::string& key) {
-  rpc::KvGetRequest req;
-  req.set_ns(ns);
-  req.set_key(key);
-  rpc::KvGetReply reply;
-  auto s =
-      rpc::CallSync(kv_.get(), &rpc::InternalKvGcsService::Stub::Get, req, &reply, kCallTimeoutMs);
-  if (!s.ok()) return s;
-  if (!reply.found()) return std::optional<std::string>();
-  return std::optional<std::string>(reply.value());
-}
+  const std::string address_;
+  const SystemConfig config_;
+  const rpc::RetryPolicy retry_;
+  const int64_t timeout_ms_;
+  std::unique_ptr<rpc::NodeInfoGcsService::Stub> nodes_;
+  std::unique_ptr<rpc::JobInfoGcsService::Stub> jobs_;
+  std::unique_ptr<rpc::InternalKvGcsService::Stub> kv_;
+  std::unique_ptr<rpc::PubsubGcsService::Stub> pubsub_;
+  std::unique_ptr<rpc::ActorInfoGcsService::Stub> actors_;
+  const std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
+  const std::shared_ptr<ThreadTimer> timer_;
+  absl::Mutex poll_mu_;
+  std::vector<std::thread> pollers_ ABSL_GUARDED_BY(poll_mu_);
+  std::vector<std::shared_ptr<grpc::ClientContext>> poll_contexts_ ABSL_GUARDED_BY(poll_mu_);
+};
 
-absl::StatusOr<int64_t> GcsClient::KvDel(const std::string& ns, const std::string& key,
-                                         bool by_prefix) {
-  rpc::KvDelRequest req;
-  req.set_ns(ns);
-  req.set_key(key);
-  req.set_by_prefix(by_prefix);
-  rpc::KvDelReply reply;
-  auto s =
-      rpc::CallSync(kv_.get(), &rpc::InternalKvGcsService::Stub::Del, req, &reply, kCallTimeoutMs);
-  if (!s.ok()) return s;
-  return reply.deleted();
-}
-
-absl::StatusOr<std::vector<std::string>> GcsClient::KvKeys(const std::string& ns,
-                                                           const std::string& prefix) {
-  rpc::KvKeysRequest req;
-  req.set_ns(ns);
-  req.set_prefix(prefix);
-  rpc::KvKeysReply reply;
-  auto s =
-      rpc::CallSync(kv_.get(), &rpc::InternalKvGcsService::Stub::Keys, req, &reply, kCallTimeoutMs);
-  if (!s.ok()) return s;
-  return std::vector<std::string>(reply.keys().begin(), reply.keys().end());
-}
-
-absl::Status GcsClient::RegisterActor(const rpc::ActorTableData& actor) {
-  rpc::RegisterActorRequest req;
-  *req.mutable_actor() = actor;
-  rpc::RegisterActorReply reply;
-  return rpc::CallSync(actors_.get(), &rpc::ActorInfoGcsService::Stub::RegisterActor, req, &reply,
-                       kCallTimeoutMs);
-}
-
-void GcsClient::CreateActorAsync(const rpc::CreateActorRequest& request,
-                                 std::function<void(const absl::Status&)> done) {
-  rpc::CallAsync(
-      actors_->async(), &rpc::ActorInfoGcsService::Stub::async::CreateActor, request,
-      kCallTimeoutMs,
-      [done = std::move(done)](const absl::Status& s, rpc::CreateActorReply&&) { done(s); });
-}
-
-absl::StatusOr<std::optional<rpc::ActorTableData>> GcsClient::GetActorInfo(const ActorID& id) {
-  rpc::GetActorInfoRequest req;
-  req.set_actor_id(id.Binary());
-  rpc::GetActorInfoReply reply;
-  auto s = rpc::CallSync(actors_.get(), &rpc::ActorInfoGcsService::Stub::GetActorInfo, req, &reply,
-                         kCallTimeoutMs);
-  if (!s.ok()) return s;
-  if (!reply.found()) return std::optional<rpc::ActorTableData>();
-  return std::optional<rpc::ActorTableData>(reply.actor());
-}
-
-absl::StatusOr<std::optional<rpc::ActorTableData>> GcsClient::GetNamedActor(const std::string& name,
-                                                                            const std::string& ns) {
-  rpc::GetNamedActorRequest req;
-  req.set_name(name);
-  req.set_ray_namespace(ns);
-  rpc::GetNamedActorReply reply;
-  auto s = rpc::CallSync(actors_.get(), &rpc::ActorInfoGcsService::Stub::GetNamedActor, req, &reply,
-                         kCallTimeoutMs);
-  if (!s.ok()) return s;
-  if (!reply.found()) return std::optional<rpc::ActorTableData>();
-  return std::optional<rpc::ActorTableData>(reply.actor());
-}
-
-absl::StatusOr<rpc::ActorTableData> GcsClient::KillActor(const ActorID& id, bool no_restart,
-                                                         const std::string& reason) {
-  rpc::KillActorRequest req;
-  req.set_actor_id(id.Binary());
-  req.set_no_restart(no_restart);
-  req.set_reason(reason);
-  rpc::KillActorReply reply;
-  auto s = rpc::CallSync(actors_.get(), &rpc::ActorInfoGcsService::Stub::KillActor, req, &reply,
-                         kCallTimeoutMs);
-  if (!s.ok()) return s;
-  return std::move(*reply.mutable_actor());
-}
-
-absl::StatusOr<std::vector<rpc::ActorTableData>> GcsClient::ListActors() {
-  rpc::ListActorsReply reply;
-  auto s = rpc::CallSync(actors_.get(), &rpc::ActorInfoGcsService::Stub::ListActors,
-                         rpc::ListActorsRequest(), &reply, kCallTimeoutMs);
-  if (!s.ok()) return s;
-  return std::vector<rpc::ActorTableData>(reply.actors().begin(), reply.actors().end());
-}
-
-void GcsClient::ReportWorkerFailureAsync(const std::string& worker_id, const std::string& node_id,
-                                         const std::string& reason) {
-  rpc::ReportWorkerFailureRequest req;
-  req.set_worker_id(worker_id);
-  req.set_node_id(node_id);
-  req.set_reason(reason);
-  rpc::CallAsync(actors_->async(), &rpc::ActorInfoGcsService::Stub::async::ReportWorkerFailure, req,
-                 5000, [](const absl::Status&, rpc::ReportWorkerFailureReply&&) {});
-}
-
-void GcsClient::PublishLogAsync(const rpc::LogBatch& batch) {
-  rpc::PublishRequest req;
-  req.mutable_message()->set_channel(rpc::LOG_CHANNEL);
-  req.mutable_message()->set_key(batch.job_id());
-  *req.mutable_message()->mutable_log() = batch;
-  rpc::CallAsync(pubsub_->async(), &rpc::PubsubGcsService::Stub::async::Publish, req, 5000,
-                 [](const absl::Status&, rpc::PublishReply&&) {});
-}
-
-void GcsClient::Subscribe(std::vector<rpc::Channel> channels, std::string key_filter,
-                          std::function<void(const rpc::PubMessage&)> callback) {
+void GrpcGcsClient::Subscribe(std::vector<rpc::Channel> channels, std::string key_filter,
+                              std::function<void(const rpc::PubMessage&)> callback) {
   // Learn the current position first, so the subscriber sees what comes after
   // this call and nothing before it.
   int64_t after = -1;
@@ -251,38 +341,46 @@ void GcsClient::Subscribe(std::vector<rpc::Channel> channels, std::string key_fi
     for (auto c : channels) req.add_channels(c);
     req.set_after_seq(-1);
     rpc::PollReply reply;
-    if (rpc::CallSync(pubsub_.get(), &rpc::PubsubGcsService::Stub::Poll, req, &reply, 5000).ok()) {
+    if (Sync(pubsub_.get(), &rpc::PubsubGcsService::Stub::Poll, "Poll", req, &reply).ok()) {
       after = reply.last_seq();
     }
   }
-  std::lock_guard<std::mutex> lock(poll_mu_);
+  const int64_t poll_ms = config_.pubsub_poll_timeout_ms();
+  absl::MutexLock lock(&poll_mu_);
   pollers_.emplace_back([this, channels = std::move(channels), key_filter = std::move(key_filter),
-                         callback = std::move(callback), after]() mutable {
+                         callback = std::move(callback), after, poll_ms]() mutable {
     rpc::PollRequest req;
     for (auto c : channels) req.add_channels(c);
     req.set_key_filter(key_filter);
-    req.set_timeout_ms(kPollTimeoutMs);
+    req.set_timeout_ms(poll_ms);
     int64_t seq = after;
-    while (!stopping_) {
+    Backoff backoff(absl::Milliseconds(config_.rpc_retry_initial_backoff_ms()),
+                    absl::Milliseconds(config_.rpc_retry_max_backoff_ms()));
+    while (!*stopping_) {
       req.set_after_seq(seq);
       auto ctx = std::make_shared<grpc::ClientContext>();
-      rpc::SetTimeout(ctx.get(), kPollTimeoutMs + 5000);
+      // The GCS answers a parked poll after poll_ms; allow it the call deadline on top.
+      rpc::SetTimeout(ctx.get(), poll_ms + timeout_ms_);
       {
-        std::lock_guard<std::mutex> l(poll_mu_);
-        if (stopping_) break;
+        absl::MutexLock l(&poll_mu_);
+        if (*stopping_) break;
         poll_contexts_.push_back(ctx);
       }
       rpc::PollReply reply;
       grpc::Status s = pubsub_->Poll(ctx.get(), req, &reply);
       {
-        std::lock_guard<std::mutex> l(poll_mu_);
+        absl::MutexLock l(&poll_mu_);
         std::erase(poll_contexts_, ctx);
       }
-      if (stopping_) break;
+      if (*stopping_) break;
       if (!s.ok()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        // The GCS is busy or gone for a moment: poll again from the same
+        // position, so nothing published meanwhile is missed.
+        absl::SleepFor(backoff.Next());
         continue;
       }
+      backoff = Backoff(absl::Milliseconds(config_.rpc_retry_initial_backoff_ms()),
+                        absl::Milliseconds(config_.rpc_retry_max_backoff_ms()));
       if (seq < 0) {
         seq = reply.last_seq();
         continue;
@@ -294,6 +392,15 @@ void GcsClient::Subscribe(std::vector<rpc::Channel> channels, std::string key_fi
       if (reply.messages().empty()) seq = std::max(seq, reply.last_seq());
     }
   });
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GcsClient>> GcsClient::Connect(const std::string& address,
+                                                              const SystemConfig& config) {
+  auto client = std::make_unique<GrpcGcsClient>(address, config);
+  PHOTON_RETURN_IF_ERROR(client->WaitUntilReachable());
+  return std::unique_ptr<GcsClient>(std::move(client));
 }
 
 }  // namespace photon

@@ -1,19 +1,24 @@
-// The client library every process uses to talk to the GCS.
+// The client every process uses to talk to the GCS: an interface, so that
+// components that depend on the GCS are unit-tested against a fake
+// (tests/fakes/fake_gcs_client.h), and its gRPC implementation (Connect).
 //
-// Blocking calls are for setup paths (registration, lookups); subscriptions
-// run on a thread of their own per Subscribe call and invoke the callback
-// there. Thread-safe.
+// Blocking calls are for setup paths and lookups; they are retried after
+// transient failures (the GCS busy or briefly unreachable) until
+// gcs_rpc_retry_deadline_ms, each attempt with gcs_rpc_timeout_ms. Calls made
+// while a process stops use shutdown_rpc_timeout_ms and are not retried.
+// Async callbacks run on gRPC or timer threads and must not block.
+// Subscriptions run on a thread of their own per Subscribe call and invoke
+// the callback there. Thread-safe.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "photon/common/config.h"
 #include "photon/common/id.h"
 #include "photon/protocol/gcs.grpc.pb.h"
 
@@ -22,69 +27,69 @@ namespace photon {
 class GcsClient {
  public:
   // Connects to the GCS at `address` ("host:port"), retrying until it answers
-  // or `timeout_ms` passes; then fails with Unavailable naming the address.
+  // or gcs_connect_timeout_ms passes; then fails with Unavailable naming the
+  // address.
   static absl::StatusOr<std::unique_ptr<GcsClient>> Connect(const std::string& address,
-                                                            int64_t timeout_ms);
-  ~GcsClient();
+                                                            const SystemConfig& config);
+  virtual ~GcsClient() = default;
 
-  const std::string& address() const { return address_; }
+  virtual const std::string& address() const = 0;
 
-  absl::Status RegisterNode(const rpc::NodeInfo& node);
-  absl::Status UnregisterNode(const NodeID& node, const std::string& reason);
-  absl::StatusOr<std::vector<rpc::NodeInfo>> GetAllNodes();
-  // Fire-and-forget report of a node's available resources.
-  void ReportResourcesAsync(const rpc::ReportResourcesRequest& request);
+  // --- nodes ---
+  virtual absl::Status RegisterNode(const rpc::NodeInfo& node) = 0;
+  virtual absl::Status UnregisterNode(const NodeID& node, const std::string& reason) = 0;
+  virtual absl::StatusOr<std::vector<rpc::NodeInfo>> GetAllNodes() = 0;
+  virtual void GetAllNodesAsync(
+      std::function<void(absl::StatusOr<std::vector<rpc::NodeInfo>>)> done) = 0;
+  // One attempt, no retry: the next periodic report supersedes a lost one.
+  virtual void ReportResourcesAsync(const rpc::ReportResourcesRequest& request) = 0;
 
-  absl::StatusOr<JobID> AddJob(const rpc::JobInfo& job);
-  absl::Status MarkJobFinished(const JobID& job);
-  absl::StatusOr<std::vector<rpc::JobInfo>> GetAllJobs();
+  // --- jobs ---
+  virtual absl::StatusOr<JobID> AddJob(const rpc::JobInfo& job) = 0;
+  virtual absl::Status MarkJobFinished(const JobID& job) = 0;
+  virtual absl::StatusOr<std::vector<rpc::JobInfo>> GetAllJobs() = 0;
 
-  // Internal key-value store, partitioned by namespace `ns`.
-  absl::StatusOr<bool> KvPut(const std::string& ns, const std::string& key,
-                             const std::string& value, bool overwrite);
-  absl::StatusOr<std::optional<std::string>> KvGet(const std::string& ns, const std::string& key);
-  absl::StatusOr<int64_t> KvDel(const std::string& ns, const std::string& key, bool by_prefix);
-  absl::StatusOr<std::vector<std::string>> KvKeys(const std::string& ns, const std::string& prefix);
+  // --- internal key-value store, partitioned by namespace `ns` ---
+  virtual absl::StatusOr<bool> KvPut(const std::string& ns, const std::string& key,
+                                     const std::string& value, bool overwrite) = 0;
+  virtual absl::StatusOr<std::optional<std::string>> KvGet(const std::string& ns,
+                                                           const std::string& key) = 0;
+  virtual absl::StatusOr<int64_t> KvDel(const std::string& ns, const std::string& key,
+                                        bool by_prefix) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> KvKeys(const std::string& ns,
+                                                          const std::string& prefix) = 0;
 
   // --- actors ---
   // AlreadyExists (naming the actor) if its name is taken in its namespace.
-  absl::Status RegisterActor(const rpc::ActorTableData& actor);
-  void CreateActorAsync(const rpc::CreateActorRequest& request,
-                        std::function<void(const absl::Status&)> done);
-  absl::StatusOr<std::optional<rpc::ActorTableData>> GetActorInfo(const ActorID& id);
-  absl::StatusOr<std::optional<rpc::ActorTableData>> GetNamedActor(const std::string& name,
-                                                                   const std::string& ns);
-  // Returns the actor's entry after the kill (DEAD, or RESTARTING without no_restart).
-  absl::StatusOr<rpc::ActorTableData> KillActor(const ActorID& id, bool no_restart,
-                                                const std::string& reason);
-  absl::StatusOr<std::vector<rpc::ActorTableData>> ListActors();
-  void ReportWorkerFailureAsync(const std::string& worker_id, const std::string& node_id,
-                                const std::string& reason);
+  virtual absl::Status RegisterActor(const rpc::ActorTableData& actor) = 0;
+  virtual void CreateActorAsync(const rpc::CreateActorRequest& request,
+                                std::function<void(const absl::Status&)> done) = 0;
+  virtual absl::StatusOr<std::optional<rpc::ActorTableData>> GetActorInfo(const ActorID& id) = 0;
+  virtual void GetActorInfoAsync(
+      const ActorID& id,
+      std::function<void(absl::StatusOr<std::optional<rpc::ActorTableData>>)> done) = 0;
+  virtual absl::StatusOr<std::optional<rpc::ActorTableData>> GetNamedActor(
+      const std::string& name, const std::string& ns) = 0;
+  // Returns the actor's entry after the kill (DEAD, or RESTARTING without
+  // no_restart).
+  virtual absl::StatusOr<rpc::ActorTableData> KillActor(const ActorID& id, bool no_restart,
+                                                        const std::string& reason) = 0;
+  virtual void KillActorAsync(const ActorID& id, bool no_restart, const std::string& reason,
+                              std::function<void(const absl::Status&)> done) = 0;
+  virtual absl::StatusOr<std::vector<rpc::ActorTableData>> ListActors() = 0;
+  // Retried until it lands (or the client is destroyed): actor restarts and
+  // borrow cleanup depend on it.
+  virtual void ReportWorkerFailureAsync(const std::string& worker_id, const std::string& node_id,
+                                        const std::string& reason) = 0;
 
-  // Fire-and-forget publication of worker output on the log channel.
-  void PublishLogAsync(const rpc::LogBatch& batch);
+  // Publication of worker output on the log channel (one attempt).
+  virtual void PublishLogAsync(const rpc::LogBatch& batch) = 0;
 
   // Calls `callback` for every message published on `channels` (and, if
   // `key_filter` is set, with that key) from now until the client is
   // destroyed. The callback runs on a dedicated thread, one message at a time.
-  void Subscribe(std::vector<rpc::Channel> channels, std::string key_filter,
-                 std::function<void(const rpc::PubMessage&)> callback);
-
- private:
-  explicit GcsClient(std::string address);
-  void PollLoop(std::vector<rpc::Channel> channels, std::string key_filter,
-                std::function<void(const rpc::PubMessage&)> callback);
-
-  std::string address_;
-  std::unique_ptr<rpc::NodeInfoGcsService::Stub> nodes_;
-  std::unique_ptr<rpc::JobInfoGcsService::Stub> jobs_;
-  std::unique_ptr<rpc::InternalKvGcsService::Stub> kv_;
-  std::unique_ptr<rpc::PubsubGcsService::Stub> pubsub_;
-  std::unique_ptr<rpc::ActorInfoGcsService::Stub> actors_;
-  std::atomic<bool> stopping_{false};
-  std::vector<std::thread> pollers_;
-  std::vector<std::shared_ptr<grpc::ClientContext>> poll_contexts_;
-  std::mutex poll_mu_;
+  virtual void Subscribe(std::vector<rpc::Channel> channels, std::string key_filter,
+                         std::function<void(const rpc::PubMessage&)> callback) = 0;
 };
 
 }  // namespace photon

@@ -8,17 +8,6 @@ namespace photon::raylet {
 LogMonitor::LogMonitor(std::function<void(const rpc::LogBatch&)> publish)
     : publish_(std::move(publish)) {}
 
-LogMonitor::~LogMonitor() { Stop(); }
-
-void LogMonitor::Start() {
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void LogMonitor::Stop() {
-  if (!stopping_.HasBeenNotified()) stopping_.Notify();
-  if (thread_.joinable()) thread_.join();
-}
-
 void LogMonitor::AddWorker(pid_t pid, const std::string& job_id, const std::string& ip,
                            const std::string& stdout_path, const std::string& stderr_path) {
   absl::MutexLock lock(&mu_);
@@ -80,17 +69,15 @@ void LogMonitor::Drain(pid_t pid, Tail& tail, Stream& stream) {
   flush();
 }
 
-void LogMonitor::Loop() {
-  while (!stopping_.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
-    absl::MutexLock lock(&mu_);
-    for (auto it = tails_.begin(); it != tails_.end();) {
-      Drain(it->first, it->second, it->second.out);
-      Drain(it->first, it->second, it->second.err);
-      if (it->second.finishing) {
-        tails_.erase(it++);
-      } else {
-        ++it;
-      }
+void LogMonitor::Poll() {
+  absl::MutexLock lock(&mu_);
+  for (auto it = tails_.begin(); it != tails_.end();) {
+    Drain(it->first, it->second, it->second.out);
+    Drain(it->first, it->second, it->second.err);
+    if (it->second.finishing) {
+      tails_.erase(it++);
+    } else {
+      ++it;
     }
   }
 }

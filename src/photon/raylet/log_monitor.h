@@ -5,19 +5,18 @@
 // log. A worker marks the start of each task with a line
 // kTaskNameMarker + name, which is consumed here, not forwarded.
 //
-// Threading: Add/Remove from any thread; the tailing runs on its own thread.
+// Threading: all methods are thread-safe; the raylet calls Poll from its
+// timer every log_monitor_period_ms.
 #pragma once
 
 #include <sys/types.h>
 
 #include <functional>
 #include <string>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "photon/protocol/gcs.pb.h"
 
 namespace photon::raylet {
@@ -27,9 +26,8 @@ inline constexpr char kTaskNameMarker[] = ":photon:task_name:";
 class LogMonitor {
  public:
   explicit LogMonitor(std::function<void(const rpc::LogBatch&)> publish);
-  ~LogMonitor();
-  void Start();
-  void Stop();
+  // Publishes the complete lines written since the last poll.
+  void Poll();
   void AddWorker(pid_t pid, const std::string& job_id, const std::string& ip,
                  const std::string& stdout_path, const std::string& stderr_path);
   // Reads what is left of the worker's files, then stops tailing them.
@@ -49,14 +47,11 @@ class LogMonitor {
     Stream out, err;
     bool finishing = false;
   };
-  void Loop();
-  void Drain(pid_t pid, Tail& tail, Stream& stream);
+  void Drain(pid_t pid, Tail& tail, Stream& stream) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::function<void(const rpc::LogBatch&)> publish_;
   absl::Mutex mu_;
   absl::flat_hash_map<pid_t, Tail> tails_ ABSL_GUARDED_BY(mu_);
-  absl::Notification stopping_;
-  std::thread thread_;
 };
 
 }  // namespace photon::raylet

@@ -8,7 +8,9 @@
 #include "fmt/ranges.h"
 #include "photon/common/logging.h"
 #include "photon/common/process.h"
+#include "photon/common/status.h"
 #include "photon/rpc/client.h"
+#include "photon/rpc/fault_injection.h"
 #include "photon/rpc/server.h"
 
 namespace photon::raylet {
@@ -26,6 +28,16 @@ std::string PoolKey(const rpc::RequestWorkerLeaseRequest& req) {
 }
 
 constexpr size_t kMaxPendingReasons = 20;
+// Ended workers remembered for GetWorkerState (their reasons).
+constexpr size_t kRememberedDeadWorkers = 10000;
+
+std::string ExitReason(pid_t pid, int status) {
+  return WIFSIGNALED(status)
+             ? fmt::format("its worker process (pid {}) was killed by signal {}", pid,
+                           WTERMSIG(status))
+             : fmt::format("its worker process (pid {}) exited with code {}", pid,
+                           WEXITSTATUS(status));
+}
 
 }  // namespace
 
@@ -33,14 +45,18 @@ NodeManager::NodeManager(SystemConfig config, NodeManagerOptions options)
     : config_(std::move(config)),
       options_(std::move(options)),
       node_id_(NodeID::FromRandom()),
+      scheduling_options_(SchedulingOptions::FromConfig(config_)),
+      timer_(std::make_shared<ThreadTimer>("raylet")),
       server_("photon-raylet", options_.host, options_.port),
       objects_(config_, [this] { return PeerAddresses(); }),
       pool_([this](const WorkerID& id, pid_t pid) { OnWorkerStarted(id, pid); },
             [this](const WorkerID& id, const std::string& m) { OnWorkerStartFailed(id, m); },
-            [this](pid_t pid, int status) { OnProcessExit(pid, status); }),
+            [this](pid_t pid, int status) { OnProcessExit(pid, status); },
+            absl::Milliseconds(config_.worker_reap_period_ms())),
       log_monitor_([this](const rpc::LogBatch& b) {
         if (gcs_) gcs_->PublishLogAsync(b);
-      }) {
+      }),
+      cluster_(node_id_) {
   server_.RegisterService(static_cast<rpc::NodeManagerService::CallbackService*>(this));
   server_.RegisterService(&objects_);
 }
@@ -48,6 +64,7 @@ NodeManager::NodeManager(SystemConfig config, NodeManagerOptions options)
 NodeManager::~NodeManager() { Stop(); }
 
 absl::Status NodeManager::Start() {
+  PHOTON_RETURN_IF_ERROR(rpc::InstallFaultInjection(config_.testing_rpc_failure()));
   auto capacity = StoreCapacity();
   if (!capacity.ok()) return capacity.status();
   // As in Ray, a node also offers its object store and the rest of its RAM
@@ -70,12 +87,11 @@ absl::Status NodeManager::Start() {
       !s.ok()) {
     return s;
   }
-  auto gcs = GcsClient::Connect(options_.gcs_address, config_.gcs_connect_timeout_ms());
+  auto gcs = GcsClient::Connect(options_.gcs_address, config_);
   if (!gcs.ok()) return gcs.status();
   gcs_ = std::move(*gcs);
   if (auto s = server_.Start(); !s.ok()) return s;
   pool_.Start();
-  log_monitor_.Start();
 
   gcs_->Subscribe({rpc::JOB_CHANNEL}, "", [this](const rpc::PubMessage& m) {
     if (m.job().is_dead()) KillJobWorkers(JobID::FromBinaryOrDie(m.job().job_id()));
@@ -97,7 +113,14 @@ absl::Status NodeManager::Start() {
   if (gethostname(host, sizeof(host) - 1) == 0) info.set_hostname(host);
   if (auto s = gcs_->RegisterNode(info); !s.ok()) return s;
   RefreshClusterView();
-  timer_ = std::thread([this] { TimerLoop(); });
+  timer_->RunEvery("raylet tick", absl::Milliseconds(config_.raylet_tick_period_ms()),
+                   [this] { Tick(); });
+  timer_->RunEvery("report resources", absl::Milliseconds(config_.resource_report_period_ms()),
+                   [this] { ReportResources(); });
+  timer_->RunEvery("check drivers", absl::Milliseconds(config_.driver_check_period_ms()),
+                   [this] { CheckDrivers(); });
+  timer_->RunEvery("read worker logs", absl::Milliseconds(config_.log_monitor_period_ms()),
+                   [this] { log_monitor_.Poll(); });
   PHOTON_LOG_INFO("raylet {} serving on port {} with {}", node_id_.Hex(), server_.port(),
                   total->ToString());
   return absl::OkStatus();
@@ -106,11 +129,16 @@ absl::Status NodeManager::Start() {
 void NodeManager::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (!stopping_.HasBeenNotified()) stopping_.Notify();
-  if (timer_.joinable()) timer_.join();
-  if (gcs_) gcs_->UnregisterNode(node_id_, "raylet stopped").IgnoreError();
+  timer_->Stop();
+  guard_->Close();
+  if (gcs_) {
+    if (auto s = gcs_->UnregisterNode(node_id_, "raylet stopped"); !s.ok()) {
+      // The GCS's health checks find this node gone.
+      PHOTON_LOG_WARN("cannot unregister from the GCS: {}", std::string(s.message()));
+    }
+  }
   pool_.Stop();
-  log_monitor_.Stop();
+  log_monitor_.Poll();  // what the workers printed last
   std::vector<PendingLease> parked;
   {
     absl::MutexLock lock(&mu_);
@@ -122,32 +150,65 @@ void NodeManager::Stop() {
     pending_.clear();
   }
   FinishDispatch(parked);
-  server_.Shutdown(50);
+  server_.Shutdown(config_.server_shutdown_grace_ms());
   objects_.Stop();
   gcs_.reset();
 }
 
+int NodeManager::MaxStartingWorkers() const {
+  int64_t n = config_.worker_maximum_startup_concurrency();
+  if (n <= 0) n = static_cast<int64_t>(options_.resources.count("CPU") ? options_.resources.at("CPU") : 1);
+  return static_cast<int>(std::max<int64_t>(1, n));
+}
+
 // ---- leases -------------------------------------------------------------------
 
-std::optional<rpc::Address> NodeManager::FindSpillbackNode(const ResourceSet& request,
-                                                           bool need_available) {
-  const RemoteNode* best = nullptr;
-  double best_util = 2;
-  for (const auto& [id, n] : cluster_) {
-    if (!n.alive || id == node_id_) continue;
-    if (!n.total.Contains(request)) continue;
-    if (need_available && !n.available.Contains(request)) continue;
-    double util = n.available.Utilization(n.total, request);
-    if (util < best_util) {
-      best = &n;
-      best_util = util;
-    }
+void NodeManager::SyncLocalViewLocked() {
+  NodeView* local = cluster_.Find(node_id_);
+  if (local == nullptr) {
+    NodeView v;
+    v.id = node_id_;
+    v.address.set_ip(options_.host == "0.0.0.0" ? "127.0.0.1" : options_.host);
+    v.address.set_port(server_.port());
+    v.address.set_node_id(node_id_.Binary());
+    v.labels = options_.labels;
+    cluster_.Upsert(std::move(v));
+    local = cluster_.Find(node_id_);
   }
-  if (best == nullptr) return std::nullopt;
-  // Count what we send there until the next view refresh, so that a burst
-  // spreads over the free nodes instead of piling onto one.
-  if (need_available) const_cast<RemoteNode*>(best)->available.Subtract(request);
-  return best->address;
+  local->alive = true;
+  local->total = total_;
+  local->available = available_;
+}
+
+bool NodeManager::DecideLocked(const rpc::RequestWorkerLeaseRequest& req,
+                               const ResourceSet& resources, rpc::RequestWorkerLeaseReply* reply) {
+  SyncLocalViewLocked();
+  SchedulingRequest request{resources, req.scheduling(), req.grant_or_reject(),
+                            req.function_name()};
+  SchedulingDecision d = Schedule(cluster_, request, scheduling_options_, &scheduling_state_);
+  switch (d.kind) {
+    case SchedulingDecision::Kind::kLocal:
+      return false;
+    case SchedulingDecision::Kind::kRemote: {
+      NodeView* target = cluster_.Find(d.node);
+      *reply->mutable_retry_at_raylet() = target->address;
+      // Count what we send there until the next view refresh, so that a
+      // burst spreads over the free nodes instead of piling onto one.
+      if (target->available.Contains(resources)) target->available.Subtract(resources);
+      return true;
+    }
+    case SchedulingDecision::Kind::kInfeasible:
+      reply->set_infeasible(true);
+      reply->set_message(d.message);
+      pending_reasons_.push_back(d.message);
+      if (pending_reasons_.size() > kMaxPendingReasons) pending_reasons_.pop_front();
+      return true;
+    case SchedulingDecision::Kind::kUnschedulable:
+      reply->set_rejected(true);
+      reply->set_message(d.message);
+      return true;
+  }
+  return false;
 }
 
 grpc::ServerUnaryReactor* NodeManager::RequestWorkerLease(grpc::CallbackServerContext* ctx,
@@ -163,102 +224,53 @@ grpc::ServerUnaryReactor* NodeManager::RequestWorkerLease(grpc::CallbackServerCo
   std::vector<PendingLease> granted;
   {
     absl::MutexLock lock(&mu_);
-    if (finished_jobs_.contains(JobID::FromBinaryOrDie(req->job_id())) && !req->detached_actor()) {
+    if (!req->lease_id().empty()) {
+      // A repeated request (its reply was lost): the same grant again.
+      auto g = granted_.find(req->lease_id());
+      if (g != granted_.end()) {
+        auto w = workers_.find(g->second);
+        if (w != workers_.end() && w->second.state == WorkerState::kLeased &&
+            w->second.lease_id == req->lease_id()) {
+          *reply->mutable_worker() = w->second.address;
+          for (const auto& [index, share] : w->second.gpus) reply->add_gpu_ids(index);
+          reactor->Finish(grpc::Status::OK);
+          return reactor;
+        }
+      }
+      // A repeat of a request still queued: the new call takes its place
+      // (the caller gave up on the first one).
+      for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+        if (it->request->lease_id() != req->lease_id()) continue;
+        it->reply->set_rejected(true);
+        it->reply->set_message("superseded by a repeated request");
+        granted.push_back(*it);
+        PendingLease renewed = *it;
+        renewed.reactor = reactor;
+        renewed.request = req;
+        renewed.reply = reply;
+        *it = renewed;
+        reactor = nullptr;
+        break;
+      }
+    }
+    if (reactor == nullptr) {
+      DispatchLocked(&granted);
+    } else if (finished_jobs_.contains(JobID::FromBinaryOrDie(req->job_id())) &&
+               !req->detached_actor()) {
       reply->set_rejected(true);
       reply->set_message("the job has finished");
       reactor->Finish(grpc::Status::OK);
       return reactor;
-    }
-    StrategyOutcome outcome = ApplyStrategy(*req, *resources, reply);
-    if (outcome == StrategyOutcome::kDefault && DefaultPolicyReplied(*req, *resources, reply)) {
-      outcome = StrategyOutcome::kReplied;
-    }
-    if (outcome == StrategyOutcome::kReplied) {
+    } else if (DecideLocked(*req, *resources, reply)) {
       reactor->Finish(grpc::Status::OK);
       return reactor;
+    } else {
+      pending_.push_back(PendingLease{reactor, req, reply, *resources, PoolKey(*req)});
+      DispatchLocked(&granted);
     }
-    pending_.push_back(PendingLease{reactor, req, reply, *resources, PoolKey(*req)});
-    DispatchLocked(&granted);
   }
   FinishDispatch(granted);
-  return reactor;
-}
-
-bool NodeManager::DefaultPolicyReplied(const rpc::RequestWorkerLeaseRequest& req,
-                                       const ResourceSet& resources,
-                                       rpc::RequestWorkerLeaseReply* reply) {
-  if (!total_.Contains(resources)) {
-    if (!req.grant_or_reject()) {
-      if (auto node = FindSpillbackNode(resources, /*need_available=*/false)) {
-        *reply->mutable_retry_at_raylet() = *node;
-        return true;
-      }
-    }
-    std::string why = fmt::format(
-        "no node in the cluster can ever run '{}': it needs {}, and the largest node here has {}",
-        req.function_name(), resources.ToString(), total_.ToString());
-    reply->set_infeasible(true);
-    reply->set_message(why);
-    pending_reasons_.push_back(why);
-    if (pending_reasons_.size() > kMaxPendingReasons) pending_reasons_.pop_front();
-    return true;
-  }
-  if (!available_.Contains(resources) && !req.grant_or_reject()) {
-    if (auto node = FindSpillbackNode(resources, /*need_available=*/true)) {
-      *reply->mutable_retry_at_raylet() = *node;
-      return true;
-    }
-  }
-  return false;  // queue here
-}
-
-NodeManager::StrategyOutcome NodeManager::ApplyStrategy(const rpc::RequestWorkerLeaseRequest& req,
-                                                        const ResourceSet& resources,
-                                                        rpc::RequestWorkerLeaseReply* reply) {
-  const rpc::SchedulingStrategy& st = req.scheduling();
-  if (!st.node_id().empty()) {
-    auto target = NodeID::FromBinary(st.node_id());
-    if (target.ok() && *target == node_id_) {
-      if (total_.Contains(resources)) return StrategyOutcome::kQueueHere;
-      if (st.soft()) return StrategyOutcome::kDefault;
-      reply->set_rejected(true);
-      reply->set_message(fmt::format(
-          "node {} (NodeAffinitySchedulingStrategy, soft=False) can "
-          "never fit '{}': it needs {}, the node has {}",
-          node_id_.Hex(), req.function_name(), resources.ToString(), total_.ToString()));
-      return StrategyOutcome::kReplied;
-    }
-    auto it = target.ok() ? cluster_.find(*target) : cluster_.end();
-    bool usable = it != cluster_.end() && it->second.alive && it->second.total.Contains(resources);
-    if (usable && !req.grant_or_reject()) {
-      *reply->mutable_retry_at_raylet() = it->second.address;
-      return StrategyOutcome::kReplied;
-    }
-    if (st.soft()) return StrategyOutcome::kDefault;
-    reply->set_rejected(true);
-    reply->set_message(fmt::format("node {} (NodeAffinitySchedulingStrategy, soft=False) {}",
-                                   target.ok() ? target->Hex() : std::string("<bad id>"),
-                                   it == cluster_.end() || !it->second.alive
-                                       ? "is not a live node of the cluster"
-                                       : "cannot fit the task"));
-    return StrategyOutcome::kReplied;
-  }
-  if (st.spread() && !req.grant_or_reject()) {
-    // Round-robin over the nodes (this one included) that have room now.
-    std::vector<const RemoteNode*> room;
-    bool self_has_room = available_.Contains(resources);
-    for (const auto& [id, n] : cluster_) {
-      if (id != node_id_ && n.alive && n.available.Contains(resources)) room.push_back(&n);
-    }
-    size_t choices = room.size() + (self_has_room ? 1 : 0);
-    if (choices == 0) return StrategyOutcome::kDefault;
-    size_t pick = spread_next_++ % choices;
-    if (self_has_room && pick == room.size()) return StrategyOutcome::kQueueHere;
-    const_cast<RemoteNode*>(room[pick])->available.Subtract(resources);
-    *reply->mutable_retry_at_raylet() = room[pick]->address;
-    return StrategyOutcome::kReplied;
-  }
-  return StrategyOutcome::kDefault;
+  return ctx->DefaultReactor();
 }
 
 void NodeManager::FinishDispatch(std::vector<PendingLease>& granted) {
@@ -272,6 +284,7 @@ void NodeManager::Grant(PendingLease& lease, Worker& worker) {
   worker.detached_actor = lease.request->detached_actor();
   worker.blocked = false;
   worker.gpus = AssignGpusLocked(lease.resources.Get("GPU"));
+  if (!worker.lease_id.empty()) granted_[worker.lease_id] = worker.id;
   for (const auto& [index, share] : worker.gpus) lease.reply->add_gpu_ids(index);
   *lease.reply->mutable_worker() = worker.address;
 }
@@ -309,6 +322,7 @@ void NodeManager::StartWorkerLocked(const PendingLease& lease) {
   w.id = id;
   w.pool_key = lease.pool_key;
   w.job = JobID::FromBinaryOrDie(lease.request->job_id());
+  w.started = absl::Now();
   workers_[id] = w;
   WorkerPool::StartRequest r;
   r.worker_id = id;
@@ -355,18 +369,29 @@ void NodeManager::DispatchLocked(std::vector<PendingLease>* granted) {
     ++waiting[l.pool_key];
     ++it;
   }
-  for (const auto& [key, count] : waiting) {
-    int starting = 0;
-    for (const auto& [id, w] : workers_) {
-      if (w.state == WorkerState::kStarting && w.pool_key == key) ++starting;
-    }
-    for (const auto& l : pending_) {
-      if (starting >= count) break;
-      if (l.pool_key == key && l.resources_acquired) {
-        StartWorkerLocked(l);
-        ++starting;
-      }
-    }
+  StartWorkersLocked(waiting);
+}
+
+void NodeManager::StartWorkersLocked(const absl::flat_hash_map<std::string, int>& waiting) {
+  if (waiting.empty()) return;
+  absl::flat_hash_map<std::string, int> starting;
+  int starting_total = 0;
+  for (const auto& [id, w] : workers_) {
+    if (w.state != WorkerState::kStarting) continue;
+    ++starting[w.pool_key];
+    ++starting_total;
+  }
+  // Start a worker for each lease that has its resources but no worker, at
+  // most MaxStartingWorkers at once: the rest start as these register.
+  const int limit = MaxStartingWorkers();
+  for (const auto& l : pending_) {
+    if (starting_total >= limit) break;
+    if (!l.resources_acquired) continue;
+    auto w = waiting.find(l.pool_key);
+    if (w == waiting.end() || starting[l.pool_key] >= w->second) continue;
+    StartWorkerLocked(l);
+    ++starting[l.pool_key];
+    ++starting_total;
   }
 }
 
@@ -379,6 +404,7 @@ void NodeManager::ReleaseWorkerLocked(Worker& w) {
     }
   }
   w.gpus.clear();
+  if (!w.lease_id.empty()) granted_.erase(w.lease_id);
   w.lease_id.clear();
   w.blocked = false;
   resources_dirty_ = true;
@@ -394,8 +420,11 @@ grpc::ServerUnaryReactor* NodeManager::ReturnWorker(grpc::CallbackServerContext*
   {
     absl::MutexLock lock(&mu_);
     auto it = workers_.find(*id);
-    if (it == workers_.end() || it->second.state != WorkerState::kLeased)
+    // A repeated return (or one for a lease the worker no longer holds) is a no-op.
+    if (it == workers_.end() || it->second.state != WorkerState::kLeased ||
+        (!req->lease_id().empty() && it->second.lease_id != req->lease_id())) {
       return rpc::FinishNow(ctx);
+    }
     ReleaseWorkerLocked(it->second);
     if (req->disconnect()) {
       kill_pid = it->second.pid;
@@ -436,6 +465,14 @@ grpc::ServerUnaryReactor* NodeManager::CancelLease(grpc::CallbackServerContext* 
 
 // ---- workers ------------------------------------------------------------------
 
+void NodeManager::RememberDeadLocked(const WorkerID& id, std::string reason) {
+  if (dead_.emplace(id, std::move(reason)).second) dead_order_.push_back(id);
+  while (dead_order_.size() > kRememberedDeadWorkers) {
+    dead_.erase(dead_order_.front());
+    dead_order_.pop_front();
+  }
+}
+
 void NodeManager::OnWorkerStarted(const WorkerID& id, pid_t pid) {
   absl::MutexLock lock(&mu_);
   auto it = workers_.find(id);
@@ -447,6 +484,21 @@ void NodeManager::OnWorkerStarted(const WorkerID& id, pid_t pid) {
                          fmt::format("{}/logs/worker-{}.err", options_.session_dir, id.Hex()));
 }
 
+void NodeManager::FailLeasesLocked(const std::string& pool_key, const std::string& why,
+                                   std::vector<PendingLease>* out) {
+  for (auto l = pending_.begin(); l != pending_.end();) {
+    if (l->pool_key == pool_key) {
+      if (l->resources_acquired) available_.Add(l->resources);
+      l->reply->set_rejected(true);
+      l->reply->set_message(why);
+      out->push_back(*l);
+      l = pending_.erase(l);
+    } else {
+      ++l;
+    }
+  }
+}
+
 void NodeManager::OnWorkerStartFailed(const WorkerID& id, const std::string& message) {
   std::vector<PendingLease> failed;
   {
@@ -455,18 +507,10 @@ void NodeManager::OnWorkerStartFailed(const WorkerID& id, const std::string& mes
     if (it == workers_.end()) return;
     std::string key = it->second.pool_key;
     workers_.erase(it);
+    RememberDeadLocked(id, fmt::format("its process could not be started: {}", message));
     PHOTON_LOG_ERROR("cannot start a worker: {}", message);
-    for (auto l = pending_.begin(); l != pending_.end();) {
-      if (l->pool_key == key) {
-        if (l->resources_acquired) available_.Add(l->resources);
-        l->reply->set_rejected(true);
-        l->reply->set_message(fmt::format("cannot start a worker: {}", message));
-        failed.push_back(*l);
-        l = pending_.erase(l);
-      } else {
-        ++l;
-      }
-    }
+    FailLeasesLocked(key, fmt::format("cannot start a worker: {}", message), &failed);
+    DispatchLocked(&failed);
   }
   FinishDispatch(failed);
 }
@@ -474,6 +518,7 @@ void NodeManager::OnWorkerStartFailed(const WorkerID& id, const std::string& mes
 void NodeManager::OnProcessExit(pid_t pid, int status) {
   std::vector<PendingLease> granted;
   std::string dead_worker;
+  const std::string reason = ExitReason(pid, status);
   {
     absl::MutexLock lock(&mu_);
     auto p = worker_by_pid_.find(pid);
@@ -487,6 +532,7 @@ void NodeManager::OnProcessExit(pid_t pid, int status) {
       PHOTON_LOG_INFO("worker {} (pid {}) exited with status {}", w.id.Hex(), pid, status);
     }
     dead_worker = w.id.Binary();
+    RememberDeadLocked(w.id, reason);
     if (w.state == WorkerState::kStarting && ++startup_failures_[w.pool_key] >= 3) {
       // Workers of this kind die before they register: starting more would
       // loop forever. Fail the leases that wait for one, with the reason.
@@ -495,31 +541,15 @@ void NodeManager::OnProcessExit(pid_t pid, int status) {
           "worker-{}.err",
           pid, status, options_.session_dir, w.id.Hex());
       PHOTON_LOG_ERROR("{}", why);
-      for (auto l = pending_.begin(); l != pending_.end();) {
-        if (l->pool_key == w.pool_key) {
-          if (l->resources_acquired) available_.Add(l->resources);
-          l->reply->set_rejected(true);
-          l->reply->set_message(why);
-          granted.push_back(*l);
-          l = pending_.erase(l);
-        } else {
-          ++l;
-        }
-      }
+      FailLeasesLocked(w.pool_key, why, &granted);
       startup_failures_.erase(w.pool_key);
     }
     workers_.erase(it);
     DispatchLocked(&granted);
   }
   log_monitor_.RemoveWorker(pid);
-  if (!dead_worker.empty() && gcs_) {
-    gcs_->ReportWorkerFailureAsync(
-        dead_worker, node_id_.Binary(),
-        WIFSIGNALED(status) ? fmt::format("its worker process (pid {}) was killed by signal {}",
-                                          pid, WTERMSIG(status))
-                            : fmt::format("its worker process (pid {}) exited with code {}", pid,
-                                          WEXITSTATUS(status)));
-  }
+  // Retried until it lands: the GCS restarts the worker's actor from it.
+  if (!dead_worker.empty() && gcs_) gcs_->ReportWorkerFailureAsync(dead_worker, node_id_.Binary(), reason);
   FinishDispatch(granted);
 }
 
@@ -533,20 +563,37 @@ grpc::ServerUnaryReactor* NodeManager::RegisterWorker(grpc::CallbackServerContex
     auto job = JobID::FromBinary(req->job_id());
     if (!job.ok()) return rpc::FinishNow(ctx, Invalid("job_id is not a JobID"));
     absl::MutexLock lock(&mu_);
-    drivers_[*job] = req->pid();
+    // A repeated registration of the same driver gets the same WorkerID.
+    for (const auto& [id, d] : drivers_) {
+      if (d.job == *job && d.pid == req->pid()) {
+        reply->set_worker_id(id.Binary());
+        return rpc::FinishNow(ctx);
+      }
+    }
+    WorkerID id = WorkerID::FromRandom(node_id_);
+    drivers_[id] = Driver{*job, req->pid(), id};
+    reply->set_worker_id(id.Binary());
     return rpc::FinishNow(ctx);
   }
   auto id = WorkerID::FromBinary(req->worker_id());
   if (!id.ok()) return rpc::FinishNow(ctx, Invalid("worker_id is not a WorkerID"));
+  reply->set_worker_id(id->Binary());
   std::vector<PendingLease> granted;
   {
     absl::MutexLock lock(&mu_);
     auto it = workers_.find(*id);
-    if (it == workers_.end() || it->second.state != WorkerState::kStarting) {
+    if (it == workers_.end()) {
       return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND,
                                               "this raylet did not start a worker with that id"));
     }
     Worker& w = it->second;
+    if (w.state != WorkerState::kStarting) {
+      // A repeated registration (its reply was lost): answered again.
+      return rpc::FinishNow(ctx, w.state == WorkerState::kDead
+                                     ? grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                                    "this worker was stopped")
+                                     : grpc::Status::OK);
+    }
     w.address = req->address();
     w.address.set_node_id(node_id_.Binary());
     w.address.set_worker_id(id->Binary());
@@ -563,6 +610,40 @@ grpc::ServerUnaryReactor* NodeManager::RegisterWorker(grpc::CallbackServerContex
   return rpc::FinishNow(ctx);
 }
 
+grpc::ServerUnaryReactor* NodeManager::GetWorkerState(grpc::CallbackServerContext* ctx,
+                                                      const rpc::GetWorkerStateRequest* req,
+                                                      rpc::GetWorkerStateReply* reply) {
+  auto id = WorkerID::FromBinary(req->worker_id());
+  if (!id.ok()) return rpc::FinishNow(ctx, Invalid("worker_id is not a WorkerID"));
+  pid_t driver_pid = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto w = workers_.find(*id); w != workers_.end()) {
+      if (w->second.state == WorkerState::kDead) {
+        reply->set_state(rpc::GetWorkerStateReply::DEAD);
+        reply->set_reason("its worker process was stopped");
+      } else {
+        reply->set_state(rpc::GetWorkerStateReply::ALIVE);
+      }
+      return rpc::FinishNow(ctx);
+    }
+    if (auto d = drivers_.find(*id); d != drivers_.end()) driver_pid = d->second.pid;
+    if (auto dead = dead_.find(*id); dead != dead_.end()) {
+      reply->set_state(rpc::GetWorkerStateReply::DEAD);
+      reply->set_reason(dead->second);
+      return rpc::FinishNow(ctx);
+    }
+  }
+  if (driver_pid > 0) {
+    bool alive = ProcessAlive(driver_pid);
+    reply->set_state(alive ? rpc::GetWorkerStateReply::ALIVE : rpc::GetWorkerStateReply::DEAD);
+    if (!alive) reply->set_reason(fmt::format("its driver process (pid {}) exited", driver_pid));
+    return rpc::FinishNow(ctx);
+  }
+  reply->set_state(rpc::GetWorkerStateReply::UNKNOWN);
+  return rpc::FinishNow(ctx);
+}
+
 grpc::ServerUnaryReactor* NodeManager::NotifyBlocked(grpc::CallbackServerContext* ctx,
                                                      const rpc::NotifyBlockedRequest* req,
                                                      rpc::NotifyBlockedReply*) {
@@ -575,6 +656,9 @@ grpc::ServerUnaryReactor* NodeManager::NotifyBlocked(grpc::CallbackServerContext
     if (it == workers_.end() || it->second.state != WorkerState::kLeased)
       return rpc::FinishNow(ctx);
     Worker& w = it->second;
+    // Notifications may arrive out of order (retries): the newest wins.
+    if (req->seq() != 0 && req->seq() <= w.blocked_seq) return rpc::FinishNow(ctx);
+    w.blocked_seq = req->seq();
     auto cpu = ResourceSet::FromMap({{"CPU", w.held.Get("CPU")}});
     if (req->blocked() && !w.blocked) {
       // A worker waiting in get gives its CPU back, so the tasks it waits for
@@ -597,7 +681,14 @@ void NodeManager::KillJobWorkers(const JobID& job) {
   {
     absl::MutexLock lock(&mu_);
     finished_jobs_.insert(job);
-    drivers_.erase(job);
+    for (auto it = drivers_.begin(); it != drivers_.end();) {
+      if (it->second.job == job) {
+        RememberDeadLocked(it->first, "its job finished");
+        drivers_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
     for (auto& [id, w] : workers_) {
       if (w.job == job && w.pid > 0 && !w.detached_actor) pids.push_back(w.pid);
     }
@@ -645,21 +736,40 @@ grpc::ServerUnaryReactor* NodeManager::GetNodeStats(grpc::CallbackServerContext*
 
 // ---- periodic work ---------------------------------------------------------------
 
-void NodeManager::RefreshClusterView() {
-  auto nodes = gcs_ ? gcs_->GetAllNodes() : absl::UnavailableError("no gcs");
-  if (!nodes.ok()) return;
-  absl::MutexLock lock(&mu_);
-  for (const auto& n : *nodes) {
-    auto id = NodeID::FromBinary(n.node_id());
-    if (!id.ok()) continue;
-    RemoteNode& r = cluster_[*id];
-    r.address.set_ip(n.ip());
-    r.address.set_port(n.raylet_port());
-    r.address.set_node_id(n.node_id());
-    r.alive = n.state() == rpc::NodeInfo::ALIVE;
-    r.total = ResourceSet::FromProto(n.resources_total()).value_or(ResourceSet());
-    r.available = ResourceSet::FromProto(n.resources_available()).value_or(ResourceSet());
+void NodeManager::Tick() {
+  bool dirty;
+  {
+    absl::MutexLock lock(&mu_);
+    dirty = resources_dirty_;
   }
+  if (dirty) ReportResources();
+  RefreshClusterView();
+  SpillbackQueuedLeases();
+  ReapIdleWorkers();
+  StopUnregisteredWorkers();
+}
+
+void NodeManager::RefreshClusterView() {
+  if (!gcs_) return;
+  gcs_->GetAllNodesAsync([this, g = guard_](absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) {
+    auto token = g->Enter();
+    if (!token || !nodes.ok()) return;  // stopping; or the next tick asks again
+    absl::MutexLock lock(&mu_);
+    for (const auto& n : *nodes) {
+      auto id = NodeID::FromBinary(n.node_id());
+      if (!id.ok() || *id == node_id_) continue;
+      NodeView v;
+      v.id = *id;
+      v.address.set_ip(n.ip());
+      v.address.set_port(n.raylet_port());
+      v.address.set_node_id(n.node_id());
+      v.alive = n.state() == rpc::NodeInfo::ALIVE;
+      v.total = ResourceSet::FromProto(n.resources_total()).value_or(ResourceSet());
+      v.available = ResourceSet::FromProto(n.resources_available()).value_or(ResourceSet());
+      v.labels.insert(n.labels().begin(), n.labels().end());
+      cluster_.Upsert(std::move(v));
+    }
+  });
 }
 
 void NodeManager::ReportResources() {
@@ -696,17 +806,38 @@ void NodeManager::ReapIdleWorkers() {
   for (pid_t pid : victims) pool_.Kill(pid, false);
 }
 
+void NodeManager::StopUnregisteredWorkers() {
+  std::vector<pid_t> victims;
+  {
+    absl::MutexLock lock(&mu_);
+    absl::Time cutoff = absl::Now() - absl::Milliseconds(config_.worker_register_timeout_ms());
+    for (auto& [id, w] : workers_) {
+      if (w.state == WorkerState::kStarting && w.pid > 0 && w.started < cutoff) {
+        PHOTON_LOG_WARN("worker {} (pid {}) did not register within {} ms; stopping it",
+                        id.Hex(), w.pid, config_.worker_register_timeout_ms());
+        victims.push_back(w.pid);
+        w.started = absl::InfiniteFuture();  // once
+      }
+    }
+  }
+  // Its exit is handled as a startup failure (OnProcessExit).
+  for (pid_t pid : victims) pool_.Kill(pid, true);
+}
+
 void NodeManager::CheckDrivers() {
   std::vector<JobID> dead;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [job, pid] : drivers_) {
-      if (!ProcessAlive(pid)) dead.push_back(job);
+    for (const auto& [id, d] : drivers_) {
+      if (!ProcessAlive(d.pid)) dead.push_back(d.job);
     }
   }
   for (const JobID& job : dead) {
     PHOTON_LOG_INFO("driver of job {} is gone; finishing the job", job.Hex());
-    gcs_->MarkJobFinished(job).IgnoreError();
+    if (auto s = gcs_->MarkJobFinished(job); !s.ok()) {
+      // Its workers are stopped here regardless; the next check tries again.
+      PHOTON_LOG_WARN("cannot mark job {} finished: {}", job.Hex(), std::string(s.message()));
+    }
     KillJobWorkers(job);
   }
 }
@@ -715,13 +846,16 @@ void NodeManager::SpillbackQueuedLeases() {
   std::vector<PendingLease> moved;
   {
     absl::MutexLock lock(&mu_);
+    SyncLocalViewLocked();
     for (auto it = pending_.begin(); it != pending_.end();) {
       // A lease still waiting for resources here goes to a node that has
       // them free now (the cluster view is refreshed every tick).
       bool pinned = !it->request->scheduling().node_id().empty();  // NodeAffinity
       if (!it->resources_acquired && !it->request->grant_or_reject() && !pinned) {
-        if (auto node = FindSpillbackNode(it->resources, /*need_available=*/true)) {
-          *it->reply->mutable_retry_at_raylet() = *node;
+        if (auto node = LeastLoadedRemoteWithRoom(cluster_, it->resources)) {
+          NodeView* target = cluster_.Find(*node);
+          *it->reply->mutable_retry_at_raylet() = target->address;
+          target->available.Subtract(it->resources);
           moved.push_back(*it);
           it = pending_.erase(it);
           continue;
@@ -731,23 +865,6 @@ void NodeManager::SpillbackQueuedLeases() {
     }
   }
   FinishDispatch(moved);
-}
-
-void NodeManager::TimerLoop() {
-  int tick = 0;
-  while (!stopping_.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
-    ++tick;
-    bool dirty;
-    {
-      absl::MutexLock lock(&mu_);
-      dirty = resources_dirty_;
-    }
-    if (dirty || tick % 10 == 0) ReportResources();
-    RefreshClusterView();
-    SpillbackQueuedLeases();
-    ReapIdleWorkers();
-    if (tick % 10 == 0) CheckDrivers();
-  }
 }
 
 // ---- objects ----------------------------------------------------------------------
@@ -777,8 +894,8 @@ absl::StatusOr<uint64_t> NodeManager::StoreCapacity() const {
 std::vector<rpc::Address> NodeManager::PeerAddresses() {
   std::vector<rpc::Address> out;
   absl::MutexLock lock(&mu_);
-  for (const auto& [id, n] : cluster_) {
-    if (n.alive && id != node_id_) out.push_back(n.address);
+  for (const NodeView* n : cluster_.Nodes()) {
+    if (n->alive && n->id != node_id_) out.push_back(n->address);
   }
   return out;
 }

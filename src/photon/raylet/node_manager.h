@@ -1,12 +1,23 @@
 // The raylet's node manager: registers the node with the GCS, keeps a view of
-// the cluster's resources, grants worker leases (or spills them back to a
-// node that can serve them), tracks the node's workers and drivers, frees and
-// pulls objects for the node's store.
+// the cluster's resources, grants worker leases (or sends them to a node that
+// fits better, by the policies in scheduling/), tracks the node's workers and
+// drivers, frees and pulls objects for the node's store.
+//
+// Leases are idempotent by lease id: a request repeated after a lost reply
+// gets the same grant. A worker or driver registration repeated after a lost
+// reply gets the same answer. Workers start at most
+// worker_maximum_startup_concurrency at a time (a node asked for hundreds of
+// actors at once starts them in turn rather than all at once), and one that
+// does not register within worker_register_timeout_ms is stopped. Every
+// worker exit is reported to the GCS (retried until it lands): actor restarts
+// and borrow cleanup depend on it; GetWorkerState answers from the same
+// records.
 //
 // Threading: RPC handlers run on gRPC callback threads; all lease and worker
-// state is guarded by mu_. A timer thread reports resources, refreshes the
-// cluster view, reaps idle workers and watches drivers. WorkerPool callbacks
-// arrive on the pool's thread and take mu_.
+// state is guarded by mu_. Periodic work (resource reports, the cluster view,
+// moving queued leases, reaping idle workers, watching drivers and log files)
+// runs on the raylet's timer. WorkerPool callbacks arrive on the pool's thread
+// and take mu_.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -17,21 +28,23 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
+#include "photon/common/callback_guard.h"
 #include "photon/common/config.h"
 #include "photon/common/id.h"
+#include "photon/common/timer.h"
 #include "photon/gcs_client/gcs_client.h"
 #include "photon/protocol/object_manager.grpc.pb.h"
 #include "photon/protocol/raylet.grpc.pb.h"
 #include "photon/raylet/log_monitor.h"
 #include "photon/raylet/object_manager.h"
+#include "photon/raylet/scheduling/cluster_view.h"
 #include "photon/raylet/scheduling/resource_set.h"
+#include "photon/raylet/scheduling/scheduler.h"
 #include "photon/raylet/worker_pool.h"
 #include "photon/rpc/server.h"
 
@@ -91,6 +104,9 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   grpc::ServerUnaryReactor* CancelLease(grpc::CallbackServerContext* ctx,
                                         const rpc::CancelLeaseRequest* req,
                                         rpc::CancelLeaseReply* reply) override;
+  grpc::ServerUnaryReactor* GetWorkerState(grpc::CallbackServerContext* ctx,
+                                           const rpc::GetWorkerStateRequest* req,
+                                           rpc::GetWorkerStateReply* reply) override;
 
  private:
   enum class WorkerState { kStarting, kIdle, kLeased, kDead };
@@ -105,13 +121,16 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
     ResourceSet held;                          // resources of its current lease
     std::vector<std::pair<int, double>> gpus;  // GPU instances (and shares) of the lease
     bool blocked = false;
+    uint64_t blocked_seq = 0;     // the last NotifyBlocked applied
     bool detached_actor = false;  // survives its job's end
+    absl::Time started;
     absl::Time idle_since;
   };
-  // GPU instances for a lease asking for `amount` GPUs: whole GPUs for
-  // amounts >= 1, else a share of the fullest GPU that has room.
-  std::vector<std::pair<int, double>> AssignGpusLocked(double amount)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  struct Driver {
+    JobID job;
+    pid_t pid = 0;
+    WorkerID worker_id;
+  };
   struct PendingLease {
     grpc::ServerUnaryReactor* reactor;
     const rpc::RequestWorkerLeaseRequest* request;
@@ -119,51 +138,55 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
     ResourceSet resources;
     std::string pool_key;
     bool resources_acquired = false;
-    bool worker_requested = false;
-  };
-  struct RemoteNode {
-    rpc::Address address;
-    ResourceSet total;
-    ResourceSet available;
-    bool alive = false;
   };
 
   // Tries to serve queued leases: acquire resources, hand out idle workers,
   // start workers where needed. Replies are sent after mu_ is released.
   void DispatchLocked(std::vector<PendingLease>* granted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartWorkersLocked(const absl::flat_hash_map<std::string, int>& waiting)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Grant(PendingLease& lease, Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartWorkerLocked(const PendingLease& lease) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseWorkerLocked(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Scheduling strategies (NodeAffinity, SPREAD) before the default policy.
-  enum class StrategyOutcome { kDefault, kQueueHere, kReplied };
-  StrategyOutcome ApplyStrategy(const rpc::RequestWorkerLeaseRequest& req,
-                                const ResourceSet& resources, rpc::RequestWorkerLeaseReply* reply)
+  // GPU instances for a lease asking for `amount` GPUs: whole GPUs for
+  // amounts >= 1, else a share of the fullest GPU that has room.
+  std::vector<std::pair<int, double>> AssignGpusLocked(double amount)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The default policy: spill back or report infeasible (true: `reply` is
-  // set), or queue here (false).
-  bool DefaultPolicyReplied(const rpc::RequestWorkerLeaseRequest& req, const ResourceSet& resources,
-                            rpc::RequestWorkerLeaseReply* reply) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A remote node that can serve `request` now (or, if !need_available, ever).
-  std::optional<rpc::Address> FindSpillbackNode(const ResourceSet& request, bool need_available)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies the scheduling policies to a request: true if `reply` is set
+  // (spilled, infeasible or refused), false to queue it here.
+  bool DecideLocked(const rpc::RequestWorkerLeaseRequest& req, const ResourceSet& resources,
+                    rpc::RequestWorkerLeaseReply* reply) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes the view's entry for this node exact.
+  void SyncLocalViewLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Fails the queued leases of `pool_key` with `why` (their workers cannot start).
+  void FailLeasesLocked(const std::string& pool_key, const std::string& why,
+                        std::vector<PendingLease>* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishDispatch(std::vector<PendingLease>& granted);
+  // Remembers how a worker ended, for GetWorkerState.
+  void RememberDeadLocked(const WorkerID& id, std::string reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   void OnWorkerStarted(const WorkerID& id, pid_t pid);
   void OnWorkerStartFailed(const WorkerID& id, const std::string& message);
   void OnProcessExit(pid_t pid, int status);
   void KillJobWorkers(const JobID& job);
-  void TimerLoop();
+  void Tick();
   void RefreshClusterView();
   void ReportResources();
   void ReapIdleWorkers();
+  void StopUnregisteredWorkers();
   void SpillbackQueuedLeases();
   void CheckDrivers();
   std::vector<rpc::Address> PeerAddresses();
   absl::StatusOr<uint64_t> StoreCapacity() const;
+  int MaxStartingWorkers() const;
 
   const SystemConfig config_;
   const NodeManagerOptions options_;
   const NodeID node_id_;
+  const SchedulingOptions scheduling_options_;
+  const std::shared_ptr<ThreadTimer> timer_;
+  // Closed at Stop: answers that come later leave this object alone.
+  const std::shared_ptr<CallbackGuard> guard_ = std::make_shared<CallbackGuard>();
   rpc::GrpcServer server_;
   std::unique_ptr<GcsClient> gcs_;
   ObjectManager objects_;
@@ -177,18 +200,20 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   ResourceSet available_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<WorkerID, Worker> workers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<pid_t, WorkerID> worker_by_pid_ ABSL_GUARDED_BY(mu_);
+  // Lease id -> the worker granted under it (while it holds the lease).
+  absl::flat_hash_map<std::string, WorkerID> granted_ ABSL_GUARDED_BY(mu_);
   std::list<PendingLease> pending_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<NodeID, RemoteNode> cluster_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<JobID, pid_t> drivers_ ABSL_GUARDED_BY(mu_);
+  ClusterView cluster_ ABSL_GUARDED_BY(mu_);
+  SchedulingState scheduling_state_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<WorkerID, Driver> drivers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<JobID> finished_jobs_ ABSL_GUARDED_BY(mu_);
+  // Workers (and drivers) that ended, with how, oldest first (bounded).
+  absl::flat_hash_map<WorkerID, std::string> dead_ ABSL_GUARDED_BY(mu_);
+  std::deque<WorkerID> dead_order_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> pending_reasons_ ABSL_GUARDED_BY(mu_);
   bool resources_dirty_ ABSL_GUARDED_BY(mu_) = true;
-  size_t spread_next_ ABSL_GUARDED_BY(mu_) = 0;
   // Workers of a pool key that died before registering, in a row.
   absl::flat_hash_map<std::string, int> startup_failures_ ABSL_GUARDED_BY(mu_);
-
-  absl::Notification stopping_;
-  std::thread timer_;
   bool stopped_ = false;
 };
 

@@ -14,8 +14,13 @@ namespace {
 using object_store::kRayletClient;
 using object_store::ObjectSpan;
 
+// Pulls that fail for good (the source lost the object, a transfer broke)
+// before a pull gives up, each from another copy.
 constexpr int kMaxAttempts = 3;
-constexpr int64_t kLocateTimeoutMs = 5000;
+// Transient failures (a source that did not answer, or an injected failure)
+// are tried again from the same source, up to this many times, without
+// counting as attempts.
+constexpr int kMaxTransientRetries = 10;
 
 std::string AddressText(const rpc::Address& a) { return fmt::format("{}:{}", a.ip(), a.port()); }
 
@@ -127,14 +132,19 @@ absl::StatusOr<std::pair<rpc::Address, rpc::ObjectInfoReply>> ObjectManager::Loc
   }
   rpc::ObjectInfoRequest req;
   req.set_object_id(id.Binary());
+  // A busy source is asked again for up to one call deadline; a dead one
+  // fails fast and the next candidate is asked.
+  rpc::RetryPolicy policy = rpc::RetryPolicy{absl::Milliseconds(config_.rpc_timeout_ms()),
+                                             absl::Milliseconds(config_.rpc_retry_initial_backoff_ms()),
+                                             absl::Milliseconds(config_.rpc_retry_max_backoff_ms())};
   for (const auto& c : candidates) {
     auto stub = rpc::ObjectManagerService::NewStub(rpc::GetChannel(AddressText(c)));
-    grpc::ClientContext ctx;
-    rpc::SetTimeout(&ctx, kLocateTimeoutMs);
     rpc::ObjectInfoReply reply;
-    if (stub->GetObjectInfo(&ctx, req, &reply).ok() && reply.found()) {
-      return std::make_pair(c, reply);
-    }
+    absl::Status s = rpc::RetrySync("GetObjectInfo", policy, [&] {
+      return rpc::CallSync(stub.get(), &rpc::ObjectManagerService::Stub::GetObjectInfo,
+                           "GetObjectInfo", req, &reply, config_.rpc_timeout_ms());
+    });
+    if (s.ok() && reply.found()) return std::make_pair(c, reply);
   }
   return absl::NotFoundError(
       fmt::format("no node has a copy of object {} (asked {} nodes)", id.Hex(), candidates.size()));
@@ -216,7 +226,8 @@ void ObjectManager::AdmissionLoop() {
       // The store is full for now (or the queue emptied): give spilling,
       // eviction and readers a moment.
       absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(5));
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_),
+                           absl::Milliseconds(config_.object_pull_admission_retry_ms()));
     }
   }
 }
@@ -232,7 +243,13 @@ void ObjectManager::RunTransfer(ObjectID id, rpc::Address from, ObjectSpan span,
     if (it != active_.end()) {
       Request r = std::move(it->second);
       active_.erase(it);
-      if (!s.ok() && !stopping_ && ++r.attempts < kMaxAttempts) {
+      if (!s.ok() && !stopping_ && rpc::IsTransient(s) &&
+          ++r.transient_failures <= kMaxTransientRetries) {
+        // The source did not answer: ask it again.
+        PHOTON_LOG_DEBUG("pull of object {} from {} failed ({}); trying again", id.Hex(),
+                         AddressText(from), std::string(s.message()));
+        queued_[id] = std::move(r);
+      } else if (!s.ok() && !stopping_ && ++r.attempts < kMaxAttempts) {
         // Retry from another copy: every node but the one that failed.
         PHOTON_LOG_WARN("pull of object {} from {} failed ({}); looking for another copy", id.Hex(),
                         AddressText(from), std::string(s.message()));
@@ -261,6 +278,8 @@ absl::Status ObjectManager::Stream(const ObjectID& id, const rpc::Address& from,
 absl::Status ObjectManager::StreamRange(const ObjectID& id, const rpc::Address& from,
                                         const ObjectSpan& span, uint64_t begin, uint64_t end,
                                         Transfer* t) {
+  rpc::InjectedFailure injected = rpc::NextInjectedFailure("Pull");
+  if (injected == rpc::InjectedFailure::kRequest) return rpc::InjectedFailureStatus("Pull", injected);
   auto stub = rpc::ObjectManagerService::NewStub(rpc::GetChannel(AddressText(from)));
   grpc::ClientContext ctx;
   {
@@ -316,6 +335,7 @@ absl::Status ObjectManager::StreamRange(const ObjectID& id, const rpc::Address& 
         fmt::format("pull of object {} from {} was cut short ({} of {} bytes)", id.Hex(),
                     AddressText(from), received, end - begin));
   }
+  if (injected == rpc::InjectedFailure::kReply) return rpc::InjectedFailureStatus("Pull", injected);
   return absl::OkStatus();
 }
 

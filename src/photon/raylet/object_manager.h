@@ -75,6 +75,7 @@ class ObjectManager : public rpc::ObjectManagerService::Service {
     int priority = 0;
     uint64_t seq = 0;
     int attempts = 0;
+    int transient_failures = 0;
     std::vector<Done> waiters;
     // Set once a source has said it holds the object, with its sizes.
     std::optional<std::pair<rpc::Address, rpc::ObjectInfoReply>> located;

@@ -12,10 +12,11 @@ namespace photon::raylet {
 
 WorkerPool::WorkerPool(std::function<void(const WorkerID&, pid_t)> on_started,
                        std::function<void(const WorkerID&, const std::string&)> on_start_failed,
-                       std::function<void(pid_t, int)> on_exit)
+                       std::function<void(pid_t, int)> on_exit, absl::Duration reap_period)
     : on_started_(std::move(on_started)),
       on_start_failed_(std::move(on_start_failed)),
-      on_exit_(std::move(on_exit)) {}
+      on_exit_(std::move(on_exit)),
+      reap_period_(reap_period) {}
 
 WorkerPool::~WorkerPool() { Stop(); }
 
@@ -55,7 +56,7 @@ void WorkerPool::Loop() {
       absl::MutexLock lock(&mu_);
       auto ready = [this]()
                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
-      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(20));
+      mu_.AwaitWithTimeout(absl::Condition(&ready), reap_period_);
       if (stopping_) return;
       batch.swap(queue_);
     }

@@ -32,10 +32,11 @@ class WorkerPool {
     std::string stderr_path;
   };
   // on_started(worker, pid) after a successful spawn; on_start_failed(worker,
-  // message) if the spawn failed; on_exit(pid, wait status) when a child dies.
+  // message) if the spawn failed; on_exit(pid, wait status) when a child dies
+  // (children are reaped every `reap_period`).
   WorkerPool(std::function<void(const WorkerID&, pid_t)> on_started,
              std::function<void(const WorkerID&, const std::string&)> on_start_failed,
-             std::function<void(pid_t, int)> on_exit);
+             std::function<void(pid_t, int)> on_exit, absl::Duration reap_period);
   ~WorkerPool();
 
   void Start();
@@ -51,6 +52,7 @@ class WorkerPool {
   std::function<void(const WorkerID&, pid_t)> on_started_;
   std::function<void(const WorkerID&, const std::string&)> on_start_failed_;
   std::function<void(pid_t, int)> on_exit_;
+  const absl::Duration reap_period_;
   absl::Mutex mu_;
   std::deque<StartRequest> queue_ ABSL_GUARDED_BY(mu_);
   std::vector<pid_t> children_ ABSL_GUARDED_BY(mu_);

@@ -13,7 +13,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 
-namespace photon::core {
+namespace photon {
 
 class CallbackGuard {
  public:
@@ -59,4 +59,4 @@ class CallbackGuard {
   int active_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-}  // namespace photon::core
+}  // namespace photon

@@ -1,0 +1,78 @@
+"""Scheduling strategies, with Ray's names (re-exported as
+photon.util.scheduling_strategies, Ray's ray.util.scheduling_strategies).
+
+Pass one as ``scheduling_strategy=`` in ``@photon.remote`` or ``.options()``;
+the strings "DEFAULT" and "SPREAD" are accepted too."""
+
+
+class NodeAffinitySchedulingStrategy:
+    """Run on the node with id `node_id` (hex, as get_runtime_context().get_node_id()
+    returns). With soft=False the task fails with TaskUnschedulableError (an actor
+    dies) if that node is dead or can never fit it; with soft=True it then runs
+    wherever the default policy puts it."""
+
+    def __init__(self, node_id, soft, _spill_on_unavailable=False, _fail_on_unavailable=False):
+        if not isinstance(node_id, str):
+            raise ValueError(f"node_id must be a hex string, got {type(node_id).__name__}")
+        try:
+            bytes.fromhex(node_id)
+        except ValueError:
+            raise ValueError(f"node_id must be a hex node id, got {node_id!r}") from None
+        self.node_id = node_id
+        self.soft = bool(soft)
+        self._spill_on_unavailable = _spill_on_unavailable
+        self._fail_on_unavailable = _fail_on_unavailable
+
+    def __repr__(self):
+        return f"NodeAffinitySchedulingStrategy(node_id={self.node_id!r}, soft={self.soft})"
+
+
+class PlacementGroupSchedulingStrategy:
+    """Placement groups are not implemented in Photon: using this raises."""
+
+    def __init__(self, placement_group, placement_group_bundle_index=-1,
+                 placement_group_capture_child_tasks=None):
+        self.placement_group = placement_group
+        self.placement_group_bundle_index = placement_group_bundle_index
+        self.placement_group_capture_child_tasks = placement_group_capture_child_tasks
+
+
+class NodeLabelSchedulingStrategy:
+    """Label-based scheduling is not implemented in Photon: using this raises."""
+
+    def __init__(self, hard, *, soft=None):
+        self.hard = hard
+        self.soft = soft
+
+
+class In:
+    def __init__(self, *values):
+        self.values = list(values)
+
+
+class NotIn:
+    def __init__(self, *values):
+        self.values = list(values)
+
+
+class Exists:
+    pass
+
+
+class DoesNotExist:
+    pass
+
+
+def to_core(strategy):
+    """(node_id bytes, soft, spread) for the core, or a clear error."""
+    if strategy is None or strategy == "DEFAULT":
+        return (b"", False, False)
+    if strategy == "SPREAD":
+        return (b"", False, True)
+    if isinstance(strategy, NodeAffinitySchedulingStrategy):
+        return (bytes.fromhex(strategy.node_id), strategy.soft, False)
+    if isinstance(strategy, (PlacementGroupSchedulingStrategy, NodeLabelSchedulingStrategy)):
+        raise NotImplementedError(f"{type(strategy).__name__} is not supported by Photon "
+                                  "(placement groups and node labels are not implemented)")
+    raise ValueError(f"scheduling_strategy must be 'DEFAULT', 'SPREAD' or a "
+                     f"NodeAffinitySchedulingStrategy, got {strategy!r}")

@@ -1,0 +1,505 @@
+#include "photon/core_worker/submit/task_submitter.h"
+
+#include <iostream>
+
+#include "fmt/format.h"
+#include "photon/common/logging.h"
+
+namespace photon::core {
+namespace {
+
+// How many lease requests one scheduling key may have outstanding; more
+// requests let more nodes (through spillback) work on a long queue at once.
+constexpr size_t kMaxPendingLeaseRequests = 8;
+
+std::string SchedulingKey(const rpc::TaskSpec& spec) {
+  std::map<std::string, double> sorted(spec.resources().begin(), spec.resources().end());
+  std::string key;
+  for (const auto& [k, v] : sorted) key += fmt::format("{}={};", k, v);
+  const rpc::SchedulingStrategy& st = spec.scheduling();
+  if (!st.node_id().empty() || st.spread()) {
+    key += fmt::format("|{}{}{}", st.node_id(), st.soft() ? "s" : "", st.spread() ? "S" : "");
+  }
+  return key;
+}
+
+std::string NewLeaseId() {
+  uint8_t b[16];
+  FillRandom(b, sizeof(b));
+  return std::string(reinterpret_cast<char*>(b), sizeof(b));
+}
+
+}  // namespace
+
+TaskSubmitter::TaskSubmitter(Deps deps) : d_(std::move(deps)) {}
+
+void TaskSubmitter::Stop() {
+  std::vector<std::shared_ptr<Lease>> leases;
+  {
+    absl::MutexLock lock(&mu_);
+    stopped_ = true;
+    for (auto& [key, q] : queues_) {
+      for (auto& l : q.leases) leases.push_back(l);
+      q.leases.clear();
+    }
+  }
+  for (auto& l : leases) ReturnLease(l, false);
+}
+
+size_t TaskSubmitter::NumPendingTasks() const {
+  absl::MutexLock lock(&mu_);
+  return tasks_.size();
+}
+
+size_t TaskSubmitter::NumLeases() const {
+  absl::MutexLock lock(&mu_);
+  size_t n = 0;
+  for (const auto& [key, q] : queues_) n += q.leases.size();
+  return n;
+}
+
+void TaskSubmitter::Submit(rpc::TaskSpec spec) {
+  TaskID id = TaskID::FromBinaryOrDie(spec.task_id());
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_) return;
+    Task& t = tasks_[id];
+    t.key = SchedulingKey(spec);
+    t.retries_left = spec.max_retries();
+    t.name = spec.name();
+    t.parent = spec.parent_task_id();
+  }
+  d_.resolver->Resolve(std::move(spec),
+                       [this, id](rpc::TaskSpec resolved, std::optional<rpc::ErrorInfo> error) {
+                         OnResolved(id, std::move(resolved), std::move(error));
+                       });
+}
+
+void TaskSubmitter::OnResolved(const TaskID& id, rpc::TaskSpec spec,
+                               std::optional<rpc::ErrorInfo> error) {
+  if (error) {
+    // An argument failed: this task fails with the same error.
+    FailTask(id, *error);
+    return;
+  }
+  std::vector<Action> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = tasks_.find(id);
+    if (it == tasks_.end() || it->second.cancelled) return;
+    Task& t = it->second;
+    t.spec = std::move(spec);
+    t.resolved = true;
+    Queue& q = queues_[t.key];
+    if (q.lease_template.worker_command().empty()) {
+      auto& lt = q.lease_template;
+      *lt.mutable_resources() = t.spec.resources();
+      lt.set_language(d_.language);
+      lt.set_job_id(d_.job.Binary());
+      lt.set_function_name(t.spec.name());
+      *lt.mutable_scheduling() = t.spec.scheduling();
+      for (const auto& a : d_.worker_command) lt.add_worker_command(a);
+      for (const auto& [k, v] : d_.worker_env) (*lt.mutable_worker_env())[k] = v;
+    }
+    q.tasks.push_back(id);
+    Pump(t.key, &actions);
+  }
+  for (auto& a : actions) a();
+}
+
+void TaskSubmitter::Pump(const std::string& key, std::vector<Action>* actions) {
+  Queue& q = queues_[key];
+  // Hand queued tasks to idle leased workers.
+  for (auto& lease : q.leases) {
+    if (q.tasks.empty()) break;
+    if (lease->busy || lease->dead) continue;
+    TaskID id = q.tasks.front();
+    q.tasks.pop_front();
+    auto it = tasks_.find(id);
+    if (it == tasks_.end() || it->second.cancelled) continue;
+    lease->busy = true;
+    it->second.pushed = true;
+    it->second.lease = lease;
+    rpc::TaskSpec spec = it->second.spec;
+    for (int g : lease->gpu_ids) spec.add_assigned_gpu_ids(g);
+    auto backoff =
+        std::make_shared<Backoff>(absl::Milliseconds(d_.config->rpc_retry_initial_backoff_ms()),
+                                  absl::Milliseconds(d_.config->rpc_retry_max_backoff_ms()));
+    actions->push_back([this, key, lease, id, spec = std::move(spec), backoff]() mutable {
+      PushTask(key, lease, id, std::move(spec), backoff);
+    });
+  }
+  if (q.tasks.empty()) {
+    CancelUnneededRequests(q, actions);
+    return;
+  }
+  // Ask for more workers while tasks wait (unless waiting out a retry delay).
+  if (q.retry_scheduled || stopped_) return;
+  size_t wanted = std::min(q.tasks.size(), kMaxPendingLeaseRequests);
+  while (q.pending_requests.size() < wanted) {
+    std::string lease_id = NewLeaseId();
+    q.pending_requests[lease_id] = d_.local_raylet;
+    actions->push_back([this, key, raylet = d_.local_raylet, lease_id] {
+      RequestLease(key, raylet, lease_id, false);
+    });
+  }
+}
+
+void TaskSubmitter::CancelUnneededRequests(Queue& q, std::vector<Action>* actions) {
+  for (const auto& [lease_id, raylet] : q.pending_requests) {
+    rpc::CancelLeaseRequest req;
+    req.set_lease_id(lease_id);
+    actions->push_back([this, raylet = raylet, req] {
+      d_.raylets->Get(raylet)->CancelLease(
+          req, rpc::LogIfFailed<rpc::CancelLeaseReply>(
+                   "CancelLease (a worker granted anyway is returned when its reply comes)"));
+    });
+  }
+  q.pending_requests.clear();
+}
+
+void TaskSubmitter::RetryLeasesAfter(const std::string& key, absl::Duration delay) {
+  Queue& q = queues_[key];
+  if (q.retry_scheduled) return;
+  q.retry_scheduled = true;
+  d_.timer->RunAfter("retry lease requests", delay, [this, key, g = d_.guard] {
+    auto token = g->Enter();
+    if (!token) return;
+    std::vector<Action> actions;
+    {
+      absl::MutexLock lock(&mu_);
+      queues_[key].retry_scheduled = false;
+      Pump(key, &actions);
+    }
+    for (auto& a : actions) a();
+  });
+}
+
+void TaskSubmitter::RequestLease(const std::string& key, const std::string& raylet,
+                                 const std::string& lease_id, bool grant_or_reject) {
+  rpc::RequestWorkerLeaseRequest req;
+  {
+    absl::MutexLock lock(&mu_);
+    req = queues_[key].lease_template;
+  }
+  req.set_lease_id(lease_id);
+  req.set_grant_or_reject(grant_or_reject);
+  d_.raylets->Get(raylet)->RequestWorkerLease(
+      req, [this, key, raylet, lease_id, g = d_.guard](const absl::Status& s,
+                                                      rpc::RequestWorkerLeaseReply&& reply) {
+        auto token = g->Enter();
+        if (token) OnLeaseReply(key, raylet, lease_id, s, std::move(reply));
+      });
+}
+
+void TaskSubmitter::OnLeaseReply(const std::string& key, const std::string& raylet,
+                                 const std::string& lease_id, const absl::Status& status,
+                                 rpc::RequestWorkerLeaseReply&& reply) {
+  std::vector<Action> actions;
+  std::vector<TaskID> to_fail;
+  std::string fail_message;
+  std::shared_ptr<Lease> unneeded;
+  {
+    absl::MutexLock lock(&mu_);
+    Queue& q = queues_[key];
+    if (!q.pending_requests.contains(lease_id) || stopped_) {
+      // Cancelled meanwhile; give back a worker we no longer asked for.
+      if (status.ok() && reply.has_worker()) {
+        unneeded = std::make_shared<Lease>();
+        unneeded->worker = reply.worker();
+        unneeded->raylet = raylet;
+        unneeded->lease_id = lease_id;
+      }
+    } else if (absl::IsInvalidArgument(status)) {
+      // The raylet refuses the request itself (e.g. a resource amount it
+      // cannot represent): asking again cannot help, so the tasks fail.
+      q.pending_requests.erase(lease_id);
+      to_fail.assign(q.tasks.begin(), q.tasks.end());
+      q.tasks.clear();
+      fail_message = std::string(status.message());
+    } else if (!status.ok()) {
+      // The raylet did not answer within the retry policy: ask again later.
+      q.pending_requests.erase(lease_id);
+      PHOTON_LOG_WARN("lease request to raylet {} failed: {}; asking again", raylet,
+                      std::string(status.message()));
+      RetryLeasesAfter(key, absl::Milliseconds(d_.config->lease_retry_delay_ms()));
+    } else if (reply.has_retry_at_raylet()) {
+      std::string next = rpc::HostPort(reply.retry_at_raylet());
+      q.pending_requests[lease_id] = next;
+      actions.push_back([this, key, next, lease_id] { RequestLease(key, next, lease_id, true); });
+    } else if (reply.infeasible()) {
+      q.pending_requests.erase(lease_id);
+      if (!q.warned_infeasible) {
+        q.warned_infeasible = true;
+        std::cerr << "photon: warning: a task cannot be scheduled: " << reply.message()
+                  << ". It stays pending until a node that fits joins the cluster.\n";
+        PHOTON_LOG_WARN("infeasible task: {}", reply.message());
+      }
+      RetryLeasesAfter(key, absl::Milliseconds(d_.config->infeasible_retry_delay_ms()));
+    } else if (reply.rejected()) {
+      q.pending_requests.erase(lease_id);
+      if (reply.message().find("cancelled") == std::string::npos) {
+        to_fail.assign(q.tasks.begin(), q.tasks.end());
+        q.tasks.clear();
+        fail_message = reply.message();
+      }
+    } else if (reply.has_worker()) {
+      q.pending_requests.erase(lease_id);
+      auto lease = std::make_shared<Lease>();
+      lease->worker = reply.worker();
+      lease->gpu_ids.assign(reply.gpu_ids().begin(), reply.gpu_ids().end());
+      lease->raylet = raylet;
+      lease->lease_id = lease_id;
+      lease->idle_since = d_.timer->Now();
+      q.warned_infeasible = false;
+      if (q.tasks.empty()) {
+        unneeded = lease;
+      } else {
+        q.leases.push_back(lease);
+      }
+    }
+    Pump(key, &actions);
+  }
+  if (unneeded) ReturnLease(unneeded, false);
+  for (auto& a : actions) a();
+  for (const TaskID& id : to_fail) {
+    FailTask(id, MakeError(rpc::TASK_UNSCHEDULABLE,
+                           fmt::format("cannot run the task: {}", fail_message)));
+  }
+}
+
+void TaskSubmitter::PushTask(const std::string& key, std::shared_ptr<Lease> lease, const TaskID& id,
+                             rpc::TaskSpec spec, std::shared_ptr<Backoff> backoff) {
+  rpc::PushTaskRequest req;
+  *req.mutable_task() = spec;
+  req.set_intended_worker_id(lease->worker.worker_id());
+  d_.workers->Get(lease->worker)
+      ->PushTask(req, [this, key, lease, id, spec = std::move(spec), backoff, g = d_.guard](
+                          const absl::Status& s, rpc::PushTaskReply&& reply) mutable {
+        auto token = g->Enter();
+        if (!token) return;
+        if (rpc::IsTransient(s)) {
+          OnPushUnanswered(key, lease, id, std::move(spec), backoff, s);
+          return;
+        }
+        OnPushReply(key, lease, id, s, std::move(reply));
+      });
+}
+
+void TaskSubmitter::OnPushUnanswered(const std::string& key, std::shared_ptr<Lease> lease,
+                                     const TaskID& id, rpc::TaskSpec spec,
+                                     std::shared_ptr<Backoff> backoff, const absl::Status& status) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = tasks_.find(id);
+    if (lease->dead || it == tasks_.end() || it->second.cancelled) {
+      // Killed by a forced cancel, or cancelled: nothing to retry.
+      lease->busy = false;
+      return;
+    }
+  }
+  std::string why(status.message());
+  d_.liveness->Check(lease->worker, [this, key, lease, id, spec = std::move(spec), backoff, why,
+                                     g = d_.guard](WorkerLiveness::State state,
+                                                   const std::string& reason) mutable {
+    auto token = g->Enter();
+    if (!token) return;
+    if (state == WorkerLiveness::State::kDead) {
+      OnWorkerDied(key, lease, id, fmt::format("{} ({})", reason, why));
+      return;
+    }
+    // The worker lives: it is busy, or the call was lost. Send it again; a
+    // worker that already has the task answers with its reply.
+    PHOTON_LOG_DEBUG("push of task {} unanswered ({}); sending it again", id.Hex(), why);
+    d_.timer->RunAfter("resend task", backoff->Next(),
+                       [this, key, lease, id, spec = std::move(spec), backoff, g]() mutable {
+                         auto token = g->Enter();
+                         if (token) PushTask(key, lease, id, std::move(spec), backoff);
+                       });
+  });
+}
+
+void TaskSubmitter::OnWorkerDied(const std::string& key, std::shared_ptr<Lease> lease,
+                                 const TaskID& id, const std::string& why) {
+  std::vector<Action> actions;
+  std::optional<rpc::ErrorInfo> fail;
+  {
+    absl::MutexLock lock(&mu_);
+    Queue& q = queues_[key];
+    lease->busy = false;
+    lease->dead = true;
+    std::erase(q.leases, lease);
+    auto it = tasks_.find(id);
+    if (it != tasks_.end() && !it->second.cancelled) {
+      Task& t = it->second;
+      if (t.retries_left != 0) {
+        if (t.retries_left > 0) --t.retries_left;
+        t.spec.set_attempt(t.spec.attempt() + 1);
+        t.pushed = false;
+        t.lease.reset();
+        q.tasks.push_front(id);
+        PHOTON_LOG_INFO("task {} lost its worker ({}); retrying", t.spec.name(), why);
+      } else {
+        fail = MakeError(rpc::WORKER_DIED,
+                         fmt::format("the worker running task '{}' died ({}), and no retries "
+                                     "are left (max_retries={})",
+                                     t.spec.name(), why, t.spec.max_retries()));
+      }
+    }
+    Pump(key, &actions);
+  }
+  // The raylet reclaims the lease of a dead worker; the return just says so.
+  ReturnLease(lease, true);
+  for (auto& a : actions) a();
+  if (fail) FailTask(id, *fail);
+}
+
+void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> lease,
+                                const TaskID& id, const absl::Status& status,
+                                rpc::PushTaskReply&& reply) {
+  if (!status.ok()) {
+    // Refused outright (not a lost call): the worker is not the one leased
+    // (it exited and another took its port) or cannot run tasks.
+    OnWorkerDied(key, lease, id, std::string(status.message()));
+    return;
+  }
+  std::vector<Action> actions;
+  bool finish = false;
+  bool drop_lease = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = tasks_.find(id);
+    Queue& q = queues_[key];
+    lease->busy = false;
+    lease->idle_since = d_.timer->Now();
+    if (reply.worker_exiting()) {
+      // The worker is going (max_calls): never reuse this lease.
+      lease->dead = true;
+      drop_lease = true;
+      std::erase(q.leases, lease);
+    } else if (!lease->dead) {
+      ScheduleIdleCheck(key, lease);
+    }
+    if (it != tasks_.end() && !it->second.cancelled) {
+      Task& t = it->second;
+      if (reply.is_application_error() && t.spec.retry_exceptions() && t.retries_left != 0) {
+        if (t.retries_left > 0) --t.retries_left;
+        t.spec.set_attempt(t.spec.attempt() + 1);
+        t.pushed = false;
+        t.lease.reset();
+        q.tasks.push_front(id);
+      } else {
+        t.completed = true;  // a Cancel from now on finds nothing to cancel
+        finish = true;
+      }
+    }
+    Pump(key, &actions);
+  }
+  if (drop_lease) ReturnLease(lease, true);
+  for (auto& a : actions) a();
+  if (finish) {
+    d_.tasks->CompleteTask(id, reply);
+    absl::MutexLock lock(&mu_);
+    FinishTask(id);
+  }
+}
+
+void TaskSubmitter::ScheduleIdleCheck(const std::string& key, const std::shared_ptr<Lease>& lease) {
+  std::weak_ptr<Lease> weak = lease;
+  d_.timer->RunAfter("return idle lease", absl::Milliseconds(d_.config->worker_lease_timeout_ms()),
+                     [this, key, weak, g = d_.guard] {
+                       auto token = g->Enter();
+                       if (!token) return;
+                       if (auto l = weak.lock()) MaybeReturnIdle(key, l);
+                     });
+}
+
+void TaskSubmitter::MaybeReturnIdle(const std::string& key, std::shared_ptr<Lease> lease) {
+  {
+    absl::MutexLock lock(&mu_);
+    Queue& q = queues_[key];
+    absl::Duration idle = d_.timer->Now() - lease->idle_since;
+    if (lease->busy || lease->dead || !q.tasks.empty() ||
+        idle < absl::Milliseconds(d_.config->worker_lease_timeout_ms())) {
+      return;  // in use again (a later idle period has its own check)
+    }
+    auto it = std::find(q.leases.begin(), q.leases.end(), lease);
+    if (it == q.leases.end()) return;
+    q.leases.erase(it);
+  }
+  ReturnLease(lease, false);
+}
+
+void TaskSubmitter::FinishTask(const TaskID& id) { tasks_.erase(id); }
+
+void TaskSubmitter::FailTask(const TaskID& id, const rpc::ErrorInfo& error) {
+  d_.tasks->FailTask(id, error);
+  absl::MutexLock lock(&mu_);
+  FinishTask(id);
+}
+
+absl::Status TaskSubmitter::Cancel(const TaskID& id, bool force, bool recursive) {
+  std::string name;
+  std::shared_ptr<Lease> lease;
+  std::vector<Action> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = tasks_.find(id);
+    if (it == tasks_.end() || it->second.completed) {
+      return absl::NotFoundError("the task has finished");
+    }
+    it->second.cancelled = true;
+    name = it->second.name;
+    Queue& q = queues_[it->second.key];
+    std::erase(q.tasks, id);
+    if (it->second.pushed) lease = it->second.lease;
+    if (lease && force) lease->dead = true;  // never reused: it is killed below
+    if (q.tasks.empty()) CancelUnneededRequests(q, &actions);
+  }
+  for (auto& a : actions) a();
+  FailTask(id, MakeError(rpc::TASK_CANCELLED, fmt::format("task '{}' was cancelled", name)));
+  if (lease) {
+    rpc::CancelTaskRequest req;
+    req.set_task_id(id.Binary());
+    req.set_force(force);
+    req.set_recursive(recursive);
+    auto client = d_.workers->Get(lease->worker);
+    d_.liveness->CallWhileAlive<rpc::CancelTaskReply>(
+        lease->worker, "CancelTask",
+        [client, req](rpc::ReplyCallback<rpc::CancelTaskReply> cb) {
+          client->CancelTask(req, std::move(cb));
+        },
+        rpc::LogIfFailed<rpc::CancelTaskReply>(
+            fmt::format("CancelTask of '{}' (its result is already TASK_CANCELLED)", name)));
+    if (force) ReturnLease(lease, /*disconnect=*/true);
+  }
+  return absl::OkStatus();
+}
+
+void TaskSubmitter::CancelChildrenOf(const TaskID& parent) {
+  std::vector<TaskID> children;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, t] : tasks_) {
+      if (t.parent == parent.Binary()) children.push_back(id);
+    }
+  }
+  for (const auto& c : children) {
+    // NotFound: the child finished meanwhile, which is what cancelling wants.
+    Cancel(c, /*force=*/false, /*recursive=*/true).IgnoreError();
+  }
+}
+
+void TaskSubmitter::ReturnLease(const std::shared_ptr<Lease>& lease, bool disconnect) {
+  rpc::ReturnWorkerRequest req;
+  req.set_worker_id(lease->worker.worker_id());
+  req.set_lease_id(lease->lease_id);
+  req.set_disconnect(disconnect);
+  d_.raylets->Get(lease->raylet)
+      ->ReturnWorker(req, rpc::LogIfFailed<rpc::ReturnWorkerReply>(
+                              "ReturnWorker (the raylet reclaims the lease when the worker or "
+                              "this process ends)",
+                              spdlog::level::warn));
+}
+
+}  // namespace photon::core
