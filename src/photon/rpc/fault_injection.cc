@@ -31,13 +31,20 @@ Injection& TheInjection() {
 // Fast path: no lookup at all while nothing is installed.
 std::atomic<bool> g_enabled{false};
 
-// Splits `text` at `sep` (empty pieces kept).
+std::string Trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return "";
+  size_t e = s.find_last_not_of(" \t");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+// Splits `text` at `sep`, trimming blanks around each piece (empty ones kept).
 std::vector<std::string> Split(std::string_view text, char sep) {
   std::vector<std::string> out;
   size_t start = 0;
   while (true) {
     size_t end = text.find(sep, start);
-    out.emplace_back(text.substr(start, end == std::string_view::npos ? end : end - start));
+    out.push_back(Trim(text.substr(start, end == std::string_view::npos ? end : end - start)));
     if (end == std::string_view::npos) return out;
     start = end + 1;
   }
@@ -65,7 +72,7 @@ absl::StatusOr<double> ParseProbability(const std::string& text, std::string_vie
 absl::Status InstallFaultInjection(std::string_view spec) {
   std::map<std::string, Probabilities, std::less<>> methods;
   for (const std::string& entry : Split(spec, ',')) {
-    if (entry.find_first_not_of(" \t") == std::string::npos) continue;
+    if (entry.empty()) continue;
     std::vector<std::string> kv = Split(entry, '=');
     if (kv.size() != 2 || kv[0].empty()) {
       return absl::InvalidArgumentError(fmt::format(
