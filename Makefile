@@ -2,6 +2,7 @@
 # clean clone on a fresh Debian 12/13 machine: both install what is missing.
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
+TSA_DIR ?= build-tsa
 PYTHON ?= python3
 JOBS ?= $(shell nproc)
 CMAKE ?= cmake
@@ -9,7 +10,7 @@ CMAKE ?= cmake
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all setup configure build test test-cpp test-python demo asan format check-format install clean
+.PHONY: all setup configure build test test-cpp test-python demo asan tsa format check-format install clean
 
 all: build
 
@@ -51,6 +52,13 @@ asan: setup
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -E install_find_package
 
+# The libraries and daemons built with clang and -Wthread-safety -Werror, so
+# that the locking annotations (ABSL_GUARDED_BY, ...) are checked. CI runs it.
+tsa: setup
+	CC=clang CXX=clang++ $(CMAKE) -S . -B $(TSA_DIR) -G Ninja -DPHOTON_THREAD_SAFETY_ANALYSIS=ON \
+	  -DPHOTON_BUILD_TESTS=OFF -DPHOTON_BUILD_BENCHMARKS=OFF -DPHOTON_BUILD_EXAMPLES=OFF
+	$(CMAKE) --build $(TSA_DIR) -j $(JOBS)
+
 format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i
 
@@ -61,4 +69,4 @@ install: build
 	$(CMAKE) --install $(BUILD_DIR) --prefix $(or $(PREFIX),/usr/local)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSA_DIR)

@@ -6,4 +6,9 @@ function(photon_target_warnings target)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
     target_compile_options(${target} PRIVATE -Wno-error=restrict)
   endif()
+  # Clang checks the locking annotations (ABSL_GUARDED_BY and friends):
+  # `make tsa` builds the tree this way, and CI runs it.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang" AND PHOTON_THREAD_SAFETY_ANALYSIS)
+    target_compile_options(${target} PRIVATE -Wthread-safety -Wthread-safety-beta)
+  endif()
 endfunction()

@@ -9,7 +9,7 @@ set -euo pipefail
 PYTHON="${PYTHON:-python3}"
 
 DEB_PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config clang-format
+  build-essential cmake ninja-build ccache pkg-config clang clang-format
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev libspdlog-dev libfmt-dev libmsgpack-cxx-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev

@@ -21,6 +21,7 @@ import atexit
 import time
 import weakref
 
+import photon
 from photon import _photon
 from photon._private import worker
 
@@ -240,7 +241,6 @@ class Cluster:
 
     def connect(self, namespace=None):
         """Connects this process as a driver: photon.init(address=self.address)."""
-        import photon
         if self.address is None:
             raise RuntimeError("the cluster has no head node yet: call add_node first")
         if self.connected:
@@ -253,7 +253,6 @@ class Cluster:
         """Disconnects (photon.shutdown() if connect() was used) and stops
         every node and the GCS. Safe to call twice."""
         if self.connected:
-            import photon
             try:
                 photon.shutdown()
             finally:

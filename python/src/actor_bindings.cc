@@ -156,8 +156,9 @@ void BindActors(nb::module_& m) {
   // The object that stands for the actor's handles in reference counting.
   m.def("actor_handle_object_id",
         [](nb::bytes id) { return Bytes(ObjectID::ForActorHandle(ToActorId(id)).Binary()); });
-  m.def("actor_pending_calls",
-        [](nb::bytes actor_id) { return CurrentWorker()->NumPendingActorCalls(ToActorId(actor_id)); });
+  m.def("actor_pending_calls", [](nb::bytes actor_id) {
+    return CurrentWorker()->NumPendingActorCalls(ToActorId(actor_id));
+  });
 }
 
 }  // namespace photon::python

@@ -287,6 +287,19 @@ def test_detached_named_actor_survives_all_handles(ray_start_regular):
 
 # --- 8. per-task state in concurrent actors -----------------------------------------
 
+def _check_each_call_sees_its_own_task(actor, prefix):
+    """Four overlapping calls of actor.who, each named: every call saw its own
+    task id and name both before and after the others ran."""
+    names = [f"{prefix}-{i}" for i in range(4)]
+    refs = [actor.who.options(name=n).remote() for n in names]
+    results = ray.get(refs, timeout=120)
+    assert len({after[0] for _, after in results}) == 4
+    for ref, name, (before, after) in zip(refs, names, results):
+        assert before == after
+        assert after[0] == ref.task_id().hex()
+        assert after[1] == name
+
+
 # Ray: in a threaded actor (max_concurrency > 1) each running call sees its own
 # task id and task name from the runtime context, even while they all overlap.
 def test_per_task_state_in_a_threaded_actor(ray_start_regular):
@@ -303,16 +316,7 @@ def test_per_task_state_in_a_threaded_actor(ray_start_regular):
             after = (ctx.get_task_id(), ctx.get_task_name())
             return before, after
 
-    a = Threaded.remote()
-    names = [f"who-{i}" for i in range(4)]
-    refs = [a.who.options(name=n).remote() for n in names]
-    results = ray.get(refs, timeout=120)
-    task_ids = [after[0] for _, after in results]
-    assert len(set(task_ids)) == 4
-    for ref, name, (before, after) in zip(refs, names, results):
-        assert before == after
-        assert after[0] == ref.task_id().hex()
-        assert after[1] == name
+    _check_each_call_sees_its_own_task(Threaded.remote(), "who")
 
 
 # Ray: the same for an async actor: each coroutine sees its own task id and name.
@@ -336,16 +340,7 @@ def test_per_task_state_in_an_async_actor(ray_start_regular):
             after = (ctx.get_task_id(), ctx.get_task_name())
             return before, after
 
-    a = Async.remote()
-    names = [f"async-who-{i}" for i in range(4)]
-    refs = [a.who.options(name=n).remote() for n in names]
-    results = ray.get(refs, timeout=120)
-    task_ids = [after[0] for _, after in results]
-    assert len(set(task_ids)) == 4
-    for ref, name, (before, after) in zip(refs, names, results):
-        assert before == after
-        assert after[0] == ref.task_id().hex()
-        assert after[1] == name
+    _check_each_call_sees_its_own_task(Async.remote(), "async-who")
 
 
 # --- 9. many actors at once ---------------------------------------------------------

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace photon {
@@ -81,6 +83,35 @@ TEST(ConfigTest, TableIsCompleteAndDocumented) {
     EXPECT_EQ(e.env_var, ConfigEnvVar(e.name));
     EXPECT_NE(doc.find("`" + e.env_var + "`"), std::string::npos)
         << e.env_var << " is not documented in docs/config.md";
+  }
+}
+
+// Every row is read somewhere: in C++ through its accessor (or its variable's
+// name, for the settings Photon hands to the processes it starts), in Python
+// by name. A row nothing reads is a knob that does nothing.
+TEST(ConfigTest, EveryRowIsReadByCode) {
+  namespace fs = std::filesystem;
+  std::string cpp, py;
+  const fs::path root(PHOTON_SOURCE_DIR);
+  for (const auto& dir : {root / "src", root / "python"}) {
+    for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+      if (!entry.is_regular_file()) continue;
+      const fs::path& p = entry.path();
+      if (p.filename() == "config_def.h") continue;
+      std::string ext = p.extension().string();
+      if (ext != ".cc" && ext != ".h" && ext != ".py") continue;
+      std::ifstream f(p);
+      std::stringstream ss;
+      ss << f.rdbuf();
+      (ext == ".py" ? py : cpp) += ss.str();
+    }
+  }
+  for (const auto& e : SystemConfig::Table()) {
+    std::regex accessor("\\b" + e.name + "\\(\\)|ConfigEnvVar\\(\"" + e.name + "\"\\)");
+    bool read = std::regex_search(cpp, accessor) ||
+                py.find("\"" + e.name + "\"") != std::string::npos ||
+                py.find("'" + e.name + "'") != std::string::npos;
+    EXPECT_TRUE(read) << "config row '" << e.name << "' is read by no code";
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
 #include <vector>
 
 namespace photon::core {
@@ -60,12 +61,12 @@ TEST_F(ReferenceCounterTest, PendingTaskHoldsItsArguments) {
 // holds slow's return (nested in the list argument) until wait_for has run,
 // even though the caller never held a handle of its own past submission.
 TEST_F(ReferenceCounterTest, RefNestedInAPendingTasksArgumentIsHeldUntilTheTaskEnds) {
-  ObjectID inner = ObjectID::FromRandom();   // slow.remote()
-  refs_.AddOwned(inner, 1);                  // the caller's temporary handle
-  refs_.AddSubmittedRefs({inner});           // wait_for's argument [inner] is pending
-  refs_.RemoveLocalRef(inner);               // the temporary list is gone
+  ObjectID inner = ObjectID::FromRandom();  // slow.remote()
+  refs_.AddOwned(inner, 1);                 // the caller's temporary handle
+  refs_.AddSubmittedRefs({inner});          // wait_for's argument [inner] is pending
+  refs_.RemoveLocalRef(inner);              // the temporary list is gone
   EXPECT_FALSE(WasFreed(inner)) << "freed while the task that needs it is pending";
-  refs_.RemoveSubmittedRefs({inner});        // wait_for finished
+  refs_.RemoveSubmittedRefs({inner});  // wait_for finished
   EXPECT_TRUE(WasFreed(inner));
 }
 
@@ -87,7 +88,8 @@ TEST_F(ReferenceCounterTest, ContainedRefsLiveAsLongAsTheirContainer) {
 }
 
 TEST_F(ReferenceCounterTest, NestedContainersAreFreedRecursively) {
-  ObjectID leaf = ObjectID::FromRandom(), mid = ObjectID::FromRandom(), top = ObjectID::FromRandom();
+  ObjectID leaf = ObjectID::FromRandom(), mid = ObjectID::FromRandom(),
+           top = ObjectID::FromRandom();
   for (const auto& id : {leaf, mid, top}) refs_.AddOwned(id, 1);
   refs_.AddContainedRefs(mid, {{leaf, {}}});
   refs_.AddContainedRefs(top, {{mid, {}}});
@@ -129,9 +131,9 @@ TEST_F(ReferenceCounterTest, RetriedRegistrationIsCountedOnce) {
 
 TEST_F(ReferenceCounterTest, LateEndOfAnOlderBorrowDoesNotFreeANewerOne) {
   ObjectID id = ObjectID::FromRandom();
-  refs_.AddOwned(id, 0);                                 // owned, no local handle
-  refs_.UpdateBorrows({{id, 1}}, "w", "n", "", true);  // borrow 1
-  refs_.UpdateBorrows({{id, 2}}, "w", "n", "", true);  // dropped and borrowed again: borrow 2
+  refs_.AddOwned(id, 0);                                // owned, no local handle
+  refs_.UpdateBorrows({{id, 1}}, "w", "n", "", true);   // borrow 1
+  refs_.UpdateBorrows({{id, 2}}, "w", "n", "", true);   // dropped and borrowed again: borrow 2
   refs_.UpdateBorrows({{id, 1}}, "w", "n", "", false);  // the end of borrow 1 comes late
   EXPECT_TRUE(refs_.Contains(id)) << "borrow 2 still holds it";
   refs_.UpdateBorrows({{id, 2}}, "w", "n", "", false);
@@ -151,7 +153,7 @@ TEST_F(ReferenceCounterTest, TagsSeparateOnBehalfBorrowsFromOwnOnes) {
   ObjectID id = ObjectID::FromRandom();
   refs_.AddOwned(id, 1);
   refs_.UpdateBorrows({{id, 1}}, "caller", "n", "return-object", true);  // registered for it
-  refs_.UpdateBorrows({{id, 1}}, "caller", "n", "", true);  // and by itself
+  refs_.UpdateBorrows({{id, 1}}, "caller", "n", "", true);               // and by itself
   refs_.RemoveLocalRef(id);
   refs_.UpdateBorrows({{id, 1}}, "caller", "n", "return-object", false);
   EXPECT_TRUE(refs_.Contains(id)) << "its own borrow still holds it";
@@ -177,8 +179,10 @@ TEST_F(ReferenceCounterTest, BorrowedObjectReportsItsRegistrationWhenFreed) {
   ObjectID id = ObjectID::FromRandom();
   refs_.AddLocalRef(id);
   EXPECT_TRUE(refs_.AddBorrowed(id, Owner("owner"), /*to_register=*/true));
-  EXPECT_FALSE(refs_.AddBorrowed(id, Owner("owner"), /*to_register=*/true));  // being registered
+  // A second user waits for the registration in flight, then does not register again.
+  std::thread second([&] { EXPECT_FALSE(refs_.AddBorrowed(id, Owner("owner"), true)); });
   refs_.MarkRegistered(id, 7);
+  second.join();
   EXPECT_FALSE(refs_.AddBorrowed(id, Owner("owner"), /*to_register=*/true));  // registered
   refs_.RemoveLocalRef(id);
   ASSERT_TRUE(WasFreed(id));
@@ -210,14 +214,15 @@ TEST_F(ReferenceCounterTest, OnBehalfBorrowsEndWithTheirObject) {
 }
 
 TEST_F(ReferenceCounterTest, ActorHandleObjectIsCountedLikeAnyObject) {
-  ActorID actor = ActorID::Of(JobID::FromParts(1, 1), TaskID::ForDriverTask(JobID::FromParts(1, 1)), 1);
+  ActorID actor =
+      ActorID::Of(JobID::FromParts(1, 1), TaskID::ForDriverTask(JobID::FromParts(1, 1)), 1);
   ObjectID handle = ObjectID::ForActorHandle(actor);
   EXPECT_TRUE(handle.IsActorHandle());
   EXPECT_EQ(handle.TaskId().ActorId(), actor);
   EXPECT_FALSE(ObjectID::FromIndex(TaskID::ForActorCreationTask(actor), 1).IsActorHandle());
-  refs_.AddOwned(handle, 1);                           // the creator's handle
-  refs_.AddSubmittedRefs({handle});                    // passed to a pending task
-  refs_.RemoveLocalRef(handle);                        // the creator drops it
+  refs_.AddOwned(handle, 1);                                    // the creator's handle
+  refs_.AddSubmittedRefs({handle});                             // passed to a pending task
+  refs_.RemoveLocalRef(handle);                                 // the creator drops it
   refs_.UpdateBorrows({{handle, 1}}, "caller", "n", "", true);  // the task's worker keeps it
   refs_.RemoveSubmittedRefs({handle});
   EXPECT_FALSE(WasFreed(handle)) << "a borrower-only handle keeps the actor";

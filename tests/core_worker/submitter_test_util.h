@@ -34,8 +34,9 @@ class SubmitterFixture : public ::testing::Test {
         local_node_(NodeID::FromRandom()),
         remote_node_(NodeID::FromRandom()),
         refs_([this](const ReferenceCounter::Freed& f) { memory_store_.Erase(f.id); }),
-        tasks_(&refs_, &memory_store_, Self(), [](const ObjectID&, const NodeID&) {},
-               [](const ObjectID&, const std::vector<OwnedRef>&) {}),
+        tasks_(
+            &refs_, &memory_store_, Self(), [](const ObjectID&, const NodeID&) {},
+            [](const ObjectID&, const std::vector<OwnedRef>&) {}),
         resolver_(
             &memory_store_, [](const ObjectID&, const rpc::Address&) {}, guard_, "self-worker",
             config_.max_direct_call_object_size(), config_.task_rpc_inlined_bytes_limit()),

@@ -10,9 +10,19 @@ namespace {
 class TaskSubmitterTest : public SubmitterFixture {
  protected:
   TaskSubmitterTest()
-      : submitter_(TaskSubmitter::Deps{&config_, &tasks_, &resolver_, &raylets_, &workers_,
-                                       &liveness_, &timer_, guard_, kLocalRaylet, rpc::PYTHON,
-                                       job_, {"python", "-m", "worker"}, {}}) {}
+      : submitter_(TaskSubmitter::Deps{&config_,
+                                       &tasks_,
+                                       &resolver_,
+                                       &raylets_,
+                                       &workers_,
+                                       &liveness_,
+                                       &timer_,
+                                       guard_,
+                                       kLocalRaylet,
+                                       rpc::PYTHON,
+                                       job_,
+                                       {"python", "-m", "worker"},
+                                       {}}) {}
 
   TaskID Submit(int max_retries = 0, bool retry_exceptions = false) {
     TaskID id = TaskID::ForNormalTask(job_, TaskID::ForDriverTask(job_), ++counter_);

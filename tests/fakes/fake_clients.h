@@ -4,14 +4,14 @@
 // (Reply...), so components are driven step by step without processes.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "absl/synchronization/mutex.h"
 #include "photon/gcs_client/gcs_client.h"
@@ -243,11 +243,8 @@ class FakeGcsClient : public GcsClient {
     if (it == kv_.end()) return std::optional<std::string>();
     return std::optional<std::string>(it->second);
   }
-  absl::StatusOr<int64_t> KvDel(const std::string&, const std::string&, bool) override {
-    return 0;
-  }
-  absl::StatusOr<std::vector<std::string>> KvKeys(const std::string&,
-                                                  const std::string&) override {
+  absl::StatusOr<int64_t> KvDel(const std::string&, const std::string&, bool) override { return 0; }
+  absl::StatusOr<std::vector<std::string>> KvKeys(const std::string&, const std::string&) override {
     return std::vector<std::string>();
   }
   absl::Status RegisterActor(const rpc::ActorTableData& actor) override {

@@ -123,8 +123,7 @@ TEST_F(ActorManagerTest, CreationLeasesAWorkerPushesTheConstructorAndPublishesAl
   rpc::PollReply reply;
   publisher_.Poll(&poll_, &reply, [](bool) {});
   ASSERT_GE(reply.messages_size(), 3);  // DEPENDENCIES_UNREADY, PENDING_CREATION, ALIVE
-  EXPECT_EQ(reply.messages(reply.messages_size() - 1).actor().state(),
-            rpc::ActorTableData::ALIVE);
+  EXPECT_EQ(reply.messages(reply.messages_size() - 1).actor().state(), rpc::ActorTableData::ALIVE);
 }
 
 // A busy machine: the creation push gets no answer, but the worker's raylet

@@ -1,9 +1,8 @@
 // The GCS's publisher: long polls answered at once, parked and answered by a
 // publication, expired by the timer, and filtered by channel and key.
-#include "photon/gcs/pubsub.h"
-
 #include <gtest/gtest.h>
 
+#include "photon/gcs/pubsub.h"
 #include "tests/fakes/fake_timer.h"
 
 namespace photon::gcs {

@@ -64,7 +64,7 @@ TEST_F(PolicyTest, HybridPrefersTheLocalNodeAmongEquallyIdleNodes) {
   NodeID local = AddNode({{"CPU", 2}, {"GPU", 0}}, {{"CPU", 1}});  // 50%: not "lightly used"
   view_.set_local(local);
   AddNode({{"CPU", 2}}, {{"CPU", 1}});  // just as loaded
-  options_.top_k_fraction = 0;           // pick the best only
+  options_.top_k_fraction = 0;          // pick the best only
   EXPECT_EQ(Where(Decide({{"CPU", 1}})), local);
 }
 

@@ -2,11 +2,11 @@
 import os
 import sys
 
+import photon
+
 
 def bin_dir():
     """The folder holding photon-gcs, photon-raylet and the photon CLI."""
-    import photon
-
     for base in photon.__path__:
         candidate = os.path.join(base, "_bin")
         if os.path.exists(os.path.join(candidate, "photon-raylet")):

@@ -6,8 +6,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "fmt/format.h"
 #include "photon/api.h"
 #include "photon/api/runtime_impl.h"
@@ -26,8 +27,8 @@ struct State {
   std::unique_ptr<internal::CoreWorkerRuntime> runtime;
 };
 
-std::mutex g_mu;
-State* g_state = nullptr;  // guarded by g_mu
+absl::Mutex g_mu;
+State* g_state ABSL_GUARDED_BY(g_mu) = nullptr;
 
 std::vector<std::string> SplitPath(const std::string& s) {
   std::vector<std::string> out;
@@ -128,7 +129,8 @@ void ApplyFlags(int argc, char** argv, Config* config) {
   }
 }
 
-void InitDriver(const Config& user, const std::vector<std::string>& argv) {
+void InitDriver(const Config& user, const std::vector<std::string>& argv)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(g_mu) {
   auto sys = SystemConfig::FromProcessEnvironment();
   if (!sys.ok()) throw std::invalid_argument(std::string(sys.status().message()));
   if (!sys->raylet_address().empty()) RunWorker(*sys);
@@ -175,7 +177,7 @@ void InitDriver(const Config& user, const std::vector<std::string>& argv) {
 }
 
 void InitImpl(const Config& config, const std::vector<std::string>& argv) {
-  std::lock_guard<std::mutex> lock(g_mu);
+  absl::MutexLock lock(&g_mu);
   if (g_state != nullptr) throw Error("photon::Init was already called in this process");
   InitDriver(config, argv);
 }
@@ -193,7 +195,7 @@ void Init(const Config& config, int argc, char** argv) {
 }
 
 void Shutdown() {
-  std::lock_guard<std::mutex> lock(g_mu);
+  absl::MutexLock lock(&g_mu);
   if (g_state == nullptr) return;
   internal::SetRuntime(nullptr);
   std::unique_ptr<State> state(g_state);
@@ -206,7 +208,7 @@ void Shutdown() {
 }
 
 bool IsInitialized() {
-  std::lock_guard<std::mutex> lock(g_mu);
+  absl::MutexLock lock(&g_mu);
   return g_state != nullptr;
 }
 

@@ -61,6 +61,8 @@ PHOTON_CONFIG(double, object_store_memory_fraction, 0.3, "Share of the node's RA
 PHOTON_CONFIG(int64_t, object_store_memory, 0, "Object store size in bytes; 0: object_store_memory_fraction of RAM")
 PHOTON_CONFIG(int64_t, object_store_min_memory, 78643200, "Smallest object store allowed, in bytes")
 PHOTON_CONFIG(double, object_spilling_threshold, 0.8, "Store usage above which primary copies spill to disk")
+PHOTON_CONFIG(int64_t, object_spilling_retry_ms, 50, "While spilling is wanted but nothing can be spilled (all pinned or in use), how often the store looks again")
+PHOTON_CONFIG(int64_t, object_spilling_error_retry_ms, 1000, "After writing a spill file failed (a full disk), how long the store waits before it spills again")
 PHOTON_CONFIG(int64_t, object_store_full_grace_ms, 5000, "How long a put waits for space before ObjectStoreFullError")
 PHOTON_CONFIG(int64_t, object_store_prefault_bytes, 268435456, "Bytes of the arena the raylet faults in at start (in the background), so first puts hit resident pages")
 PHOTON_CONFIG(int64_t, object_chunk_size, 5242880, "Chunk size in bytes for moving objects between nodes")

@@ -34,8 +34,16 @@ void ShutdownLogging();
 
 }  // namespace photon
 
-#define PHOTON_LOG_TRACE(...) ::spdlog::trace(__VA_ARGS__)
-#define PHOTON_LOG_DEBUG(...) ::spdlog::debug(__VA_ARGS__)
+// Trace and debug lines evaluate their arguments only when their level is on,
+// so they may sit on hot paths.
+#define PHOTON_LOG_TRACE(...)                                                       \
+  do {                                                                              \
+    if (::spdlog::should_log(::spdlog::level::trace)) ::spdlog::trace(__VA_ARGS__); \
+  } while (0)
+#define PHOTON_LOG_DEBUG(...)                                                       \
+  do {                                                                              \
+    if (::spdlog::should_log(::spdlog::level::debug)) ::spdlog::debug(__VA_ARGS__); \
+  } while (0)
 #define PHOTON_LOG_INFO(...) ::spdlog::info(__VA_ARGS__)
 #define PHOTON_LOG_WARN(...) ::spdlog::warn(__VA_ARGS__)
 #define PHOTON_LOG_ERROR(...) ::spdlog::error(__VA_ARGS__)

@@ -77,9 +77,8 @@ void ThreadTimer::Loop() {
   absl::MutexLock lock(&mu_);
   while (!stopping_) {
     if (queue_.empty()) {
-      auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !queue_.empty();
-      };
+      auto woken = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
       mu_.Await(absl::Condition(&woken));
       continue;
     }

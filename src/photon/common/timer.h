@@ -68,8 +68,7 @@ class ThreadTimer : public Timer {
  public:
   // `name` names the thread in logs. Callbacks that run longer than
   // `slow_callback` are logged.
-  explicit ThreadTimer(std::string name,
-                       absl::Duration slow_callback = absl::Milliseconds(200));
+  explicit ThreadTimer(std::string name, absl::Duration slow_callback = absl::Milliseconds(200));
   ~ThreadTimer() override;  // Stop()
   ThreadTimer(const ThreadTimer&) = delete;
   ThreadTimer& operator=(const ThreadTimer&) = delete;
@@ -93,8 +92,7 @@ class ThreadTimer : public Timer {
     absl::Time due;
     absl::Duration period;  // zero: once
   };
-  Id Add(std::string name, absl::Duration delay, absl::Duration period,
-         std::function<void()> fn);
+  Id Add(std::string name, absl::Duration delay, absl::Duration period, std::function<void()> fn);
   void Loop();
 
   const std::string name_;

@@ -9,6 +9,25 @@ namespace {
 
 std::string OwnerKey(const rpc::Address& a) { return rpc::HostPort(a) + '/' + a.worker_id(); }
 
+// One UpdateObjectBorrowers request: `borrower` (on `node`) starts or ends
+// borrowing `ids` (with their epochs) under `tag`.
+rpc::ObjectBorrowRequest BorrowRequest(const std::string& borrower, const std::string& node,
+                                       const std::string& tag,
+                                       const std::vector<std::pair<ObjectID, uint64_t>>& ids,
+                                       bool borrowing) {
+  rpc::ObjectBorrowRequest req;
+  for (const auto& [id, epoch] : ids) {
+    rpc::Borrow* b = req.add_borrows();
+    b->set_object_id(id.Binary());
+    b->set_epoch(epoch);
+  }
+  req.set_borrower_worker_id(borrower);
+  req.set_borrower_node_id(node);
+  req.set_borrowing(borrowing);
+  req.set_tag(tag);
+  return req;
+}
+
 }  // namespace
 
 BorrowTracker::BorrowTracker(Deps deps) : d_(std::move(deps)) {}
@@ -23,16 +42,7 @@ absl::Status BorrowTracker::SendUpdate(const rpc::Address& owner, const std::str
     if (borrowing) WatchBorrowers();
     return absl::OkStatus();
   }
-  rpc::ObjectBorrowRequest req;
-  for (const auto& [id, epoch] : ids) {
-    rpc::Borrow* b = req.add_borrows();
-    b->set_object_id(id.Binary());
-    b->set_epoch(epoch);
-  }
-  req.set_borrower_worker_id(borrower);
-  req.set_borrower_node_id(borrower_node);
-  req.set_borrowing(borrowing);
-  req.set_tag(tag);
+  rpc::ObjectBorrowRequest req = BorrowRequest(borrower, borrower_node, tag, ids, borrowing);
   struct Result {
     absl::Notification done;
     absl::Status status;
@@ -117,8 +127,8 @@ void BorrowTracker::EndBorrow(const rpc::Address& owner, const ObjectID& id, uin
     flush_scheduled_ = true;
   }
   if (schedule) {
-    d_.timer->RunAfter("flush ended borrows", absl::Milliseconds(d_.config->borrow_flush_delay_ms()),
-                       [this] { Flush(); });
+    d_.timer->RunAfter("flush ended borrows",
+                       absl::Milliseconds(d_.config->borrow_flush_delay_ms()), [this] { Flush(); });
   }
 }
 
@@ -131,16 +141,8 @@ void BorrowTracker::Flush() {
   }
   for (auto& [key, entry] : batch) {
     auto& [tag, b] = entry;
-    rpc::ObjectBorrowRequest req;
-    for (const auto& [id, epoch] : b.ids) {
-      rpc::Borrow* x = req.add_borrows();
-      x->set_object_id(id.Binary());
-      x->set_epoch(epoch);
-    }
-    req.set_borrower_worker_id(d_.self.worker_id());
-    req.set_borrower_node_id(d_.self.node_id());
-    req.set_borrowing(false);
-    req.set_tag(tag);
+    rpc::ObjectBorrowRequest req =
+        BorrowRequest(d_.self.worker_id(), d_.self.node_id(), tag, b.ids, /*borrowing=*/false);
     auto client = d_.workers->Get(b.owner);
     // Not waited for: an owner that is gone has nothing left to free.
     d_.liveness->CallWhileAlive<rpc::ObjectBorrowReply>(
@@ -165,16 +167,8 @@ void BorrowTracker::Stop() {
   std::vector<std::shared_ptr<absl::Notification>> pending;
   for (auto& [key, entry] : batch) {
     auto& [tag, b] = entry;
-    rpc::ObjectBorrowRequest req;
-    for (const auto& [id, epoch] : b.ids) {
-      rpc::Borrow* x = req.add_borrows();
-      x->set_object_id(id.Binary());
-      x->set_epoch(epoch);
-    }
-    req.set_borrower_worker_id(d_.self.worker_id());
-    req.set_borrower_node_id(d_.self.node_id());
-    req.set_borrowing(false);
-    req.set_tag(tag);
+    rpc::ObjectBorrowRequest req =
+        BorrowRequest(d_.self.worker_id(), d_.self.node_id(), tag, b.ids, /*borrowing=*/false);
     auto done = std::make_shared<absl::Notification>();
     pending.push_back(done);
     d_.workers->Get(b.owner)->UpdateObjectBorrowers(

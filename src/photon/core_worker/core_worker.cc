@@ -6,10 +6,10 @@
 
 #include "absl/synchronization/notification.h"
 #include "fmt/format.h"
+#include "photon/common/callback_guard.h"
 #include "photon/common/logging.h"
 #include "photon/common/status.h"
 #include "photon/core_worker/borrow_tracker.h"
-#include "photon/common/callback_guard.h"
 #include "photon/core_worker/core_worker_service.h"
 #include "photon/core_worker/memory_store.h"
 #include "photon/core_worker/node_directory.h"
@@ -57,9 +57,9 @@ absl::Status CoreWorker::Start() {
   raylets_ = rpc::MakeRayletClientPool(config_, timer_);
   workers_ = rpc::MakeCoreWorkerClientPool(config_);
   nodes_ = std::make_unique<NodeDirectory>(gcs_.get(), guard_);
-  liveness_ = std::make_unique<WorkerLiveness>(nodes_.get(), raylets_.get(), gcs_.get(),
-                                               timer_.get(), rpc::ControlRetryPolicy(config_),
-                                               guard_);
+  liveness_ =
+      std::make_unique<WorkerLiveness>(nodes_.get(), raylets_.get(), gcs_.get(), timer_.get(),
+                                       rpc::ControlRetryPolicy(config_), guard_);
   if (!options_.is_driver) {
     // Known before serving: a task may be pushed as soon as the raylet sees
     // our registration, before its reply reaches us.
@@ -137,10 +137,10 @@ void CoreWorker::Assemble() {
   memory_store_ = std::make_unique<MemoryStore>();
   refs_ = std::make_unique<ReferenceCounter>(
       [this](const ReferenceCounter::Freed& f) { OnObjectFreed(f); });
-  fetcher_ = std::make_unique<ObjectFetcher>(ObjectFetcher::Deps{
-      &config_, memory_store_.get(), refs_.get(), store_.get(), raylets_.get(),
-      options_.raylet_address, workers_.get(), nodes_.get(), liveness_.get(), timer_.get(), guard_,
-      node_id_, worker_id_.Binary(), options_.is_driver});
+  fetcher_ = std::make_unique<ObjectFetcher>(
+      ObjectFetcher::Deps{&config_, memory_store_.get(), refs_.get(), store_.get(), raylets_.get(),
+                          options_.raylet_address, workers_.get(), nodes_.get(), liveness_.get(),
+                          timer_.get(), guard_, node_id_, worker_id_.Binary(), options_.is_driver});
   borrows_ = std::make_unique<BorrowTracker>(BorrowTracker::Deps{
       &config_, refs_.get(), workers_.get(), liveness_.get(), gcs_.get(), timer_.get(), address_});
   tasks_ = std::make_unique<TaskManager>(
@@ -158,31 +158,30 @@ void CoreWorker::Assemble() {
       },
       guard_, worker_id_.Binary(), config_.max_direct_call_object_size(),
       config_.task_rpc_inlined_bytes_limit());
-  specs_ = std::make_unique<TaskSpecBuilder>(
-      config_, refs_.get(), address_, job, options_.language,
-      [this](std::string metadata, std::string data) {
-        return PutValue(std::move(metadata), {data});
-      });
+  specs_ = std::make_unique<TaskSpecBuilder>(config_, refs_.get(), address_, job, options_.language,
+                                             [this](std::string metadata, std::string data) {
+                                               return PutValue(std::move(metadata), {data});
+                                             });
   streams_ = std::make_unique<StreamManager>(
       StreamManager::Deps{&config_, memory_store_.get(), refs_.get(), tasks_.get(), fetcher_.get(),
                           borrows_.get(), workers_.get(), liveness_.get(), node_id_});
-  submitter_ = std::make_unique<TaskSubmitter>(TaskSubmitter::Deps{
-      &config_, tasks_.get(), resolver_.get(), raylets_.get(), workers_.get(), liveness_.get(),
-      timer_.get(), guard_, options_.raylet_address, options_.language, job,
-      options_.worker_command, options_.worker_env});
+  submitter_ = std::make_unique<TaskSubmitter>(
+      TaskSubmitter::Deps{&config_, tasks_.get(), resolver_.get(), raylets_.get(), workers_.get(),
+                          liveness_.get(), timer_.get(), guard_, options_.raylet_address,
+                          options_.language, job, options_.worker_command, options_.worker_env});
   actor_submitter_ = std::make_unique<ActorSubmitter>(
       ActorSubmitter::Deps{&config_, tasks_.get(), resolver_.get(), workers_.get(), gcs_.get(),
                            timer_.get(), guard_, worker_id_.Binary()});
   if (!options_.is_driver) {
-    receiver_ = std::make_unique<TaskReceiver>(TaskReceiver::Deps{
-        &config_, options_.executor, options_.interrupt, fetcher_.get(), refs_.get(),
-        borrows_.get(), streams_.get(), contexts_.get(), node_id_,
-        [this](const ActorID& actor, bool restarted) {
-          absl::MutexLock lock(&mu_);
-          current_actor_ = actor;
-          actor_restarted_ = restarted;
-        },
-        [this](const TaskID& parent) { submitter_->CancelChildrenOf(parent); }});
+    receiver_ = std::make_unique<TaskReceiver>(
+        TaskReceiver::Deps{&config_, options_.executor, options_.interrupt, fetcher_.get(),
+                           refs_.get(), borrows_.get(), streams_.get(), contexts_.get(), node_id_,
+                           [this](const ActorID& actor, bool restarted) {
+                             absl::MutexLock lock(&mu_);
+                             current_actor_ = actor;
+                             actor_restarted_ = restarted;
+                           },
+                           [this](const TaskID& parent) { submitter_->CancelChildrenOf(parent); }});
   }
 }
 
@@ -470,22 +469,23 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(std::vector<TaskArgument> args,
 
   // Wait for the constructor's ObjectRef arguments, inline the small ones,
   // then hand the creation task to the GCS.
-  resolver_->Resolve(std::move(spec), [this, task_id](rpc::TaskSpec resolved,
-                                                      std::optional<rpc::ErrorInfo> error) {
-    // An argument that failed stays a reference: the worker finds the error
-    // when it fetches it, and the constructor (and the actor) fails with it.
-    (void)error;
-    rpc::CreateActorRequest req;
-    *req.mutable_creation_task() = std::move(resolved);
-    for (const auto& c : options_.worker_command) req.add_worker_command(c);
-    for (const auto& [k, v] : options_.worker_env) (*req.mutable_worker_env())[k] = v;
-    gcs_->CreateActorAsync(req, [task_id](const absl::Status& s) {
-      if (!s.ok()) {
-        PHOTON_LOG_ERROR("cannot create actor {}: {}", task_id.ActorId().Hex(),
-                         std::string(s.message()));
-      }
-    });
-  });
+  resolver_->Resolve(std::move(spec),
+                     [this, task_id](rpc::TaskSpec resolved, std::optional<rpc::ErrorInfo> error) {
+                       // An argument that failed stays a reference: the worker finds the error
+                       // when it fetches it, and the constructor (and the actor) fails with it.
+                       (void)error;
+                       rpc::CreateActorRequest req;
+                       *req.mutable_creation_task() = std::move(resolved);
+                       for (const auto& c : options_.worker_command) req.add_worker_command(c);
+                       for (const auto& [k, v] : options_.worker_env)
+                         (*req.mutable_worker_env())[k] = v;
+                       gcs_->CreateActorAsync(req, [task_id](const absl::Status& s) {
+                         if (!s.ok()) {
+                           PHOTON_LOG_ERROR("cannot create actor {}: {}", task_id.ActorId().Hex(),
+                                            std::string(s.message()));
+                         }
+                       });
+                     });
   return actor_id;
 }
 

@@ -71,9 +71,9 @@ struct CoreWorkerOptions {
   rpc::Language language = rpc::CPP;
   std::string host = "127.0.0.1";
   std::string gcs_address;
-  std::string raylet_address;               // host:port of this node's raylet
-  JobID job_id;                             // drivers: from the GCS; workers: from the raylet
-  WorkerID worker_id;                       // workers: from the raylet; drivers: nil (the raylet makes it)
+  std::string raylet_address;  // host:port of this node's raylet
+  JobID job_id;                // drivers: from the GCS; workers: from the raylet
+  WorkerID worker_id;          // workers: from the raylet; drivers: nil (the raylet makes it)
   std::vector<std::string> worker_command;  // argv that starts a worker of this job
   std::map<std::string, std::string> worker_env;
   std::string ray_namespace;

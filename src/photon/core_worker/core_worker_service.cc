@@ -34,8 +34,8 @@ void CoreWorkerServiceImpl::Attach(Handlers handlers) {
   }
   for (const auto& p : early) {
     if (handlers.receiver == nullptr) {
-      p.reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                     "a driver does not execute tasks"));
+      p.reactor->Finish(
+          grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a driver does not execute tasks"));
     } else if (auto s = CheckIntended(*p.request, handlers.worker_id); !s.ok()) {
       p.reactor->Finish(s);
     } else {

@@ -62,9 +62,9 @@ void MemoryStore::CancelOnReady(const ObjectID& id, uint64_t token) {
   auto it = callbacks_.find(id);
   if (it == callbacks_.end()) return;
   auto& list = it->second;
-  list.erase(std::remove_if(list.begin(), list.end(),
-                            [token](const auto& e) { return e.first == token; }),
-             list.end());
+  list.erase(
+      std::remove_if(list.begin(), list.end(), [token](const auto& e) { return e.first == token; }),
+      list.end());
   if (list.empty()) callbacks_.erase(it);
 }
 

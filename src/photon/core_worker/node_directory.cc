@@ -41,16 +41,15 @@ absl::StatusOr<rpc::Address> NodeDirectory::Lookup(const NodeID& node) {
 void NodeDirectory::LookupAsync(const NodeID& node,
                                 std::function<void(absl::StatusOr<rpc::Address>)> done) {
   if (auto a = Find(node)) return done(*a);
-  gcs_->GetAllNodesAsync(
-      [this, node, done = std::move(done), g = guard_](
-          absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) {
-        auto token = g->Enter();
-        if (!token) return done(absl::CancelledError("this process stops"));
-        if (!nodes.ok()) return done(nodes.status());
-        for (const auto& n : *nodes) Update(n);
-        if (auto a = Find(node)) return done(*a);
-        done(absl::NotFoundError(fmt::format("node {} is not in the cluster", node.Hex())));
-      });
+  gcs_->GetAllNodesAsync([this, node, done = std::move(done),
+                          g = guard_](absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) {
+    auto token = g->Enter();
+    if (!token) return done(absl::CancelledError("this process stops"));
+    if (!nodes.ok()) return done(nodes.status());
+    for (const auto& n : *nodes) Update(n);
+    if (auto a = Find(node)) return done(*a);
+    done(absl::NotFoundError(fmt::format("node {} is not in the cluster", node.Hex())));
+  });
 }
 
 }  // namespace photon::core

@@ -13,8 +13,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "photon/common/id.h"
 #include "photon/common/callback_guard.h"
+#include "photon/common/id.h"
 #include "photon/gcs_client/gcs_client.h"
 
 namespace photon::core {

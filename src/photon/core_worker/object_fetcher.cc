@@ -31,12 +31,12 @@ void ObjectFetcher::FetchFromOwner(const ObjectID& id, const rpc::Address& owner
         std::shared_ptr<ObjectValue> v;
         if (!s.ok()) {
           v = ObjectValue::FromError(
-              MakeError(rpc::OWNER_DIED, fmt::format("the owner of object {} is gone: {}",
-                                                     id.Hex(), std::string(s.message()))));
+              MakeError(rpc::OWNER_DIED, fmt::format("the owner of object {} is gone: {}", id.Hex(),
+                                                     std::string(s.message()))));
         } else if (reply.status() != rpc::GetObjectStatusReply::CREATED) {
-          v = ObjectValue::FromError(MakeError(
-              rpc::OBJECT_LOST,
-              fmt::format("object {} is gone: its owner no longer has it", id.Hex())));
+          v = ObjectValue::FromError(
+              MakeError(rpc::OBJECT_LOST,
+                        fmt::format("object {} is gone: its owner no longer has it", id.Hex())));
         } else if (reply.node_ids_size() > 0) {
           v = ObjectValue::InPlasma(NodeID::FromBinaryOrDie(reply.node_ids(0)));
         } else {
@@ -63,16 +63,16 @@ void ObjectFetcher::NotifyBlocked(bool blocked) {
 void ObjectFetcher::PullAsync(const ObjectID& id, const NodeID& from,
                               rpc::PullObjectRequest::Priority priority,
                               std::function<void(const absl::Status&)> done) {
-  d_.nodes->LookupAsync(from, [this, id, priority, done = std::move(done)](
-                                  absl::StatusOr<rpc::Address> addr) {
-    if (!addr.ok()) return done(addr.status());
-    rpc::PullObjectRequest req;
-    req.set_object_id(id.Binary());
-    *req.mutable_from() = *addr;
-    req.set_priority(priority);
-    d_.raylets->Get(d_.local_raylet)
-        ->PullObject(req, [done](const absl::Status& s, rpc::PullObjectReply&&) { done(s); });
-  });
+  d_.nodes->LookupAsync(
+      from, [this, id, priority, done = std::move(done)](absl::StatusOr<rpc::Address> addr) {
+        if (!addr.ok()) return done(addr.status());
+        rpc::PullObjectRequest req;
+        req.set_object_id(id.Binary());
+        *req.mutable_from() = *addr;
+        req.set_priority(priority);
+        d_.raylets->Get(d_.local_raylet)
+            ->PullObject(req, [done](const absl::Status& s, rpc::PullObjectReply&&) { done(s); });
+      });
 }
 
 absl::Status ObjectFetcher::PullToLocal(const ObjectID& id, const NodeID& from,
@@ -206,17 +206,17 @@ absl::StatusOr<std::vector<bool>> ObjectFetcher::WaitFetchLocal(const std::vecto
   std::vector<uint64_t> tokens(ids.size(), 0);
   for (size_t i = 0; i < ids.size(); ++i) {
     const ObjectID id = ids[i];
-    tokens[i] = d_.memory_store->OnReady(id, [this, flags, i, id, g = d_.guard](
-                                                 std::shared_ptr<ObjectValue> v) {
-      if (!v->in_plasma || v->plasma_node == d_.node_id || d_.store->Contains(id)) {
-        flags->Set(i);
-        return;
-      }
-      auto token = g->Enter();
-      if (!token) return;
-      PullAsync(id, v->plasma_node, rpc::PullObjectRequest::WAIT,
-                [flags, i](const absl::Status&) { flags->Set(i); });
-    });
+    tokens[i] = d_.memory_store->OnReady(
+        id, [this, flags, i, id, g = d_.guard](std::shared_ptr<ObjectValue> v) {
+          if (!v->in_plasma || v->plasma_node == d_.node_id || d_.store->Contains(id)) {
+            flags->Set(i);
+            return;
+          }
+          auto token = g->Enter();
+          if (!token) return;
+          PullAsync(id, v->plasma_node, rpc::PullObjectRequest::WAIT,
+                    [flags, i](const absl::Status&) { flags->Set(i); });
+        });
   }
   {
     absl::MutexLock lock(&flags->mu);

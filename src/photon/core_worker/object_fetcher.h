@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "photon/common/callback_guard.h"
 #include "photon/common/config.h"
 #include "photon/common/timer.h"
-#include "photon/common/callback_guard.h"
 #include "photon/core_worker/memory_store.h"
 #include "photon/core_worker/node_directory.h"
 #include "photon/core_worker/reference_counter.h"
@@ -41,7 +41,7 @@ class ObjectFetcher {
     WorkerLiveness* liveness;
     Timer* timer;
     std::shared_ptr<CallbackGuard> guard;
-    NodeID node_id;        // this node
+    NodeID node_id;         // this node
     std::string worker_id;  // this process (binary)
     bool is_driver;
   };

@@ -167,7 +167,8 @@ void ReferenceCounter::AddContainedRefs(const ObjectID& outer, const std::vector
   }
 }
 
-bool ReferenceCounter::AddOnBehalfBorrows(const ObjectID& outer, const std::vector<OwnedRef>& refs) {
+bool ReferenceCounter::AddOnBehalfBorrows(const ObjectID& outer,
+                                          const std::vector<OwnedRef>& refs) {
   absl::MutexLock lock(&mu_);
   auto o = refs_.find(outer);
   if (o == refs_.end()) return false;
@@ -266,8 +267,8 @@ std::optional<ReferenceCounter::Counts> ReferenceCounter::CountsOf(const ObjectI
   auto it = refs_.find(id);
   if (it == refs_.end()) return std::nullopt;
   const Ref& r = it->second;
-  return Counts{r.owned, r.local, r.submitted, r.contained_in, r.active_borrows,
-                r.borrow_epoch != 0};
+  return Counts{r.owned,        r.local,          r.submitted,
+                r.contained_in, r.active_borrows, r.borrow_epoch != 0};
 }
 
 }  // namespace photon::core

@@ -10,7 +10,7 @@ thread_local TaskContexts* t_owner = nullptr;
 }  // namespace
 
 TaskContexts::Scope::Scope(TaskContexts* contexts, const TaskID& task)
-    : contexts_(contexts), task_(task), previous_(t_scope), previous_owner_(t_owner) {
+    : task_(task), previous_(t_scope), previous_owner_(t_owner) {
   t_scope = this;
   t_owner = contexts;
 }

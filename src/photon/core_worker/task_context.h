@@ -34,7 +34,6 @@ class TaskContexts {
 
    private:
     friend class TaskContexts;
-    TaskContexts* contexts_;
     TaskID task_;
     uint64_t tasks_ = 0;
     uint32_t puts_ = 0;

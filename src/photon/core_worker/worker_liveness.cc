@@ -10,8 +10,8 @@ void WorkerLiveness::Check(const rpc::Address& worker, Done done) {
   // The GCS first: a node that failed its health checks is dead, and so is
   // every process on it. Otherwise the worker's raylet knows whether its
   // process lives.
-  gcs_->GetAllNodesAsync([this, worker, node = *node, done, g = guard_](
-                             absl::StatusOr<std::vector<rpc::NodeInfo>> all) {
+  gcs_->GetAllNodesAsync([this, worker, node = *node, done,
+                          g = guard_](absl::StatusOr<std::vector<rpc::NodeInfo>> all) {
     auto token = g->Enter();
     if (!token) return done(State::kUnknown, "");
     if (all.ok()) {

@@ -12,9 +12,9 @@
 #include <string>
 
 #include "fmt/format.h"
+#include "photon/common/callback_guard.h"
 #include "photon/common/logging.h"
 #include "photon/common/timer.h"
-#include "photon/common/callback_guard.h"
 #include "photon/core_worker/node_directory.h"
 #include "photon/gcs_client/gcs_client.h"
 #include "photon/rpc/client.h"
@@ -30,8 +30,8 @@ class WorkerLiveness {
 
   // Callbacks that come after `guard` is closed touch nothing of this object
   // (they end the call with Cancelled).
-  WorkerLiveness(NodeDirectory* nodes, rpc::RayletClientPool* raylets, GcsClient* gcs,
-                 Timer* timer, rpc::RetryPolicy backoff, std::shared_ptr<CallbackGuard> guard)
+  WorkerLiveness(NodeDirectory* nodes, rpc::RayletClientPool* raylets, GcsClient* gcs, Timer* timer,
+                 rpc::RetryPolicy backoff, std::shared_ptr<CallbackGuard> guard)
       : nodes_(nodes),
         raylets_(raylets),
         gcs_(gcs),
@@ -96,10 +96,10 @@ void WorkerLiveness::CallWhileAlive(const rpc::Address& peer, std::string name,
           return st->done(absl::CancelledError(st->name + ": this process stops"), Reply());
         }
         if (state == WorkerLiveness::State::kDead) {
-          return st->done(absl::UnavailableError(fmt::format(
-                              "{}: the peer at {} is dead ({}); last error: {}", st->name,
-                              rpc::HostPort(st->peer), reason, why)),
-                          Reply());
+          return st->done(
+              absl::UnavailableError(fmt::format("{}: the peer at {} is dead ({}); last error: {}",
+                                                 st->name, rpc::HostPort(st->peer), reason, why)),
+              Reply());
         }
         PHOTON_LOG_DEBUG("{}: attempt {} failed ({}); the peer lives, trying again", st->name,
                          st->attempts, why);

@@ -30,8 +30,7 @@ grpc::Status BadActorId() {
 }  // namespace
 
 ActorManager::ActorManager(Deps deps)
-    : d_(std::move(deps)),
-      scheduling_options_(raylet::SchedulingOptions::FromConfig(*d_.config)) {}
+    : d_(std::move(deps)), scheduling_options_(raylet::SchedulingOptions::FromConfig(*d_.config)) {}
 
 ActorManager::~ActorManager() { Stop(); }
 
@@ -142,8 +141,8 @@ std::string ActorManager::PickRaylet(const rpc::TaskSpec& spec, const std::strin
   }
   auto resources = raylet::ResourceSet::FromProto(spec.resources());
   if (!resources.ok()) {
-    *dead_cause = fmt::format("the actor cannot be scheduled: {}",
-                              std::string(resources.status().message()));
+    *dead_cause =
+        fmt::format("the actor cannot be scheduled: {}", std::string(resources.status().message()));
     return "";
   }
   raylet::SchedulingRequest request{*resources, spec.scheduling(), false, spec.name()};
@@ -187,28 +186,28 @@ void ActorManager::Schedule(const ActorID& id, std::vector<Action>* actions) {
   Actor& a = actors_[id];
   uint64_t attempt = ++a.attempt;
   a.lease_id = NewLeaseId();
-  actions->push_back([this, id, attempt, spec = a.create.creation_task(),
-                      owner_node = a.data.owner().node_id()] {
-    int64_t retry_ms = 0;
-    std::optional<std::string> dead_cause;
-    std::string raylet = PickRaylet(spec, owner_node, &retry_ms, &dead_cause);
-    if (dead_cause) {
-      std::vector<Action> later;
-      {
-        absl::MutexLock lock(&mu_);
-        auto it = actors_.find(id);
-        if (it == actors_.end() || it->second.attempt != attempt) return;
-        MarkDead(it->second, ActorDied(*dead_cause), &later);
-      }
-      for (auto& f : later) f();
-      return;
-    }
-    if (raylet.empty()) {
-      RescheduleAfter(id, attempt, absl::Milliseconds(retry_ms));
-      return;
-    }
-    RequestLease(id, attempt, raylet, false);
-  });
+  actions->push_back(
+      [this, id, attempt, spec = a.create.creation_task(), owner_node = a.data.owner().node_id()] {
+        int64_t retry_ms = 0;
+        std::optional<std::string> dead_cause;
+        std::string raylet = PickRaylet(spec, owner_node, &retry_ms, &dead_cause);
+        if (dead_cause) {
+          std::vector<Action> later;
+          {
+            absl::MutexLock lock(&mu_);
+            auto it = actors_.find(id);
+            if (it == actors_.end() || it->second.attempt != attempt) return;
+            MarkDead(it->second, ActorDied(*dead_cause), &later);
+          }
+          for (auto& f : later) f();
+          return;
+        }
+        if (raylet.empty()) {
+          RescheduleAfter(id, attempt, absl::Milliseconds(retry_ms));
+          return;
+        }
+        RequestLease(id, attempt, raylet, false);
+      });
 }
 
 void ActorManager::RequestLease(const ActorID& id, uint64_t attempt, std::string raylet,
@@ -295,9 +294,9 @@ void ActorManager::OnLeaseReply(const ActorID& id, uint64_t attempt, const std::
         by_worker_[a.worker_id] = id;
         rpc::Address worker = reply.worker();
         std::vector<int> gpus(reply.gpu_ids().begin(), reply.gpu_ids().end());
-        auto backoff = std::make_shared<Backoff>(
-            absl::Milliseconds(d_.config->rpc_retry_initial_backoff_ms()),
-            absl::Milliseconds(d_.config->rpc_retry_max_backoff_ms()));
+        auto backoff =
+            std::make_shared<Backoff>(absl::Milliseconds(d_.config->rpc_retry_initial_backoff_ms()),
+                                      absl::Milliseconds(d_.config->rpc_retry_max_backoff_ms()));
         actions.push_back([this, id, attempt, worker, gpus, backoff] {
           PushCreation(id, attempt, worker, gpus, backoff);
         });
@@ -319,22 +318,20 @@ void ActorManager::PushCreation(const ActorID& id, uint64_t attempt, const rpc::
     for (int g : gpu_ids) req.mutable_task()->add_assigned_gpu_ids(g);
     req.set_intended_worker_id(worker.worker_id());
   }
-  d_.workers->Get(worker)->PushTask(
-      req, [this, id, attempt, worker, gpu_ids, backoff, g = guard_](const absl::Status& s,
-                                                                    rpc::PushTaskReply&& reply) {
-        auto token = g->Enter();
-        if (!token) return;
-        if (rpc::IsTransient(s)) {
-          OnCreationUnanswered(id, attempt, worker, gpu_ids, backoff, s);
-          return;
-        }
-        OnCreationReply(id, attempt, worker, s, std::move(reply));
-      });
+  d_.workers->Get(worker)->PushTask(req, [this, id, attempt, worker, gpu_ids, backoff, g = guard_](
+                                             const absl::Status& s, rpc::PushTaskReply&& reply) {
+    auto token = g->Enter();
+    if (!token) return;
+    if (rpc::IsTransient(s)) {
+      OnCreationUnanswered(id, attempt, worker, gpu_ids, backoff, s);
+      return;
+    }
+    OnCreationReply(id, attempt, worker, s, std::move(reply));
+  });
 }
 
 void ActorManager::OnCreationUnanswered(const ActorID& id, uint64_t attempt,
-                                        const rpc::Address& worker,
-                                        const std::vector<int>& gpu_ids,
+                                        const rpc::Address& worker, const std::vector<int>& gpu_ids,
                                         std::shared_ptr<Backoff> backoff, const absl::Status& s) {
   std::string raylet;
   {
@@ -346,37 +343,36 @@ void ActorManager::OnCreationUnanswered(const ActorID& id, uint64_t attempt,
   rpc::GetWorkerStateRequest req;
   req.set_worker_id(worker.worker_id());
   std::string why(s.message());
-  d_.raylets->Get(raylet)->GetWorkerState(
-      req, [this, id, attempt, worker, gpu_ids, backoff, why, g = guard_](
-               const absl::Status& st, rpc::GetWorkerStateReply&& state) {
-        auto token = g->Enter();
-        if (!token) return;
-        bool dead = st.ok() && state.state() != rpc::GetWorkerStateReply::ALIVE;
-        if (!dead) {
-          // Alive (busy), or its raylet cannot tell now (a dead node is
-          // reported by the health checks): send the creation again.
-          PHOTON_LOG_DEBUG("actor {}: creation push unanswered ({}); sending it again", id.Hex(),
-                           why);
-          d_.timer->RunAfter("resend actor creation", backoff->Next(),
-                             [this, id, attempt, worker, gpu_ids, backoff, g] {
-                               auto token = g->Enter();
-                               if (token) PushCreation(id, attempt, worker, gpu_ids, backoff);
-                             });
-          return;
-        }
-        std::vector<Action> actions;
-        {
-          absl::MutexLock lock(&mu_);
-          auto it = actors_.find(id);
-          if (it == actors_.end() || it->second.attempt != attempt) return;
-          if (it->second.data.state() == rpc::ActorTableData::DEAD) return;
-          OnActorFailure(id,
-                         fmt::format("its worker died while running the constructor ({})",
-                                     state.reason().empty() ? why : state.reason()),
-                         &actions);
-        }
-        for (auto& f : actions) f();
-      });
+  d_.raylets->Get(raylet)->GetWorkerState(req, [this, id, attempt, worker, gpu_ids, backoff, why,
+                                                g = guard_](const absl::Status& st,
+                                                            rpc::GetWorkerStateReply&& state) {
+    auto token = g->Enter();
+    if (!token) return;
+    bool dead = st.ok() && state.state() != rpc::GetWorkerStateReply::ALIVE;
+    if (!dead) {
+      // Alive (busy), or its raylet cannot tell now (a dead node is
+      // reported by the health checks): send the creation again.
+      PHOTON_LOG_DEBUG("actor {}: creation push unanswered ({}); sending it again", id.Hex(), why);
+      d_.timer->RunAfter("resend actor creation", backoff->Next(),
+                         [this, id, attempt, worker, gpu_ids, backoff, g] {
+                           auto token = g->Enter();
+                           if (token) PushCreation(id, attempt, worker, gpu_ids, backoff);
+                         });
+      return;
+    }
+    std::vector<Action> actions;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = actors_.find(id);
+      if (it == actors_.end() || it->second.attempt != attempt) return;
+      if (it->second.data.state() == rpc::ActorTableData::DEAD) return;
+      OnActorFailure(id,
+                     fmt::format("its worker died while running the constructor ({})",
+                                 state.reason().empty() ? why : state.reason()),
+                     &actions);
+    }
+    for (auto& f : actions) f();
+  });
 }
 
 void ActorManager::OnCreationReply(const ActorID& id, uint64_t attempt, const rpc::Address& worker,
@@ -390,10 +386,10 @@ void ActorManager::OnCreationReply(const ActorID& id, uint64_t attempt, const rp
     if (a.data.state() == rpc::ActorTableData::DEAD) return;
     if (!s.ok()) {
       // Refused outright (the worker is not the one leased, or exits).
-      OnActorFailure(id,
-                     fmt::format("its worker could not run the constructor ({})",
-                                 std::string(s.message())),
-                     &actions);
+      OnActorFailure(
+          id,
+          fmt::format("its worker could not run the constructor ({})", std::string(s.message())),
+          &actions);
     } else if (reply.is_application_error() ||
                (reply.returns_size() > 0 &&
                 reply.returns(0).value().metadata() == "photon:error")) {

@@ -170,25 +170,25 @@ void GcsServer::RunHealthChecks() {
   for (const Target& t : targets) {
     raylets_->Get(t.address)->HealthCheck(
         config_.health_check_timeout_ms(),
-                   [this, id = t.id, g = guard_](const absl::Status& s, rpc::HealthCheckReply&&) {
-                     auto token = g->Enter();
-                     if (!token) return;
-                     bool dead = false;
-                     int failures = 0;
-                     {
-                       absl::MutexLock lock(&mu_);
-                       auto it = nodes_.find(id);
-                       if (it == nodes_.end()) return;
-                       it->second.check_in_flight = false;
-                       it->second.failed_checks = s.ok() ? 0 : it->second.failed_checks + 1;
-                       failures = it->second.failed_checks;
-                       dead = failures >= config_.health_check_failure_threshold();
-                     }
-                     if (dead) {
-                       MarkNodeDead(id, fmt::format("did not answer {} health checks in a row ({})",
-                                                    failures, std::string(s.message())));
-                     }
-                   });
+        [this, id = t.id, g = guard_](const absl::Status& s, rpc::HealthCheckReply&&) {
+          auto token = g->Enter();
+          if (!token) return;
+          bool dead = false;
+          int failures = 0;
+          {
+            absl::MutexLock lock(&mu_);
+            auto it = nodes_.find(id);
+            if (it == nodes_.end()) return;
+            it->second.check_in_flight = false;
+            it->second.failed_checks = s.ok() ? 0 : it->second.failed_checks + 1;
+            failures = it->second.failed_checks;
+            dead = failures >= config_.health_check_failure_threshold();
+          }
+          if (dead) {
+            MarkNodeDead(id, fmt::format("did not answer {} health checks in a row ({})", failures,
+                                         std::string(s.message())));
+          }
+        });
   }
 }
 

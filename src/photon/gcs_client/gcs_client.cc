@@ -53,7 +53,8 @@ class GrpcGcsClient : public GcsClient {
     while (true) {
       rpc::GetAllNodesReply reply;
       grpc::ClientContext ctx;
-      rpc::SetTimeout(&ctx, std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now())));
+      rpc::SetTimeout(&ctx,
+                      std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now())));
       ctx.set_wait_for_ready(true);
       last = rpc::FromGrpcStatus(nodes_->GetAllNodes(&ctx, rpc::GetAllNodesRequest(), &reply));
       if (last.ok()) return last;
@@ -180,8 +181,8 @@ class GrpcGcsClient : public GcsClient {
     rpc::RegisterActorRequest req;
     *req.mutable_actor() = actor;
     rpc::RegisterActorReply reply;
-    return Sync(actors_.get(), &rpc::ActorInfoGcsService::Stub::RegisterActor, "RegisterActor",
-                req, &reply);
+    return Sync(actors_.get(), &rpc::ActorInfoGcsService::Stub::RegisterActor, "RegisterActor", req,
+                &reply);
   }
   void CreateActorAsync(const rpc::CreateActorRequest& request,
                         std::function<void(const absl::Status&)> done) override {
@@ -199,21 +200,21 @@ class GrpcGcsClient : public GcsClient {
     if (!reply.found()) return std::optional<rpc::ActorTableData>();
     return std::optional<rpc::ActorTableData>(reply.actor());
   }
-  void GetActorInfoAsync(const ActorID& id,
-                         std::function<void(absl::StatusOr<std::optional<rpc::ActorTableData>>)>
-                             done) override {
+  void GetActorInfoAsync(
+      const ActorID& id,
+      std::function<void(absl::StatusOr<std::optional<rpc::ActorTableData>>)> done) override {
     rpc::GetActorInfoRequest req;
     req.set_actor_id(id.Binary());
     Async<rpc::GetActorInfoReply>(
-        actors_->async(), &rpc::ActorInfoGcsService::Stub::async::GetActorInfo, "GetActorInfo",
-        req, [done = std::move(done)](const absl::Status& s, rpc::GetActorInfoReply&& reply) {
+        actors_->async(), &rpc::ActorInfoGcsService::Stub::async::GetActorInfo, "GetActorInfo", req,
+        [done = std::move(done)](const absl::Status& s, rpc::GetActorInfoReply&& reply) {
           if (!s.ok()) return done(s);
           if (!reply.found()) return done(std::optional<rpc::ActorTableData>());
           done(std::optional<rpc::ActorTableData>(std::move(*reply.mutable_actor())));
         });
   }
-  absl::StatusOr<std::optional<rpc::ActorTableData>> GetNamedActor(
-      const std::string& name, const std::string& ns) override {
+  absl::StatusOr<std::optional<rpc::ActorTableData>> GetNamedActor(const std::string& name,
+                                                                   const std::string& ns) override {
     rpc::GetNamedActorRequest req;
     req.set_name(name);
     req.set_ray_namespace(ns);
@@ -254,8 +255,7 @@ class GrpcGcsClient : public GcsClient {
     Async<rpc::ReportWorkerFailureReply>(
         actors_->async(), &rpc::ActorInfoGcsService::Stub::async::ReportWorkerFailure,
         "ReportWorkerFailure", req,
-        rpc::LogIfFailed<rpc::ReportWorkerFailureReply>("ReportWorkerFailure",
-                                                        spdlog::level::warn),
+        rpc::LogIfFailed<rpc::ReportWorkerFailureReply>("ReportWorkerFailure", spdlog::level::warn),
         until_it_lands);
   }
 
@@ -289,9 +289,8 @@ class GrpcGcsClient : public GcsClient {
   absl::Status Sync(Stub* stub,
                     grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Reply*),
                     const char* name, const Request& req, Reply* reply) {
-    return rpc::RetrySync(name, retry_, [&] {
-      return rpc::CallSync(stub, method, name, req, reply, timeout_ms_);
-    });
+    return rpc::RetrySync(
+        name, retry_, [&] { return rpc::CallSync(stub, method, name, req, reply, timeout_ms_); });
   }
 
   // An async call, retried after transient failures on this client's timer.
@@ -307,8 +306,7 @@ class GrpcGcsClient : public GcsClient {
     // stopped, and touches nothing else of it.
     rpc::CallWithRetry<Reply>(
         timer_, name, policy.value_or(retry_),
-        [async, method, name, req, timeout_ms, stopping = stopping_](
-            rpc::ReplyCallback<Reply> cb) {
+        [async, method, name, req, timeout_ms, stopping = stopping_](rpc::ReplyCallback<Reply> cb) {
           if (*stopping) return cb(absl::CancelledError("the GCS client is gone"), Reply());
           rpc::CallAsync(async, method, name, req, timeout_ms, std::move(cb));
         },

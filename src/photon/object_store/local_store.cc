@@ -192,13 +192,11 @@ LocalStore::GetResult LocalStore::GetOne(ClientId client, const ObjectID& id) {
     if (it == objects_.end() || !it->second.sealed || it->second.deleted) return {};
     Entry& e = it->second;
     if (e.restoring) {  // another reader is bringing it back: wait for it
-      std::pair<LocalStore*, ObjectID> arg(this, id);
-      mu_.Await(absl::Condition(
-          +[](std::pair<LocalStore*, ObjectID>* a) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            auto found = a->first->objects_.find(a->second);
-            return found == a->first->objects_.end() || !found->second.restoring;
-          },
-          &arg));
+      auto restored = [this, &id]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        auto found = objects_.find(id);
+        return found == objects_.end() || !found->second.restoring;
+      };
+      mu_.Await(absl::Condition(&restored));
       continue;
     }
     if (!e.in_memory) {
@@ -413,12 +411,9 @@ void LocalStore::SpillLoop() {
     std::vector<ObjectID> batch;
     {
       absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(
-                               +[](LocalStore* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                                 return s->stopping_ || s->SpillWanted();
-                               },
-                               this),
-                           absl::Milliseconds(200));
+      auto wanted = [this]()
+                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || SpillWanted(); };
+      mu_.AwaitWithTimeout(absl::Condition(&wanted), options_.spill_retry);
       if (stopping_) return;
       if (!SpillWanted()) continue;
       // Oldest sealed primaries not on disk yet, enough to get under the
@@ -448,7 +443,7 @@ void LocalStore::SpillLoop() {
         // Wait for releases rather than spinning; a create still short of
         // room asks again.
         space_wanted_ = 0;
-        mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(50));
+        mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.spill_retry);
         continue;
       }
     }
@@ -492,7 +487,7 @@ void LocalStore::SpillBatch(std::vector<ObjectID> batch) {
   space_wanted_ = 0;  // a create still short of room asks again
   if (!locs.ok()) {
     // Do not retry at once against a full disk; creates report the error.
-    mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Seconds(1));
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.spill_error_retry);
   }
 }
 

@@ -29,6 +29,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "photon/common/id.h"
 #include "photon/object_store/allocator.h"
 #include "photon/object_store/arena.h"
@@ -58,6 +59,11 @@ struct StoreOptions {
   double spill_threshold = 0.8;
   std::string spill_dir;        // fused spill files go here
   uint64_t prefault_bytes = 0;  // of the arena, faulted in the background
+  // While spilling is wanted but nothing can be spilled (every candidate
+  // pinned or in use), how often the spill thread looks again.
+  absl::Duration spill_retry = absl::Milliseconds(50);
+  // After writing a spill file failed (a full disk), how long it waits.
+  absl::Duration spill_error_retry = absl::Seconds(1);
 };
 
 class LocalStore {

@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <map>
+
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "photon/common/logging.h"
@@ -23,7 +25,9 @@ grpc::Status Invalid(const std::string& what) {
 std::string PoolKey(const rpc::RequestWorkerLeaseRequest& req) {
   std::string key = req.job_id();
   for (const auto& a : req.worker_command()) key += '\0' + a;
-  for (const auto& [k, v] : req.worker_env()) key += '\1' + k + '=' + v;
+  // A protobuf map iterates in no fixed order: sort, so equal envs give equal keys.
+  std::map<std::string, std::string> env(req.worker_env().begin(), req.worker_env().end());
+  for (const auto& [k, v] : env) key += '\1' + k + '=' + v;
   return key;
 }
 
@@ -32,11 +36,10 @@ constexpr size_t kMaxPendingReasons = 20;
 constexpr size_t kRememberedDeadWorkers = 10000;
 
 std::string ExitReason(pid_t pid, int status) {
-  return WIFSIGNALED(status)
-             ? fmt::format("its worker process (pid {}) was killed by signal {}", pid,
-                           WTERMSIG(status))
-             : fmt::format("its worker process (pid {}) exited with code {}", pid,
-                           WEXITSTATUS(status));
+  return WIFSIGNALED(status) ? fmt::format("its worker process (pid {}) was killed by signal {}",
+                                           pid, WTERMSIG(status))
+                             : fmt::format("its worker process (pid {}) exited with code {}", pid,
+                                           WEXITSTATUS(status));
 }
 
 }  // namespace
@@ -157,7 +160,8 @@ void NodeManager::Stop() {
 
 int NodeManager::MaxStartingWorkers() const {
   int64_t n = config_.worker_maximum_startup_concurrency();
-  if (n <= 0) n = static_cast<int64_t>(options_.resources.count("CPU") ? options_.resources.at("CPU") : 1);
+  if (n <= 0)
+    n = static_cast<int64_t>(options_.resources.count("CPU") ? options_.resources.at("CPU") : 1);
   return static_cast<int>(std::max<int64_t>(1, n));
 }
 
@@ -188,10 +192,14 @@ bool NodeManager::DecideLocked(const rpc::RequestWorkerLeaseRequest& req,
   SchedulingDecision d = Schedule(cluster_, request, scheduling_options_, &scheduling_state_);
   switch (d.kind) {
     case SchedulingDecision::Kind::kLocal:
+      PHOTON_LOG_DEBUG("lease {} ('{}') waits here (available: {})", req.lease_id(),
+                       req.function_name(), available_.ToString());
       return false;
     case SchedulingDecision::Kind::kRemote: {
       NodeView* target = cluster_.Find(d.node);
       *reply->mutable_retry_at_raylet() = target->address;
+      PHOTON_LOG_DEBUG("lease {} ('{}') goes to node {} (available there: {})", req.lease_id(),
+                       req.function_name(), d.node.Hex(), target->available.ToString());
       // Count what we send there until the next view refresh, so that a
       // burst spreads over the free nodes instead of piling onto one.
       if (target->available.Contains(resources)) target->available.Subtract(resources);
@@ -220,7 +228,10 @@ grpc::ServerUnaryReactor* NodeManager::RequestWorkerLease(grpc::CallbackServerCo
   if (req->worker_command().empty()) return rpc::FinishNow(ctx, Invalid("worker_command is empty"));
   if (req->job_id().size() != JobID::kSize)
     return rpc::FinishNow(ctx, Invalid("job_id is not a JobID"));
-  auto* reactor = ctx->DefaultReactor();
+  // The default reactor is constructed anew on every request for it (dropping a
+  // Finish already made on it), so it is called once and kept.
+  auto* const call = ctx->DefaultReactor();
+  auto* reactor = call;
   std::vector<PendingLease> granted;
   {
     absl::MutexLock lock(&mu_);
@@ -270,7 +281,7 @@ grpc::ServerUnaryReactor* NodeManager::RequestWorkerLease(grpc::CallbackServerCo
     }
   }
   FinishDispatch(granted);
-  return ctx->DefaultReactor();
+  return call;
 }
 
 void NodeManager::FinishDispatch(std::vector<PendingLease>& granted) {
@@ -278,6 +289,7 @@ void NodeManager::FinishDispatch(std::vector<PendingLease>& granted) {
 }
 
 void NodeManager::Grant(PendingLease& lease, Worker& worker) {
+  PHOTON_LOG_DEBUG("lease '{}' granted worker {}", lease.request->function_name(), worker.id.Hex());
   worker.state = WorkerState::kLeased;
   worker.lease_id = lease.request->lease_id();
   worker.held = lease.resources;
@@ -318,6 +330,7 @@ std::vector<std::pair<int, double>> NodeManager::AssignGpusLocked(double amount)
 
 void NodeManager::StartWorkerLocked(const PendingLease& lease) {
   WorkerID id = WorkerID::FromRandom(node_id_);
+  PHOTON_LOG_DEBUG("starting worker {} for '{}'", id.Hex(), lease.request->function_name());
   Worker w;
   w.id = id;
   w.pool_key = lease.pool_key;
@@ -425,6 +438,7 @@ grpc::ServerUnaryReactor* NodeManager::ReturnWorker(grpc::CallbackServerContext*
         (!req->lease_id().empty() && it->second.lease_id != req->lease_id())) {
       return rpc::FinishNow(ctx);
     }
+    PHOTON_LOG_DEBUG("worker {} returned{}", id->Hex(), req->disconnect() ? " to stop" : "");
     ReleaseWorkerLocked(it->second);
     if (req->disconnect()) {
       kill_pid = it->second.pid;
@@ -549,7 +563,8 @@ void NodeManager::OnProcessExit(pid_t pid, int status) {
   }
   log_monitor_.RemoveWorker(pid);
   // Retried until it lands: the GCS restarts the worker's actor from it.
-  if (!dead_worker.empty() && gcs_) gcs_->ReportWorkerFailureAsync(dead_worker, node_id_.Binary(), reason);
+  if (!dead_worker.empty() && gcs_)
+    gcs_->ReportWorkerFailureAsync(dead_worker, node_id_.Binary(), reason);
   FinishDispatch(granted);
 }
 
@@ -589,10 +604,10 @@ grpc::ServerUnaryReactor* NodeManager::RegisterWorker(grpc::CallbackServerContex
     Worker& w = it->second;
     if (w.state != WorkerState::kStarting) {
       // A repeated registration (its reply was lost): answered again.
-      return rpc::FinishNow(ctx, w.state == WorkerState::kDead
-                                     ? grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                                    "this worker was stopped")
-                                     : grpc::Status::OK);
+      return rpc::FinishNow(
+          ctx, w.state == WorkerState::kDead
+                   ? grpc::Status(grpc::StatusCode::NOT_FOUND, "this worker was stopped")
+                   : grpc::Status::OK);
     }
     w.address = req->address();
     w.address.set_node_id(node_id_.Binary());
@@ -601,6 +616,7 @@ grpc::ServerUnaryReactor* NodeManager::RegisterWorker(grpc::CallbackServerContex
       w.pid = req->pid();
       worker_by_pid_[w.pid] = *id;
     }
+    PHOTON_LOG_DEBUG("worker {} (pid {}) registered", id->Hex(), w.pid);
     w.state = WorkerState::kIdle;
     w.idle_since = absl::Now();
     startup_failures_.erase(w.pool_key);
@@ -813,8 +829,8 @@ void NodeManager::StopUnregisteredWorkers() {
     absl::Time cutoff = absl::Now() - absl::Milliseconds(config_.worker_register_timeout_ms());
     for (auto& [id, w] : workers_) {
       if (w.state == WorkerState::kStarting && w.pid > 0 && w.started < cutoff) {
-        PHOTON_LOG_WARN("worker {} (pid {}) did not register within {} ms; stopping it",
-                        id.Hex(), w.pid, config_.worker_register_timeout_ms());
+        PHOTON_LOG_WARN("worker {} (pid {}) did not register within {} ms; stopping it", id.Hex(),
+                        w.pid, config_.worker_register_timeout_ms());
         victims.push_back(w.pid);
         w.started = absl::InfiniteFuture();  // once
       }
@@ -855,6 +871,9 @@ void NodeManager::SpillbackQueuedLeases() {
         if (auto node = LeastLoadedRemoteWithRoom(cluster_, it->resources)) {
           NodeView* target = cluster_.Find(*node);
           *it->reply->mutable_retry_at_raylet() = target->address;
+          PHOTON_LOG_DEBUG("queued lease {} ('{}') moves to node {} (available there: {})",
+                           it->request->lease_id(), it->request->function_name(), node->Hex(),
+                           target->available.ToString());
           target->available.Subtract(it->resources);
           moved.push_back(*it);
           it = pending_.erase(it);

@@ -163,7 +163,8 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
                         std::vector<PendingLease>* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishDispatch(std::vector<PendingLease>& granted);
   // Remembers how a worker ended, for GetWorkerState.
-  void RememberDeadLocked(const WorkerID& id, std::string reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RememberDeadLocked(const WorkerID& id, std::string reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   void OnWorkerStarted(const WorkerID& id, pid_t pid);
   void OnWorkerStartFailed(const WorkerID& id, const std::string& message);

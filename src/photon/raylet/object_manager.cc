@@ -36,6 +36,8 @@ absl::Status ObjectManager::Start(uint64_t capacity, const std::string& socket_n
   opts.capacity = capacity;
   opts.spill_threshold = config_.object_spilling_threshold();
   opts.spill_dir = spill_dir;
+  opts.spill_retry = absl::Milliseconds(config_.object_spilling_retry_ms());
+  opts.spill_error_retry = absl::Milliseconds(config_.object_spilling_error_retry_ms());
   opts.prefault_bytes =
       static_cast<uint64_t>(std::max<int64_t>(0, config_.object_store_prefault_bytes()));
   auto store = object_store::LocalStore::Create(opts);
@@ -134,9 +136,10 @@ absl::StatusOr<std::pair<rpc::Address, rpc::ObjectInfoReply>> ObjectManager::Loc
   req.set_object_id(id.Binary());
   // A busy source is asked again for up to one call deadline; a dead one
   // fails fast and the next candidate is asked.
-  rpc::RetryPolicy policy = rpc::RetryPolicy{absl::Milliseconds(config_.rpc_timeout_ms()),
-                                             absl::Milliseconds(config_.rpc_retry_initial_backoff_ms()),
-                                             absl::Milliseconds(config_.rpc_retry_max_backoff_ms())};
+  rpc::RetryPolicy policy =
+      rpc::RetryPolicy{absl::Milliseconds(config_.rpc_timeout_ms()),
+                       absl::Milliseconds(config_.rpc_retry_initial_backoff_ms()),
+                       absl::Milliseconds(config_.rpc_retry_max_backoff_ms())};
   for (const auto& c : candidates) {
     auto stub = rpc::ObjectManagerService::NewStub(rpc::GetChannel(AddressText(c)));
     rpc::ObjectInfoReply reply;
@@ -216,10 +219,9 @@ void ObjectManager::AdmissionLoop() {
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](ObjectManager* m)
-               ABSL_NO_THREAD_SAFETY_ANALYSIS { return m->stopping_ || !m->queued_.empty(); },
-          this));
+      auto work = [this]()
+                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queued_.empty(); };
+      mu_.Await(absl::Condition(&work));
       if (stopping_) return;
     }
     if (!AdmitOne()) {
@@ -279,7 +281,8 @@ absl::Status ObjectManager::StreamRange(const ObjectID& id, const rpc::Address& 
                                         const ObjectSpan& span, uint64_t begin, uint64_t end,
                                         Transfer* t) {
   rpc::InjectedFailure injected = rpc::NextInjectedFailure("Pull");
-  if (injected == rpc::InjectedFailure::kRequest) return rpc::InjectedFailureStatus("Pull", injected);
+  if (injected == rpc::InjectedFailure::kRequest)
+    return rpc::InjectedFailureStatus("Pull", injected);
   auto stub = rpc::ObjectManagerService::NewStub(rpc::GetChannel(AddressText(from)));
   grpc::ClientContext ctx;
   {

@@ -65,9 +65,8 @@ void CallAsync(AsyncStub* async,
                std::type_identity_t<ReplyCallback<Reply>> done) {
   InjectedFailure injected = NextInjectedFailure(name);
   if (injected == InjectedFailure::kRequest) {
-    internal::RunInjected([done = std::move(done), s = InjectedFailureStatus(name, injected)] {
-      done(s, Reply());
-    });
+    internal::RunInjected(
+        [done = std::move(done), s = InjectedFailureStatus(name, injected)] { done(s, Reply()); });
     return;
   }
   struct Call {
@@ -111,10 +110,11 @@ inline bool IsTransient(const absl::Status& s) {
 }
 
 // How long and how often a call is tried again after transient failures.
+// (Built from the config table: rpc/raylet_client.h, ControlRetryPolicy.)
 struct RetryPolicy {
-  absl::Duration deadline = absl::Seconds(60);  // from the first attempt
-  absl::Duration initial_backoff = absl::Milliseconds(100);
-  absl::Duration max_backoff = absl::Seconds(2);
+  absl::Duration deadline;  // from the first attempt
+  absl::Duration initial_backoff;
+  absl::Duration max_backoff;
 };
 
 // Calls `attempt(cb)`, which starts one call and reports it to `cb`. While it
@@ -141,10 +141,10 @@ void CallWithRetry(std::shared_ptr<Timer> timer, std::string name, RetryPolicy p
     std::function<bool()> keep_trying;
   };
   absl::Time give_up_at = timer->Now() + policy.deadline;
-  auto st = std::make_shared<State>(State{std::move(timer), std::move(name), policy, give_up_at,
-                                          Backoff(policy.initial_backoff, policy.max_backoff), 0,
-                                          std::move(attempt), std::move(done),
-                                          std::move(keep_trying)});
+  auto st =
+      std::make_shared<State>(State{std::move(timer), std::move(name), policy, give_up_at,
+                                    Backoff(policy.initial_backoff, policy.max_backoff), 0,
+                                    std::move(attempt), std::move(done), std::move(keep_trying)});
   // Each attempt's callback holds the state; the state holds no callback of
   // its own, so nothing is kept alive in a cycle.
   auto run = std::make_shared<std::function<void()>>();
@@ -158,8 +158,8 @@ void CallWithRetry(std::shared_ptr<Timer> timer, std::string name, RetryPolicy p
                    (st->keep_trying == nullptr || st->keep_trying());
       if (!again) {
         if (!s.ok() && st->attempts > 1) {
-          st->done(absl::Status(s.code(), fmt::format("{} (after {} attempts)", std::string(s.message()),
-                                                      st->attempts)),
+          st->done(absl::Status(s.code(), fmt::format("{} (after {} attempts)",
+                                                      std::string(s.message()), st->attempts)),
                    std::move(reply));
         } else {
           st->done(s, std::move(reply));

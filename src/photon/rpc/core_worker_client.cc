@@ -48,10 +48,8 @@ class GrpcCoreWorkerClient : public CoreWorkerClient,
             const char* name, const Request& req, int64_t timeout_ms, ReplyCallback<Reply> done) {
     // The callback holds the client, so its stub outlives the call.
     CallAsync(stub_->async(), method, name, req, timeout_ms,
-              [self = shared_from_this(), done = std::move(done)](const absl::Status& s,
-                                                                  Reply&& r) {
-                done(s, std::move(r));
-              });
+              [self = shared_from_this(), done = std::move(done)](
+                  const absl::Status& s, Reply&& r) { done(s, std::move(r)); });
   }
 
   const Address address_;
@@ -74,8 +72,7 @@ class GrpcCoreWorkerClientPool : public CoreWorkerClientPool {
  private:
   const SystemConfig config_;
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<CoreWorkerClient>> clients_
-      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<CoreWorkerClient>> clients_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -59,10 +59,10 @@ absl::StatusOr<double> ParseProbability(const std::string& text, std::string_vie
     used = 0;
   }
   if (used == 0 || used != text.size() || p < 0 || p > 1) {
-    return absl::InvalidArgumentError(fmt::format(
-        "testing_rpc_failure: '{}' needs probabilities between 0 and 1, as in "
-        "'PushTask=0.1:0.2'",
-        std::string(entry)));
+    return absl::InvalidArgumentError(
+        fmt::format("testing_rpc_failure: '{}' needs probabilities between 0 and 1, as in "
+                    "'PushTask=0.1:0.2'",
+                    std::string(entry)));
   }
   return p;
 }

@@ -56,16 +56,13 @@ class GrpcRayletClient : public RayletClient,
     Retried(&Stub::async::FreeObjects, "FreeObjects", req, timeout_ms_, retry_, std::move(done));
   }
   void PullObject(const PullObjectRequest& req, ReplyCallback<PullObjectReply> done) override {
-    Retried(&Stub::async::PullObject, "PullObject", req, pull_timeout_ms_, retry_,
-            std::move(done));
+    Retried(&Stub::async::PullObject, "PullObject", req, pull_timeout_ms_, retry_, std::move(done));
   }
   void GetWorkerState(const GetWorkerStateRequest& req,
                       ReplyCallback<GetWorkerStateReply> done) override {
     CallAsync(stub_->async(), &Stub::async::GetWorkerState, "GetWorkerState", req, timeout_ms_,
-              [self = shared_from_this(), done = std::move(done)](const absl::Status& s,
-                                                                  GetWorkerStateReply&& r) {
-                done(s, std::move(r));
-              });
+              [self = shared_from_this(), done = std::move(done)](
+                  const absl::Status& s, GetWorkerStateReply&& r) { done(s, std::move(r)); });
   }
   void RegisterWorker(const RegisterWorkerRequest& req,
                       ReplyCallback<RegisterWorkerReply> done) override {
@@ -75,13 +72,13 @@ class GrpcRayletClient : public RayletClient,
   }
   void HealthCheck(int64_t timeout_ms, ReplyCallback<HealthCheckReply> done) override {
     CallAsync(stub_->async(), &Stub::async::HealthCheck, "HealthCheck", HealthCheckRequest(),
-              timeout_ms, [self = shared_from_this(), done = std::move(done)](
-                              const absl::Status& s, HealthCheckReply&& r) { done(s, std::move(r)); });
+              timeout_ms,
+              [self = shared_from_this(), done = std::move(done)](
+                  const absl::Status& s, HealthCheckReply&& r) { done(s, std::move(r)); });
   }
   void GetNodeStats(const GetNodeStatsRequest& req,
                     ReplyCallback<GetNodeStatsReply> done) override {
-    Retried(&Stub::async::GetNodeStats, "GetNodeStats", req, timeout_ms_, retry_,
-            std::move(done));
+    Retried(&Stub::async::GetNodeStats, "GetNodeStats", req, timeout_ms_, retry_, std::move(done));
   }
 
  private:

@@ -41,7 +41,7 @@ class GrpcServer {
   std::string address() const;
 
   // Stops accepting calls and waits up to `deadline_ms` for running ones.
-  void Shutdown(int64_t deadline_ms = 1000);
+  void Shutdown(int64_t deadline_ms);
 
  private:
   std::string name_;

@@ -268,9 +268,9 @@ std::optional<rpc::ErrorInfo> TaskReceiver::ResolveArgs(
   if (!refs.empty()) {
     auto got = d_.fetcher->Get(refs, -1, rpc::PullObjectRequest::TASK_ARGS);
     if (!got.ok()) {
-      error = MakeError(rpc::OBJECT_LOST, fmt::format("cannot fetch the arguments of '{}': {}",
-                                                      spec.name(),
-                                                      std::string(got.status().message())));
+      error = MakeError(rpc::OBJECT_LOST,
+                        fmt::format("cannot fetch the arguments of '{}': {}", spec.name(),
+                                    std::string(got.status().message())));
     } else {
       fetched = std::move(*got);
     }
@@ -319,9 +319,9 @@ void TaskReceiver::AddReturn(const rpc::TaskSpec& spec, const ObjectID& id, Retu
       r->set_node_id(d_.node_id.Binary());
       return;
     }
-    rpc::ErrorInfo e = MakeError(rpc::OBJECT_STORE_FULL,
-                                 fmt::format("cannot store a return value of {} bytes: {}",
-                                             value.data.size(), std::string(s.message())));
+    rpc::ErrorInfo e =
+        MakeError(rpc::OBJECT_STORE_FULL, fmt::format("cannot store a return value of {} bytes: {}",
+                                                      value.data.size(), std::string(s.message())));
     r->mutable_value()->set_metadata(kErrorMetadata);
     r->mutable_value()->set_data(e.SerializeAsString());
     return;
@@ -392,8 +392,7 @@ void TaskReceiver::Execute(const Item& item) {
   for (int i = 1; i <= std::max(1, spec.num_returns()); ++i) {
     ObjectID rid = ObjectID::FromIndex(task_id, i);
     if (error) {
-      AddReturn(spec, rid, ReturnValue{kErrorMetadata, error->SerializeAsString(), {}},
-                item.reply);
+      AddReturn(spec, rid, ReturnValue{kErrorMetadata, error->SerializeAsString(), {}}, item.reply);
     } else if (static_cast<size_t>(i - 1) < result.returns.size()) {
       AddReturn(spec, rid, std::move(result.returns[i - 1]), item.reply);
     } else {

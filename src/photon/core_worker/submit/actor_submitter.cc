@@ -98,7 +98,7 @@ void ActorSubmitter::Submit(const ActorID& actor, rpc::TaskSpec spec) {
                                   absl::Milliseconds(d_.config->rpc_retry_max_backoff_ms()));
   }
   d_.resolver->Resolve(std::move(spec), [this, actor, seq](rpc::TaskSpec resolved,
-                                                          std::optional<rpc::ErrorInfo> error) {
+                                                           std::optional<rpc::ErrorInfo> error) {
     OnResolved(actor, seq, std::move(resolved), std::move(error));
   });
 }
@@ -180,10 +180,10 @@ void ActorSubmitter::OnIncarnationGone(const ActorID& id, Actor& a, uint64_t seq
     error = a.data.death_cause();
   } else {
     error.set_type(rpc::ACTOR_DIED);
-    error.set_message(fmt::format(
-        "the actor died while running '{}' ({}), and the call may not be retried "
-        "(max_task_retries={})",
-        call.name, why, a.data.max_task_retries()));
+    error.set_message(
+        fmt::format("the actor died while running '{}' ({}), and the call may not be retried "
+                    "(max_task_retries={})",
+                    call.name, why, a.data.max_task_retries()));
   }
   failed->emplace_back(call.task, error);
   a.calls.erase(c);
@@ -203,8 +203,8 @@ void ActorSubmitter::OnReply(const ActorID& id, uint64_t seq, const std::string&
     auto c = a.calls.find(seq);
     if (c == a.calls.end() || c->second.sent_to != worker) return;  // stale
     Call& call = c->second;
-    const bool same_incarnation = a.data.state() == rpc::ActorTableData::ALIVE &&
-                                  a.data.address().worker_id() == worker;
+    const bool same_incarnation =
+        a.data.state() == rpc::ActorTableData::ALIVE && a.data.address().worker_id() == worker;
     if (s.ok() && !reply.worker_exiting()) {
       done = call.task;
       a.calls.erase(c);

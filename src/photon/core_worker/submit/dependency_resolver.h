@@ -20,8 +20,8 @@
 #include <memory>
 #include <optional>
 
-#include "photon/common/id.h"
 #include "photon/common/callback_guard.h"
+#include "photon/common/id.h"
 #include "photon/core_worker/memory_store.h"
 #include "photon/protocol/common.pb.h"
 

@@ -48,8 +48,7 @@ class TaskSpecBuilder {
 
   // The fields every task has.
   rpc::TaskSpec Begin(rpc::TaskType type, const TaskID& id, const TaskID& parent,
-                      const std::string& function, const std::string& name,
-                      int num_returns) const;
+                      const std::string& function, const std::string& name, int num_returns) const;
 
   // Appends `args` to `spec`. Values over max_direct_call_object_size are put
   // into the object store and passed by reference. InvalidArgument if an

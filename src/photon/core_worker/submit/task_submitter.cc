@@ -184,9 +184,10 @@ void TaskSubmitter::RequestLease(const std::string& key, const std::string& rayl
   }
   req.set_lease_id(lease_id);
   req.set_grant_or_reject(grant_or_reject);
+  PHOTON_LOG_DEBUG("requesting a lease at {} for key {}", raylet, key);
   d_.raylets->Get(raylet)->RequestWorkerLease(
       req, [this, key, raylet, lease_id, g = d_.guard](const absl::Status& s,
-                                                      rpc::RequestWorkerLeaseReply&& reply) {
+                                                       rpc::RequestWorkerLeaseReply&& reply) {
         auto token = g->Enter();
         if (token) OnLeaseReply(key, raylet, lease_id, s, std::move(reply));
       });
@@ -199,6 +200,7 @@ void TaskSubmitter::OnLeaseReply(const std::string& key, const std::string& rayl
   std::vector<TaskID> to_fail;
   std::string fail_message;
   std::shared_ptr<Lease> unneeded;
+  PHOTON_LOG_DEBUG("lease reply from {}: {}", raylet, status.ToString());
   {
     absl::MutexLock lock(&mu_);
     Queue& q = queues_[key];
@@ -299,24 +301,24 @@ void TaskSubmitter::OnPushUnanswered(const std::string& key, std::shared_ptr<Lea
     }
   }
   std::string why(status.message());
-  d_.liveness->Check(lease->worker, [this, key, lease, id, spec = std::move(spec), backoff, why,
-                                     g = d_.guard](WorkerLiveness::State state,
-                                                   const std::string& reason) mutable {
-    auto token = g->Enter();
-    if (!token) return;
-    if (state == WorkerLiveness::State::kDead) {
-      OnWorkerDied(key, lease, id, fmt::format("{} ({})", reason, why));
-      return;
-    }
-    // The worker lives: it is busy, or the call was lost. Send it again; a
-    // worker that already has the task answers with its reply.
-    PHOTON_LOG_DEBUG("push of task {} unanswered ({}); sending it again", id.Hex(), why);
-    d_.timer->RunAfter("resend task", backoff->Next(),
-                       [this, key, lease, id, spec = std::move(spec), backoff, g]() mutable {
-                         auto token = g->Enter();
-                         if (token) PushTask(key, lease, id, std::move(spec), backoff);
-                       });
-  });
+  d_.liveness->Check(
+      lease->worker, [this, key, lease, id, spec = std::move(spec), backoff, why, g = d_.guard](
+                         WorkerLiveness::State state, const std::string& reason) mutable {
+        auto token = g->Enter();
+        if (!token) return;
+        if (state == WorkerLiveness::State::kDead) {
+          OnWorkerDied(key, lease, id, fmt::format("{} ({})", reason, why));
+          return;
+        }
+        // The worker lives: it is busy, or the call was lost. Send it again; a
+        // worker that already has the task answers with its reply.
+        PHOTON_LOG_DEBUG("push of task {} unanswered ({}); sending it again", id.Hex(), why);
+        d_.timer->RunAfter("resend task", backoff->Next(),
+                           [this, key, lease, id, spec = std::move(spec), backoff, g]() mutable {
+                             auto token = g->Enter();
+                             if (token) PushTask(key, lease, id, std::move(spec), backoff);
+                           });
+      });
 }
 
 void TaskSubmitter::OnWorkerDied(const std::string& key, std::shared_ptr<Lease> lease,

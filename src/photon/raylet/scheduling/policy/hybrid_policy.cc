@@ -13,21 +13,19 @@ bool Feasible(const NodeView& n, const ResourceSet& r) { return n.alive && n.tot
 bool HasRoom(const NodeView& n, const ResourceSet& r) {
   return Feasible(n, r) && n.available.Contains(r);
 }
-double Load(const NodeView& n, const ResourceSet& r) {
-  return n.available.Utilization(n.total, r);
-}
+double Load(const NodeView& n, const ResourceSet& r) { return n.available.Utilization(n.total, r); }
 bool HasGpus(const NodeView& n) { return n.total.Get("GPU") > 0; }
 
 // Drops GPU nodes from `nodes` if the request needs no GPU and others remain.
 void AvoidGpuNodes(const SchedulingRequest& req, const SchedulingOptions& opts,
                    std::vector<const NodeView*>* nodes) {
   if (!opts.avoid_gpu_nodes || req.resources.Get("GPU") > 0) return;
-  bool any_without = std::any_of(nodes->begin(), nodes->end(),
-                                 [](const NodeView* n) { return !HasGpus(*n); });
+  bool any_without =
+      std::any_of(nodes->begin(), nodes->end(), [](const NodeView* n) { return !HasGpus(*n); });
   if (!any_without) return;
-  nodes->erase(std::remove_if(nodes->begin(), nodes->end(),
-                              [](const NodeView* n) { return HasGpus(*n); }),
-               nodes->end());
+  nodes->erase(
+      std::remove_if(nodes->begin(), nodes->end(), [](const NodeView* n) { return HasGpus(*n); }),
+      nodes->end());
 }
 
 SchedulingDecision To(const ClusterView& view, const NodeView* n) {
@@ -43,10 +41,10 @@ SchedulingDecision HybridPolicy(const ClusterView& view, const SchedulingRequest
   if (req.spilled) {
     // Another node chose this one: take it if it could ever fit.
     if (local != nullptr && Feasible(*local, r)) return SchedulingDecision::Local();
-    return SchedulingDecision{SchedulingDecision::Kind::kInfeasible, NodeID::Nil(),
-                              fmt::format("node {} can never run '{}': it needs {}, the node has {}",
-                                          view.local().Hex(), req.name, r.ToString(),
-                                          local ? local->total.ToString() : "nothing")};
+    return SchedulingDecision{
+        SchedulingDecision::Kind::kInfeasible, NodeID::Nil(),
+        fmt::format("node {} can never run '{}': it needs {}, the node has {}", view.local().Hex(),
+                    req.name, r.ToString(), local ? local->total.ToString() : "nothing")};
   }
   // 1. The local node while it is lightly used.
   if (local != nullptr && HasRoom(*local, r) && Load(*local, r) < opts.spread_threshold &&

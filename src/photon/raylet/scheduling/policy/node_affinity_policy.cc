@@ -23,10 +23,10 @@ std::optional<SchedulingDecision> NodeAffinityPolicy(const ClusterView& view,
   } else {
     why = "cannot take work sent on from another node";
   }
-  return SchedulingDecision{SchedulingDecision::Kind::kUnschedulable, NodeID::Nil(),
-                            fmt::format("node {} (NodeAffinitySchedulingStrategy, soft=False) {}",
-                                        target.ok() ? target->Hex() : std::string("<bad id>"),
-                                        why)};
+  return SchedulingDecision{
+      SchedulingDecision::Kind::kUnschedulable, NodeID::Nil(),
+      fmt::format("node {} (NodeAffinitySchedulingStrategy, soft=False) {}",
+                  target.ok() ? target->Hex() : std::string("<bad id>"), why)};
 }
 
 }  // namespace photon::raylet
