@@ -213,6 +213,7 @@ class ActorHandle {
     }
     packer.pack_ext(id_.size(), internal::kActorHandleExtType);
     packer.pack_ext_body(id_.data(), static_cast<uint32_t>(id_.size()));
+    internal::PackedActorHandles::Note(id_);
   }
   void msgpack_unpack(const msgpack::object& object) {
     *this = ActorHandle(internal::AdoptReference{}, internal::UnpackActorHandle(object));

@@ -163,8 +163,10 @@ ObjectRef<T> Put(const T& value) {
   static_assert(!std::is_array_v<T> && !std::is_pointer_v<T>,
                 "photon::Put: put a std::string or container, not a raw array or pointer");
   static_assert(!internal::kIsObjectRef<T>, "photon::Put: putting an ObjectRef is not supported");
+  internal::PackedActorHandles nested;
   std::string bytes = Serialize(value);
-  return ObjectRef<T>(internal::AdoptReference{}, internal::GetRuntime().Put(std::move(bytes)));
+  return ObjectRef<T>(internal::AdoptReference{},
+                      internal::GetRuntime().Put(std::move(bytes), nested.ids()));
 }
 
 template <typename T>

@@ -121,6 +121,7 @@ template <typename Param, typename A>
 TaskArg MakeTaskArg(A&& arg, const char* api = "photon::Task(...).Remote") {
   using Arg = std::remove_cvref_t<A>;
   TaskArg out;
+  PackedActorHandles nested;  // handles packed into out.value
   if constexpr (kIsObjectRef<Arg>) {
     CheckNotNil(arg.Binary(), api);
     out.is_ref = true;
@@ -140,6 +141,7 @@ TaskArg MakeTaskArg(A&& arg, const char* api = "photon::Task(...).Remote") {
     const Param converted = std::forward<A>(arg);
     out.value = Serialize(converted);
   }
+  out.nested_actor_ids = nested.ids();
   return out;
 }
 

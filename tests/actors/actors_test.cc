@@ -127,7 +127,25 @@ std::string WasRestartedInTask() {
   }
 }
 
-PHOTON_REMOTE(AddThroughHandle, ExitActorInTask, WasRestartedInTask);
+// Calls Add(1) through each handle; `ready` only delays the task until it exists.
+int AddThroughHandles(std::vector<photon::ActorHandle<Counter>> counters, int ready) {
+  int last = ready;
+  for (auto& c : counters) last = *c.Task(&Counter::Add).Remote(1).Get(kGetTimeoutMs);
+  return last;
+}
+
+int SleepThenReturn(int sleep_ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+  return 0;
+}
+
+// Creates a counter in this worker (which owns it) and returns its only handle, in a value.
+std::vector<photon::ActorHandle<Counter>> MakeCounterInAValue(int start) {
+  return {photon::Actor(Counter::Create).Remote(start)};
+}
+
+PHOTON_REMOTE(AddThroughHandle, ExitActorInTask, WasRestartedInTask, AddThroughHandles,
+              SleepThenReturn, MakeCounterInAValue);
 
 // ---- helpers -------------------------------------------------------------------------
 
@@ -800,6 +818,49 @@ TEST_F(ActorTest, HandlePassedToTask) {
   r1.Get(kGetTimeoutMs);
   r2.Get(kGetTimeoutMs);
   EXPECT_EQ(*counter.Task(&Counter::Get).Remote().Get(kGetTimeoutMs), 27);
+}
+
+// A handle nested in an argument's value counts as a reference of the pending task: the
+// caller drops its own handle while the task still waits for another argument.
+TEST_F(ActorTest, HandleNestedInAPendingTasksArgumentKeepsTheActorAlive) {
+  StartCluster();
+  photon::ObjectRef<int> r;
+  int pid = 0;
+  {
+    photon::ActorHandle<Counter> counter = photon::Actor(Counter::Create).Remote(0);
+    pid = *counter.Task(&Counter::Pid).Remote().Get(kGetTimeoutMs);
+    photon::ObjectRef<int> later = photon::Task(SleepThenReturn).Remote(1500);
+    r = photon::Task(AddThroughHandles)
+            .Remote(std::vector<photon::ActorHandle<Counter>>{counter}, later);
+  }  // the driver's last handle goes while the task waits for `later`
+  EXPECT_EQ(*r.Get(kGetTimeoutMs), 1);
+  // Once the task finished, no handle is left anywhere: the actor goes.
+  EXPECT_TRUE(WaitProcessGone(pid, 10000)) << "the actor outlived its last handle";
+}
+
+// A handle inside a put object lives as long as the object.
+TEST_F(ActorTest, HandleInsideAPutObjectKeepsTheActorAlive) {
+  StartCluster();
+  photon::ObjectRef<std::vector<photon::ActorHandle<Counter>>> boxed;
+  {
+    photon::ActorHandle<Counter> counter = photon::Actor(Counter::Create).Remote(5);
+    boxed = photon::Put(std::vector<photon::ActorHandle<Counter>>{counter});
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto handles = boxed.Get(kGetTimeoutMs);
+  ASSERT_EQ(handles->size(), 1u);
+  EXPECT_EQ(*(*handles)[0].Task(&Counter::Add).Remote(1).Get(kGetTimeoutMs), 6);
+}
+
+// A task that creates an actor and returns its only handle inside a value: the caller's
+// copy keeps the actor alive after the task's own handle is gone.
+TEST_F(ActorTest, HandleReturnedInsideAValueKeepsTheActorAlive) {
+  StartCluster();
+  auto made = photon::Task(MakeCounterInAValue).Remote(10);
+  auto handles = made.Get(kGetTimeoutMs);
+  ASSERT_EQ(handles->size(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(*(*handles)[0].Task(&Counter::Add).Remote(1).Get(kGetTimeoutMs), 11);
 }
 
 // ---- 10. out of scope ---------------------------------------------------------------------------

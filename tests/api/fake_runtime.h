@@ -59,7 +59,8 @@ class FakeRuntime : public photon::internal::Runtime {
     return Store(ToObject(photon::internal::ExecuteFunction(function_name, views)));
   }
 
-  std::string Put(std::string value) override {
+  // The fake tracks no nesting: a put object does not hold the handles in it.
+  std::string Put(std::string value, const std::vector<std::string>&) override {
     Object object;
     object.value = std::move(value);
     return Store(std::move(object));
@@ -282,6 +283,9 @@ class FakeRuntime : public photon::internal::Runtime {
   }
 
   static Object ToObject(ExecutionResult result) {
+    // The references held for handles nested in the result go, as the real
+    // runtime's go once the reply is sent (the fake tracks no nesting).
+    for (const auto& actor : result.nested_actor_ids) photon::internal::ReleaseActor(actor);
     Object object;
     object.value = std::move(result.value);
     object.error = result.kind;

@@ -17,7 +17,10 @@ namespace photon::internal {
 struct ExecutionResult {
   enum class Kind { kOk, kException, kFunctionNotFound };
   Kind kind = Kind::kOk;
-  std::string value;           // msgpack bytes of the return value when kOk (empty for void)
+  std::string value;  // msgpack bytes of the return value when kOk (empty for void)
+  // Binary ActorIDs of the handles packed in `value`, each with one handle
+  // reference held for the consumer of the result to release (ReleaseActor).
+  std::vector<std::string> nested_actor_ids;
   std::string exception_type;  // demangled C++ type of what the function threw, when kException
   std::string message;         // what() of it, or a description
 };

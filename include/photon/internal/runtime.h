@@ -21,6 +21,37 @@ struct TaskArg {
   bool is_ref = false;
   std::string value;      // msgpack bytes when !is_ref
   std::string object_id;  // binary ObjectID when is_ref
+  // Binary ActorIDs of the actor handles packed inside `value`: the pending call
+  // holds them, so the actors outlive the caller's own handles.
+  std::vector<std::string> nested_actor_ids;
+};
+
+// While it lives, collects the binary ActorIDs of the actor handles packed
+// (serialized) on this thread, so that handles nested in a value count as
+// references held by what holds the value (a pending call, a put object, a
+// task's return). A collector made while another lives on the same thread
+// hides what is packed during its life from the outer one. It holds one
+// handle reference per packed handle, so the actors live at least as long as
+// the collector even if the packed value is destroyed first.
+class PackedActorHandles {
+ public:
+  PackedActorHandles();
+  ~PackedActorHandles();  // releases the references still held
+  PackedActorHandles(const PackedActorHandles&) = delete;
+  PackedActorHandles& operator=(const PackedActorHandles&) = delete;
+
+  // What was packed so far (each handle once per time it was packed).
+  const std::vector<std::string>& ids() const { return ids_; }
+  // Hands the ids over with their references: the caller releases each
+  // (ReleaseActor) once it no longer needs the actor kept.
+  std::vector<std::string> ReleaseHeld() { return std::move(ids_); }
+  // Records `actor_id` in this thread's innermost collector, if there is one,
+  // and holds a reference to it (ActorHandle's msgpack_pack calls it).
+  static void Note(const std::string& actor_id);
+
+ private:
+  std::vector<std::string> ids_;
+  PackedActorHandles* outer_;
 };
 
 // Options of one remote call (see photon::TaskCaller).
@@ -63,8 +94,10 @@ class Runtime {
                                  const CallOptions& options) = 0;
 
   // Stores `value` (msgpack bytes) as a new object owned by the caller; returns
-  // its binary ObjectID with one local reference counted.
-  virtual std::string Put(std::string value) = 0;
+  // its binary ObjectID with one local reference counted. The actors of
+  // `nested_actor_ids` (handles packed inside `value`) live at least as long
+  // as the object.
+  virtual std::string Put(std::string value, const std::vector<std::string>& nested_actor_ids) = 0;
 
   // Blocks until every object exists or `timeout_ms` passes (-1: forever).
   // Returns their bytes in input order. Throws GetTimeoutError on timeout and

@@ -393,7 +393,9 @@ ExecutionResult ExecuteFunction(const std::string& name,
       return *std::move(missing);
     }
     ExecutionResult result;
+    PackedActorHandles nested;
     result.value = entry->invoker(entry->fn, args);
+    result.nested_actor_ids = nested.ReleaseHeld();
     return result;
   });
 }
@@ -435,7 +437,9 @@ ExecutionResult ExecuteActorMethod(const std::string& method_name, void* instanc
                   " (is the ActorHandle's type wrong?)");
     }
     ExecutionResult result;
+    PackedActorHandles nested;
     result.value = entry->method_invoker(entry->method, actor->object.get(), args);
+    result.nested_actor_ids = nested.ReleaseHeld();
     return result;
   });
 }

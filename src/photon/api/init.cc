@@ -45,6 +45,26 @@ std::vector<std::string> SplitPath(const std::string& s) {
 
 // The state of the actor this worker hosts (made by its creation task).
 std::shared_ptr<void> g_actor_instance;
+// This worker's core worker: set before the first task runs, never changed after.
+core::CoreWorker* g_worker = nullptr;
+
+// The actor handles packed in a return value (each with one handle reference
+// held, see ExecutionResult), handed to the caller with it: the references
+// pass to the receiver, which releases them once the reply is sent.
+std::vector<core::OwnedRef> LendNestedHandles(const std::vector<std::string>& actor_ids) {
+  std::vector<core::OwnedRef> out;
+  for (const auto& actor : actor_ids) {
+    auto id = ActorID::FromBinary(actor);
+    auto owner = id.ok() && g_worker != nullptr ? g_worker->OwnerOf(ObjectID::ForActorHandle(*id))
+                                                : std::nullopt;
+    if (!owner) {
+      internal::ReleaseActor(actor);  // not a handle this process knows: nothing to hand over
+      continue;
+    }
+    out.push_back(core::OwnedRef{ObjectID::ForActorHandle(*id), *owner});
+  }
+  return out;
+}
 
 core::TaskResult ExecuteCpp(const rpc::TaskSpec& spec,
                             const std::vector<const core::ObjectValue*>& args) {
@@ -69,7 +89,8 @@ core::TaskResult ExecuteCpp(const rpc::TaskSpec& spec,
   switch (r.kind) {
     case internal::ExecutionResult::Kind::kOk:
       out.kind = core::TaskResult::Kind::kOk;
-      out.returns.push_back(core::ReturnValue{"msgpack", std::move(r.value), {}});
+      out.returns.push_back(
+          core::ReturnValue{"msgpack", std::move(r.value), LendNestedHandles(r.nested_actor_ids)});
       break;
     case internal::ExecutionResult::Kind::kException:
       out.kind = core::TaskResult::Kind::kApplicationError;
@@ -98,6 +119,7 @@ core::TaskResult ExecuteCpp(const rpc::TaskSpec& spec,
   }
   auto runtime = std::make_unique<internal::CoreWorkerRuntime>(worker->get());
   internal::SetRuntime(runtime.get());
+  g_worker = worker->get();
   int code = (*worker)->RunTaskLoop();
   std::fflush(stdout);
   std::fflush(stderr);

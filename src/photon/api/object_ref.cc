@@ -8,6 +8,22 @@
 #include "photon/actor_handle.h"
 
 namespace photon::internal {
+namespace {
+thread_local PackedActorHandles* t_packed_handles = nullptr;
+}  // namespace
+
+PackedActorHandles::PackedActorHandles() : outer_(t_packed_handles) { t_packed_handles = this; }
+
+PackedActorHandles::~PackedActorHandles() {
+  t_packed_handles = outer_;
+  for (const auto& id : ids_) ReleaseActor(id);
+}
+
+void PackedActorHandles::Note(const std::string& actor_id) {
+  if (t_packed_handles == nullptr) return;
+  RetainActor(actor_id);
+  t_packed_handles->ids_.push_back(actor_id);
+}
 
 void RetainObject(const std::string& object_id) {
   if (object_id.empty()) {

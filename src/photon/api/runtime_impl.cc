@@ -72,6 +72,9 @@ std::vector<core::TaskArgument> ToCoreArgs(std::vector<TaskArg>& args) {
     } else {
       c.metadata = kMsgpack;
       c.value = std::move(a.value);
+      for (const auto& actor : a.nested_actor_ids) {
+        c.nested_refs.push_back(ObjectID::ForActorHandle(ToActorId(actor)));
+      }
     }
     core_args.push_back(std::move(c));
   }
@@ -93,9 +96,17 @@ std::string CoreWorkerRuntime::SubmitTask(const std::string& function_name,
   return ids->front().Binary();
 }
 
-std::string CoreWorkerRuntime::Put(std::string value) {
+std::string CoreWorkerRuntime::Put(std::string value,
+                                   const std::vector<std::string>& nested_actor_ids) {
   auto id = worker_->Put(kMsgpack, std::move(value));
   if (!id.ok()) ThrowStatus(id.status());
+  if (!nested_actor_ids.empty()) {
+    std::vector<ObjectID> handles;
+    for (const auto& actor : nested_actor_ids) {
+      handles.push_back(ObjectID::ForActorHandle(ToActorId(actor)));
+    }
+    worker_->AddContainedRefs(*id, handles);
+  }
   return id->Binary();
 }
 

@@ -16,7 +16,7 @@ class CoreWorkerRuntime : public Runtime {
 
   std::string SubmitTask(const std::string& function_name, std::vector<TaskArg> args,
                          const CallOptions& options) override;
-  std::string Put(std::string value) override;
+  std::string Put(std::string value, const std::vector<std::string>& nested_actor_ids) override;
   std::vector<ObjectBuffer> Get(const std::vector<std::string>& object_ids,
                                 int64_t timeout_ms) override;
   std::vector<bool> Wait(const std::vector<std::string>& object_ids, int num_objects,
