@@ -1,5 +1,6 @@
 """The connection of this process to a cluster, and the object API on it:
 connect/disconnect, get, put, wait."""
+import itertools
 import os
 import sys
 import time
@@ -158,27 +159,39 @@ def wait(refs, *, num_returns=1, timeout=None, fetch_local=True):
         raise TypeError(f"wait() expected a list of ObjectRef, got {type(refs)}")
     if timeout is not None and (not isinstance(timeout, (int, float)) or timeout < 0):
         raise ValueError(f"The 'timeout' argument must be nonnegative. Received {timeout}")
+    ids = []
+    has_generators = False
     for r in refs:
-        if not isinstance(r, (ObjectRef, ObjectRefGenerator)):
+        if isinstance(r, ObjectRef):
+            ids.append(r._id)
+        elif isinstance(r, ObjectRefGenerator):
+            has_generators = True
+        else:
             raise TypeError("wait() expected a list of ObjectRef or ObjectRefGenerator, got list "
                             f"containing {type(r)}")
     if len(refs) == 0:
         return [], []
-    if len(set(refs)) != len(refs):
+    if len(set(refs) if has_generators else set(ids)) != len(refs):
         raise ValueError("Wait requires a list of unique object refs.")
     if not isinstance(num_returns, int) or num_returns <= 0:
         raise ValueError(f"Invalid number of objects to return {num_returns}.")
     if num_returns > len(refs):
         raise ValueError("num_returns cannot be greater than the number of objects provided to "
                          f"wait: {num_returns} > {len(refs)}")
-    if any(isinstance(r, ObjectRefGenerator) for r in refs):
-        ready = _wait_with_generators(refs, num_returns, timeout)
+    if has_generators:
+        flags = _wait_with_generators(refs, num_returns, timeout)
     else:
-        ready = _photon.wait([r.binary() for r in refs], num_returns, _timeout_ms(timeout),
-                             bool(fetch_local))
-    ready_refs = [r for r, ok in zip(refs, ready) if ok][:num_returns]
-    chosen = set(ready_refs)
-    return ready_refs, [r for r in refs if r not in chosen]
+        flags = _photon.wait(ids, num_returns, _timeout_ms(timeout), bool(fetch_local))
+    # The first `num_returns` ready ones, in the caller's order; the rest, in
+    # order, are not ready. Slicing keeps a wait loop over many refs cheap.
+    chosen = list(itertools.islice(itertools.compress(range(len(refs)), flags), num_returns))
+    not_ready = []
+    start = 0
+    for i in chosen:
+        not_ready.extend(refs[start:i])
+        start = i + 1
+    not_ready.extend(refs[start:])
+    return [refs[i] for i in chosen], not_ready
 
 
 # How often wait() over generators looks again (a generator has no handle the

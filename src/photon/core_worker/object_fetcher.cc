@@ -164,6 +164,12 @@ absl::StatusOr<std::vector<bool>> ObjectFetcher::Wait(const std::vector<ObjectID
         fmt::format("num_objects must be between 0 and the number of refs ({}), got {}", ids.size(),
                     num_objects));
   }
+  if (fetch_local) {
+    // The common case of a wait loop over finished work: enough values are
+    // here already, so nothing is fetched and no callback registered.
+    std::vector<bool> ready;
+    if (ReadyHere(ids, static_cast<size_t>(num_objects), &ready)) return ready;
+  }
   for (const ObjectID& id : ids) {
     if (!d_.memory_store->Contains(id) && !d_.refs->IsOwned(id)) {
       if (auto owner = d_.refs->OwnerOf(id)) FetchFromOwner(id, *owner);
@@ -178,6 +184,22 @@ absl::StatusOr<std::vector<bool>> ObjectFetcher::Wait(const std::vector<ObjectID
     return ready;
   }
   return WaitFetchLocal(ids, static_cast<size_t>(num_objects), deadline);
+}
+
+bool ObjectFetcher::ReadyHere(const std::vector<ObjectID>& ids, size_t num_objects,
+                              std::vector<bool>* ready) const {
+  // Scanning stops at the `num_objects`-th ready one (the caller takes the
+  // first ready ones in order); with num_objects == 0 every one is looked at.
+  ready->assign(ids.size(), false);
+  size_t count = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto v = d_.memory_store->GetIfReady(ids[i]);
+    if (v == nullptr) continue;
+    if (v->in_plasma && v->plasma_node != d_.node_id && !d_.store->Contains(ids[i])) continue;
+    (*ready)[i] = true;
+    if (++count >= num_objects && num_objects > 0) return true;
+  }
+  return count >= num_objects;
 }
 
 absl::StatusOr<std::vector<bool>> ObjectFetcher::WaitFetchLocal(const std::vector<ObjectID>& ids,

@@ -86,6 +86,10 @@ class ObjectFetcher {
                            rpc::PullObjectRequest::Priority priority);
   void PullAsync(const ObjectID& id, const NodeID& from, rpc::PullObjectRequest::Priority priority,
                  std::function<void(const absl::Status&)> done);
+  // Marks in `ready` the ids whose value is known and local, up to the
+  // `num_objects`-th; true when that many are.
+  bool ReadyHere(const std::vector<ObjectID>& ids, size_t num_objects,
+                 std::vector<bool>* ready) const;
   absl::StatusOr<std::vector<bool>> WaitFetchLocal(const std::vector<ObjectID>& ids,
                                                    size_t num_objects, absl::Time deadline);
 
