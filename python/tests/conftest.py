@@ -13,6 +13,8 @@ import pytest
 # Before photon is imported anywhere: sessions of this run go to a private folder.
 _SESSION_ROOT = tempfile.mkdtemp(prefix="photon-pytest-")
 os.environ["PHOTON_SESSION_DIR_ROOT"] = _SESSION_ROOT
+# Every process of the tests checks its lock order (off by default: it is slow).
+os.environ["PHOTON_MUTEX_DEADLOCK_DETECTION"] = "true"
 
 import photon  # noqa: E402
 from photon.cluster_utils import Cluster  # noqa: E402

@@ -14,6 +14,7 @@ PHOTON_CONFIG(std::string, bin_dir, "", "Folder holding photon-gcs and photon-ra
 PHOTON_CONFIG(std::string, job_namespace, "", "Namespace of the job; empty gives a random one")
 PHOTON_CONFIG(std::string, log_level, "info", "Log level: trace, debug, info, warn, error, critical or off")
 PHOTON_CONFIG(bool, log_to_driver, true, "Forward what tasks and actors print to the driver's console")
+PHOTON_CONFIG(bool, mutex_deadlock_detection, false, "Check the order of every lock taken against a process-wide graph and abort on a potential deadlock (abseil's detector: slow; the tests turn it on)")
 
 // --- GCS ---
 PHOTON_CONFIG(int64_t, health_check_period_ms, 1000, "How often the GCS checks that each raylet answers")

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "fmt/format.h"
 
 extern char** environ;
@@ -166,6 +167,11 @@ int WaitForTerminationSignal() {
   int sig = 0;
   sigwait(&set, &sig);
   return sig;
+}
+
+void SetMutexDeadlockDetection(bool on) {
+  absl::SetMutexDeadlockDetectionMode(on ? absl::OnDeadlockCycle::kAbort
+                                         : absl::OnDeadlockCycle::kIgnore);
 }
 
 std::string SelfExecutablePath() {

@@ -53,6 +53,12 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
 void BlockTerminationSignals();
 int WaitForTerminationSignal();
 
+// Turns abseil's mutex deadlock detector on or off for this process. It is on
+// by default in the abseil Photon builds against, and checks every lock taken
+// against a process-wide graph under a global lock; each process sets it from
+// the mutex_deadlock_detection config once, before it starts threads.
+void SetMutexDeadlockDetection(bool on);
+
 // The path of the running executable.
 std::string SelfExecutablePath();
 

@@ -97,6 +97,7 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, Drive
       return absl::UnavailableError(fmt::format("the cluster at {} has no live node", address));
     }
   }
+  SetMutexDeadlockDetection(config.mutex_deadlock_detection());
   if (auto s = InitLogging("driver",
                            conn.session_dir.empty() ? config.session_dir_root() : conn.session_dir,
                            config.log_level());
@@ -144,6 +145,7 @@ absl::StatusOr<std::unique_ptr<core::CoreWorker>> ConnectWorker(
     const SystemConfig& config, rpc::Language language, core::TaskExecutor executor,
     std::function<void(const TaskID&)> interrupt) {
   if (config.raylet_pid() > 0) DieWithParent(static_cast<pid_t>(config.raylet_pid()), SIGKILL);
+  SetMutexDeadlockDetection(config.mutex_deadlock_detection());
   if (auto s = InitLogging("worker", config.session_dir(), config.log_level()); !s.ok()) {
     // The worker still runs; its log lines go to stderr, which the raylet keeps.
     PHOTON_LOG_WARN("no log file for this worker: {}", std::string(s.message()));

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     std::cerr << "photon-gcs: " << config.status().message() << "\n";
     return 2;
   }
+  photon::SetMutexDeadlockDetection(config->mutex_deadlock_detection());
   if (auto s = photon::InitLogging("gcs", session_dir, config->log_level()); !s.ok()) {
     std::cerr << "photon-gcs: " << s.message() << "\n";
     return 2;

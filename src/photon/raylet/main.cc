@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
   opts.resources[fmt::format("node:{}", opts.host == "0.0.0.0" ? "127.0.0.1" : opts.host)] = 1;
   if (head) opts.resources["node:__internal_head__"] = 1;
   if (num_gpus > 0) opts.resources["GPU"] = num_gpus;
+  photon::SetMutexDeadlockDetection(config->mutex_deadlock_detection());
   if (auto s = photon::InitLogging("raylet", opts.session_dir, config->log_level()); !s.ok()) {
     std::cerr << "photon-raylet: " << s.message() << "\n";
     return 2;
