@@ -88,6 +88,31 @@ TEST_F(TaskSubmitterTest, ReusesTheLeaseAndReturnsItOnceIdle) {
   EXPECT_EQ(submitter_.NumLeases(), 0u);
 }
 
+// A lease that keeps running tasks has one idle check pending, not one per
+// task, and is returned a full timeout after its last task, not its first.
+TEST_F(TaskSubmitterTest, OneIdleCheckPerLeaseCountsFromTheLastTask) {
+  const absl::Duration timeout = absl::Milliseconds(config_.worker_lease_timeout_ms());
+  Submit();
+  rpc::Address w = GrantLease(Local(), local_node_);
+  auto push = Worker(w)->pushes.Take();
+  push.done(absl::OkStatus(), ReplyWith(push.request.task(), "0"));
+  for (int i = 1; i <= 5; ++i) {
+    timer_.Advance(timeout / 4);
+    Submit();
+    push = Worker(w)->pushes.Take();
+    push.done(absl::OkStatus(), ReplyWith(push.request.task(), std::to_string(i)));
+    EXPECT_EQ(timer_.NumPending("return idle lease"), 1u);
+  }
+  EXPECT_EQ(Local()->returns.size(), 0u);
+  timer_.Advance(timeout - absl::Milliseconds(1));
+  EXPECT_EQ(Local()->returns.size(), 0u);
+  EXPECT_EQ(submitter_.NumLeases(), 1u);
+  timer_.Advance(absl::Milliseconds(1));
+  ASSERT_EQ(Local()->returns.size(), 1u);
+  EXPECT_EQ(submitter_.NumLeases(), 0u);
+  EXPECT_EQ(timer_.NumPending("return idle lease"), 0u);
+}
+
 TEST_F(TaskSubmitterTest, FollowsSpillbackToAnotherRaylet) {
   TaskID t = Submit();
   rpc::RequestWorkerLeaseReply spill;

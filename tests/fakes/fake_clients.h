@@ -148,7 +148,7 @@ class FakeCoreWorkerClient : public rpc::CoreWorkerClient {
   explicit FakeCoreWorkerClient(rpc::Address address) : address_(std::move(address)) {}
   const rpc::Address& address() const override { return address_; }
 
-  void PushTask(const rpc::PushTaskRequest& r, rpc::ReplyCallback<rpc::PushTaskReply> d) override {
+  void PushTask(rpc::PushTaskRequest r, rpc::ReplyCallback<rpc::PushTaskReply> d) override {
     pushes.Add(r, std::move(d));
   }
   void GetObjectStatus(const rpc::GetObjectStatusRequest& r,

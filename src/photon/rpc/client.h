@@ -61,7 +61,7 @@ template <typename AsyncStub, typename Request, typename Reply>
 void CallAsync(AsyncStub* async,
                void (AsyncStub::*method)(grpc::ClientContext*, const Request*, Reply*,
                                          std::function<void(grpc::Status)>),
-               std::string_view name, const Request& request, int64_t timeout_ms,
+               std::string_view name, Request request, int64_t timeout_ms,
                std::type_identity_t<ReplyCallback<Reply>> done) {
   InjectedFailure injected = NextInjectedFailure(name);
   if (injected == InjectedFailure::kRequest) {
@@ -75,7 +75,7 @@ void CallAsync(AsyncStub* async,
     Reply reply;
   };
   auto call = std::make_shared<Call>();
-  call->request = request;
+  call->request = std::move(request);
   SetTimeout(&call->ctx, timeout_ms);
   (async->*method)(&call->ctx, &call->request, &call->reply,
                    [call, injected, name = std::string(name),

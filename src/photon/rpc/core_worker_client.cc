@@ -19,8 +19,8 @@ class GrpcCoreWorkerClient : public CoreWorkerClient,
   const Address& address() const override { return address_; }
 
   // No deadline: the task runs as long as it runs.
-  void PushTask(const PushTaskRequest& req, ReplyCallback<PushTaskReply> done) override {
-    Call(&Stub::async::PushTask, "PushTask", req, -1, std::move(done));
+  void PushTask(PushTaskRequest req, ReplyCallback<PushTaskReply> done) override {
+    Call(&Stub::async::PushTask, "PushTask", std::move(req), -1, std::move(done));
   }
   // No deadline: the owner answers once the object exists.
   void GetObjectStatus(const GetObjectStatusRequest& req,
@@ -45,9 +45,9 @@ class GrpcCoreWorkerClient : public CoreWorkerClient,
   template <typename Request, typename Reply>
   void Call(void (Stub::async::*method)(grpc::ClientContext*, const Request*, Reply*,
                                         std::function<void(grpc::Status)>),
-            const char* name, const Request& req, int64_t timeout_ms, ReplyCallback<Reply> done) {
+            const char* name, Request req, int64_t timeout_ms, ReplyCallback<Reply> done) {
     // The callback holds the client, so its stub outlives the call.
-    CallAsync(stub_->async(), method, name, req, timeout_ms,
+    CallAsync(stub_->async(), method, name, std::move(req), timeout_ms,
               [self = shared_from_this(), done = std::move(done)](
                   const absl::Status& s, Reply&& r) { done(s, std::move(r)); });
   }

@@ -26,7 +26,7 @@ class CoreWorkerClient {
   virtual ~CoreWorkerClient() = default;
   virtual const Address& address() const = 0;
 
-  virtual void PushTask(const PushTaskRequest& req, ReplyCallback<PushTaskReply> done) = 0;
+  virtual void PushTask(PushTaskRequest req, ReplyCallback<PushTaskReply> done) = 0;
   virtual void GetObjectStatus(const GetObjectStatusRequest& req,
                                ReplyCallback<GetObjectStatusReply> done) = 0;
   virtual void CancelTask(const CancelTaskRequest& req, ReplyCallback<CancelTaskReply> done) = 0;

@@ -16,6 +16,9 @@ constexpr char kTaskNameMarker[] = ":photon:task_name:";
 // Replies kept for resends of pushes that finished. A caller resends only
 // a push it got no answer for, soon after; older replies are not needed.
 constexpr size_t kKeptReplies = 1024;
+// ... and at most this many bytes of them for tasks (a resend of a task whose
+// reply was dropped runs it again, which a task's retry may do anyway).
+constexpr size_t kKeptTaskReplyBytes = 16 << 20;
 
 }  // namespace
 
@@ -159,11 +162,19 @@ void TaskReceiver::Finish(const Item& item) {
       replies[req.task().sequence_number()] = *item.reply;
       if (replies.size() > kKeptReplies) replies.erase(replies.begin());
     } else {
-      if (done_.size() >= kKeptReplies && !done_order_.empty()) {
-        done_.erase(done_order_.front());
+      const size_t bytes = item.reply->ByteSizeLong();
+      while (!done_order_.empty() &&
+             (done_.size() >= kKeptReplies || done_bytes_ + bytes > kKeptTaskReplyBytes)) {
+        if (auto oldest = done_.find(done_order_.front()); oldest != done_.end()) {
+          done_bytes_ -= oldest->second.ByteSizeLong();
+          done_.erase(oldest);
+        }
         done_order_.pop_front();
       }
-      if (done_.emplace(item.key, *item.reply).second) done_order_.push_back(item.key);
+      if (bytes <= kKeptTaskReplyBytes && done_.emplace(item.key, *item.reply).second) {
+        done_order_.push_back(item.key);
+        done_bytes_ += bytes;
+      }
     }
   }
   for (const Waiter& w : waiters) w.reactor->Finish(grpc::Status::OK);

@@ -159,6 +159,7 @@ class TaskReceiver {
   // resends.
   absl::flat_hash_map<std::string, rpc::PushTaskReply> done_ ABSL_GUARDED_BY(mu_);
   std::list<std::string> done_order_ ABSL_GUARDED_BY(mu_);
+  size_t done_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // of the replies in done_
   // Answers a push the worker will not run (it exits), and its resends.
   void FinishExiting(const Item& item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<std::thread> pool_;

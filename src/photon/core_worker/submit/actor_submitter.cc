@@ -134,7 +134,8 @@ void ActorSubmitter::OnResolved(const ActorID& actor, uint64_t seq, rpc::TaskSpe
 
 void ActorSubmitter::SendReady(const ActorID& id, Actor& a, std::vector<Action>* actions) {
   if (a.data.state() != rpc::ActorTableData::ALIVE || a.data.address().port() == 0) return;
-  const rpc::Address to = a.data.address();
+  const rpc::Address& to = a.data.address();
+  std::shared_ptr<rpc::CoreWorkerClient> client = ClientFor(a);
   uint64_t skip_before = a.calls.empty() ? a.next_seq : a.calls.begin()->first;
   for (auto& [seq, call] : a.calls) {
     if (call.sent || !call.resolved) continue;
@@ -146,17 +147,26 @@ void ActorSubmitter::SendReady(const ActorID& id, Actor& a, std::vector<Action>*
     req.set_intended_worker_id(to.worker_id());
     req.set_skip_before(skip_before);
     req.set_caller_worker_id(d_.self_worker_id);
-    actions->push_back([this, id, s = seq, to, req = std::move(req)]() mutable {
-      Send(id, s, to, std::move(req));
+    actions->push_back([this, id, s = seq, client, req = std::move(req)]() mutable {
+      Send(id, s, client, std::move(req));
     });
   }
 }
 
-void ActorSubmitter::Send(const ActorID& id, uint64_t seq, rpc::Address to,
-                          rpc::PushTaskRequest req) {
-  const std::string worker = to.worker_id();
-  d_.workers->Get(to)->PushTask(req, [this, id, seq, worker, g = d_.guard](
-                                         const absl::Status& st, rpc::PushTaskReply&& reply) {
+std::shared_ptr<rpc::CoreWorkerClient> ActorSubmitter::ClientFor(Actor& a) {
+  const rpc::Address& to = a.data.address();
+  if (a.client == nullptr || a.client->address().worker_id() != to.worker_id() ||
+      a.client->address().port() != to.port() || a.client->address().ip() != to.ip()) {
+    a.client = d_.workers->Get(to);
+  }
+  return a.client;
+}
+
+void ActorSubmitter::Send(const ActorID& id, uint64_t seq,
+                          std::shared_ptr<rpc::CoreWorkerClient> to, rpc::PushTaskRequest req) {
+  std::string worker = to->address().worker_id();
+  to->PushTask(std::move(req), [this, id, seq, worker = std::move(worker), g = d_.guard](
+                                   const absl::Status& st, rpc::PushTaskReply&& reply) {
     auto token = g->Enter();
     if (token) OnReply(id, seq, worker, st, std::move(reply));
   });
@@ -218,7 +228,7 @@ void ActorSubmitter::OnReply(const ActorID& id, uint64_t seq, const std::string&
       req.set_intended_worker_id(worker);
       req.set_skip_before(a.calls.begin()->first);
       req.set_caller_worker_id(d_.self_worker_id);
-      rpc::Address to = a.data.address();
+      std::shared_ptr<rpc::CoreWorkerClient> to = ClientFor(a);
       d_.timer->RunAfter("resend actor call", call.backoff->Next(),
                          [this, id, seq, to, req = std::move(req), g = d_.guard]() mutable {
                            auto token = g->Enter();

@@ -108,6 +108,7 @@ class ActorSubmitter {
     std::optional<TaskID> creation_task;  // owned: its arguments are still held
     uint64_t next_seq = 0;
     std::map<uint64_t, Call> calls;  // by sequence number: queued, in flight, or waiting to resend
+    std::shared_ptr<rpc::CoreWorkerClient> client;  // to the incarnation calls were last sent to
   };
   using Action = std::function<void()>;
 
@@ -117,7 +118,10 @@ class ActorSubmitter {
   // actor is alive.
   void SendReady(const ActorID& id, Actor& a, std::vector<Action>* actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Send(const ActorID& id, uint64_t seq, rpc::Address to, rpc::PushTaskRequest req);
+  // The client to the actor's current incarnation (kept while it lasts).
+  std::shared_ptr<rpc::CoreWorkerClient> ClientFor(Actor& a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Send(const ActorID& id, uint64_t seq, std::shared_ptr<rpc::CoreWorkerClient> to,
+            rpc::PushTaskRequest req);
   void OnReply(const ActorID& id, uint64_t seq, const std::string& worker, const absl::Status& s,
                rpc::PushTaskReply&& reply);
   // The incarnation `call` was sent to is gone: resend or fail.

@@ -120,8 +120,7 @@ void TaskSubmitter::Pump(const std::string& key, std::vector<Action>* actions) {
     lease->busy = true;
     it->second.pushed = true;
     it->second.lease = lease;
-    rpc::TaskSpec spec = it->second.spec;
-    for (int g : lease->gpu_ids) spec.add_assigned_gpu_ids(g);
+    rpc::TaskSpec spec = SpecForLease(it->second, *lease);
     auto backoff =
         std::make_shared<Backoff>(absl::Milliseconds(d_.config->rpc_retry_initial_backoff_ms()),
                                   absl::Milliseconds(d_.config->rpc_retry_max_backoff_ms()));
@@ -252,6 +251,7 @@ void TaskSubmitter::OnLeaseReply(const std::string& key, const std::string& rayl
       lease->gpu_ids.assign(reply.gpu_ids().begin(), reply.gpu_ids().end());
       lease->raylet = raylet;
       lease->lease_id = lease_id;
+      lease->client = d_.workers->Get(lease->worker);
       lease->idle_since = d_.timer->Now();
       q.warned_infeasible = false;
       if (q.tasks.empty()) {
@@ -270,27 +270,32 @@ void TaskSubmitter::OnLeaseReply(const std::string& key, const std::string& rayl
   }
 }
 
+rpc::TaskSpec TaskSubmitter::SpecForLease(const Task& t, const Lease& lease) {
+  rpc::TaskSpec spec = t.spec;
+  for (int g : lease.gpu_ids) spec.add_assigned_gpu_ids(g);
+  return spec;
+}
+
 void TaskSubmitter::PushTask(const std::string& key, std::shared_ptr<Lease> lease, const TaskID& id,
                              rpc::TaskSpec spec, std::shared_ptr<Backoff> backoff) {
   rpc::PushTaskRequest req;
-  *req.mutable_task() = spec;
+  *req.mutable_task() = std::move(spec);
   req.set_intended_worker_id(lease->worker.worker_id());
-  d_.workers->Get(lease->worker)
-      ->PushTask(req, [this, key, lease, id, spec = std::move(spec), backoff, g = d_.guard](
-                          const absl::Status& s, rpc::PushTaskReply&& reply) mutable {
-        auto token = g->Enter();
-        if (!token) return;
-        if (rpc::IsTransient(s)) {
-          OnPushUnanswered(key, lease, id, std::move(spec), backoff, s);
-          return;
-        }
-        OnPushReply(key, lease, id, s, std::move(reply));
-      });
+  lease->client->PushTask(std::move(req), [this, key, lease, id, backoff, g = d_.guard](
+                                              const absl::Status& s, rpc::PushTaskReply&& reply) {
+    auto token = g->Enter();
+    if (!token) return;
+    if (rpc::IsTransient(s)) {
+      OnPushUnanswered(key, lease, id, backoff, s);
+      return;
+    }
+    OnPushReply(key, lease, id, s, std::move(reply));
+  });
 }
 
 void TaskSubmitter::OnPushUnanswered(const std::string& key, std::shared_ptr<Lease> lease,
-                                     const TaskID& id, rpc::TaskSpec spec,
-                                     std::shared_ptr<Backoff> backoff, const absl::Status& status) {
+                                     const TaskID& id, std::shared_ptr<Backoff> backoff,
+                                     const absl::Status& status) {
   {
     absl::MutexLock lock(&mu_);
     auto it = tasks_.find(id);
@@ -301,24 +306,33 @@ void TaskSubmitter::OnPushUnanswered(const std::string& key, std::shared_ptr<Lea
     }
   }
   std::string why(status.message());
-  d_.liveness->Check(
-      lease->worker, [this, key, lease, id, spec = std::move(spec), backoff, why, g = d_.guard](
-                         WorkerLiveness::State state, const std::string& reason) mutable {
-        auto token = g->Enter();
-        if (!token) return;
-        if (state == WorkerLiveness::State::kDead) {
-          OnWorkerDied(key, lease, id, fmt::format("{} ({})", reason, why));
+  d_.liveness->Check(lease->worker, [this, key, lease, id, backoff, why, g = d_.guard](
+                                        WorkerLiveness::State state, const std::string& reason) {
+    auto token = g->Enter();
+    if (!token) return;
+    if (state == WorkerLiveness::State::kDead) {
+      OnWorkerDied(key, lease, id, fmt::format("{} ({})", reason, why));
+      return;
+    }
+    // The worker lives: it is busy, or the call was lost. Send it again; a
+    // worker that already has the task answers with its reply.
+    PHOTON_LOG_DEBUG("push of task {} unanswered ({}); sending it again", id.Hex(), why);
+    d_.timer->RunAfter("resend task", backoff->Next(), [this, key, lease, id, backoff, g] {
+      auto token = g->Enter();
+      if (!token) return;
+      std::optional<rpc::TaskSpec> spec;
+      {
+        absl::MutexLock lock(&mu_);
+        auto it = tasks_.find(id);
+        if (lease->dead || it == tasks_.end() || it->second.cancelled) {
+          lease->busy = false;
           return;
         }
-        // The worker lives: it is busy, or the call was lost. Send it again; a
-        // worker that already has the task answers with its reply.
-        PHOTON_LOG_DEBUG("push of task {} unanswered ({}); sending it again", id.Hex(), why);
-        d_.timer->RunAfter("resend task", backoff->Next(),
-                           [this, key, lease, id, spec = std::move(spec), backoff, g]() mutable {
-                             auto token = g->Enter();
-                             if (token) PushTask(key, lease, id, std::move(spec), backoff);
-                           });
-      });
+        spec = SpecForLease(it->second, *lease);
+      }
+      PushTask(key, lease, id, std::move(*spec), backoff);
+    });
+  });
 }
 
 void TaskSubmitter::OnWorkerDied(const std::string& key, std::shared_ptr<Lease> lease,
@@ -380,7 +394,7 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
       drop_lease = true;
       std::erase(q.leases, lease);
     } else if (!lease->dead) {
-      ScheduleIdleCheck(key, lease);
+      ScheduleIdleCheck(key, lease, absl::Milliseconds(d_.config->worker_lease_timeout_ms()));
     }
     if (it != tasks_.end() && !it->second.cancelled) {
       Task& t = it->second;
@@ -406,24 +420,33 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
   }
 }
 
-void TaskSubmitter::ScheduleIdleCheck(const std::string& key, const std::shared_ptr<Lease>& lease) {
+void TaskSubmitter::ScheduleIdleCheck(const std::string& key, const std::shared_ptr<Lease>& lease,
+                                      absl::Duration delay) {
+  if (lease->idle_check_pending) return;
+  lease->idle_check_pending = true;
   std::weak_ptr<Lease> weak = lease;
-  d_.timer->RunAfter("return idle lease", absl::Milliseconds(d_.config->worker_lease_timeout_ms()),
-                     [this, key, weak, g = d_.guard] {
-                       auto token = g->Enter();
-                       if (!token) return;
-                       if (auto l = weak.lock()) MaybeReturnIdle(key, l);
-                     });
+  d_.timer->RunAfter("return idle lease", delay, [this, key, weak, g = d_.guard] {
+    auto token = g->Enter();
+    if (!token) return;
+    if (auto l = weak.lock()) MaybeReturnIdle(key, l);
+  });
 }
 
 void TaskSubmitter::MaybeReturnIdle(const std::string& key, std::shared_ptr<Lease> lease) {
   {
     absl::MutexLock lock(&mu_);
+    lease->idle_check_pending = false;
     Queue& q = queues_[key];
+    if (lease->busy || lease->dead || !q.tasks.empty()) {
+      return;  // in use again: the end of its next task schedules a check
+    }
+    const absl::Duration timeout = absl::Milliseconds(d_.config->worker_lease_timeout_ms());
     absl::Duration idle = d_.timer->Now() - lease->idle_since;
-    if (lease->busy || lease->dead || !q.tasks.empty() ||
-        idle < absl::Milliseconds(d_.config->worker_lease_timeout_ms())) {
-      return;  // in use again (a later idle period has its own check)
+    if (idle < timeout) {
+      // It ran tasks since this check was scheduled: look again when its
+      // current idle period reaches the timeout.
+      ScheduleIdleCheck(key, lease, timeout - idle);
+      return;
     }
     auto it = std::find(q.leases.begin(), q.leases.end(), lease);
     if (it == q.leases.end()) return;
@@ -465,7 +488,7 @@ absl::Status TaskSubmitter::Cancel(const TaskID& id, bool force, bool recursive)
     req.set_task_id(id.Binary());
     req.set_force(force);
     req.set_recursive(recursive);
-    auto client = d_.workers->Get(lease->worker);
+    auto client = lease->client;
     d_.liveness->CallWhileAlive<rpc::CancelTaskReply>(
         lease->worker, "CancelTask",
         [client, req](rpc::ReplyCallback<rpc::CancelTaskReply> cb) {

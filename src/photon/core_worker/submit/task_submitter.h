@@ -81,9 +81,11 @@ class TaskSubmitter {
     std::string raylet;  // where it was granted
     std::string lease_id;
     std::vector<int> gpu_ids;  // the GPU instances the raylet assigned to the lease
+    std::shared_ptr<rpc::CoreWorkerClient> client;  // to the leased worker
     bool busy = false;
     bool dead = false;
     absl::Time idle_since;
+    bool idle_check_pending = false;  // one idle check at a time, not one per task
   };
   struct Task {
     rpc::TaskSpec spec;  // set once resolved
@@ -124,8 +126,9 @@ class TaskSubmitter {
                    const absl::Status& status, rpc::PushTaskReply&& reply);
   // The push of `id` failed without an answer: resend while the worker lives.
   void OnPushUnanswered(const std::string& key, std::shared_ptr<Lease> lease, const TaskID& id,
-                        rpc::TaskSpec spec, std::shared_ptr<Backoff> backoff,
-                        const absl::Status& status);
+                        std::shared_ptr<Backoff> backoff, const absl::Status& status);
+  // What is pushed to `lease` for task `t`: its spec and the lease's GPUs.
+  static rpc::TaskSpec SpecForLease(const Task& t, const Lease& lease);
   void OnWorkerDied(const std::string& key, std::shared_ptr<Lease> lease, const TaskID& id,
                     const std::string& why);
   void FailTask(const TaskID& id, const rpc::ErrorInfo& error);
@@ -133,8 +136,9 @@ class TaskSubmitter {
   void ReturnLease(const std::shared_ptr<Lease>& lease, bool disconnect);
   // Returns `lease` if it has idled for worker_lease_timeout_ms.
   void MaybeReturnIdle(const std::string& key, std::shared_ptr<Lease> lease);
-  void ScheduleIdleCheck(const std::string& key, const std::shared_ptr<Lease>& lease)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Checks `lease` for idleness `delay` from now, unless a check is pending.
+  void ScheduleIdleCheck(const std::string& key, const std::shared_ptr<Lease>& lease,
+                         absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Cancels the lease requests of a queue that has nothing left to run.
   void CancelUnneededRequests(Queue& q, std::vector<Action>* actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
