@@ -108,6 +108,12 @@ class ActorCreator<T*(Params...)> {
     options_.max_concurrency = max_concurrency;
     return *this;
   }
+  // Places the actor in bundle `bundle_index` of `pg` (-1: any bundle with room); it lives
+  // on that bundle's resources and dies when the group is removed.
+  ActorCreator& SetPlacementGroup(const PlacementGroup& pg, int bundle_index = -1) {
+    options_.placement = internal::ToPlacementOptions(pg, bundle_index);
+    return *this;
+  }
   // Whether the actor outlives its creator (see ActorLifetime); default NON_DETACHED.
   ActorCreator& SetLifetime(ActorLifetime lifetime) {
     options_.detached = lifetime == ActorLifetime::DETACHED;

@@ -9,6 +9,7 @@
 #include "photon/config.h"
 #include "photon/errors.h"
 #include "photon/object_ref.h"
+#include "photon/placement_group.h"
 #include "photon/remote.h"
 #include "photon/serializer.h"
 #include "photon/task_caller.h"

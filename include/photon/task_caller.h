@@ -30,6 +30,21 @@ namespace internal {
 void ValidateResource(const char* option, const std::string& name, double quantity);
 void ValidateMaxRetries(int max_retries);
 
+}  // namespace internal
+
+class PlacementGroup;  // photon/placement_group.h
+
+namespace internal {
+
+// Where `pg`'s bundle `bundle_index` (-1: any) is, for a task's or actor's options.
+// Throws std::invalid_argument for an empty group or an index out of range.
+PlacementOptions ToPlacementOptions(const PlacementGroup& pg, int bundle_index);
+// Throws std::invalid_argument if `resources` fit no bundle `p` allows (as Ray refuses
+// such a request when it is submitted, rather than letting it wait forever).
+void CheckFitsPlacement(const PlacementOptions& p,
+                        const std::unordered_map<std::string, double>& resources,
+                        const std::string& what);
+
 // The options a task is submitted with: `options`, plus {"CPU": 1} when resources were
 // set without mentioning CPU (an empty map already means {"CPU": 1} to the runtime).
 CallOptions FinalCallOptions(const CallOptions& options);
@@ -72,6 +87,13 @@ class TaskOptionsBuilder {
   // (default: false, the exception is the result).
   Derived& SetRetryExceptions(bool retry_exceptions) {
     options_.retry_exceptions = retry_exceptions;
+    return Self();
+  }
+  // Runs the task in bundle `bundle_index` of `pg` (-1: any bundle with room), on that
+  // bundle's resources (see photon/placement_group.h). Throws std::invalid_argument for an
+  // index out of range; Remote() throws it for a request no such bundle can hold.
+  Derived& SetPlacementGroup(const PlacementGroup& pg, int bundle_index = -1) {
+    options_.placement = ToPlacementOptions(pg, bundle_index);
     return Self();
   }
 

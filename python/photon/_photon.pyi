@@ -97,7 +97,8 @@ def cancel(id: bytes, force: bool = False, recursive: bool = True) -> None:
 # --- tasks and actors ---------------------------------------------------------
 # An argument: (False, metadata, data) for a value, (True, object_id, b"") for a ref.
 def submit_task(function: str, name: str, args: list, num_returns: int, resources: dict,
-                max_retries: int, retry_exceptions: bool, streaming: bool = False) -> list:
+                max_retries: int, retry_exceptions: bool, streaming: bool = False,
+                scheduling: tuple = (b"", False, False, b"", -1, False)) -> list:
     """Returns the return ids (one local ref each). A streaming task has one
     return, its completion; its items come through stream_next."""
 
@@ -131,6 +132,16 @@ def kv_get(ns: str, key: bytes) -> Optional[bytes]: ...
 def nodes() -> list:
     """[{"NodeID": hex, "Alive": bool, "NodeManagerAddress": str,
     "NodeManagerPort": int, "Resources": dict, "AvailableResources": dict}]"""
+
+# --- placement groups (entries in Ray's placement_group_table shape) --------------
+def pg_create(bundles: list, strategy: str, name: str, namespace: str, detached: bool) -> bytes:
+    """Stores a group and schedules it in the background; returns its id."""
+def pg_remove(id: bytes) -> None: ...
+def pg_get(id: bytes) -> Optional[dict]: ...
+def pg_get_named(name: str, namespace: str) -> Optional[dict]: ...
+def pg_all() -> list: ...
+def pg_wait(id: bytes, timeout_ms: int) -> bool:
+    """True once placed, False after timeout_ms (< 0: none); ValueError if removed."""
 
 # --- more objects -----------------------------------------------------------------
 def put_parts(metadata: bytes, parts: list) -> bytes:

@@ -55,7 +55,13 @@ class RuntimeContext:
         return state.connection.actor_name or ""
 
     def get_placement_group_id(self):
-        return None  # placement groups are not implemented
+        """The hex id of the placement group the running task or actor is
+        in, or None."""
+        task = state.current_task()
+        pg = task.placement_group_id if task is not None else b""
+        if not pg and state.connection.mode == "worker":
+            pg = state.connection.actor_placement_group_id
+        return pg.hex() if pg else None
 
     def get_accelerator_ids(self):
         task = state.current_task()

@@ -16,7 +16,7 @@ void BindActors(nb::module_& m) {
       [](const std::string& class_key, nb::list args, const std::string& name,
          const std::string& ns, const std::map<std::string, double>& resources, int max_restarts,
          int max_task_retries, int max_concurrency, bool detached,
-         const std::tuple<nb::bytes, bool, bool>& scheduling) {
+         const SchedulingTuple& scheduling) {
         auto w = CurrentWorker();
         core::ActorCreationOptions o;
         o.scheduling = ToStrategy(scheduling);
@@ -39,7 +39,8 @@ void BindActors(nb::module_& m) {
       nb::arg("class_key"), nb::arg("args"), nb::arg("name"), nb::arg("namespace"),
       nb::arg("resources"), nb::arg("max_restarts"), nb::arg("max_task_retries"),
       nb::arg("max_concurrency"), nb::arg("detached"),
-      nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false));
+      nb::arg("scheduling") =
+          std::make_tuple(nb::bytes("", 0), false, false, nb::bytes("", 0), -1, false));
 
   m.def("submit_actor_task", [](nb::bytes actor_id, const std::string& method, nb::list args,
                                 int num_returns, const std::string& name, bool streaming) {

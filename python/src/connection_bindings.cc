@@ -44,6 +44,11 @@ core::TaskResult RunPythonTask(nb::object* executor, const rpc::TaskSpec& spec,
     task["attempt"] = spec.attempt();
     task["restarted"] = spec.restarted();
     task["max_concurrency"] = spec.max_concurrency();
+    if (spec.type() != rpc::ACTOR_TASK) {  // an actor's calls run in its creation's group
+      task["placement_group_id"] = Bytes(spec.scheduling().placement_group_id());
+      task["bundle_index"] = spec.scheduling().bundle_index();
+      task["capture_child_tasks"] = spec.scheduling().capture_child_tasks();
+    }
     if (spec.type() != rpc::ACTOR_TASK) {  // an actor's calls use its creation's
       nb::dict resources;
       for (const auto& [k, v] : spec.resources()) resources[k.c_str()] = v;

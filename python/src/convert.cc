@@ -73,12 +73,16 @@ std::vector<core::TaskArgument> ToArgs(const nb::list& args) {
   return out;
 }
 
-rpc::SchedulingStrategy ToStrategy(const std::tuple<nb::bytes, bool, bool>& t) {
+rpc::SchedulingStrategy ToStrategy(const SchedulingTuple& t) {
   rpc::SchedulingStrategy st;
   const nb::bytes& node = std::get<0>(t);
   st.set_node_id(std::string(node.c_str(), node.size()));
   st.set_soft(std::get<1>(t));
   st.set_spread(std::get<2>(t));
+  const nb::bytes& pg = std::get<3>(t);
+  st.set_placement_group_id(std::string(pg.c_str(), pg.size()));
+  st.set_bundle_index(std::get<4>(t));
+  st.set_capture_child_tasks(std::get<5>(t));
   return st;
 }
 

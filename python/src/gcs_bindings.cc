@@ -69,6 +69,130 @@ void BindGcs(nb::module_& m) {
     }
     return out;
   });
+
+  // Placement groups (Ray's placement_group_table shape for each).
+  auto table_entry = [](const rpc::PlacementGroupTableData& g) {
+    nb::dict d;
+    const auto& spec = g.spec();
+    d["placement_group_id"] = PlacementGroupID::FromBinaryOrDie(spec.placement_group_id()).Hex();
+    d["name"] = spec.name();
+    d["namespace"] = spec.ray_namespace();
+    nb::dict bundles, nodes;
+    for (int i = 0; i < spec.bundles_size(); ++i) {
+      std::map<std::string, double> r(spec.bundles(i).resources().begin(),
+                                      spec.bundles(i).resources().end());
+      bundles[nb::int_(i)] = r;
+      if (!spec.bundles(i).node_id().empty()) {
+        nodes[nb::int_(i)] = NodeID::FromBinaryOrDie(spec.bundles(i).node_id()).Hex();
+      }
+    }
+    d["bundles"] = bundles;
+    d["bundles_to_node_id"] = nodes;
+    d["strategy"] = rpc::PlacementStrategy_Name(spec.strategy());
+    d["state"] = rpc::PlacementGroupTableData::State_Name(g.state());
+    d["is_detached"] = spec.detached();
+    d["creator_job_id"] = JobID::FromBinaryOrDie(spec.creator_job_id()).Hex();
+    nb::dict stats;
+    stats["scheduling_attempt"] = g.scheduling_attempts();
+    stats["scheduling_state"] =
+        g.state() == rpc::PlacementGroupTableData::CREATED
+            ? std::string("FINISHED")
+            : std::string(g.state() == rpc::PlacementGroupTableData::REMOVED ? "REMOVED"
+                                                                             : "PENDING");
+    stats["pending_reason"] = g.pending_reason();
+    stats["end_to_end_creation_latency_ms"] =
+        g.scheduled_time_ms() > 0 ? g.scheduled_time_ms() - g.creation_time_ms() : 0;
+    d["stats"] = stats;
+    return d;
+  };
+
+  m.def("pg_create",
+        [](const std::vector<std::map<std::string, double>>& bundles, const std::string& strategy,
+           const std::string& name, const std::string& ray_namespace, bool detached) {
+          auto w = CurrentWorker();
+          rpc::PlacementStrategy s;
+          if (!rpc::PlacementStrategy_Parse(strategy, &s)) {
+            ThrowStatus(absl::InvalidArgumentError(fmt::format(
+                "Invalid placement group strategy {}. The strategy must be one of PACK, SPREAD, "
+                "STRICT_PACK or STRICT_SPREAD.",
+                strategy)));
+          }
+          rpc::PlacementGroupSpec spec;
+          PlacementGroupID id = PlacementGroupID::FromRandom(w->job_id());
+          spec.set_placement_group_id(id.Binary());
+          spec.set_name(name);
+          spec.set_ray_namespace(ray_namespace);
+          spec.set_strategy(s);
+          spec.set_detached(detached);
+          spec.set_creator_job_id(w->job_id().Binary());
+          for (const auto& b : bundles) {
+            auto* bundle = spec.add_bundles();
+            for (const auto& [k, v] : b) (*bundle->mutable_resources())[k] = v;
+          }
+          absl::Status st;
+          {
+            nb::gil_scoped_release release;
+            st = w->gcs().CreatePlacementGroup(spec);
+          }
+          Check(st);
+          return Bytes(id.Binary());
+        });
+  m.def("pg_remove", [](nb::bytes id) {
+    auto w = CurrentWorker();
+    auto pg = PlacementGroupID::FromBinary(std::string(id.c_str(), id.size()));
+    Check(pg.status());
+    absl::Status st;
+    {
+      nb::gil_scoped_release release;
+      st = w->gcs().RemovePlacementGroup(*pg);
+    }
+    Check(st);
+  });
+  m.def("pg_get", [table_entry](nb::bytes id) {
+    auto w = CurrentWorker();
+    auto pg = PlacementGroupID::FromBinary(std::string(id.c_str(), id.size()));
+    Check(pg.status());
+    absl::StatusOr<std::optional<rpc::PlacementGroupTableData>> got;
+    {
+      nb::gil_scoped_release release;
+      got = w->gcs().GetPlacementGroup(*pg);
+    }
+    auto g = Check(std::move(got));
+    return g ? nb::object(table_entry(*g)) : nb::object(nb::none());
+  });
+  m.def("pg_get_named", [table_entry](const std::string& name, const std::string& ray_namespace) {
+    auto w = CurrentWorker();
+    absl::StatusOr<std::optional<rpc::PlacementGroupTableData>> got;
+    {
+      nb::gil_scoped_release release;
+      got = w->gcs().GetNamedPlacementGroup(name, ray_namespace);
+    }
+    auto g = Check(std::move(got));
+    return g ? nb::object(table_entry(*g)) : nb::object(nb::none());
+  });
+  m.def("pg_all", [table_entry] {
+    auto w = CurrentWorker();
+    absl::StatusOr<std::vector<rpc::PlacementGroupTableData>> all;
+    {
+      nb::gil_scoped_release release;
+      all = w->gcs().GetAllPlacementGroups();
+    }
+    nb::list out;
+    for (const auto& g : Check(std::move(all))) out.append(table_entry(g));
+    return out;
+  });
+  // True once created, False after `timeout_ms` (< 0: none); raises if removed.
+  m.def("pg_wait", [](nb::bytes id, int64_t timeout_ms) {
+    auto w = CurrentWorker();
+    auto pg = PlacementGroupID::FromBinary(std::string(id.c_str(), id.size()));
+    Check(pg.status());
+    absl::StatusOr<bool> ready;
+    {
+      nb::gil_scoped_release release;
+      ready = w->gcs().WaitPlacementGroupReady(*pg, timeout_ms);
+    }
+    return Check(std::move(ready));
+  });
 }
 
 }  // namespace photon::python

@@ -14,7 +14,7 @@ void BindTasks(nb::module_& m) {
       "submit_task",
       [](const std::string& function, const std::string& name, nb::list args, int num_returns,
          const std::map<std::string, double>& resources, int max_retries, bool retry_exceptions,
-         bool streaming, const std::tuple<nb::bytes, bool, bool>& scheduling) {
+         bool streaming, const SchedulingTuple& scheduling) {
         auto w = CurrentWorker();
         core::TaskOptions o;
         o.scheduling = ToStrategy(scheduling);
@@ -36,7 +36,8 @@ void BindTasks(nb::module_& m) {
       nb::arg("function"), nb::arg("name"), nb::arg("args"), nb::arg("num_returns"),
       nb::arg("resources"), nb::arg("max_retries"), nb::arg("retry_exceptions"),
       nb::arg("streaming") = false,
-      nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false));
+      nb::arg("scheduling") =
+          std::make_tuple(nb::bytes("", 0), false, false, nb::bytes("", 0), -1, false));
 
   m.def(
       "cancel",

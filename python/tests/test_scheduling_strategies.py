@@ -1,5 +1,6 @@
 """scheduling_strategy: NodeAffinitySchedulingStrategy (hard and soft), SPREAD,
-DEFAULT, and clear errors for what Photon does not implement."""
+DEFAULT, and clear errors for bad strategies (placement groups:
+test_placement_group.py)."""
 import time
 
 import pytest
@@ -74,8 +75,8 @@ def test_default_and_invalid_strategies(two_nodes):
         where.options(scheduling_strategy="NEAREST")
     with pytest.raises(ValueError, match="hex"):
         NodeAffinitySchedulingStrategy(node_id="not-hex", soft=False)
-    with pytest.raises(NotImplementedError, match="placement groups"):
-        where.options(scheduling_strategy=PlacementGroupSchedulingStrategy(None))
+    with pytest.raises(TypeError, match="PlacementGroup"):
+        where.options(scheduling_strategy=PlacementGroupSchedulingStrategy("not a group"))
 
 
 def test_nodes_have_ray_node_resources(two_nodes):

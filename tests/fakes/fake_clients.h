@@ -110,6 +110,18 @@ class FakeRayletClient : public rpc::RayletClient {
                     rpc::ReplyCallback<rpc::GetNodeStatsReply> d) override {
     stats.Add(r, std::move(d));
   }
+  void PrepareBundleResources(const rpc::PrepareBundleResourcesRequest& r,
+                              rpc::ReplyCallback<rpc::PrepareBundleResourcesReply> d) override {
+    prepares.Add(r, std::move(d));
+  }
+  void CommitBundleResources(const rpc::CommitBundleResourcesRequest& r,
+                             rpc::ReplyCallback<rpc::CommitBundleResourcesReply> d) override {
+    commits.Add(r, std::move(d));
+  }
+  void CancelResourceReserve(const rpc::CancelResourceReserveRequest& r,
+                             rpc::ReplyCallback<rpc::CancelResourceReserveReply> d) override {
+    bundle_cancels.Add(r, std::move(d));
+  }
 
   CallLog<rpc::RequestWorkerLeaseRequest, rpc::RequestWorkerLeaseReply> leases;
   CallLog<rpc::ReturnWorkerRequest, rpc::ReturnWorkerReply> returns;
@@ -121,6 +133,9 @@ class FakeRayletClient : public rpc::RayletClient {
   CallLog<rpc::RegisterWorkerRequest, rpc::RegisterWorkerReply> registers;
   CallLog<rpc::HealthCheckRequest, rpc::HealthCheckReply> health;
   CallLog<rpc::GetNodeStatsRequest, rpc::GetNodeStatsReply> stats;
+  CallLog<rpc::PrepareBundleResourcesRequest, rpc::PrepareBundleResourcesReply> prepares;
+  CallLog<rpc::CommitBundleResourcesRequest, rpc::CommitBundleResourcesReply> commits;
+  CallLog<rpc::CancelResourceReserveRequest, rpc::CancelResourceReserveReply> bundle_cancels;
 
  private:
   std::string address_;
@@ -287,6 +302,26 @@ class FakeGcsClient : public GcsClient {
                       std::function<void(const absl::Status&)> done) override {
     KillActor(id, no_restart, reason).IgnoreError();  // (a fake: nothing can fail)
     done(absl::OkStatus());
+  }
+  absl::Status CreatePlacementGroup(const rpc::PlacementGroupSpec&) override {
+    return absl::UnimplementedError("fake");
+  }
+  absl::Status RemovePlacementGroup(const PlacementGroupID&) override {
+    return absl::UnimplementedError("fake");
+  }
+  absl::StatusOr<std::optional<rpc::PlacementGroupTableData>> GetPlacementGroup(
+      const PlacementGroupID&) override {
+    return std::optional<rpc::PlacementGroupTableData>();
+  }
+  absl::StatusOr<std::optional<rpc::PlacementGroupTableData>> GetNamedPlacementGroup(
+      const std::string&, const std::string&) override {
+    return std::optional<rpc::PlacementGroupTableData>();
+  }
+  absl::StatusOr<std::vector<rpc::PlacementGroupTableData>> GetAllPlacementGroups() override {
+    return std::vector<rpc::PlacementGroupTableData>();
+  }
+  absl::StatusOr<bool> WaitPlacementGroupReady(const PlacementGroupID&, int64_t) override {
+    return absl::UnimplementedError("fake");
   }
   absl::StatusOr<std::vector<rpc::ActorTableData>> ListActors() override {
     absl::MutexLock lock(&mu_);

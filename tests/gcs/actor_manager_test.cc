@@ -7,6 +7,7 @@
 
 #include "tests/fakes/fake_clients.h"
 #include "tests/fakes/fake_timer.h"
+#include "tests/fakes/handle_call.h"
 
 namespace photon::gcs {
 namespace {
@@ -14,16 +15,7 @@ namespace {
 using photon::testing::FakeCoreWorkerPool;
 using photon::testing::FakeRayletPool;
 using photon::testing::FakeTimer;
-
-// Runs one call of a callback-API handler with a test reactor; returns the
-// status the handler finished it with.
-template <typename F>
-grpc::Status Handle(F handler) {
-  grpc::CallbackServerContext ctx;
-  grpc::testing::DefaultReactorTestPeer peer(&ctx);
-  handler(&ctx);
-  return peer.test_status();
-}
+using photon::testing::Handle;
 
 class ActorManagerTest : public ::testing::Test {
  protected:

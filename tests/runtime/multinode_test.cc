@@ -77,7 +77,15 @@ Blob Transform(Blob blob, int key) {
   return blob;
 }
 
-PHOTON_REMOTE(RayletOfTask, SlowRaylet, Produce, Consume, ConsumeBytes, Transform);
+// An actor that reports where it lives.
+class Locator {
+ public:
+  static Locator* Create() { return new Locator(); }
+  std::string Where() { return photon_test::ThisRaylet(); }
+};
+
+PHOTON_REMOTE(RayletOfTask, SlowRaylet, Produce, Consume, ConsumeBytes, Transform, Locator::Create,
+              &Locator::Where);
 
 // ---- fixture -----------------------------------------------------------------
 
@@ -118,6 +126,60 @@ class MultiNodeTest : public ::testing::Test {
 
   std::unique_ptr<photon::LocalCluster> cluster_;
 };
+
+// ---- placement groups ----------------------------------------------------------------
+
+TEST_F(MultiNodeTest, PlacementGroupStrictSpreadPutsABundleOnEachNode) {
+  StartHead(Node(1, {}));
+  std::string n1 = AddNode(Node(1, {}));
+  std::string n2 = AddNode(Node(1, {}));
+  Connect();
+  photon::PlacementGroupCreationOptions options{"spread",
+                                                {{{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}},
+                                                photon::PlacementStrategy::STRICT_SPREAD};
+  photon::PlacementGroup pg = photon::CreatePlacementGroup(options);
+  ASSERT_TRUE(pg.Wait(60));
+  EXPECT_EQ(pg.GetState(), photon::PlacementGroupState::CREATED);
+  EXPECT_EQ(pg.GetID().size(), 40u);
+  std::set<std::string> where;
+  for (int i = 0; i < 3; ++i) {
+    where.insert(*photon::Get(photon::Task(RayletOfTask).SetPlacementGroup(pg, i).Remote()));
+  }
+  EXPECT_EQ(where.size(), 3u);  // one bundle, so one task, per node
+  auto actor = photon::Actor(Locator::Create).SetPlacementGroup(pg, 1).Remote();
+  EXPECT_EQ(*photon::Get(actor.Task(&Locator::Where).Remote()),
+            *photon::Get(photon::Task(RayletOfTask).SetPlacementGroup(pg, 1).Remote()));
+
+  auto found = photon::GetPlacementGroup("spread");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->GetID(), pg.GetID());
+  EXPECT_EQ(found->GetBundles().size(), 3u);
+  EXPECT_EQ(photon::GetAllPlacementGroups().size(), 1u);
+  // Out-of-range bundles and requests no bundle can hold are refused at once.
+  EXPECT_THROW(photon::Task(RayletOfTask).SetPlacementGroup(pg, 3), std::invalid_argument);
+  EXPECT_THROW(photon::Task(RayletOfTask).SetResource("CPU", 2).SetPlacementGroup(pg).Remote(),
+               std::invalid_argument);
+  EXPECT_THROW(photon::CreatePlacementGroup({"", {}, photon::PlacementStrategy::PACK}),
+               std::invalid_argument);
+  EXPECT_THROW(photon::CreatePlacementGroup({"spread", {{{"CPU", 1}}}}), photon::Error);
+
+  photon::RemovePlacementGroup(pg.GetID());
+  EXPECT_EQ(pg.GetState(), photon::PlacementGroupState::REMOVED);
+  EXPECT_FALSE(photon::GetPlacementGroup("spread").has_value());
+  EXPECT_THROW(photon::Get(actor.Task(&Locator::Where).Remote()), photon::ActorDiedError);
+}
+
+TEST_F(MultiNodeTest, PlacementGroupThatFitsNowhereWaitsAndTimesOut) {
+  StartHead(Node(1, {}));
+  Connect();
+  auto pg = photon::CreatePlacementGroup(
+      {"", {{{"CPU", 1}}, {{"CPU", 1}}}, photon::PlacementStrategy::STRICT_SPREAD});
+  EXPECT_FALSE(pg.Wait(1));
+  EXPECT_EQ(pg.GetState(), photon::PlacementGroupState::PENDING);
+  AddNode(Node(1, {}));
+  EXPECT_TRUE(pg.Wait(60));
+  photon::RemovePlacementGroup(pg.GetID());
+}
 
 // ---- 6. refs and large objects across nodes ----------------------------------------
 

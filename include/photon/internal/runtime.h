@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -55,11 +57,19 @@ class PackedActorHandles {
 };
 
 // Options of one remote call (see photon::TaskCaller).
+// Where a task or actor runs inside a placement group (empty id: not in one).
+struct PlacementOptions {
+  std::string placement_group_id;                                // binary PlacementGroupID
+  int bundle_index = -1;                                         // -1: any bundle
+  std::vector<std::unordered_map<std::string, double>> bundles;  // the group's, for checks
+};
+
 struct CallOptions {
   std::string name;                                   // display name; empty: function name
   std::unordered_map<std::string, double> resources;  // empty: {"CPU": 1}
   int max_retries = -2;                               // -2: the configured default (3)
   bool retry_exceptions = false;
+  PlacementOptions placement;
 };
 
 // Options of an actor (see photon::ActorCreator).
@@ -71,6 +81,16 @@ struct ActorOptions {
   int max_task_retries = 0;                           // -1: infinite
   int max_concurrency = 1;                            // > 1: a pool of that many threads
   bool detached = false;                              // outlives its driver until killed
+  PlacementOptions placement;
+};
+
+// A placement group as the GCS reports it.
+struct PlacementGroupData {
+  std::string id;  // binary
+  std::string name;
+  std::vector<std::unordered_map<std::string, double>> bundles;
+  int strategy = 0;  // photon::PlacementStrategy
+  int state = 0;     // photon::PlacementGroupState
 };
 
 // The bytes of one object, valid while the shared_ptr lives (they may be a
@@ -151,6 +171,33 @@ class Runtime {
 
   // Introspection for tests: how many objects this process tracks (owned or
   // borrowed, with a live reference). 0 if the runtime does not know.
+  // Placement groups. Each throws photon::Error when the cluster refuses
+  // (a bad group, a name in use) and std::runtime_error where unsupported.
+  virtual std::string CreatePlacementGroup(
+      const std::string& name, const std::vector<std::unordered_map<std::string, double>>& bundles,
+      int strategy, bool detached) {
+    (void)name, (void)bundles, (void)strategy, (void)detached;
+    throw std::runtime_error("placement groups are not supported by this runtime");
+  }
+  virtual void RemovePlacementGroup(const std::string& id) {
+    (void)id;
+    throw std::runtime_error("placement groups are not supported by this runtime");
+  }
+  // True once created; false after timeout_ms (< 0: none).
+  virtual bool WaitPlacementGroupReady(const std::string& id, int64_t timeout_ms) {
+    (void)id, (void)timeout_ms;
+    throw std::runtime_error("placement groups are not supported by this runtime");
+  }
+  // By binary id, or (id empty) by name in the job's namespace.
+  virtual std::optional<PlacementGroupData> GetPlacementGroup(const std::string& id,
+                                                              const std::string& name) {
+    (void)id, (void)name;
+    throw std::runtime_error("placement groups are not supported by this runtime");
+  }
+  virtual std::vector<PlacementGroupData> GetAllPlacementGroups() {
+    throw std::runtime_error("placement groups are not supported by this runtime");
+  }
+
   virtual size_t NumTrackedObjects() const { return 0; }
   // Introspection for tests and tools: the counters of this node's object
   // store by name (capacity, bytes_used, num_objects, spilled_bytes_total,

@@ -98,12 +98,13 @@ class ActorClass:
         total = max_concurrency + sum(groups.values())
         core_concurrency = min(total, 64) if is_async else total
         try:
+            resources = (opts.resources_of(o, default_cpus=0)
+                         if (o.get("num_cpus") or o.get("resources") or o.get("num_gpus")) else {})
             aid = _photon.create_actor(
-                key, task_args.pack_args(args, kwargs), name, namespace,
-                opts.resources_of(o, default_cpus=0) if (o.get("num_cpus") or o.get("resources")
-                                                         or o.get("num_gpus")) else {},
+                key, task_args.pack_args(args, kwargs), name, namespace, resources,
                 o.get("max_restarts") or 0, o.get("max_task_retries") or 0, core_concurrency,
-                o.get("lifetime") == "detached", opts.scheduling_of(o))
+                o.get("lifetime") == "detached",
+                opts.scheduling_of(o, resources, f"actor {self._cls.__name__}"))
         except ValueError as e:
             if o.get("get_if_exists") and "already exists" in str(e):
                 existing = _photon.get_named_actor(name, namespace)

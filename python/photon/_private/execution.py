@@ -157,12 +157,16 @@ def execute_task(task, raw_args):
     task_id = bytes(task["task_id"])
     if "resources" in task:  # a normal task or an actor's creation: its own resources
         resources, gpu_ids = dict(task["resources"]), list(task["gpu_ids"])
+        pg, capture = bytes(task["placement_group_id"]), bool(task["capture_child_tasks"])
         if task["type"] == "actor_creation":
             conn.actor_resources, conn.actor_gpu_ids = resources, gpu_ids
+            conn.actor_placement_group_id, conn.actor_capture_child_tasks = pg, capture
         _set_gpu_ids(gpu_ids)
     else:  # an actor call runs with its actor's
         resources, gpu_ids = conn.actor_resources, conn.actor_gpu_ids
-    token = state.enter_task(state.TaskContext(task_id, task["name"], resources, gpu_ids))
+        pg, capture = conn.actor_placement_group_id, conn.actor_capture_child_tasks
+    token = state.enter_task(state.TaskContext(task_id, task["name"], resources, gpu_ids, pg,
+                                               capture))
     try:
         if normal:
             _track(task_id, ident)

@@ -80,3 +80,7 @@ class WorkerID(BaseID):
 
 class ObjectID(BaseID):
     SIZE = 40
+
+
+class PlacementGroupID(BaseID):
+    SIZE = 20

@@ -3,6 +3,7 @@ import math
 
 from photon import _photon
 from photon._private import scheduling_strategies
+from photon._private import state
 
 _COMMON = {"num_cpus", "num_gpus", "resources", "memory", "name", "runtime_env",
            "scheduling_strategy", "accelerator_type", "label_selector", "enable_task_events",
@@ -151,9 +152,60 @@ def resources_of(options, default_cpus):
     if options.get("memory"):
         res["memory"] = options["memory"]  # bytes; nodes offer their RAM as "memory"
     # Amounts are kept to Ray's precision of 0.0001 (0.50005 CPUs becomes 0.5).
-    return {k: round(float(v), 4) for k, v in res.items() if v}
+    # CPU stays even at 0: the core reads an empty request as "1 CPU".
+    return {k: round(float(v), 4) for k, v in res.items() if v or k == "CPU"}
 
 
-def scheduling_of(options):
-    """The core's (node_id, soft, spread) for the scheduling_strategy option."""
-    return scheduling_strategies.to_core(options.get("scheduling_strategy"))
+def scheduling_of(options, resources=None, what="the task"):
+    """The core's (node_id, soft, spread, placement_group_id, bundle_index,
+    capture_child_tasks) from the scheduling_strategy option, the older
+    placement_group* options, or the running task's group when it captures
+    its children. A request that fits no bundle of its group is refused
+    here, as in Ray."""
+    strategy = options.get("scheduling_strategy")
+    pg = options.get("placement_group", "default")
+    if pg not in ("default", None) and strategy not in (None, "DEFAULT"):
+        raise ValueError("Placement groups should be specified via the scheduling_strategy "
+                         "option; 'placement_group' cannot be combined with it.")
+    if pg not in ("default", None):
+        strategy = scheduling_strategies.PlacementGroupSchedulingStrategy(
+            pg, options.get("placement_group_bundle_index", -1),
+            options.get("placement_group_capture_child_tasks"))
+    elif strategy in (None, "DEFAULT") and pg == "default":
+        task = state.current_task()
+        if task is not None and task.placement_group_id and task.capture_child_tasks:
+            return (b"", False, False, task.placement_group_id, -1, True)
+    core = scheduling_strategies.to_core(strategy)
+    if isinstance(strategy, scheduling_strategies.PlacementGroupSchedulingStrategy) and core[3]:
+        group = strategy.placement_group
+        _check_placement_group_index(group, strategy.placement_group_bundle_index)
+        _validate_fits(group, strategy.placement_group_bundle_index, resources or {}, what)
+    return core
+
+
+def _check_placement_group_index(placement_group, bundle_index):
+    if placement_group.is_empty():
+        if bundle_index != -1:
+            raise ValueError("If placement_group is not set, the value of bundle_index must "
+                             "be -1.")
+    elif bundle_index >= placement_group.bundle_count or bundle_index < -1:
+        raise ValueError(f"placement group bundle index {bundle_index} is invalid. Valid "
+                         f"placement group indexes: 0-{placement_group.bundle_count}")
+
+
+def _validate_fits(placement_group, bundle_index, resources, what):
+    """Ray's submission-time check: the request must fit the chosen bundle
+    (or, with -1, some bundle); a request no bundle can hold would wait
+    forever."""
+    request = {k: v for k, v in resources.items() if v > 0}
+    if not request:
+        return
+    bundles = placement_group.bundle_specs
+    chosen = bundles if bundle_index == -1 else [bundles[bundle_index]]
+    for b in chosen:
+        if all(b.get(k, 0) >= v for k, v in request.items()):
+            return
+    raise ValueError(f"Cannot schedule {what} with the placement group because the resource "
+                     f"request {request} cannot fit into any bundles for the placement group, "
+                     f"{bundles}.")
+

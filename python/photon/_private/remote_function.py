@@ -73,12 +73,13 @@ class RemoteFunction:
         max_retries = task_options.get("max_retries")
         retry_exceptions = task_options.get("retry_exceptions", False)
         key = self._export_key(task_options)
+        resources = opts.resources_of(task_options, default_cpus=1)
+        name = task_options.get("name") or self._function.__qualname__
+        scheduling = opts.scheduling_of(task_options, resources, name)
         ids = _photon.submit_task(
-            key, task_options.get("name") or self._function.__qualname__,
-            task_args.pack_args(args, kwargs), num_returns,
-            opts.resources_of(task_options, default_cpus=1),
+            key, name, task_args.pack_args(args, kwargs), num_returns, resources,
             -2 if max_retries is None else max_retries, bool(retry_exceptions), streaming,
-            opts.scheduling_of(task_options))
+            scheduling)
         refs = [ObjectRef(i, _adopt=True) for i in ids]
         if streaming:
             return ObjectRefGenerator(refs[0])

@@ -3,6 +3,7 @@ photon.util.scheduling_strategies, Ray's ray.util.scheduling_strategies).
 
 Pass one as ``scheduling_strategy=`` in ``@photon.remote`` or ``.options()``;
 the strings "DEFAULT" and "SPREAD" are accepted too."""
+from photon._private.ids import PlacementGroupID
 
 
 class NodeAffinitySchedulingStrategy:
@@ -28,7 +29,10 @@ class NodeAffinitySchedulingStrategy:
 
 
 class PlacementGroupSchedulingStrategy:
-    """Placement groups are not implemented in Photon: using this raises."""
+    """Run in `placement_group`: in its bundle `placement_group_bundle_index`
+    (-1: any bundle with room). With placement_group_capture_child_tasks, the
+    tasks and actors this one starts run in the group too unless they say
+    otherwise."""
 
     def __init__(self, placement_group, placement_group_bundle_index=-1,
                  placement_group_capture_child_tasks=None):
@@ -64,15 +68,31 @@ class DoesNotExist:
 
 
 def to_core(strategy):
-    """(node_id bytes, soft, spread) for the core, or a clear error."""
+    """(node_id bytes, soft, spread, placement_group_id bytes, bundle_index,
+    capture_child_tasks) for the core, or a clear error."""
     if strategy is None or strategy == "DEFAULT":
-        return (b"", False, False)
+        return (b"", False, False, b"", -1, False)
     if strategy == "SPREAD":
-        return (b"", False, True)
+        return (b"", False, True, b"", -1, False)
     if isinstance(strategy, NodeAffinitySchedulingStrategy):
-        return (bytes.fromhex(strategy.node_id), strategy.soft, False)
-    if isinstance(strategy, (PlacementGroupSchedulingStrategy, NodeLabelSchedulingStrategy)):
-        raise NotImplementedError(f"{type(strategy).__name__} is not supported by Photon "
-                                  "(placement groups and node labels are not implemented)")
-    raise ValueError(f"scheduling_strategy must be 'DEFAULT', 'SPREAD' or a "
-                     f"NodeAffinitySchedulingStrategy, got {strategy!r}")
+        return (bytes.fromhex(strategy.node_id), strategy.soft, False, b"", -1, False)
+    if isinstance(strategy, PlacementGroupSchedulingStrategy):
+        pg = strategy.placement_group
+        if pg is None:
+            return (b"", False, False, b"", -1, False)
+        if not isinstance(getattr(pg, "id", None), PlacementGroupID):
+            raise TypeError("placement_group must be a PlacementGroup (from "
+                            f"photon.util.placement_group), got {type(pg)}")
+        index = strategy.placement_group_bundle_index
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise TypeError(f"placement_group_bundle_index must be an int, got {type(index)}")
+        if pg.is_empty():
+            return (b"", False, False, b"", -1, False)
+        return (b"", False, False, pg.id.binary(), index,
+                bool(strategy.placement_group_capture_child_tasks))
+    if isinstance(strategy, NodeLabelSchedulingStrategy):
+        raise NotImplementedError("NodeLabelSchedulingStrategy is not supported by Photon yet "
+                                  "(node labels are not implemented)")
+    raise ValueError(f"scheduling_strategy must be 'DEFAULT', 'SPREAD', a "
+                     f"NodeAffinitySchedulingStrategy or a PlacementGroupSchedulingStrategy, "
+                     f"got {strategy!r}")

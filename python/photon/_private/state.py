@@ -27,6 +27,8 @@ class Connection:
         self.actor_name = None      # its name ("" if anonymous)
         self.actor_resources = {}   # the resources its creation holds
         self.actor_gpu_ids = []
+        self.actor_placement_group_id = b""  # the group its creation runs in ...
+        self.actor_capture_child_tasks = False  # ... and whether its calls' children join it
         self.original_cuda = None   # the worker's own CUDA_VISIBLE_DEVICES
         self.runtime_env = None
 
@@ -37,13 +39,17 @@ connection = Connection()
 class TaskContext:
     """The task a thread (or an async actor's coroutine) runs."""
 
-    __slots__ = ("task_id", "name", "resources", "gpu_ids")
+    __slots__ = ("task_id", "name", "resources", "gpu_ids", "placement_group_id",
+                 "capture_child_tasks")
 
-    def __init__(self, task_id, name, resources, gpu_ids):
+    def __init__(self, task_id, name, resources, gpu_ids, placement_group_id=b"",
+                 capture_child_tasks=False):
         self.task_id = task_id      # bytes
         self.name = name
         self.resources = resources  # dict
         self.gpu_ids = gpu_ids      # list of ints
+        self.placement_group_id = placement_group_id    # bytes; b"" outside a group
+        self.capture_child_tasks = capture_child_tasks  # its children default to the group
 
 
 _current_task = contextvars.ContextVar("photon_current_task", default=None)

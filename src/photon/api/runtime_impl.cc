@@ -2,6 +2,7 @@
 
 #include "fmt/format.h"
 #include "photon/errors.h"
+#include "photon/task_caller.h"
 
 namespace photon::internal {
 namespace {
@@ -91,6 +92,13 @@ std::string CoreWorkerRuntime::SubmitTask(const std::string& function_name,
   o.resources.insert(options.resources.begin(), options.resources.end());
   o.max_retries = options.max_retries;
   o.retry_exceptions = options.retry_exceptions;
+  if (!options.placement.placement_group_id.empty()) {
+    std::unordered_map<std::string, double> request = options.resources;
+    if (request.empty()) request["CPU"] = 1;
+    CheckFitsPlacement(options.placement, request, "task '" + function_name + "'");
+    o.scheduling.set_placement_group_id(options.placement.placement_group_id);
+    o.scheduling.set_bundle_index(options.placement.bundle_index);
+  }
   auto ids = worker_->SubmitTask(std::move(core_args), o);
   if (!ids.ok()) ThrowStatus(ids.status());
   return ids->front().Binary();
@@ -164,6 +172,11 @@ std::string CoreWorkerRuntime::CreateActor(const std::string& factory_name,
   o.max_task_retries = options.max_task_retries;
   o.max_concurrency = options.max_concurrency;
   o.detached = options.detached;
+  if (!options.placement.placement_group_id.empty()) {
+    CheckFitsPlacement(options.placement, options.resources, "actor '" + factory_name + "'");
+    o.scheduling.set_placement_group_id(options.placement.placement_group_id);
+    o.scheduling.set_bundle_index(options.placement.bundle_index);
+  }
   auto id = worker_->CreateActor(ToCoreArgs(args), o);
   if (!id.ok()) ThrowStatus(id.status());
   return id->Binary();
@@ -214,6 +227,80 @@ bool CoreWorkerRuntime::WasCurrentActorRestarted() {
     throw Error("WasCurrentActorRestarted may only be called inside an actor");
   }
   return worker_->actor_restarted();
+}
+
+// ---- placement groups --------------------------------------------------------
+
+namespace {
+PlacementGroupData ToData(const rpc::PlacementGroupTableData& g) {
+  PlacementGroupData d;
+  d.id = g.spec().placement_group_id();
+  d.name = g.spec().name();
+  for (const auto& b : g.spec().bundles()) {
+    d.bundles.emplace_back(b.resources().begin(), b.resources().end());
+  }
+  d.strategy = static_cast<int>(g.spec().strategy());
+  d.state = static_cast<int>(g.state());
+  return d;
+}
+}  // namespace
+
+std::string CoreWorkerRuntime::CreatePlacementGroup(
+    const std::string& name, const std::vector<std::unordered_map<std::string, double>>& bundles,
+    int strategy, bool detached) {
+  rpc::PlacementGroupSpec spec;
+  PlacementGroupID id = PlacementGroupID::FromRandom(worker_->job_id());
+  spec.set_placement_group_id(id.Binary());
+  spec.set_name(name);
+  spec.set_ray_namespace(worker_->ray_namespace());
+  spec.set_strategy(static_cast<rpc::PlacementStrategy>(strategy));
+  spec.set_detached(detached);
+  spec.set_creator_job_id(worker_->job_id().Binary());
+  for (const auto& b : bundles) {
+    auto* bundle = spec.add_bundles();
+    for (const auto& [k, v] : b) (*bundle->mutable_resources())[k] = v;
+  }
+  auto s = worker_->gcs().CreatePlacementGroup(spec);
+  if (!s.ok()) ThrowStatus(s);
+  return id.Binary();
+}
+
+void CoreWorkerRuntime::RemovePlacementGroup(const std::string& id) {
+  auto pg = PlacementGroupID::FromBinary(id);
+  if (!pg.ok()) ThrowStatus(pg.status());
+  auto s = worker_->gcs().RemovePlacementGroup(*pg);
+  if (!s.ok()) ThrowStatus(s);
+}
+
+bool CoreWorkerRuntime::WaitPlacementGroupReady(const std::string& id, int64_t timeout_ms) {
+  auto pg = PlacementGroupID::FromBinary(id);
+  if (!pg.ok()) ThrowStatus(pg.status());
+  auto ready = worker_->gcs().WaitPlacementGroupReady(*pg, timeout_ms);
+  if (!ready.ok()) ThrowStatus(ready.status());
+  return *ready;
+}
+
+std::optional<PlacementGroupData> CoreWorkerRuntime::GetPlacementGroup(const std::string& id,
+                                                                       const std::string& name) {
+  absl::StatusOr<std::optional<rpc::PlacementGroupTableData>> got;
+  if (!id.empty()) {
+    auto pg = PlacementGroupID::FromBinary(id);
+    if (!pg.ok()) ThrowStatus(pg.status());
+    got = worker_->gcs().GetPlacementGroup(*pg);
+  } else {
+    got = worker_->gcs().GetNamedPlacementGroup(name, worker_->ray_namespace());
+  }
+  if (!got.ok()) ThrowStatus(got.status());
+  if (!got->has_value()) return std::nullopt;
+  return ToData(**got);
+}
+
+std::vector<PlacementGroupData> CoreWorkerRuntime::GetAllPlacementGroups() {
+  auto all = worker_->gcs().GetAllPlacementGroups();
+  if (!all.ok()) ThrowStatus(all.status());
+  std::vector<PlacementGroupData> out;
+  for (const auto& g : *all) out.push_back(ToData(g));
+  return out;
 }
 
 }  // namespace photon::internal

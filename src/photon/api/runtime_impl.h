@@ -29,6 +29,14 @@ class CoreWorkerRuntime : public Runtime {
                           const ActorOptions& options) override;
   std::string SubmitActorTask(const std::string& actor_id, const std::string& method_name,
                               std::vector<TaskArg> args, const CallOptions& options) override;
+  std::string CreatePlacementGroup(
+      const std::string& name, const std::vector<std::unordered_map<std::string, double>>& bundles,
+      int strategy, bool detached) override;
+  void RemovePlacementGroup(const std::string& id) override;
+  bool WaitPlacementGroupReady(const std::string& id, int64_t timeout_ms) override;
+  std::optional<PlacementGroupData> GetPlacementGroup(const std::string& id,
+                                                      const std::string& name) override;
+  std::vector<PlacementGroupData> GetAllPlacementGroups() override;
   void KillActor(const std::string& actor_id, bool no_restart) override;
   std::string GetNamedActor(const std::string& name, const std::string& ray_namespace) override;
   void AddActorHandleReference(const std::string& actor_id) override;

@@ -49,6 +49,7 @@ PHOTON_CONFIG(int64_t, driver_check_period_ms, 1000, "How often a raylet checks 
 PHOTON_CONFIG(int64_t, log_monitor_period_ms, 50, "How often a raylet reads new output from its workers' log files")
 PHOTON_CONFIG(int64_t, lease_retry_delay_ms, 500, "After a lease request failed, how long an owner (or the GCS, for an actor) waits before asking again")
 PHOTON_CONFIG(int64_t, infeasible_retry_delay_ms, 1000, "How often a task or actor that no node can run asks again (a node that fits may join)")
+PHOTON_CONFIG(int64_t, placement_group_retry_delay_ms, 200, "How long the GCS waits before it tries again to place a placement group that did not fit or whose reservation failed")
 
 // --- tasks and objects ---
 PHOTON_CONFIG(int64_t, task_max_retries, 3, "Default number of retries of a task whose worker died (-1: infinite)")

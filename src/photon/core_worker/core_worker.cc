@@ -382,6 +382,7 @@ absl::StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(std::vector<TaskArg
   spec.set_retry_exceptions(options.retry_exceptions);
   for (const auto& [k, v] : options.resources) (*spec.mutable_resources())[k] = v;
   if (options.resources.empty()) (*spec.mutable_resources())["CPU"] = 1;
+  PHOTON_RETURN_IF_ERROR(TaskSpecBuilder::PlaceInBundle(&spec));
   PHOTON_ASSIGN_OR_RETURN(ArgumentRefs held, specs_->AddArgs(std::move(args), &spec));
   std::vector<ObjectID> returns = tasks_->AddPendingTask(spec, held);
   if (options.streaming) streams_->Open(task_id);
@@ -451,6 +452,7 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(std::vector<TaskArgument> args,
                                      options.factory_name, options.factory_name, 1);
   *spec.mutable_scheduling() = options.scheduling;
   for (const auto& [k, v] : options.resources) (*spec.mutable_resources())[k] = v;
+  PHOTON_RETURN_IF_ERROR(TaskSpecBuilder::PlaceInBundle(&spec));
   spec.set_actor_id(actor_id.Binary());
   spec.set_max_restarts(options.max_restarts);
   spec.set_max_task_retries(options.max_task_retries);

@@ -595,4 +595,22 @@ void ActorManager::OnJobFinished(const std::string& job_id) {
   for (auto& f : actions) f();
 }
 
+void ActorManager::OnPlacementGroupRemoved(const std::string& placement_group_id) {
+  std::vector<Action> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, a] : actors_) {
+      if (a.create.creation_task().scheduling().placement_group_id() != placement_group_id) {
+        continue;
+      }
+      if (a.data.state() == rpc::ActorTableData::DEAD) continue;
+      a.kill_requested = true;
+      a.kill_reason = "its placement group was removed";
+      ReleaseWorker(a, &actions);
+      MarkDead(a, ActorDied(a.kill_reason), &actions);
+    }
+  }
+  for (auto& f : actions) f();
+}
+
 }  // namespace photon::gcs

@@ -74,6 +74,8 @@ class ActorManager : public rpc::ActorInfoGcsService::CallbackService {
   // Events from the rest of the GCS.
   void OnNodeDead(const std::string& node_id);
   void OnJobFinished(const std::string& job_id);
+  // Kills (for good) the actors created in the placement group.
+  void OnPlacementGroupRemoved(const std::string& placement_group_id);
 
   // The actor's entry (for tests), if any.
   std::optional<rpc::ActorTableData> Find(const ActorID& id);

@@ -34,16 +34,35 @@ GcsServer::GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, s
   server_.RegisterService(static_cast<rpc::JobInfoGcsService::CallbackService*>(this));
   server_.RegisterService(static_cast<rpc::InternalKvGcsService::CallbackService*>(this));
   server_.RegisterService(static_cast<rpc::PubsubGcsService::CallbackService*>(this));
-  actors_ = std::make_unique<ActorManager>(ActorManager::Deps{
-      &config_, &publisher_, raylets_.get(), workers_.get(), timer_.get(), [this] {
-        std::vector<rpc::NodeInfo> alive;
-        absl::MutexLock lock(&mu_);
-        for (const auto& [id, e] : nodes_) {
-          if (e.info.state() == rpc::NodeInfo::ALIVE) alive.push_back(e.info);
-        }
-        return alive;
-      }});
+  actors_ = std::make_unique<ActorManager>(ActorManager::Deps{&config_, &publisher_, raylets_.get(),
+                                                              workers_.get(), timer_.get(),
+                                                              [this] { return AliveNodes(); }});
   server_.RegisterService(actors_.get());
+  placement_groups_ = std::make_unique<PlacementGroupManager>(PlacementGroupManager::Deps{
+      &config_, raylets_.get(), timer_.get(), [this] { return AliveNodes(); },
+      [this](const std::string& pg) { actors_->OnPlacementGroupRemoved(pg); },
+      [this](const std::string& node_id, const raylet::ResourceSet& named) {
+        absl::MutexLock lock(&mu_);
+        auto it = nodes_.find(node_id);
+        if (it == nodes_.end()) return;
+        auto total = raylet::ResourceSet::FromProto(it->second.info.resources_total());
+        auto available = raylet::ResourceSet::FromProto(it->second.info.resources_available());
+        if (!total.ok() || !available.ok()) return;
+        total->Add(named);
+        available->Add(named);
+        total->ToProto(it->second.info.mutable_resources_total());
+        available->ToProto(it->second.info.mutable_resources_available());
+      }});
+  server_.RegisterService(placement_groups_.get());
+}
+
+std::vector<rpc::NodeInfo> GcsServer::AliveNodes() {
+  std::vector<rpc::NodeInfo> alive;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, e] : nodes_) {
+    if (e.info.state() == rpc::NodeInfo::ALIVE) alive.push_back(e.info);
+  }
+  return alive;
 }
 
 GcsServer::~GcsServer() { Stop(); }
@@ -60,6 +79,7 @@ void GcsServer::Stop() {
   if (stopped_.exchange(true)) return;
   timer_->Stop();
   actors_->Stop();
+  placement_groups_->Stop();
   guard_->Close();
   publisher_.FlushAll();
   server_.Shutdown(config_.server_shutdown_grace_ms());
@@ -101,6 +121,7 @@ grpc::ServerUnaryReactor* GcsServer::RegisterNode(grpc::CallbackServerContext* c
   PHOTON_LOG_INFO("node {} registered at {}:{}", NodeID::FromBinaryOrDie(info.node_id()).Hex(),
                   info.ip(), info.raylet_port());
   PublishNode(info);
+  placement_groups_->OnNodeAdded();  // pending groups may fit now
   return rpc::FinishNow(ctx);
 }
 
@@ -148,6 +169,9 @@ grpc::ServerUnaryReactor* GcsServer::ReportResources(grpc::CallbackServerContext
     return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown node"));
   if (it->second.info.state() == rpc::NodeInfo::ALIVE) {
     *it->second.info.mutable_resources_available() = req->resources_available();
+    if (req->has_resources_total()) {
+      *it->second.info.mutable_resources_total() = req->resources_total();
+    }
   }
   return rpc::FinishNow(ctx);
 }
@@ -239,6 +263,7 @@ grpc::ServerUnaryReactor* GcsServer::MarkJobFinished(grpc::CallbackServerContext
                     std::string(s.status().message()));
   }
   actors_->OnJobFinished(job.job_id());
+  placement_groups_->OnJobFinished(job.job_id());
   rpc::PubMessage msg;
   msg.set_channel(rpc::JOB_CHANNEL);
   msg.set_key(job.job_id());

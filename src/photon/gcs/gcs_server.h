@@ -19,6 +19,7 @@
 #include "photon/common/timer.h"
 #include "photon/gcs/actor_manager.h"
 #include "photon/gcs/gcs_storage.h"
+#include "photon/gcs/placement_group_manager.h"
 #include "photon/gcs/pubsub.h"
 #include "photon/protocol/gcs.grpc.pb.h"
 #include "photon/protocol/raylet.grpc.pb.h"
@@ -90,6 +91,7 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
   void RunHealthChecks();
   void MarkNodeDead(const std::string& node_id, const std::string& reason);
   void PublishNode(const rpc::NodeInfo& info);
+  std::vector<rpc::NodeInfo> AliveNodes();
 
   const SystemConfig config_;
   std::unique_ptr<GcsStorage> storage_;
@@ -101,6 +103,7 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
   std::unique_ptr<rpc::RayletClientPool> raylets_;
   std::unique_ptr<rpc::CoreWorkerClientPool> workers_;
   std::unique_ptr<ActorManager> actors_;
+  std::unique_ptr<PlacementGroupManager> placement_groups_;
   const uint32_t cluster_version_;
 
   absl::Mutex mu_;

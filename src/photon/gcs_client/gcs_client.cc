@@ -28,6 +28,7 @@ class GrpcGcsClient : public GcsClient {
     kv_ = rpc::InternalKvGcsService::NewStub(channel);
     pubsub_ = rpc::PubsubGcsService::NewStub(channel);
     actors_ = rpc::ActorInfoGcsService::NewStub(channel);
+    pgs_ = rpc::PlacementGroupInfoGcsService::NewStub(channel);
   }
 
   ~GrpcGcsClient() override {
@@ -244,6 +245,62 @@ class GrpcGcsClient : public GcsClient {
                                 "ListActors", rpc::ListActorsRequest(), &reply));
     return std::vector<rpc::ActorTableData>(reply.actors().begin(), reply.actors().end());
   }
+  absl::Status CreatePlacementGroup(const rpc::PlacementGroupSpec& spec) override {
+    rpc::CreatePlacementGroupRequest req;
+    *req.mutable_spec() = spec;
+    rpc::CreatePlacementGroupReply reply;
+    return Sync(pgs_.get(), &rpc::PlacementGroupInfoGcsService::Stub::CreatePlacementGroup,
+                "CreatePlacementGroup", req, &reply);
+  }
+  absl::Status RemovePlacementGroup(const PlacementGroupID& id) override {
+    rpc::RemovePlacementGroupRequest req;
+    req.set_placement_group_id(id.Binary());
+    rpc::RemovePlacementGroupReply reply;
+    return Sync(pgs_.get(), &rpc::PlacementGroupInfoGcsService::Stub::RemovePlacementGroup,
+                "RemovePlacementGroup", req, &reply);
+  }
+  absl::StatusOr<std::optional<rpc::PlacementGroupTableData>> GetPlacementGroup(
+      const PlacementGroupID& id) override {
+    rpc::GetPlacementGroupRequest req;
+    req.set_placement_group_id(id.Binary());
+    return GetGroup(req);
+  }
+  absl::StatusOr<std::optional<rpc::PlacementGroupTableData>> GetNamedPlacementGroup(
+      const std::string& name, const std::string& ray_namespace) override {
+    rpc::GetPlacementGroupRequest req;
+    req.set_name(name);
+    req.set_ray_namespace(ray_namespace);
+    return GetGroup(req);
+  }
+  absl::StatusOr<std::vector<rpc::PlacementGroupTableData>> GetAllPlacementGroups() override {
+    rpc::GetAllPlacementGroupsReply reply;
+    PHOTON_RETURN_IF_ERROR(
+        Sync(pgs_.get(), &rpc::PlacementGroupInfoGcsService::Stub::GetAllPlacementGroups,
+             "GetAllPlacementGroups", rpc::GetAllPlacementGroupsRequest(), &reply));
+    return std::vector<rpc::PlacementGroupTableData>(reply.placement_groups().begin(),
+                                                     reply.placement_groups().end());
+  }
+  absl::StatusOr<bool> WaitPlacementGroupReady(const PlacementGroupID& id,
+                                               int64_t timeout_ms) override {
+    // In pieces shorter than one call's deadline.
+    const absl::Time deadline =
+        timeout_ms < 0 ? absl::InfiniteFuture() : absl::Now() + absl::Milliseconds(timeout_ms);
+    const int64_t piece = std::max<int64_t>(1, timeout_ms_ / 2);
+    while (true) {
+      int64_t left = deadline == absl::InfiniteFuture()
+                         ? piece
+                         : std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now()));
+      rpc::WaitPlacementGroupReadyRequest req;
+      req.set_placement_group_id(id.Binary());
+      req.set_timeout_ms(std::min(left, piece));
+      rpc::WaitPlacementGroupReadyReply reply;
+      PHOTON_RETURN_IF_ERROR(Sync(pgs_.get(),
+                                  &rpc::PlacementGroupInfoGcsService::Stub::WaitPlacementGroupReady,
+                                  "WaitPlacementGroupReady", req, &reply));
+      if (reply.ready()) return true;
+      if (absl::Now() >= deadline) return false;
+    }
+  }
   void ReportWorkerFailureAsync(const std::string& worker_id, const std::string& node_id,
                                 const std::string& reason) override {
     rpc::ReportWorkerFailureRequest req;
@@ -274,6 +331,15 @@ class GrpcGcsClient : public GcsClient {
                  std::function<void(const rpc::PubMessage&)> callback) override;
 
  private:
+  absl::StatusOr<std::optional<rpc::PlacementGroupTableData>> GetGroup(
+      const rpc::GetPlacementGroupRequest& req) {
+    rpc::GetPlacementGroupReply reply;
+    PHOTON_RETURN_IF_ERROR(Sync(pgs_.get(),
+                                &rpc::PlacementGroupInfoGcsService::Stub::GetPlacementGroup,
+                                "GetPlacementGroup", req, &reply));
+    if (!reply.found()) return std::optional<rpc::PlacementGroupTableData>();
+    return std::optional<rpc::PlacementGroupTableData>(reply.placement_group());
+  }
   static rpc::KillActorRequest KillRequest(const ActorID& id, bool no_restart,
                                            const std::string& reason) {
     rpc::KillActorRequest req;
@@ -322,6 +388,7 @@ class GrpcGcsClient : public GcsClient {
   std::unique_ptr<rpc::InternalKvGcsService::Stub> kv_;
   std::unique_ptr<rpc::PubsubGcsService::Stub> pubsub_;
   std::unique_ptr<rpc::ActorInfoGcsService::Stub> actors_;
+  std::unique_ptr<rpc::PlacementGroupInfoGcsService::Stub> pgs_;
   const std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
   const std::shared_ptr<ThreadTimer> timer_;
   absl::Mutex poll_mu_;

@@ -77,6 +77,21 @@ class GcsClient {
   virtual void KillActorAsync(const ActorID& id, bool no_restart, const std::string& reason,
                               std::function<void(const absl::Status&)> done) = 0;
   virtual absl::StatusOr<std::vector<rpc::ActorTableData>> ListActors() = 0;
+
+  // --- placement groups ---
+  // Fails with InvalidArgument (a bad spec) or AlreadyExists (a name in use).
+  virtual absl::Status CreatePlacementGroup(const rpc::PlacementGroupSpec& spec) = 0;
+  // NotFound if there is no such group.
+  virtual absl::Status RemovePlacementGroup(const PlacementGroupID& id) = 0;
+  virtual absl::StatusOr<std::optional<rpc::PlacementGroupTableData>> GetPlacementGroup(
+      const PlacementGroupID& id) = 0;
+  virtual absl::StatusOr<std::optional<rpc::PlacementGroupTableData>> GetNamedPlacementGroup(
+      const std::string& name, const std::string& ray_namespace) = 0;
+  virtual absl::StatusOr<std::vector<rpc::PlacementGroupTableData>> GetAllPlacementGroups() = 0;
+  // True once the group is created, false if `timeout_ms` (< 0: no limit)
+  // passes first; NotFound if it is (or gets) removed.
+  virtual absl::StatusOr<bool> WaitPlacementGroupReady(const PlacementGroupID& id,
+                                                       int64_t timeout_ms) = 0;
   // Retried until it lands (or the client is destroyed): actor restarts and
   // borrow cleanup depend on it.
   virtual void ReportWorkerFailureAsync(const std::string& worker_id, const std::string& node_id,

@@ -272,6 +272,12 @@ grpc::ServerUnaryReactor* NodeManager::RequestWorkerLease(grpc::CallbackServerCo
       reply->set_message("the job has finished");
       reactor->Finish(grpc::Status::OK);
       return reactor;
+    } else if (auto pg = PlacementGroupID::FromBinary(req->scheduling().placement_group_id());
+               pg.ok() && bundles_.IsRemoved(*pg)) {
+      reply->set_rejected(true);
+      reply->set_message(fmt::format("its placement group {} was removed", pg->Hex()));
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
     } else if (DecideLocked(*req, *resources, reply)) {
       reactor->Finish(grpc::Status::OK);
       return reactor;
@@ -410,6 +416,8 @@ void NodeManager::StartWorkersLocked(const absl::flat_hash_map<std::string, int>
 
 void NodeManager::ReleaseWorkerLocked(Worker& w) {
   available_.Add(w.held);
+  // Bundle resources of a placement group removed meanwhile are gone.
+  available_.KeepOnlyNamesOf(total_);
   w.held = ResourceSet();
   for (const auto& [index, share] : w.gpus) {
     if (static_cast<size_t>(index) < gpu_free_.size()) {
@@ -722,6 +730,95 @@ grpc::ServerUnaryReactor* NodeManager::JobFinished(grpc::CallbackServerContext* 
   return rpc::FinishNow(ctx);
 }
 
+grpc::ServerUnaryReactor* NodeManager::PrepareBundleResources(
+    grpc::CallbackServerContext* ctx, const rpc::PrepareBundleResourcesRequest* req,
+    rpc::PrepareBundleResourcesReply* reply) {
+  auto pg = PlacementGroupID::FromBinary(req->placement_group_id());
+  if (!pg.ok()) return rpc::FinishNow(ctx, Invalid("placement_group_id is not a PlacementGroupID"));
+  std::vector<BundleLedger::Bundle> bundles;
+  for (const auto& b : req->bundles()) {
+    auto r = ResourceSet::FromProto(b.resources());
+    if (!r.ok()) return rpc::FinishNow(ctx, Invalid(std::string(r.status().message())));
+    bundles.push_back({b.index(), *r});
+  }
+  absl::MutexLock lock(&mu_);
+  absl::Status s = bundles_.Prepare(*pg, bundles, &available_);
+  reply->set_success(s.ok());
+  reply->set_message(std::string(s.message()));
+  if (s.ok()) {
+    resources_dirty_ = true;
+    PHOTON_LOG_DEBUG("prepared {} bundles of placement group {}", bundles.size(), pg->Hex());
+  }
+  return rpc::FinishNow(ctx);
+}
+
+grpc::ServerUnaryReactor* NodeManager::CommitBundleResources(
+    grpc::CallbackServerContext* ctx, const rpc::CommitBundleResourcesRequest* req,
+    rpc::CommitBundleResourcesReply*) {
+  auto pg = PlacementGroupID::FromBinary(req->placement_group_id());
+  if (!pg.ok()) return rpc::FinishNow(ctx, Invalid("placement_group_id is not a PlacementGroupID"));
+  std::vector<int> indexes(req->bundle_indexes().begin(), req->bundle_indexes().end());
+  std::vector<PendingLease> granted;
+  {
+    absl::MutexLock lock(&mu_);
+    absl::Status s = bundles_.Commit(*pg, indexes, &total_, &available_);
+    if (!s.ok())
+      return rpc::FinishNow(
+          ctx, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, std::string(s.message())));
+    resources_dirty_ = true;
+    SyncLocalViewLocked();
+    DispatchLocked(&granted);  // leases waiting for the bundle
+  }
+  FinishDispatch(granted);
+  return rpc::FinishNow(ctx);
+}
+
+grpc::ServerUnaryReactor* NodeManager::CancelResourceReserve(
+    grpc::CallbackServerContext* ctx, const rpc::CancelResourceReserveRequest* req,
+    rpc::CancelResourceReserveReply*) {
+  auto pg = PlacementGroupID::FromBinary(req->placement_group_id());
+  if (!pg.ok()) return rpc::FinishNow(ctx, Invalid("placement_group_id is not a PlacementGroupID"));
+  std::vector<pid_t> victims;
+  std::vector<PendingLease> refused;
+  {
+    absl::MutexLock lock(&mu_);
+    if (req->removed()) bundles_.MarkRemoved(*pg);
+    // The workers leasing from the group's bundles go with them (as in Ray).
+    for (auto& [id, w] : workers_) {
+      if (w.pid <= 0 || w.state != WorkerState::kLeased) continue;
+      for (const auto& [name, amount] : w.held.ToMap()) {
+        if (IsBundleResourceOf(name, *pg)) {
+          victims.push_back(w.pid);
+          break;
+        }
+      }
+    }
+    if (bundles_.Cancel(*pg, &total_, &available_)) {
+      resources_dirty_ = true;
+      SyncLocalViewLocked();
+    }
+    if (req->removed()) {
+      // Queued leases for the group can never be served now.
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->request->scheduling().placement_group_id() == req->placement_group_id()) {
+          it->reply->set_rejected(true);
+          it->reply->set_message(fmt::format("its placement group {} was removed", pg->Hex()));
+          refused.push_back(*it);
+          it = pending_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+  }
+  FinishDispatch(refused);
+  for (pid_t pid : victims) pool_.Kill(pid, true);
+  if (!victims.empty()) {
+    PHOTON_LOG_INFO("placement group {} released: stopped {} workers", pg->Hex(), victims.size());
+  }
+  return rpc::FinishNow(ctx);
+}
+
 grpc::ServerUnaryReactor* NodeManager::HealthCheck(grpc::CallbackServerContext* ctx,
                                                    const rpc::HealthCheckRequest*,
                                                    rpc::HealthCheckReply*) {
@@ -797,6 +894,9 @@ void NodeManager::ReportResources() {
     for (const auto& [k, v] : available_.ToMap()) {
       if (v > 0) (*req.mutable_resources_available())[k] = v;
     }
+    // Totals change when placement-group bundles are committed or released.
+    total_.ToProto(req.mutable_resources_total());
+    req.set_has_resources_total(true);
     resources_dirty_ = false;
   }
   gcs_->ReportResourcesAsync(req);

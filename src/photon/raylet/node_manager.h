@@ -42,6 +42,7 @@
 #include "photon/protocol/raylet.grpc.pb.h"
 #include "photon/raylet/log_monitor.h"
 #include "photon/raylet/object_manager.h"
+#include "photon/raylet/scheduling/bundle_resources.h"
 #include "photon/raylet/scheduling/cluster_view.h"
 #include "photon/raylet/scheduling/resource_set.h"
 #include "photon/raylet/scheduling/scheduler.h"
@@ -107,6 +108,15 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   grpc::ServerUnaryReactor* GetWorkerState(grpc::CallbackServerContext* ctx,
                                            const rpc::GetWorkerStateRequest* req,
                                            rpc::GetWorkerStateReply* reply) override;
+  grpc::ServerUnaryReactor* PrepareBundleResources(
+      grpc::CallbackServerContext* ctx, const rpc::PrepareBundleResourcesRequest* req,
+      rpc::PrepareBundleResourcesReply* reply) override;
+  grpc::ServerUnaryReactor* CommitBundleResources(grpc::CallbackServerContext* ctx,
+                                                  const rpc::CommitBundleResourcesRequest* req,
+                                                  rpc::CommitBundleResourcesReply* reply) override;
+  grpc::ServerUnaryReactor* CancelResourceReserve(grpc::CallbackServerContext* ctx,
+                                                  const rpc::CancelResourceReserveRequest* req,
+                                                  rpc::CancelResourceReserveReply* reply) override;
 
  private:
   enum class WorkerState { kStarting, kIdle, kLeased, kDead };
@@ -199,6 +209,7 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   ResourceSet total_ ABSL_GUARDED_BY(mu_);
   std::vector<double> gpu_free_ ABSL_GUARDED_BY(mu_);  // per GPU instance: the unheld share
   ResourceSet available_ ABSL_GUARDED_BY(mu_);
+  BundleLedger bundles_ ABSL_GUARDED_BY(mu_);  // placement-group bundles reserved here
   absl::flat_hash_map<WorkerID, Worker> workers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<pid_t, WorkerID> worker_by_pid_ ABSL_GUARDED_BY(mu_);
   // Lease id -> the worker granted under it (while it holds the lease).

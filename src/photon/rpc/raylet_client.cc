@@ -80,6 +80,21 @@ class GrpcRayletClient : public RayletClient,
                     ReplyCallback<GetNodeStatsReply> done) override {
     Retried(&Stub::async::GetNodeStats, "GetNodeStats", req, timeout_ms_, retry_, std::move(done));
   }
+  void PrepareBundleResources(const PrepareBundleResourcesRequest& req,
+                              ReplyCallback<PrepareBundleResourcesReply> done) override {
+    Retried(&Stub::async::PrepareBundleResources, "PrepareBundleResources", req, timeout_ms_,
+            retry_, std::move(done));
+  }
+  void CommitBundleResources(const CommitBundleResourcesRequest& req,
+                             ReplyCallback<CommitBundleResourcesReply> done) override {
+    Retried(&Stub::async::CommitBundleResources, "CommitBundleResources", req, timeout_ms_, retry_,
+            std::move(done));
+  }
+  void CancelResourceReserve(const CancelResourceReserveRequest& req,
+                             ReplyCallback<CancelResourceReserveReply> done) override {
+    Retried(&Stub::async::CancelResourceReserve, "CancelResourceReserve", req, timeout_ms_, retry_,
+            std::move(done));
+  }
 
  private:
   template <typename Request, typename Reply>

@@ -51,6 +51,13 @@ class RayletClient {
   virtual void HealthCheck(int64_t timeout_ms, ReplyCallback<HealthCheckReply> done) = 0;
   virtual void GetNodeStats(const GetNodeStatsRequest& req,
                             ReplyCallback<GetNodeStatsReply> done) = 0;
+  // Placement-group bundles (each idempotent; retried on transient failures).
+  virtual void PrepareBundleResources(const PrepareBundleResourcesRequest& req,
+                                      ReplyCallback<PrepareBundleResourcesReply> done) = 0;
+  virtual void CommitBundleResources(const CommitBundleResourcesRequest& req,
+                                     ReplyCallback<CommitBundleResourcesReply> done) = 0;
+  virtual void CancelResourceReserve(const CancelResourceReserveRequest& req,
+                                     ReplyCallback<CancelResourceReserveReply> done) = 0;
 };
 
 // Clients by raylet address ("host:port"). Thread-safe.

@@ -1,6 +1,7 @@
 #include "photon/core_worker/submit/task_spec_builder.h"
 
 #include "fmt/format.h"
+#include "photon/raylet/scheduling/bundle_resources.h"
 
 namespace photon::core {
 
@@ -73,6 +74,23 @@ absl::StatusOr<ArgumentRefs> TaskSpecBuilder::AddArgs(std::vector<TaskArgument> 
     arg->mutable_value()->set_data(std::move(a.value));
   }
   return out;
+}
+
+absl::Status TaskSpecBuilder::PlaceInBundle(rpc::TaskSpec* spec) {
+  const rpc::SchedulingStrategy& st = spec->scheduling();
+  if (st.placement_group_id().empty()) return absl::OkStatus();
+  auto pg = PlacementGroupID::FromBinary(st.placement_group_id());
+  if (!pg.ok()) return absl::InvalidArgumentError("placement_group_id is not a PlacementGroupID");
+  if (st.bundle_index() < -1) {
+    return absl::InvalidArgumentError(fmt::format(
+        "placement_group_bundle_index must be -1 or a bundle's index, got {}", st.bundle_index()));
+  }
+  std::map<std::string, double> request(spec->resources().begin(), spec->resources().end());
+  spec->clear_resources();
+  for (const auto& [k, v] : raylet::RenameIntoBundle(request, st.bundle_index(), *pg)) {
+    (*spec->mutable_resources())[k] = v;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace photon::core

@@ -58,6 +58,12 @@ class TaskSpecBuilder {
 
   const rpc::Address& caller() const { return caller_; }
 
+  // A spec scheduled into a placement group (scheduling.placement_group_id)
+  // asks for its bundle's resources instead of the node's: CPU becomes
+  // CPU_group_<i>_<pgid> (CPU_group_<pgid> for any bundle), plus the bundle's
+  // marker. InvalidArgument for a malformed group id or bundle index.
+  static absl::Status PlaceInBundle(rpc::TaskSpec* spec);
+
  private:
   const int64_t max_inline_bytes_;
   ReferenceCounter* const refs_;

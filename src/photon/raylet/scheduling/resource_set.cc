@@ -51,6 +51,17 @@ double ResourceSet::Get(const std::string& name) const {
   return it == units_.end() ? 0.0 : static_cast<double>(it->second) / kUnit;
 }
 
+void ResourceSet::KeepOnlyNamesOf(const ResourceSet& names) {
+  std::erase_if(units_, [&](const auto& e) {
+    auto it = names.units_.find(e.first);
+    return it == names.units_.end() || it->second <= 0;
+  });
+}
+
+void ResourceSet::DropNonPositive() {
+  std::erase_if(units_, [](const auto& e) { return e.second <= 0; });
+}
+
 std::map<std::string, double> ResourceSet::ToMap() const {
   std::map<std::string, double> out;
   for (const auto& [name, units] : units_) out[name] = static_cast<double>(units) / kUnit;

@@ -28,6 +28,10 @@ class ResourceSet {
   // May go negative (a blocked worker's CPU returned, then taken back).
   void Subtract(const ResourceSet& other);
   double Get(const std::string& name) const;
+  // Drops every resource that `names` does not have (a positive quantity of).
+  void KeepOnlyNamesOf(const ResourceSet& names);
+  // Drops the resources whose quantity is zero or less.
+  void DropNonPositive();
   bool empty() const { return units_.empty(); }
 
   std::map<std::string, double> ToMap() const;

@@ -1,0 +1,109 @@
+#include "photon/raylet/scheduling/bundle_resources.h"
+
+#include "fmt/format.h"
+
+namespace photon::raylet {
+namespace {
+
+constexpr const char* kMarker = "bundle";
+
+}  // namespace
+
+std::string BundleResourceName(const std::string& resource, int index, const PlacementGroupID& pg) {
+  if (index < 0) return fmt::format("{}_group_{}", resource, pg.Hex());
+  return fmt::format("{}_group_{}_{}", resource, index, pg.Hex());
+}
+
+bool IsBundleResourceOf(const std::string& name, const PlacementGroupID& pg) {
+  const std::string hex = pg.Hex();
+  return name.size() > hex.size() && name.compare(name.size() - hex.size(), hex.size(), hex) == 0 &&
+         name.find("_group_") != std::string::npos;
+}
+
+std::map<std::string, double> RenameIntoBundle(const std::map<std::string, double>& request,
+                                               int index, const PlacementGroupID& pg) {
+  std::map<std::string, double> out;
+  for (const auto& [name, amount] : request) {
+    if (amount > 0) out[BundleResourceName(name, index, pg)] = amount;
+  }
+  out[BundleResourceName(kMarker, index, pg)] = kBundleMarkerRequest;
+  return out;
+}
+
+ResourceSet CommittedBundleResources(const PlacementGroupID& pg, int index,
+                                     const ResourceSet& raw) {
+  std::map<std::string, double> named;
+  for (const auto& [name, amount] : raw.ToMap()) {
+    named[BundleResourceName(name, index, pg)] = amount;
+    named[BundleResourceName(name, -1, pg)] = amount;
+  }
+  named[BundleResourceName(kMarker, index, pg)] = kBundleMarkerCapacity;
+  named[BundleResourceName(kMarker, -1, pg)] = kBundleMarkerCapacity;
+  return ResourceSet::FromMap(named).value_or(ResourceSet());
+}
+
+absl::Status BundleLedger::Prepare(const PlacementGroupID& pg, const std::vector<Bundle>& bundles,
+                                   ResourceSet* available) {
+  if (removed_.contains(pg)) {
+    return absl::FailedPreconditionError(fmt::format("placement group {} was removed", pg.Hex()));
+  }
+  auto& group = groups_[pg];
+  ResourceSet needed;
+  for (const Bundle& b : bundles) {
+    if (!group.contains(b.index)) needed.Add(b.resources);
+  }
+  if (!available->Contains(needed)) {
+    if (group.empty()) groups_.erase(pg);
+    return absl::ResourceExhaustedError(
+        fmt::format("the node has {} available, the bundles need {}", available->ToString(),
+                    needed.ToString()));
+  }
+  available->Subtract(needed);
+  for (const Bundle& b : bundles) group.try_emplace(b.index, Entry{b.resources, false});
+  return absl::OkStatus();
+}
+
+absl::Status BundleLedger::Commit(const PlacementGroupID& pg, const std::vector<int>& indexes,
+                                  ResourceSet* total, ResourceSet* available) {
+  auto g = groups_.find(pg);
+  for (int index : indexes) {
+    if (g == groups_.end() || !g->second.contains(index)) {
+      return absl::NotFoundError(fmt::format(
+          "bundle {} of placement group {} was not prepared on this node", index, pg.Hex()));
+    }
+  }
+  for (int index : indexes) {
+    Entry& e = g->second[index];
+    if (e.committed) continue;
+    e.committed = true;
+    ResourceSet named = CommittedBundleResources(pg, index, e.resources);
+    total->Add(named);
+    available->Add(named);
+  }
+  return absl::OkStatus();
+}
+
+bool BundleLedger::Cancel(const PlacementGroupID& pg, ResourceSet* total, ResourceSet* available) {
+  auto g = groups_.find(pg);
+  if (g == groups_.end()) return false;
+  for (const auto& [index, e] : g->second) {
+    if (e.committed) {
+      ResourceSet named = CommittedBundleResources(pg, index, e.resources);
+      total->Subtract(named);
+      available->Subtract(named);
+    }
+    available->Add(e.resources);
+  }
+  groups_.erase(g);
+  total->DropNonPositive();
+  available->KeepOnlyNamesOf(*total);
+  return true;
+}
+
+size_t BundleLedger::NumBundles() const {
+  size_t n = 0;
+  for (const auto& [pg, group] : groups_) n += group.size();
+  return n;
+}
+
+}  // namespace photon::raylet
