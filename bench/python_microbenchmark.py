@@ -38,7 +38,11 @@ def main():
     a = p.parse_args()
     ray = importlib.import_module(a.backend)
     dur = 1.0 if a.quick else 3.0
-    ray.init(num_cpus=2, include_dashboard=False) if a.backend == "ray" else ray.init(num_cpus=2)
+    # "custom" is what Ray's placement-group metric reserves (ray_perf.py).
+    if a.backend == "ray":
+        ray.init(num_cpus=2, resources={"custom": 100}, include_dashboard=False)
+    else:
+        ray.init(num_cpus=2, resources={"custom": 100})
 
     @ray.remote
     def small_value():
@@ -203,6 +207,15 @@ def main():
         ray.get(containing)
         timeit("single_client_get_object_containing_10k_refs", lambda: ray.get(containing),
                duration=dur)
+    if want("placement_group_create/removal"):
+        # Ray's definition: 100 groups of one tiny bundle, waited for, then removed.
+        def create_remove(num_pgs=100):
+            pgs = [ray.util.placement_group(bundles=[{"custom": 0.001}]) for _ in range(num_pgs)]
+            [pg.wait(timeout_seconds=30) for pg in pgs]
+            for pg in pgs:
+                ray.util.remove_placement_group(pg)
+
+        timeit("placement_group_create/removal", create_remove, multiplier=100, duration=dur)
     ray.shutdown()
 
 
