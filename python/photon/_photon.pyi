@@ -98,7 +98,7 @@ def cancel(id: bytes, force: bool = False, recursive: bool = True) -> None:
 # An argument: (False, metadata, data) for a value, (True, object_id, b"") for a ref.
 def submit_task(function: str, name: str, args: list, num_returns: int, resources: dict,
                 max_retries: int, retry_exceptions: bool, streaming: bool = False,
-                scheduling: tuple = (b"", False, False, b"", -1, False)) -> list:
+                scheduling: tuple = (b"", False, False, b"", -1, False, [])) -> list:
     """Returns the return ids (one local ref each). A streaming task has one
     return, its completion; its items come through stream_next."""
 

@@ -31,9 +31,9 @@ from photon._private import worker
 _IGNORED_NODE_ARGS = {"node_name", "dashboard_port", "include_dashboard", "dashboard_host",
                       "dashboard_agent_listen_port", "min_worker_port", "max_worker_port",
                       "metrics_export_port", "node_ip_address", "enable_object_reconstruction",
-                      "log_to_driver", "namespace", "redis_port", "port", "labels",
+                      "log_to_driver", "namespace", "redis_port", "port",
                       "object_store_memory_fraction", "temp_dir"}
-_NODE_ARGS = {"num_cpus", "num_gpus", "resources", "object_store_memory"}
+_NODE_ARGS = {"num_cpus", "num_gpus", "resources", "object_store_memory", "labels"}
 
 
 class ClusterNode:
@@ -161,13 +161,23 @@ class Cluster:
                 raise ValueError(f"resources['{k}'] must be a number >= 0, got {v!r}")
         if memory is not None and (not isinstance(memory, int) or memory < 0):
             raise ValueError(f"object_store_memory must be an int >= 0, got {memory!r}")
+        labels = node_args.get("labels") or {}
+        if not isinstance(labels, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+            raise ValueError(f"labels must be a dict of str to str, got {labels!r}")
+        for k, v in labels.items():
+            if not k or "," in k + v or "=" in k + v:
+                raise ValueError(f"label {k!r}={v!r}: keys and values cannot be empty (keys) "
+                                 "or contain ',' or '='")
+            if k.startswith("ray.io/"):
+                raise ValueError(f"label {k!r}: the ray.io/ prefix is reserved")
         if self._local is None:
             self._local = _photon.LocalCluster.start()
         proc = self._local.add_node(
             num_cpus=-1.0 if num_cpus is None else float(num_cpus),
             num_gpus=float(num_gpus or 0),
             resources={str(k): float(v) for k, v in resources.items()},
-            object_store_memory=int(memory or 0))
+            object_store_memory=int(memory or 0), labels=dict(labels))
         is_head = self.head_node is None
         node = ClusterNode(proc, self._local.gcs_address, is_head, node_args)
         if is_head:

@@ -39,8 +39,8 @@ void BindActors(nb::module_& m) {
       nb::arg("class_key"), nb::arg("args"), nb::arg("name"), nb::arg("namespace"),
       nb::arg("resources"), nb::arg("max_restarts"), nb::arg("max_task_retries"),
       nb::arg("max_concurrency"), nb::arg("detached"),
-      nb::arg("scheduling") =
-          std::make_tuple(nb::bytes("", 0), false, false, nb::bytes("", 0), -1, false));
+      nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false, nb::bytes("", 0), -1,
+                                              false, std::vector<LabelTerm>()));
 
   m.def("submit_actor_task", [](nb::bytes actor_id, const std::string& method, nb::list args,
                                 int num_returns, const std::string& name, bool streaming) {

@@ -72,8 +72,11 @@ std::string_view ViewOf(nb::handle obj, Py_buffer* view);
 // Task arguments from Python: (is_ref, id | metadata, data, nested_ref_ids).
 std::vector<core::TaskArgument> ToArgs(const nb::list& args);
 // (node_id bytes, soft, spread) from Python's scheduling_strategy.
-// (node_id, soft, spread, placement_group_id, bundle_index, capture_child_tasks)
-using SchedulingTuple = std::tuple<nb::bytes, bool, bool, nb::bytes, int, bool>;
+// A label term: (key, operator name, values, hard).
+using LabelTerm = std::tuple<std::string, std::string, std::vector<std::string>, bool>;
+// (node_id, soft, spread, placement_group_id, bundle_index, capture_child_tasks, labels)
+using SchedulingTuple =
+    std::tuple<nb::bytes, bool, bool, nb::bytes, int, bool, std::vector<LabelTerm>>;
 rpc::SchedulingStrategy ToStrategy(const SchedulingTuple& t);
 
 // Bytes of one object; exposes the buffer protocol (read-only, zero-copy).

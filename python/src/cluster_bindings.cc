@@ -37,11 +37,13 @@ void BindCluster(nb::module_& m) {
       .def(
           "add_node",
           [](LocalCluster& c, double num_cpus, double num_gpus,
-             const std::map<std::string, double>& resources, int64_t object_store_memory) {
+             const std::map<std::string, double>& resources, int64_t object_store_memory,
+             const std::map<std::string, std::string>& labels) {
             NodeArgs a;
             a.num_cpus = num_cpus;
             a.num_gpus = num_gpus;
             a.resources = resources;
+            a.labels = labels;
             a.object_store_memory = object_store_memory;
             a.head = c.nodes().empty();  // the first node is the head
             absl::StatusOr<NodeProcess> n;
@@ -54,7 +56,8 @@ void BindCluster(nb::module_& m) {
           },
           nb::arg("num_cpus") = -1.0, nb::arg("num_gpus") = 0.0,
           nb::arg("resources") = std::map<std::string, double>(),
-          nb::arg("object_store_memory") = 0)
+          nb::arg("object_store_memory") = 0,
+          nb::arg("labels") = std::map<std::string, std::string>())
       .def(
           "remove_node",
           [](LocalCluster& c, const NodeProcess& n, bool kill) {

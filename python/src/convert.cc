@@ -83,6 +83,17 @@ rpc::SchedulingStrategy ToStrategy(const SchedulingTuple& t) {
   st.set_placement_group_id(std::string(pg.c_str(), pg.size()));
   st.set_bundle_index(std::get<4>(t));
   st.set_capture_child_tasks(std::get<5>(t));
+  for (const auto& [key, op, values, hard] : std::get<6>(t)) {
+    st.set_by_labels(true);
+    rpc::LabelExpression* e = hard ? st.add_label_hard() : st.add_label_soft();
+    e->set_key(key);
+    rpc::LabelExpression::Operator parsed;
+    if (!rpc::LabelExpression::Operator_Parse(op, &parsed)) {
+      throw std::invalid_argument("unknown label operator " + op);
+    }
+    e->set_op(parsed);
+    for (const auto& v : values) e->add_values(v);
+  }
   return st;
 }
 

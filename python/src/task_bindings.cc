@@ -36,8 +36,8 @@ void BindTasks(nb::module_& m) {
       nb::arg("function"), nb::arg("name"), nb::arg("args"), nb::arg("num_returns"),
       nb::arg("resources"), nb::arg("max_retries"), nb::arg("retry_exceptions"),
       nb::arg("streaming") = false,
-      nb::arg("scheduling") =
-          std::make_tuple(nb::bytes("", 0), false, false, nb::bytes("", 0), -1, false));
+      nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false, nb::bytes("", 0), -1,
+                                              false, std::vector<LabelTerm>()));
 
   m.def(
       "cancel",

@@ -87,3 +87,101 @@ def test_nodes_have_ray_node_resources(two_nodes):
     head = ray.get_runtime_context().get_node_id()
     on_head = where.options(resources={"node:__internal_head__": 0.01}).remote()
     assert ray.get(on_head) == head
+
+
+def test_a_default_actor_is_not_placed_on_a_node_without_cpus():
+    from photon.cluster_utils import Cluster
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    try:
+        worker_node = cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        cluster.connect()
+
+        @ray.remote
+        class Default:
+            def node(self):
+                return ray.get_runtime_context().get_node_id()
+
+        @ray.remote(num_cpus=0)
+        class Zero:
+            def node(self):
+                return ray.get_runtime_context().get_node_id()
+
+        # Ray: 1 CPU to place, 0 held: several fit on the 1-CPU node at once.
+        actors = [Default.remote() for _ in range(3)]
+        assert set(ray.get([a.node.remote() for a in actors], timeout=60)) == \
+            {worker_node.node_id}
+        # An explicit num_cpus=0 actor may go anywhere (here: the driver's node first).
+        head = ray.get_runtime_context().get_node_id()
+        assert ray.get(Zero.remote().node.remote(), timeout=60) in {head, worker_node.node_id}
+    finally:
+        cluster.shutdown()
+        ray.shutdown()
+
+
+def test_spread_spreads_a_burst_of_quick_tasks_over_every_node():
+    from photon.cluster_utils import Cluster
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
+    try:
+        cluster.add_node(num_cpus=2)
+        cluster.add_node(num_cpus=2)
+        cluster.wait_for_nodes()
+        cluster.connect()
+        ray.get([where.remote() for _ in range(4)])  # workers up
+        refs = [where.options(scheduling_strategy="SPREAD").remote() for _ in range(12)]
+        assert len(set(ray.get(refs, timeout=60))) == 3
+    finally:
+        cluster.shutdown()
+        ray.shutdown()
+
+
+def test_node_label_strategy_runs_work_on_matching_nodes():
+    from photon.cluster_utils import Cluster
+    from photon.util.scheduling_strategies import (DoesNotExist, Exists, In,
+                                                   NodeLabelSchedulingStrategy, NotIn)
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        a = cluster.add_node(num_cpus=1, labels={"zone": "a", "disk": "ssd"})
+        b = cluster.add_node(num_cpus=1, labels={"zone": "b"})
+        cluster.wait_for_nodes()
+        cluster.connect()
+        head = ray.get_runtime_context().get_node_id()
+        labels = {n["NodeID"]: n["Labels"] for n in ray.nodes()}
+        assert labels[a.node_id]["zone"] == "a"
+        assert labels[a.node_id]["ray.io/node-id"] == a.node_id
+
+        def run(hard, soft=None, n=4):
+            s = NodeLabelSchedulingStrategy(hard, soft=soft)
+            return set(ray.get([where.options(scheduling_strategy=s).remote() for _ in range(n)],
+                               timeout=60))
+
+        assert run({"zone": In("a")}) == {a.node_id}
+        assert run({"zone": In("b")}) == {b.node_id}
+        assert run({"zone": NotIn("a"), "disk": DoesNotExist()}) <= {b.node_id, head}
+        assert run({"disk": Exists()}) == {a.node_id}
+        assert run({"zone": Exists()}, soft={"disk": In("ssd")}) == {a.node_id}
+        assert run({"ray.io/node-id": In(b.node_id)}) == {b.node_id}
+
+        @ray.remote(num_cpus=0)
+        class Where:
+            def node(self):
+                return ray.get_runtime_context().get_node_id()
+
+        actor = Where.options(
+            scheduling_strategy=NodeLabelSchedulingStrategy({"zone": In("b")})).remote()
+        assert ray.get(actor.node.remote(), timeout=60) == b.node_id
+        # No node matches: the task waits (infeasible), as in Ray.
+        none = NodeLabelSchedulingStrategy({"zone": In("z")})
+        ready, _ = ray.wait([where.options(scheduling_strategy=none).remote()], timeout=1)
+        assert not ready
+        with pytest.raises(ValueError, match="cannot both be empty"):
+            NodeLabelSchedulingStrategy({})
+        with pytest.raises(ValueError, match="In must be a non-empty"):
+            In()
+        with pytest.raises(ValueError, match="must be In, NotIn"):
+            NodeLabelSchedulingStrategy({"zone": "a"})
+        with pytest.raises(ValueError, match="labels"):
+            cluster.add_node(num_cpus=1, labels={"zone": 1})
+    finally:
+        cluster.shutdown()
+        ray.shutdown()

@@ -177,5 +177,61 @@ TEST_F(PolicyTest, SoftNodeAffinityFallsBackToTheDefault) {
   EXPECT_EQ(Where(Decide({{"CPU", 2}}, st)), local);  // the target can never fit 2 CPUs
 }
 
+rpc::LabelExpression Label(std::string key, rpc::LabelExpression::Operator op,
+                           std::vector<std::string> values = {}) {
+  rpc::LabelExpression e;
+  e.set_key(std::move(key));
+  e.set_op(op);
+  for (auto& v : values) e.add_values(v);
+  return e;
+}
+
+TEST(LabelMatchTest, OperatorsAsInRay) {
+  std::map<std::string, std::string> labels{{"zone", "a"}, {"gpu", "t4"}};
+  auto matches = [&](rpc::LabelExpression e) {
+    google::protobuf::RepeatedPtrField<rpc::LabelExpression> es;
+    *es.Add() = std::move(e);
+    return LabelsMatch(labels, es);
+  };
+  EXPECT_TRUE(matches(Label("zone", rpc::LabelExpression::IN, {"a", "b"})));
+  EXPECT_FALSE(matches(Label("zone", rpc::LabelExpression::IN, {"b"})));
+  EXPECT_FALSE(matches(Label("disk", rpc::LabelExpression::IN, {"ssd"})));
+  EXPECT_TRUE(matches(Label("zone", rpc::LabelExpression::NOT_IN, {"b"})));
+  EXPECT_TRUE(matches(Label("disk", rpc::LabelExpression::NOT_IN, {"ssd"})));  // absent
+  EXPECT_FALSE(matches(Label("zone", rpc::LabelExpression::NOT_IN, {"a"})));
+  EXPECT_TRUE(matches(Label("gpu", rpc::LabelExpression::EXISTS)));
+  EXPECT_FALSE(matches(Label("disk", rpc::LabelExpression::EXISTS)));
+  EXPECT_TRUE(matches(Label("disk", rpc::LabelExpression::DOES_NOT_EXIST)));
+  EXPECT_FALSE(matches(Label("gpu", rpc::LabelExpression::DOES_NOT_EXIST)));
+}
+
+TEST_F(PolicyTest, NodeLabelsPickOnlyMatchingNodesAndPreferSoftMatches) {
+  NodeID local = AddNode({{"CPU", 4}});
+  view_.set_local(local);
+  NodeView* l = view_.Find(local);
+  l->labels = {{"zone", "a"}};
+  NodeID b = AddNode({{"CPU", 4}});
+  view_.Find(b)->labels = {{"zone", "b"}, {"disk", "ssd"}};
+  NodeID c = AddNode({{"CPU", 4}});
+  view_.Find(c)->labels = {{"zone", "b"}};
+  rpc::SchedulingStrategy st;
+  st.set_by_labels(true);
+  *st.add_label_hard() = Label("zone", rpc::LabelExpression::IN, {"b"});
+  std::set<NodeID> hard;
+  for (int i = 0; i < 20; ++i) hard.insert(Where(Decide({{"CPU", 1}}, st)));
+  for (const NodeID& n : hard) EXPECT_TRUE(n == b || n == c);
+  *st.add_label_soft() = Label("disk", rpc::LabelExpression::EXISTS);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Where(Decide({{"CPU", 1}}, st)), b);
+  // The local node matches: it is preferred as by the default policy.
+  rpc::SchedulingStrategy mine;
+  mine.set_by_labels(true);
+  *mine.add_label_hard() = Label("zone", rpc::LabelExpression::IN, {"a"});
+  EXPECT_EQ(Where(Decide({{"CPU", 1}}, mine)), local);
+  rpc::SchedulingStrategy none;
+  none.set_by_labels(true);
+  *none.add_label_hard() = Label("zone", rpc::LabelExpression::IN, {"z"});
+  EXPECT_EQ(Decide({{"CPU", 1}}, none).kind, SchedulingDecision::Kind::kInfeasible);
+}
+
 }  // namespace
 }  // namespace photon::raylet

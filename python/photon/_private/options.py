@@ -174,7 +174,7 @@ def scheduling_of(options, resources=None, what="the task"):
     elif strategy in (None, "DEFAULT") and pg == "default":
         task = state.current_task()
         if task is not None and task.placement_group_id and task.capture_child_tasks:
-            return (b"", False, False, task.placement_group_id, -1, True)
+            return (b"", False, False, task.placement_group_id, -1, True, [])
     core = scheduling_strategies.to_core(strategy)
     if isinstance(strategy, scheduling_strategies.PlacementGroupSchedulingStrategy) and core[3]:
         group = strategy.placement_group

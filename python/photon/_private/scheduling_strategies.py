@@ -41,45 +41,96 @@ class PlacementGroupSchedulingStrategy:
         self.placement_group_capture_child_tasks = placement_group_capture_child_tasks
 
 
+class _LabelOperator:
+    op = None
+
+
+class In(_LabelOperator):
+    """The label's value is one of `values`."""
+    op = "IN"
+
+    def __init__(self, *values):
+        _check_values("In", values)
+        self.values = list(values)
+
+
+class NotIn(_LabelOperator):
+    """The label is absent, or its value is none of `values`."""
+    op = "NOT_IN"
+
+    def __init__(self, *values):
+        _check_values("NotIn", values)
+        self.values = list(values)
+
+
+class Exists(_LabelOperator):
+    """The node has the label (any value)."""
+    op = "EXISTS"
+    values = ()
+
+
+class DoesNotExist(_LabelOperator):
+    """The node does not have the label."""
+    op = "DOES_NOT_EXIST"
+    values = ()
+
+
+def _check_values(name, values):
+    if not values or not all(isinstance(v, str) and v for v in values):
+        raise ValueError(f"The variadic parameter of {name} must be a non-empty tuple of "
+                         f"non-empty strings, got {values!r}.")
+
+
 class NodeLabelSchedulingStrategy:
-    """Label-based scheduling is not implemented in Photon: using this raises."""
+    """Run on a node whose labels match every `hard` expression
+    ({key: In(...)|NotIn(...)|Exists()|DoesNotExist()}), preferring nodes that
+    also match `soft`. Node labels come from `photon start --labels`,
+    Cluster.add_node(labels=...), and ray.io/node-id on every node."""
 
     def __init__(self, hard, *, soft=None):
-        self.hard = hard
-        self.soft = soft
+        self.hard = _check_expressions("hard", hard)
+        self.soft = _check_expressions("soft", soft)
+        if not self.hard and not self.soft:
+            raise ValueError("The `hard` and `soft` parameter of NodeLabelSchedulingStrategy "
+                             "cannot both be empty.")
 
 
-class In:
-    def __init__(self, *values):
-        self.values = list(values)
+def _check_expressions(name, expressions):
+    if expressions is None:
+        return {}
+    if not isinstance(expressions, dict):
+        raise ValueError(f"The {name} parameter must be a map (dict), got {type(expressions)}.")
+    for key, op in expressions.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"The keys of the {name} parameter must be non-empty strings, "
+                             f"got {key!r}.")
+        if isinstance(op, type) and issubclass(op, (Exists, DoesNotExist)):
+            expressions[key] = op = op()
+        if not isinstance(op, _LabelOperator):
+            raise ValueError(f"The values of the {name} parameter must be In, NotIn, Exists "
+                             f"or DoesNotExist, got {op!r} for {key!r}.")
+    return dict(expressions)
 
 
-class NotIn:
-    def __init__(self, *values):
-        self.values = list(values)
-
-
-class Exists:
-    pass
-
-
-class DoesNotExist:
-    pass
+def _label_terms(strategy):
+    return ([(k, op.op, list(op.values), True) for k, op in strategy.hard.items()] +
+            [(k, op.op, list(op.values), False) for k, op in strategy.soft.items()])
 
 
 def to_core(strategy):
     """(node_id bytes, soft, spread, placement_group_id bytes, bundle_index,
-    capture_child_tasks) for the core, or a clear error."""
+    capture_child_tasks, label terms [(key, op, values, hard)]) for the core,
+    or a clear error."""
     if strategy is None or strategy == "DEFAULT":
-        return (b"", False, False, b"", -1, False)
+        return (b"", False, False, b"", -1, False, [])
     if strategy == "SPREAD":
-        return (b"", False, True, b"", -1, False)
+        return (b"", False, True, b"", -1, False, [])
     if isinstance(strategy, NodeAffinitySchedulingStrategy):
-        return (bytes.fromhex(strategy.node_id), strategy.soft, False, b"", -1, False)
+        return (bytes.fromhex(strategy.node_id), strategy.soft, False, b"", -1, False, [])
     if isinstance(strategy, PlacementGroupSchedulingStrategy):
         pg = strategy.placement_group
         if pg is None:
-            return (b"", False, False, b"", -1, False)
+            return (b"", False, False, b"", -1, False, [])
         if not isinstance(getattr(pg, "id", None), PlacementGroupID):
             raise TypeError("placement_group must be a PlacementGroup (from "
                             f"photon.util.placement_group), got {type(pg)}")
@@ -87,12 +138,11 @@ def to_core(strategy):
         if not isinstance(index, int) or isinstance(index, bool):
             raise TypeError(f"placement_group_bundle_index must be an int, got {type(index)}")
         if pg.is_empty():
-            return (b"", False, False, b"", -1, False)
+            return (b"", False, False, b"", -1, False, [])
         return (b"", False, False, pg.id.binary(), index,
-                bool(strategy.placement_group_capture_child_tasks))
+                bool(strategy.placement_group_capture_child_tasks), [])
     if isinstance(strategy, NodeLabelSchedulingStrategy):
-        raise NotImplementedError("NodeLabelSchedulingStrategy is not supported by Photon yet "
-                                  "(node labels are not implemented)")
+        return (b"", False, False, b"", -1, False, _label_terms(strategy))
     raise ValueError(f"scheduling_strategy must be 'DEFAULT', 'SPREAD', a "
-                     f"NodeAffinitySchedulingStrategy or a PlacementGroupSchedulingStrategy, "
-                     f"got {strategy!r}")
+                     f"NodeAffinitySchedulingStrategy, a PlacementGroupSchedulingStrategy or a "
+                     f"NodeLabelSchedulingStrategy, got {strategy!r}")

@@ -183,6 +183,12 @@ absl::StatusOr<NodeProcess> LocalCluster::AddNode(const NodeArgs& args) {
     opts.argv.push_back("--resources");
     opts.argv.push_back(r);
   }
+  if (!args.labels.empty()) {
+    std::string l;
+    for (const auto& [k, v] : args.labels) l += fmt::format("{}{}={}", l.empty() ? "" : ",", k, v);
+    opts.argv.push_back("--labels");
+    opts.argv.push_back(l);
+  }
   if (args.head) opts.argv.push_back("--head");
   if (args.object_store_memory > 0) {
     opts.argv.push_back("--object-store-memory");

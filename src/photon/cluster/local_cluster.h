@@ -23,6 +23,7 @@ struct NodeArgs {
   double num_cpus = -1;  // < 0: the machine's core count
   double num_gpus = 0;
   std::map<std::string, double> resources;
+  std::map<std::string, std::string> labels;  // keys and values without ',' or '='
   int64_t object_store_memory = 0;
   bool head = false;  // the cluster's first node (set by Start): gets node:__internal_head__
 };

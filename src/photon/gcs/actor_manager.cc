@@ -145,6 +145,12 @@ std::string ActorManager::PickRaylet(const rpc::TaskSpec& spec, const std::strin
         fmt::format("the actor cannot be scheduled: {}", std::string(resources.status().message()));
     return "";
   }
+  if (spec.resources().empty()) {
+    // As in Ray, an actor that asks for nothing (not even num_cpus=0) needs 1
+    // CPU to be placed, and holds none once it runs: it never lands on a node
+    // without CPUs.
+    *resources = raylet::ResourceSet::FromMap({{"CPU", 1}}).value();
+  }
   raylet::SchedulingRequest request{*resources, spec.scheduling(), false, spec.name()};
   raylet::SchedulingDecision decision;
   {

@@ -17,6 +17,26 @@
 namespace {
 
 // Parses "name=qty,name=qty" (also accepts a JSON-ish {"name": qty}).
+// "key=value,key=value" (keys and values without commas or '=').
+bool ParseLabels(const std::string& text, std::map<std::string, std::string>* out,
+                 std::string* error) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string item =
+        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    pos = comma == std::string::npos ? text.size() : comma + 1;
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      *error = fmt::format("bad label '{}' (expected key=value)", item);
+      return false;
+    }
+    (*out)[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return true;
+}
+
 bool ParseResources(std::string text, std::map<std::string, double>* out, std::string* error) {
   for (char& c : text) {
     if (c == '{' || c == '}' || c == '"' || c == '\'' || c == ' ') c = ' ';
@@ -61,6 +81,8 @@ int main(int argc, char** argv) {
   app.add_option("--num-gpus", num_gpus, "GPUs of this node");
   app.add_option("--resources", resources_text, "Custom resources: name=qty,name=qty");
   app.add_option("--object-store-memory", opts.object_store_memory, "Object store bytes");
+  std::string labels_text;
+  app.add_option("--labels", labels_text, "Node labels: key=value,key=value");
   app.add_option("--session-dir", opts.session_dir, "Session folder")->required();
   app.add_option("--port-file", port_file, "Write the bound port here once registered");
   bool head = false;
@@ -77,6 +99,10 @@ int main(int argc, char** argv) {
   }
   std::string error;
   if (!ParseResources(resources_text, &opts.resources, &error)) {
+    std::cerr << "photon-raylet: " << error << "\n";
+    return 2;
+  }
+  if (!ParseLabels(labels_text, &opts.labels, &error)) {
     std::cerr << "photon-raylet: " << error << "\n";
     return 2;
   }

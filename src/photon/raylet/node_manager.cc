@@ -110,6 +110,7 @@ absl::Status NodeManager::Start() {
   for (const auto& [k, v] : resources) (*info.mutable_resources_total())[k] = v;
   for (const auto& [k, v] : resources) (*info.mutable_resources_available())[k] = v;
   for (const auto& [k, v] : options_.labels) (*info.mutable_labels())[k] = v;
+  (*info.mutable_labels())["ray.io/node-id"] = node_id_.Hex();  // as in Ray
   info.set_session_dir(options_.session_dir);
   info.set_store_socket(store_socket_);
   char host[256] = {};
@@ -176,6 +177,7 @@ void NodeManager::SyncLocalViewLocked() {
     v.address.set_port(server_.port());
     v.address.set_node_id(node_id_.Binary());
     v.labels = options_.labels;
+    v.labels["ray.io/node-id"] = node_id_.Hex();
     cluster_.Upsert(std::move(v));
     local = cluster_.Find(node_id_);
   }

@@ -16,9 +16,17 @@ std::string SchedulingKey(const rpc::TaskSpec& spec) {
   std::map<std::string, double> sorted(spec.resources().begin(), spec.resources().end());
   std::string key;
   for (const auto& [k, v] : sorted) key += fmt::format("{}={};", k, v);
+  // Tasks share leases only when they share their placement rules (resources
+  // in a placement group carry the group's name already).
   const rpc::SchedulingStrategy& st = spec.scheduling();
   if (!st.node_id().empty() || st.spread()) {
     key += fmt::format("|{}{}{}", st.node_id(), st.soft() ? "s" : "", st.spread() ? "S" : "");
+  }
+  if (st.by_labels()) {
+    rpc::SchedulingStrategy labels;
+    *labels.mutable_label_hard() = st.label_hard();
+    *labels.mutable_label_soft() = st.label_soft();
+    key += "|L" + labels.SerializeAsString();
   }
   return key;
 }
@@ -381,7 +389,8 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
   }
   std::vector<Action> actions;
   bool finish = false;
-  bool drop_lease = false;
+  bool drop_lease = false;    // returned, and its worker stopped
+  bool return_lease = false;  // returned, its worker kept
   {
     absl::MutexLock lock(&mu_);
     auto it = tasks_.find(id);
@@ -392,6 +401,13 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
       // The worker is going (max_calls): never reuse this lease.
       lease->dead = true;
       drop_lease = true;
+      std::erase(q.leases, lease);
+    } else if (q.lease_template.scheduling().spread() && !lease->dead) {
+      // SPREAD spreads tasks, not leases: each task asks the raylets anew
+      // (their round-robin picks its node), so a reused lease cannot carry a
+      // burst to one node. The worker stays in its raylet's pool.
+      lease->dead = true;
+      return_lease = true;
       std::erase(q.leases, lease);
     } else if (!lease->dead) {
       ScheduleIdleCheck(key, lease, absl::Milliseconds(d_.config->worker_lease_timeout_ms()));
@@ -411,7 +427,7 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
     }
     Pump(key, &actions);
   }
-  if (drop_lease) ReturnLease(lease, true);
+  if (drop_lease || return_lease) ReturnLease(lease, /*disconnect=*/drop_lease);
   for (auto& a : actions) a();
   if (finish) {
     d_.tasks->CompleteTask(id, reply);

@@ -17,6 +17,8 @@ SchedulingDecision Schedule(const ClusterView& view, const SchedulingRequest& re
     if (auto d = NodeAffinityPolicy(view, request)) return *d;
   } else if (st.spread()) {
     if (auto d = SpreadPolicy(view, request, state)) return *d;
+  } else if (st.by_labels()) {
+    return NodeLabelPolicy(view, request, options, state);
   }
   return HybridPolicy(view, request, options, state);
 }

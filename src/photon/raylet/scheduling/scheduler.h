@@ -6,6 +6,7 @@
 
 #include "photon/raylet/scheduling/policy/hybrid_policy.h"
 #include "photon/raylet/scheduling/policy/node_affinity_policy.h"
+#include "photon/raylet/scheduling/policy/node_label_policy.h"
 #include "photon/raylet/scheduling/policy/scheduling_policy.h"
 #include "photon/raylet/scheduling/policy/spread_policy.h"
 
