@@ -62,26 +62,32 @@ SchedulingDecision HybridPolicy(const ClusterView& view, const SchedulingRequest
   }
   AvoidGpuNodes(req, opts, &room);
   if (!room.empty()) {
+    // One pass (no sort: this runs per lease, over every node): the best
+    // score, and the nodes that have it, the local node first, then in id
+    // order; the pick is among the first k of them.
     auto score = [&](const NodeView* n) {
       double load = Load(*n, r);
       return load < opts.spread_threshold ? 0.0 : load;
     };
-    std::stable_sort(room.begin(), room.end(), [&](const NodeView* a, const NodeView* b) {
-      double sa = score(a), sb = score(b);
-      if (sa != sb) return sa < sb;
-      return (a->id == view.local()) > (b->id == view.local());
-    });
+    double best = 2;
+    std::vector<const NodeView*> tied;
+    for (const NodeView* n : room) {
+      double sc = score(n);
+      if (sc < best) {
+        best = sc;
+        tied.clear();
+      }
+      if (sc == best) tied.push_back(n);
+    }
+    auto local_it = std::find_if(tied.begin(), tied.end(),
+                                 [&](const NodeView* n) { return n->id == view.local(); });
+    if (local_it != tied.end()) std::rotate(tied.begin(), local_it, local_it + 1);
     size_t k = std::max<size_t>(
         static_cast<size_t>(std::max<int64_t>(1, opts.top_k_absolute)),
         static_cast<size_t>(std::ceil(opts.top_k_fraction * static_cast<double>(feasible.size()))));
-    k = std::min(k, room.size());
-    // Only nodes as good as the best are picked among (an idle node is never
-    // passed over for a busier one).
-    double best = score(room.front());
-    size_t equal = 0;
-    while (equal < k && score(room[equal]) == best) ++equal;
+    size_t equal = std::min(k, tied.size());
     size_t pick = equal <= 1 ? 0 : std::uniform_int_distribution<size_t>(0, equal - 1)(state->rng);
-    return To(view, room[pick]);
+    return To(view, tied[pick]);
   }
   // 3. No room anywhere: wait where it fits, the local node first.
   if (local != nullptr && Feasible(*local, r)) return SchedulingDecision::Local();
