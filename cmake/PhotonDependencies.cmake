@@ -7,6 +7,7 @@ find_package(gRPC CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(fmt CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
+find_package(nlohmann_json 3 CONFIG REQUIRED)  # JSON flags of the `photon` command
 find_package(Boost 1.74 REQUIRED)
 
 # msgpack-cxx: Debian 12 ships package "msgpackc-cxx" (4.x), Debian 13 "msgpack-cxx" (6.x).

@@ -13,7 +13,7 @@ DEB_PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev libspdlog-dev libfmt-dev libmsgpack-cxx-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
-  redis-server libhiredis-dev
+  redis-server libhiredis-dev nlohmann-json3-dev
 )
 PY_PACKAGES=(nanobind scikit-build-core cloudpickle numpy pytest pytest-timeout msgpack psutil)
 

@@ -1,7 +1,9 @@
 // The `photon` command: start, inspect and stop clusters, like `ray`.
-//   photon start --head [--port 6379] [--num-cpus N] [--resources a=1,b=2] [--block]
+//   photon start --head [--port 6379] [--num-cpus N] [--resources '{"a": 1}']
+//                [--labels '{"zone": "a"}'] [--block]
 //   photon start --address HOST:PORT [...]
 //   photon status [--address HOST:PORT]
+//   photon list nodes|placement-groups|actors|jobs [--format table|json]
 //   photon stop
 #include <signal.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/numbers.h"
 #include "fmt/format.h"
+#include "nlohmann/json.hpp"
 #include "photon/cluster/local_cluster.h"
 #include "photon/common/config.h"
 #include "photon/common/process.h"
@@ -35,10 +38,24 @@ std::string StateDir(const SystemConfig& c) { return c.session_dir_root(); }
 std::string PidsFile(const SystemConfig& c) { return StateDir(c) + "/cli_processes"; }
 std::string AddressFile(const SystemConfig& c) { return StateDir(c) + "/cluster_address"; }
 
-bool ParseResources(std::string text, std::map<std::string, double>* out, std::string* error) {
-  for (char& c : text) {
-    if (c == '{' || c == '}' || c == '"' || c == '\'') c = ' ';
-    if (c == ':') c = '=';
+// --resources: a JSON object of quantities ({"a": 1}), or name=qty,name=qty.
+bool ParseResources(const std::string& text, std::map<std::string, double>* out,
+                    std::string* error) {
+  if (text.find_first_not_of(" \t") == std::string::npos) return true;
+  if (text.find('{') != std::string::npos) {
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) {
+      *error = fmt::format("--resources is not a JSON object: {}", text);
+      return false;
+    }
+    for (const auto& [name, qty] : j.items()) {
+      if (!qty.is_number() || qty.get<double>() < 0) {
+        *error = fmt::format("resource '{}' must be a number >= 0, got {}", name, qty.dump());
+        return false;
+      }
+      (*out)[name] = qty.get<double>();
+    }
+    return true;
   }
   std::stringstream ss(text);
   std::string item;
@@ -61,6 +78,38 @@ bool ParseResources(std::string text, std::map<std::string, double>* out, std::s
   return true;
 }
 
+// --labels: a JSON object of strings ({"zone": "a"}).
+bool ParseLabels(const std::string& text, std::map<std::string, std::string>* out,
+                 std::string* error) {
+  if (text.find_first_not_of(" \t") == std::string::npos) return true;
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    *error = fmt::format("--labels is not a JSON object: {}", text);
+    return false;
+  }
+  for (const auto& [key, value] : j.items()) {
+    if (!value.is_string()) {
+      *error = fmt::format("label '{}' must be a string, got {}", key, value.dump());
+      return false;
+    }
+    std::string v = value.get<std::string>();
+    if (key.empty() || key.find_first_of(",=") != std::string::npos ||
+        v.find_first_of(",=") != std::string::npos) {
+      *error = fmt::format(
+          "label '{}'='{}': keys must be non-empty, and neither may contain "
+          "',' or '='",
+          key, v);
+      return false;
+    }
+    if (key.rfind("ray.io/", 0) == 0) {
+      *error = fmt::format("label '{}': the ray.io/ prefix is reserved", key);
+      return false;
+    }
+    (*out)[key] = v;
+  }
+  return true;
+}
+
 void RecordPids(const SystemConfig& c, const std::vector<pid_t>& pids) {
   std::filesystem::create_directories(StateDir(c));
   std::ofstream f(PidsFile(c), std::ios::app);
@@ -68,8 +117,8 @@ void RecordPids(const SystemConfig& c, const std::vector<pid_t>& pids) {
 }
 
 int Start(const SystemConfig& config, bool head, const std::string& address, int port,
-          double num_cpus, double num_gpus, const std::string& resources, int64_t store_memory,
-          const std::string& host, bool block) {
+          double num_cpus, double num_gpus, const std::string& resources, const std::string& labels,
+          int64_t store_memory, const std::string& host, bool block) {
   if (head == !address.empty()) {
     std::fprintf(stderr, "photon start: give exactly one of --head or --address\n");
     return 2;
@@ -79,7 +128,8 @@ int Start(const SystemConfig& config, bool head, const std::string& address, int
   node.num_gpus = num_gpus;
   node.object_store_memory = store_memory;
   std::string error;
-  if (!ParseResources(resources, &node.resources, &error)) {
+  if (!ParseResources(resources, &node.resources, &error) ||
+      !ParseLabels(labels, &node.labels, &error)) {
     std::fprintf(stderr, "photon start: %s\n", error.c_str());
     return 2;
   }
@@ -199,6 +249,13 @@ int Status(const SystemConfig& config, std::string address) {
                 photon::NodeID::FromBinaryOrDie(n.node_id()).Hex().c_str(), n.ip().c_str(),
                 n.raylet_port(), alive ? "ALIVE" : ("DEAD (" + n.death_reason() + ")").c_str());
     if (!alive) continue;
+    std::string labels;
+    for (const auto& [k, v] :
+         std::map<std::string, std::string>(n.labels().begin(), n.labels().end())) {
+      if (k.rfind("ray.io/", 0) == 0) continue;
+      labels += fmt::format("{}{}={}", labels.empty() ? "" : ", ", k, v);
+    }
+    if (!labels.empty()) std::printf("    labels: %s\n", labels.c_str());
     for (const auto& [k, v] : n.resources_total()) total[k] += v;
     for (const auto& [k, v] : n.resources_available()) avail[k] += v;
     auto stub = photon::rpc::NodeManagerService::NewStub(
@@ -221,14 +278,155 @@ int Status(const SystemConfig& config, std::string address) {
       for (const auto& r : stats.pending_reasons()) std::printf("    pending: %s\n", r.c_str());
     }
   }
-  std::printf("Resources (used / total):\n");
+  auto groups = (*gcs)->GetAllPlacementGroups();
+  if (groups.ok() && !groups->empty()) {
+    std::map<std::string, int> by_state;
+    for (const auto& g : *groups) {
+      by_state[photon::rpc::PlacementGroupTableData::State_Name(g.state())]++;
+    }
+    std::string counts;
+    for (const auto& [state, n] : by_state) {
+      counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, state);
+    }
+    std::printf("Placement groups: %s\n", counts.c_str());
+    for (const auto& g : *groups) {
+      if (g.state() != photon::rpc::PlacementGroupTableData::PENDING) continue;
+      std::printf(
+          "  pending %s%s: %s\n",
+          photon::PlacementGroupID::FromBinaryOrDie(g.spec().placement_group_id()).Hex().c_str(),
+          g.spec().name().empty() ? "" : (" (" + g.spec().name() + ")").c_str(),
+          g.pending_reason().c_str());
+    }
+  }
+  std::printf("Resources (used / total; placement-group bundles count as used):\n");
   for (const auto& [k, v] : total) {
-    if (k == "memory" || k == "object_store_memory") {  // bytes, shown in GiB as Ray does
+    if (k.find("_group_") != std::string::npos) continue;  // a bundle's own resources
+    if (k == "memory" || k == "object_store_memory") {     // bytes, shown in GiB as Ray does
       constexpr double kGiB = 1 << 30;
       std::printf("  %s: %.2f / %.2f GiB\n", k.c_str(), (v - avail[k]) / kGiB, v / kGiB);
     } else {
       std::printf("  %s: %g / %g\n", k.c_str(), v - avail[k], v);
     }
+  }
+  return 0;
+}
+
+// `photon list nodes|placement-groups|actors|jobs`: one row per entry, as a
+// table or as JSON (a list of objects with the table's columns).
+int List(const SystemConfig& config, std::string address, const std::string& what,
+         const std::string& format) {
+  if (address.empty()) address = config.address();
+  if (address.empty()) {
+    std::ifstream f(AddressFile(config));
+    std::getline(f, address);
+  }
+  if (address.empty()) {
+    std::fprintf(stderr, "photon list: no cluster address (give --address or PHOTON_ADDRESS)\n");
+    return 1;
+  }
+  auto gcs = photon::GcsClient::Connect(address, config);
+  if (!gcs.ok()) {
+    std::fprintf(stderr, "photon list: %s\n", std::string(gcs.status().message()).c_str());
+    return 1;
+  }
+  std::vector<std::string> columns;
+  nlohmann::json rows = nlohmann::json::array();
+  absl::Status failed;
+  if (what == "nodes") {
+    columns = {"node_id", "state", "address", "resources", "labels"};
+    auto nodes = (*gcs)->GetAllNodes();
+    failed = nodes.status();
+    for (const auto& n : nodes.value_or(std::vector<photon::rpc::NodeInfo>())) {
+      nlohmann::json res = nlohmann::json::object(), labels = nlohmann::json::object();
+      for (const auto& [k, v] : n.resources_total()) {
+        if (k.find("_group_") == std::string::npos) res[k] = v;
+      }
+      for (const auto& [k, v] : n.labels()) labels[k] = v;
+      rows.push_back({{"node_id", photon::NodeID::FromBinaryOrDie(n.node_id()).Hex()},
+                      {"state", photon::rpc::NodeInfo::State_Name(n.state())},
+                      {"address", fmt::format("{}:{}", n.ip(), n.raylet_port())},
+                      {"resources", res},
+                      {"labels", labels}});
+    }
+  } else if (what == "placement-groups") {
+    columns = {"placement_group_id", "name", "state", "strategy", "bundles", "reason"};
+    auto groups = (*gcs)->GetAllPlacementGroups();
+    failed = groups.status();
+    for (const auto& g : groups.value_or(std::vector<photon::rpc::PlacementGroupTableData>())) {
+      nlohmann::json bundles = nlohmann::json::array();
+      for (const auto& b : g.spec().bundles()) {
+        nlohmann::json r = nlohmann::json::object();
+        for (const auto& [k, v] : b.resources()) r[k] = v;
+        bundles.push_back(r);
+      }
+      rows.push_back(
+          {{"placement_group_id",
+            photon::PlacementGroupID::FromBinaryOrDie(g.spec().placement_group_id()).Hex()},
+           {"name", g.spec().name()},
+           {"state", photon::rpc::PlacementGroupTableData::State_Name(g.state())},
+           {"strategy", photon::rpc::PlacementStrategy_Name(g.spec().strategy())},
+           {"bundles", bundles},
+           {"reason", g.pending_reason()}});
+    }
+  } else if (what == "actors") {
+    columns = {"actor_id", "class_name", "state", "name", "pid"};
+    auto actors = (*gcs)->ListActors();
+    failed = actors.status();
+    for (const auto& a : actors.value_or(std::vector<photon::rpc::ActorTableData>())) {
+      rows.push_back({{"actor_id", photon::ActorID::FromBinaryOrDie(a.actor_id()).Hex()},
+                      {"class_name", a.class_name()},
+                      {"state", photon::rpc::ActorTableData::State_Name(a.state())},
+                      {"name", a.name()},
+                      {"pid", a.pid()}});
+    }
+  } else if (what == "jobs") {
+    columns = {"job_id", "status", "driver_pid", "namespace"};
+    auto jobs = (*gcs)->GetAllJobs();
+    failed = jobs.status();
+    for (const auto& j : jobs.value_or(std::vector<photon::rpc::JobInfo>())) {
+      rows.push_back({{"job_id", photon::JobID::FromBinaryOrDie(j.job_id()).Hex()},
+                      {"status", j.is_dead() ? "FINISHED" : "RUNNING"},
+                      {"driver_pid", j.driver_pid()},
+                      {"namespace", j.ray_namespace()}});
+    }
+  }
+  if (!failed.ok()) {
+    std::fprintf(stderr, "photon list: %s\n", std::string(failed.message()).c_str());
+    return 1;
+  }
+  if (format == "json") {
+    std::printf("%s\n", rows.dump(2).c_str());
+    return 0;
+  }
+  // A table: each column as wide as its widest cell.
+  auto cell = [](const nlohmann::json& v) {
+    return v.is_string() ? v.get<std::string>() : v.dump();
+  };
+  std::vector<size_t> width;
+  for (const auto& c : columns) width.push_back(c.size());
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      width[i] = std::max(width[i], cell(r[columns[i]]).size());
+    }
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      out += fmt::format("{:<{}}", cells[i], width[i] + (i + 1 < cells.size() ? 2 : 0));
+    }
+    std::printf("%s\n", out.c_str());
+  };
+  std::vector<std::string> header;
+  for (const auto& c : columns) {
+    std::string u = c;
+    for (auto& ch : u) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    header.push_back(u);
+  }
+  line(header);
+  for (const auto& r : rows) {
+    std::vector<std::string> cells;
+    for (const auto& c : columns) cells.push_back(cell(r[c]));
+    line(cells);
   }
   return 0;
 }
@@ -251,7 +449,9 @@ int main(int argc, char** argv) {
   start->add_option("--port", port, "GCS port of a head node (0: any free port)");
   start->add_option("--num-cpus", num_cpus, "CPUs of this node (default: all cores)");
   start->add_option("--num-gpus", num_gpus, "GPUs of this node");
-  start->add_option("--resources", resources, "Custom resources: name=qty,... or {\"name\": qty}");
+  start->add_option("--resources", resources, "Custom resources: {\"name\": qty} or name=qty,...");
+  std::string labels;
+  start->add_option("--labels", labels, "Node labels: {\"key\": \"value\"}");
   start->add_option("--object-store-memory", store_memory, "Object store bytes");
   start->add_option("--node-ip-address", host, "Address the daemons listen on and advertise");
   start->add_flag("--block", block, "Stay in the foreground; stop the daemons on Ctrl-C");
@@ -261,6 +461,16 @@ int main(int argc, char** argv) {
   std::string status_address;
   status->add_option("--address", status_address, "GCS address (default: the started cluster)");
 
+  auto* list =
+      app.add_subcommand("list", "List the cluster's nodes, placement groups, actors or jobs");
+  std::string list_what, list_format = "table", list_address;
+  list->add_option("what", list_what, "nodes, placement-groups, actors or jobs")
+      ->required()
+      ->check(CLI::IsMember({"nodes", "placement-groups", "actors", "jobs"}));
+  list->add_option("--format", list_format, "table (default) or json")
+      ->check(CLI::IsMember({"table", "json"}));
+  list->add_option("--address", list_address, "GCS address (default: the started cluster)");
+
   CLI11_PARSE(app, argc, argv);
   auto config = SystemConfig::FromProcessEnvironment();
   if (!config.ok()) {
@@ -268,10 +478,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (start->parsed()) {
-    return Start(*config, head, address, port, num_cpus, num_gpus, resources, store_memory, host,
-                 block);
+    return Start(*config, head, address, port, num_cpus, num_gpus, resources, labels, store_memory,
+                 host, block);
   }
   if (stop->parsed()) return Stop(*config);
   if (status->parsed()) return Status(*config, status_address);
+  if (list->parsed()) return List(*config, list_address, list_what, list_format);
   return 0;
 }
