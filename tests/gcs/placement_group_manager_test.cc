@@ -25,7 +25,9 @@ class PlacementGroupManagerTest : public ::testing::Test {
             [this](const std::string& pg) { removed_.push_back(pg); },
             [this](const std::string& node, const raylet::ResourceSet& named) {
               committed_[node].Add(named);
-            }}) {
+            },
+            [this](const std::string& node, const raylet::ResourceSet& named,
+                   const raylet::ResourceSet&) { committed_[node].Subtract(named); }}) {
     AddNode(7000, 2);
     AddNode(7001, 2);
   }
@@ -154,6 +156,9 @@ TEST_F(PlacementGroupManagerTest, RemovalReleasesEverywhereAndKillsItsActors) {
     EXPECT_TRUE(Raylet(port)->bundle_cancels.Peek().removed());
   }
   EXPECT_EQ(removed_, std::vector<std::string>{id.Binary()});
+  for (const auto& [node, named] : committed_) {  // the node table gave the bundle back
+    for (const auto& [name, amount] : named.ToMap()) EXPECT_EQ(amount, 0) << name;
+  }
   // The name is free again.
   EXPECT_TRUE(Create(NewId(), 1, rpc::PACK, "g").ok());
 }

@@ -1,9 +1,13 @@
 #include "photon/driver/connect.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <fstream>
+#include <set>
 
 #include "absl/strings/str_split.h"
 #include "fmt/format.h"
@@ -12,6 +16,28 @@
 
 namespace photon {
 namespace {
+
+// The host part of "host:port" (127.0.0.1 if there is none).
+std::string HostOf(const std::string& address) {
+  size_t colon = address.rfind(':');
+  std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
+  return host.empty() ? "127.0.0.1" : host;
+}
+
+// This host's IPv4 addresses (and 127.0.0.1).
+std::set<std::string> HostAddresses() {
+  std::set<std::string> out{"127.0.0.1"};
+  struct ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (struct ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+    char buf[INET_ADDRSTRLEN];
+    auto* in = reinterpret_cast<struct sockaddr_in*>(a->ifa_addr);
+    if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf)) != nullptr) out.insert(buf);
+  }
+  freeifaddrs(list);
+  return out;
+}
 
 std::string RandomNamespace() {
   uint8_t b[8];
@@ -78,11 +104,14 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, Drive
     auto nodes = (*gcs)->GetAllNodes();
     if (!nodes.ok()) return nodes.status();
     // The local node: the oldest live node on this host (the head, when
-    // several nodes share the machine), else the oldest live node.
+    // several nodes share the machine), else the oldest live node. A node is
+    // on this host when it advertises one of this host's addresses (the
+    // store's socket is only reachable there).
     const rpc::NodeInfo* pick = nullptr;
-    auto better = [](const rpc::NodeInfo& a, const rpc::NodeInfo* b) {
+    const std::set<std::string> here = HostAddresses();
+    auto better = [&here](const rpc::NodeInfo& a, const rpc::NodeInfo* b) {
       if (b == nullptr) return true;
-      bool a_local = a.ip() == "127.0.0.1", b_local = b->ip() == "127.0.0.1";
+      bool a_local = here.contains(a.ip()), b_local = here.contains(b->ip());
       if (a_local != b_local) return a_local;
       return a.start_time_ms() < b->start_time_ms();
     };
@@ -118,6 +147,7 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, Drive
   o.language = options.language;
   o.gcs_address = address;
   o.raylet_address = conn.raylet_address;
+  o.host = HostOf(conn.raylet_address);  // reachable where its raylet is
   o.job_id = *job;
   o.ray_namespace = job_info.ray_namespace();
   o.worker_command = options.worker_command;
@@ -160,6 +190,7 @@ absl::StatusOr<std::unique_ptr<core::CoreWorker>> ConnectWorker(
   o.language = language;
   o.gcs_address = config.address();
   o.raylet_address = config.raylet_address();
+  o.host = HostOf(config.raylet_address());
   o.job_id = *job;
   o.worker_id = *wid;
   o.ray_namespace = config.job_namespace();

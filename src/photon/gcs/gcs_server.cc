@@ -52,6 +52,23 @@ GcsServer::GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, s
         available->Add(named);
         total->ToProto(it->second.info.mutable_resources_total());
         available->ToProto(it->second.info.mutable_resources_available());
+      },
+      [this](const std::string& node_id, const raylet::ResourceSet& named,
+             const raylet::ResourceSet& raw) {
+        absl::MutexLock lock(&mu_);
+        auto it = nodes_.find(node_id);
+        if (it == nodes_.end()) return;
+        auto total = raylet::ResourceSet::FromProto(it->second.info.resources_total());
+        auto available = raylet::ResourceSet::FromProto(it->second.info.resources_available());
+        if (!total.ok() || !available.ok()) return;
+        total->Subtract(named);
+        total->DropNonPositive();
+        available->Subtract(named);
+        available->Add(raw);
+        available->KeepOnlyNamesOf(*total);
+        available->DropNonPositive();
+        total->ToProto(it->second.info.mutable_resources_total());
+        available->ToProto(it->second.info.mutable_resources_available());
       }});
   server_.RegisterService(placement_groups_.get());
 }

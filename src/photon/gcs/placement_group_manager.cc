@@ -340,6 +340,21 @@ void PlacementGroupManager::Remove(const PlacementGroupID& id, std::vector<Actio
   if (it == groups_.end()) return;
   Group& g = it->second;
   if (g.data.state() == rpc::PlacementGroupTableData::REMOVED) return;
+  if (g.data.state() == rpc::PlacementGroupTableData::CREATED) {
+    std::map<std::string, std::pair<raylet::ResourceSet, raylet::ResourceSet>> per_node;
+    for (int i = 0; i < g.data.spec().bundles_size(); ++i) {
+      const auto& b = g.data.spec().bundles(i);
+      auto raw = raylet::ResourceSet::FromProto(b.resources()).value_or(raylet::ResourceSet());
+      auto& [named, raws] = per_node[b.node_id()];
+      named.Add(raylet::CommittedBundleResources(id, i, raw));
+      raws.Add(raw);
+    }
+    for (const auto& [node, sets] : per_node) {
+      actions->push_back([this, node = node, named = sets.first, raw = sets.second] {
+        d_.on_released(node, named, raw);
+      });
+    }
+  }
   g.data.set_state(rpc::PlacementGroupTableData::REMOVED);
   const auto& spec = g.data.spec();
   if (!spec.name().empty()) names_.erase(NameKey(spec.ray_namespace(), spec.name()));

@@ -48,6 +48,11 @@ class PlacementGroupManager : public rpc::PlacementGroupInfoGcsService::Callback
     // Bundles were committed on `node_id`: the node table gains `named`
     // before the raylet's next report says so.
     std::function<void(const std::string& node_id, const raylet::ResourceSet& named)> on_committed;
+    // A created group was removed: the node table loses `named` and gets
+    // `raw` back before the raylet's next report says so.
+    std::function<void(const std::string& node_id, const raylet::ResourceSet& named,
+                       const raylet::ResourceSet& raw)>
+        on_released;
   };
   explicit PlacementGroupManager(Deps deps);
   ~PlacementGroupManager() override;

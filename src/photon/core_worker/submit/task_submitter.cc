@@ -236,6 +236,12 @@ void TaskSubmitter::OnLeaseReply(const std::string& key, const std::string& rayl
       std::string next = rpc::HostPort(reply.retry_at_raylet());
       q.pending_requests[lease_id] = next;
       actions.push_back([this, key, next, lease_id] { RequestLease(key, next, lease_id, true); });
+    } else if (reply.infeasible() && !q.lease_template.scheduling().placement_group_id().empty()) {
+      // The group's bundles exist (the request was checked against them), so
+      // the raylet's view of the cluster has not caught up with their commit:
+      // ask again soon, without alarming the user.
+      q.pending_requests.erase(lease_id);
+      RetryLeasesAfter(key, absl::Milliseconds(d_.config->placement_group_retry_delay_ms()));
     } else if (reply.infeasible()) {
       q.pending_requests.erase(lease_id);
       if (!q.warned_infeasible) {
