@@ -90,3 +90,18 @@ def test_bad_flags_are_refused_with_the_problem_named(cli_env, flag, value, mess
     r = _photon("start", "--head", "--port", "0", flag, value)
     assert r.returncode == 2
     assert message in r.stderr
+
+
+def test_stop_force_kills_at_once(cli_env):
+    started = _photon("start", "--head", "--port", "0", "--num-cpus", "1")
+    assert started.returncode == 0, started.stderr
+    pids = [int(p) for p in (cli_env / "cli_processes").read_text().split()]
+    stopped = _photon("stop", "--force")
+    assert stopped.returncode == 0 and "Stopped" in stopped.stdout
+    deadline = time.time() + 5
+    while time.time() < deadline and any(os.path.exists(f"/proc/{p}/cmdline") and
+                                         b"photon-" in open(f"/proc/{p}/cmdline", "rb").read()
+                                         for p in pids):
+        time.sleep(0.05)
+    assert not any(os.path.exists(f"/proc/{p}/cmdline") and
+                   b"photon-" in open(f"/proc/{p}/cmdline", "rb").read() for p in pids)

@@ -4,7 +4,7 @@
 //   photon start --address HOST:PORT [...]
 //   photon status [--address HOST:PORT]
 //   photon list nodes|placement-groups|actors|jobs [--format table|json]
-//   photon stop
+//   photon stop [--force]
 #include <signal.h>
 #include <unistd.h>
 
@@ -190,7 +190,9 @@ int Start(const SystemConfig& config, bool head, const std::string& address, int
   return 0;
 }
 
-int Stop(const SystemConfig& config) {
+// SIGTERM and a grace period for every process `photon start` recorded
+// (SIGKILL after it, or at once with `force`).
+int Stop(const SystemConfig& config, bool force) {
   std::ifstream f(PidsFile(config));
   std::vector<pid_t> pids;
   pid_t p;
@@ -201,10 +203,10 @@ int Stop(const SystemConfig& config) {
     std::string line;
     std::getline(cmd, line);
     if (line.find("photon-") == std::string::npos) continue;  // gone, or pid reused
-    photon::SignalProcess(pid, SIGTERM);
+    photon::SignalProcess(pid, force ? SIGKILL : SIGTERM);
     ++stopped;
   }
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < (force ? 20 : 100); ++i) {
     bool any = false;
     for (pid_t pid : pids) any |= photon::ProcessAlive(pid);
     if (!any) break;
@@ -457,6 +459,8 @@ int main(int argc, char** argv) {
   start->add_flag("--block", block, "Stay in the foreground; stop the daemons on Ctrl-C");
 
   auto* stop = app.add_subcommand("stop", "Stop the daemons `photon start` started");
+  bool force = false;
+  stop->add_flag("--force", force, "Kill them at once (SIGKILL) instead of a graceful stop");
   auto* status = app.add_subcommand("status", "Show the nodes, resources and pending work");
   std::string status_address;
   status->add_option("--address", status_address, "GCS address (default: the started cluster)");
@@ -481,7 +485,7 @@ int main(int argc, char** argv) {
     return Start(*config, head, address, port, num_cpus, num_gpus, resources, labels, store_memory,
                  host, block);
   }
-  if (stop->parsed()) return Stop(*config);
+  if (stop->parsed()) return Stop(*config, force);
   if (status->parsed()) return Status(*config, status_address);
   if (list->parsed()) return List(*config, list_address, list_what, list_format);
   return 0;
