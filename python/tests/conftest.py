@@ -87,3 +87,18 @@ def ray_start_cluster():
     finally:
         cluster.shutdown()
         photon.shutdown()
+
+
+@pytest.fixture
+def three_two_cpu_nodes():
+    """A connected Cluster of three 2-CPU nodes (the head and two more)."""
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
+    try:
+        cluster.add_node(num_cpus=2)
+        cluster.add_node(num_cpus=2)
+        cluster.wait_for_nodes()
+        cluster.connect()
+        yield cluster
+    finally:
+        cluster.shutdown()
+        photon.shutdown()

@@ -19,6 +19,22 @@ def _photon(*args, timeout=60):
                           text=True, timeout=timeout)
 
 
+def _photon_daemon(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"photon-" in f.read()
+    except OSError:
+        return False
+
+
+def _still_running(pids, within):
+    """The daemons among `pids` still running after `within` seconds."""
+    deadline = time.time() + within
+    while time.time() < deadline and any(_photon_daemon(p) for p in pids):
+        time.sleep(0.05)
+    return [p for p in pids if _photon_daemon(p)]
+
+
 @pytest.fixture
 def cli_env(tmp_path, monkeypatch):
     """A state folder of its own, so `photon stop` stops only this test's cluster."""
@@ -70,13 +86,7 @@ def test_start_status_stop(cli_env):
 
     stopped = _photon("stop")
     assert stopped.returncode == 0
-    deadline = time.time() + 10
-    while time.time() < deadline and any(os.path.exists(f"/proc/{p}/cmdline") and
-                                         b"photon-" in open(f"/proc/{p}/cmdline", "rb").read()
-                                         for p in pids):
-        time.sleep(0.1)
-    assert not any(os.path.exists(f"/proc/{p}/cmdline") and
-                   b"photon-" in open(f"/proc/{p}/cmdline", "rb").read() for p in pids)
+    assert not _still_running(pids, within=10)
 
 
 @pytest.mark.parametrize("flag,value,message", [
@@ -98,10 +108,4 @@ def test_stop_force_kills_at_once(cli_env):
     pids = [int(p) for p in (cli_env / "cli_processes").read_text().split()]
     stopped = _photon("stop", "--force")
     assert stopped.returncode == 0 and "Stopped" in stopped.stdout
-    deadline = time.time() + 5
-    while time.time() < deadline and any(os.path.exists(f"/proc/{p}/cmdline") and
-                                         b"photon-" in open(f"/proc/{p}/cmdline", "rb").read()
-                                         for p in pids):
-        time.sleep(0.05)
-    assert not any(os.path.exists(f"/proc/{p}/cmdline") and
-                   b"photon-" in open(f"/proc/{p}/cmdline", "rb").read() for p in pids)
+    assert not _still_running(pids, within=5)

@@ -21,20 +21,6 @@ def node_of():
     return ray.get_runtime_context().get_node_id()
 
 
-@pytest.fixture
-def three_nodes():
-    from photon.cluster_utils import Cluster
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
-    try:
-        cluster.add_node(num_cpus=2)
-        cluster.add_node(num_cpus=2)
-        cluster.wait_for_nodes()
-        cluster.connect()
-        yield cluster
-    finally:
-        cluster.shutdown()
-
-
 def _bundle_nodes(pg):
     table = placement_group_table(pg)
     return [table["bundles_to_node_id"][i] for i in range(len(table["bundles"]))]
@@ -162,7 +148,7 @@ def test_bad_groups_raise_with_the_problem_named(ray_start_regular):
         remove_placement_group("taken")
 
 
-def test_strict_spread_puts_each_bundle_on_its_own_node(three_nodes):
+def test_strict_spread_puts_each_bundle_on_its_own_node(three_two_cpu_nodes):
     nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
     pg = placement_group([{"CPU": 1}] * 3, strategy="STRICT_SPREAD")
     assert pg.wait(30)
@@ -179,7 +165,7 @@ def test_strict_spread_puts_each_bundle_on_its_own_node(three_nodes):
     remove_placement_group(pending)
 
 
-def test_strict_pack_and_pack_use_one_node_spread_uses_many(three_nodes):
+def test_strict_pack_and_pack_use_one_node_spread_uses_many(three_two_cpu_nodes):
     strict = placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_PACK")
     assert strict.wait(30)
     assert len(set(_bundle_nodes(strict))) == 1

@@ -119,20 +119,10 @@ def test_a_default_actor_is_not_placed_on_a_node_without_cpus():
         ray.shutdown()
 
 
-def test_spread_spreads_a_burst_of_quick_tasks_over_every_node():
-    from photon.cluster_utils import Cluster
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
-    try:
-        cluster.add_node(num_cpus=2)
-        cluster.add_node(num_cpus=2)
-        cluster.wait_for_nodes()
-        cluster.connect()
-        ray.get([where.remote() for _ in range(4)])  # workers up
-        refs = [where.options(scheduling_strategy="SPREAD").remote() for _ in range(12)]
-        assert len(set(ray.get(refs, timeout=60))) == 3
-    finally:
-        cluster.shutdown()
-        ray.shutdown()
+def test_spread_spreads_a_burst_of_quick_tasks_over_every_node(three_two_cpu_nodes):
+    ray.get([where.remote() for _ in range(4)])  # workers up
+    refs = [where.options(scheduling_strategy="SPREAD").remote() for _ in range(12)]
+    assert len(set(ray.get(refs, timeout=60))) == 3
 
 
 def test_node_label_strategy_runs_work_on_matching_nodes():

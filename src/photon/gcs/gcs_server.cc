@@ -42,35 +42,37 @@ GcsServer::GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, s
       &config_, raylets_.get(), timer_.get(), [this] { return AliveNodes(); },
       [this](const std::string& pg) { actors_->OnPlacementGroupRemoved(pg); },
       [this](const std::string& node_id, const raylet::ResourceSet& named) {
-        absl::MutexLock lock(&mu_);
-        auto it = nodes_.find(node_id);
-        if (it == nodes_.end()) return;
-        auto total = raylet::ResourceSet::FromProto(it->second.info.resources_total());
-        auto available = raylet::ResourceSet::FromProto(it->second.info.resources_available());
-        if (!total.ok() || !available.ok()) return;
-        total->Add(named);
-        available->Add(named);
-        total->ToProto(it->second.info.mutable_resources_total());
-        available->ToProto(it->second.info.mutable_resources_available());
+        UpdateNodeResources(node_id, [&](raylet::ResourceSet* total, raylet::ResourceSet* avail) {
+          total->Add(named);
+          avail->Add(named);
+        });
       },
       [this](const std::string& node_id, const raylet::ResourceSet& named,
              const raylet::ResourceSet& raw) {
-        absl::MutexLock lock(&mu_);
-        auto it = nodes_.find(node_id);
-        if (it == nodes_.end()) return;
-        auto total = raylet::ResourceSet::FromProto(it->second.info.resources_total());
-        auto available = raylet::ResourceSet::FromProto(it->second.info.resources_available());
-        if (!total.ok() || !available.ok()) return;
-        total->Subtract(named);
-        total->DropNonPositive();
-        available->Subtract(named);
-        available->Add(raw);
-        available->KeepOnlyNamesOf(*total);
-        available->DropNonPositive();
-        total->ToProto(it->second.info.mutable_resources_total());
-        available->ToProto(it->second.info.mutable_resources_available());
+        UpdateNodeResources(node_id, [&](raylet::ResourceSet* total, raylet::ResourceSet* avail) {
+          total->Subtract(named);
+          total->DropNonPositive();
+          avail->Subtract(named);
+          avail->Add(raw);
+          avail->KeepOnlyNamesOf(*total);
+          avail->DropNonPositive();
+        });
       }});
   server_.RegisterService(placement_groups_.get());
+}
+
+void GcsServer::UpdateNodeResources(
+    const std::string& node_id,
+    const std::function<void(raylet::ResourceSet*, raylet::ResourceSet*)>& change) {
+  absl::MutexLock lock(&mu_);
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end()) return;
+  auto total = raylet::ResourceSet::FromProto(it->second.info.resources_total());
+  auto available = raylet::ResourceSet::FromProto(it->second.info.resources_available());
+  if (!total.ok() || !available.ok()) return;
+  change(&*total, &*available);
+  total->ToProto(it->second.info.mutable_resources_total());
+  available->ToProto(it->second.info.mutable_resources_available());
 }
 
 std::vector<rpc::NodeInfo> GcsServer::AliveNodes() {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -92,6 +93,11 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
   void MarkNodeDead(const std::string& node_id, const std::string& reason);
   void PublishNode(const rpc::NodeInfo& info);
   std::vector<rpc::NodeInfo> AliveNodes();
+  // Applies `change` to a node's (total, available) resources in the table,
+  // ahead of the raylet's next report (placement-group bundles).
+  void UpdateNodeResources(const std::string& node_id,
+                           const std::function<void(raylet::ResourceSet* total,
+                                                    raylet::ResourceSet* available)>& change);
 
   const SystemConfig config_;
   std::unique_ptr<GcsStorage> storage_;
