@@ -131,6 +131,9 @@ int main(int argc, char** argv) {
   double best = 0;
   for (int r = 0; r < reps; ++r) {
     grpc::ClientContext ctx;
+    if (!(*cluster)->token().empty()) {
+      ctx.AddMetadata("authorization", "Bearer " + (*cluster)->token());
+    }
     photon::rpc::PullObjectReply reply;
     auto t = Clock::now();
     grpc::Status s = stub_b->PullObject(&ctx, req, &reply);
@@ -141,6 +144,9 @@ int main(int argc, char** argv) {
     }
     best = std::max(best, static_cast<double>(bytes) / secs / 1e9);
     grpc::ClientContext free_ctx;
+    if (!(*cluster)->token().empty()) {
+      free_ctx.AddMetadata("authorization", "Bearer " + (*cluster)->token());
+    }
     photon::rpc::FreeObjectsRequest f;
     f.add_object_ids(req.object_id());
     photon::rpc::FreeObjectsReply fr;

@@ -29,7 +29,9 @@ void BindCluster(nb::module_& m) {
             auto bin = FindBinDir(sys->bin_dir());
             if (!bin.ok()) throw std::runtime_error(std::string(bin.status().message()));
             std::string root = session_root.empty() ? sys->session_dir_root() : session_root;
-            auto c = LocalCluster::Start(*bin, root, nullptr);
+            auto opts = ClusterOptionsFromConfig(*sys);
+            if (!opts.ok()) throw nb::value_error(std::string(opts.status().message()).c_str());
+            auto c = LocalCluster::Start(*bin, root, nullptr, *opts);
             if (!c.ok()) throw std::runtime_error(std::string(c.status().message()));
             return std::move(*c);
           },

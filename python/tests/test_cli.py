@@ -82,6 +82,39 @@ def test_start_status_stop(cli_env):
     jobs = json.loads(_photon("list", "jobs", "--format", "json").stdout)
     assert any(j["status"] == "RUNNING" for j in jobs)
     assert _photon("list", "tasks").returncode != 0  # not a thing it lists (yet)
+
+    # Workers: this driver, and the worker that holds an actor.
+    @photon.remote(num_cpus=0)
+    class Holder:
+        def pid(self):
+            return os.getpid()
+
+    holder = Holder.remote()
+    holder_pid = photon.get(holder.pid.remote(), timeout=30)
+    workers = json.loads(_photon("list", "workers", "--format", "json").stdout)
+    by_pid = {w["pid"]: w for w in workers}
+    assert by_pid[os.getpid()]["worker_type"] == "DRIVER"
+    assert by_pid[holder_pid]["worker_type"] == "WORKER"
+    assert by_pid[holder_pid]["state"] == "LEASED"
+    assert by_pid[holder_pid]["node_id"] == nodes[0]["node_id"]
+    assert _photon("list", "workers").stdout.splitlines()[0].split()[:3] == \
+        ["WORKER_ID", "WORKER_TYPE", "STATE"]
+
+    # A shape no node can ever serve is named in the status, with who asks for it.
+    @photon.remote(num_cpus=100)
+    def greedy():
+        return 1
+
+    ref = greedy.remote()
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        out = _photon("status").stdout
+        if "{CPU: 100}" in out:
+            break
+        time.sleep(0.2)
+    assert "Demands no node can ever serve" in out and "{CPU: 100}" in out, out
+    assert "greedy" in out
+    photon.cancel(ref)
     photon.shutdown()
 
     stopped = _photon("stop")
@@ -100,6 +133,39 @@ def test_bad_flags_are_refused_with_the_problem_named(cli_env, flag, value, mess
     r = _photon("start", "--head", "--port", "0", flag, value)
     assert r.returncode == 2
     assert message in r.stderr
+
+
+def test_the_cluster_token_guards_the_cluster(cli_env, tmp_path_factory):
+    started = _photon("start", "--head", "--port", "0", "--num-cpus", "1")
+    assert started.returncode == 0, started.stderr
+    address = re.search(r"GCS address: (\S+)", started.stdout).group(1)
+    token = re.search(r"--token=([0-9a-f]{64})", started.stdout).group(1)
+    session = re.search(r"\(session (\S+)\)", started.stdout).group(1)
+    token_file = os.path.join(session, "cluster_token")
+    assert oct(os.stat(token_file).st_mode & 0o777) == "0o600"
+    assert open(token_file).read().strip() == token
+    # The token is in no daemon's command line (ps shows those to every user).
+    for pid in (int(p) for p in (cli_env / "cli_processes").read_text().split()):
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            assert token.encode() not in f.read()
+    # On this host the CLI and drivers find it by themselves...
+    assert _photon("status", "--address", address).returncode == 0
+    photon.init(address=address)
+    assert photon.get(photon.put(7)) == 7
+    photon.shutdown()
+    # ...elsewhere (no session folder of this cluster) they need it.
+    elsewhere = dict(os.environ, PHOTON_SESSION_DIR_ROOT=str(tmp_path_factory.mktemp("other")))
+    run = lambda *args: subprocess.run([os.path.join(bin_dir(), "photon"), *args],
+                                       capture_output=True, text=True, timeout=60, env=elsewhere)
+    refused = run("status", "--address", address)
+    assert refused.returncode == 1
+    assert "no cluster token" in refused.stderr and "--token" in refused.stderr
+    wrong = run("status", "--address", address, "--token", "f" * 64)
+    assert wrong.returncode == 1 and "wrong cluster token" in wrong.stderr
+    assert run("status", "--address", address, "--token", token).returncode == 0
+    assert "16 to 256" in run("status", "--token", "short").stderr
+    refused_join = run("start", "--address", address)
+    assert refused_join.returncode == 1 and "needs its token" in refused_join.stderr
 
 
 def test_stop_force_kills_at_once(cli_env):

@@ -5,6 +5,7 @@ objects cross hosts, a STRICT_SPREAD placement group puts a bundle on each,
 leaves nothing running. Skipped, saying why, where namespaces cannot be
 made (not root, or no `ip`)."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -119,9 +120,17 @@ def test_three_hosts(hosts):
     head = _in(ns1, dir1, photon_cmd, "start", "--head", "--port", "6379", "--num-cpus", "1",
                "--node-ip-address", ip1, "--resources", '{"h1": 1}')
     assert "GCS address: " + ip1 in head.stdout
+    # The head printed the token for the other hosts, which cannot join without it.
+    token = re.search(r"--token=([0-9a-f]{64})", head.stdout).group(1)
+    refused = _in(ns2, dir2 / "no-token", photon_cmd, "start", "--address", f"{ip1}:6379",
+                  check=False)
+    assert refused.returncode != 0 and "token" in refused.stderr, refused.stderr
+    wrong = _in(ns2, dir2 / "no-token", photon_cmd, "status", "--address", f"{ip1}:6379",
+                "--token", "0" * 64, check=False)
+    assert wrong.returncode != 0 and "wrong cluster token" in wrong.stderr, wrong.stderr
     for i, (ns, ip, d) in enumerate(hosts[1:], start=2):
         _in(ns, d, photon_cmd, "start", "--address", f"{ip1}:6379", "--num-cpus", "1",
-            "--node-ip-address", ip, "--resources", f'{{"h{i}": 1}}')
+            "--node-ip-address", ip, "--resources", f'{{"h{i}": 1}}', "--token", token)
     for ns, ip, d in hosts:
         status = _in(ns, d, photon_cmd, "status", "--address", f"{ip1}:6379")
         assert "3 nodes" in status.stdout
@@ -130,7 +139,7 @@ def test_three_hosts(hosts):
     script = DRIVER.replace("ADDRESS", repr(f"{ip1}:6379")).replace("IPS", repr([ip1, ip2, ip3]))
     pythonpath = os.pathsep.join(os.path.abspath(p) for p in sys.path if p and os.path.isdir(p))
     driver = _in(ns2, dir2 / "driver", sys.executable, "-c", script, check=False,
-                 env={"PYTHONPATH": pythonpath})
+                 env={"PYTHONPATH": pythonpath, "PHOTON_CLUSTER_TOKEN": token})
     assert driver.returncode == 0, driver.stdout + driver.stderr
     assert "DRIVER OK" in driver.stdout
     pids = []

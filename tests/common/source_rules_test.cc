@@ -71,11 +71,25 @@ TEST(SourceRulesTest, NoDetachedThreads) {
   }
 }
 
+// Every call presents the cluster token: each context made in src/ is readied
+// by rpc::PrepareCall or given the token by rpc::AttachClusterToken.
+TEST(SourceRulesTest, EveryCallContextCarriesTheClusterToken) {
+  const std::regex made(R"(grpc::ClientContext\s+[a-z_]+\s*;|make_shared<grpc::ClientContext>)");
+  for (const auto& s : CppSources()) {
+    if (s.path.rfind("src/", 0) != 0) continue;
+    size_t contexts = std::distance(std::sregex_iterator(s.text.begin(), s.text.end(), made),
+                                    std::sregex_iterator());
+    size_t readied = Count(s.text, "PrepareCall(") + Count(s.text, "AttachClusterToken(");
+    EXPECT_LE(contexts, readied) << s.path << " makes a grpc::ClientContext that no PrepareCall "
+                                 << "or AttachClusterToken gives the cluster token";
+  }
+}
+
 // Every RPC deadline comes from a config row (config_def.h), never a number
 // written at the call.
 TEST(SourceRulesTest, NoLiteralRpcTimeouts) {
   const std::regex literal_timeout(
-      R"((SetTimeout\([^;]*,\s*-?[0-9]+\s*\))|(Call(Sync|Async)\([^;]*,\s*-?[0-9]+\s*[,)]))");
+      R"((PrepareCall\([^;]*,\s*-?[0-9]+\s*\))|(Call(Sync|Async)\([^;]*,\s*-?[0-9]+\s*[,)]))");
   for (const auto& s : CppSources()) {
     if (s.path == "src/photon/rpc/client.h") continue;  // where the helpers are defined
     std::smatch m;

@@ -35,6 +35,7 @@ class MalformedRequestsTest : public ::testing::Test {
                     const Req& req) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    ctx.AddMetadata("authorization", "Bearer " + cluster_->token());  // docs/security.md
     Reply reply;
     return (stub->*m)(&ctx, req, &reply);
   }

@@ -122,11 +122,29 @@ TEST(BundleLedgerTest, PrepareCommitCancelMoveTheResources) {
   EXPECT_EQ(available.Get("bundle_group_" + pg.Hex()), 2000);
   // A lease takes part of a bundle; the group is cancelled under it.
   available.Subtract(R({{"CPU_group_0_" + pg.Hex(), 1}}));
-  EXPECT_TRUE(ledger.Cancel(pg, &total, &available));
+  EXPECT_TRUE(ledger.Cancel(pg, {}, &total, &available));
   EXPECT_EQ(total.ToMap(), (std::map<std::string, double>{{"CPU", 4}}));
   EXPECT_EQ(available.ToMap(), (std::map<std::string, double>{{"CPU", 4}}));
   EXPECT_EQ(ledger.NumBundles(), 0u);
-  EXPECT_FALSE(ledger.Cancel(pg, &total, &available));
+  EXPECT_FALSE(ledger.Cancel(pg, {}, &total, &available));
+}
+
+TEST(BundleLedgerTest, CancellingSomeBundlesKeepsTheOthers) {
+  PlacementGroupID pg = PlacementGroupID::FromRandom(JobID::FromParts(1, 1));
+  ResourceSet total = R({{"CPU", 4}});
+  ResourceSet available = total;
+  BundleLedger ledger;
+  ASSERT_TRUE(ledger.Prepare(pg, {{0, R({{"CPU", 1}})}, {1, R({{"CPU", 2}})}}, &available).ok());
+  ASSERT_TRUE(ledger.Commit(pg, {0, 1}, &total, &available).ok());
+  EXPECT_TRUE(ledger.Cancel(pg, {1}, &total, &available));
+  EXPECT_EQ(available.Get("CPU"), 3);
+  EXPECT_EQ(total.Get("CPU_group_0_" + pg.Hex()), 1);
+  EXPECT_EQ(total.Get("CPU_group_1_" + pg.Hex()), 0);
+  EXPECT_EQ(total.Get("CPU_group_" + pg.Hex()), 1);
+  EXPECT_EQ(ledger.NumBundles(), 1u);
+  EXPECT_FALSE(ledger.Cancel(pg, {1}, &total, &available));  // already gone
+  EXPECT_TRUE(ledger.Cancel(pg, {}, &total, &available));
+  EXPECT_EQ(total.ToMap(), (std::map<std::string, double>{{"CPU", 4}}));
 }
 
 TEST(BundleLedgerTest, PrepareIsAllOrNothingAndRefusesARemovedGroup) {

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -20,10 +22,12 @@
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "photon/cluster/local_cluster.h"
+#include "photon/common/cluster_token.h"
 #include "photon/common/config.h"
 #include "photon/common/process.h"
 #include "photon/gcs_client/gcs_client.h"
 #include "photon/protocol/raylet.grpc.pb.h"
+#include "photon/rpc/auth.h"
 #include "photon/rpc/client.h"
 
 #ifndef PHOTON_VERSION_STRING
@@ -138,7 +142,13 @@ int Start(const SystemConfig& config, bool head, const std::string& address, int
     std::fprintf(stderr, "photon start: %s\n", std::string(bin.status().message()).c_str());
     return 1;
   }
-  photon::ClusterOptions opts;
+  auto cluster_options = photon::ClusterOptionsFromConfig(config);
+  if (!cluster_options.ok()) {
+    std::fprintf(stderr, "photon start: %s\n",
+                 std::string(cluster_options.status().message()).c_str());
+    return 2;
+  }
+  photon::ClusterOptions opts = *cluster_options;
   opts.die_with_parent = block;
   opts.gcs_port = port;
   opts.host = host;
@@ -172,8 +182,17 @@ int Start(const SystemConfig& config, bool head, const std::string& address, int
   std::printf("Photon %s started (session %s).\n", head ? "head node" : "node",
               (*cluster)->session_dir().c_str());
   if (head) {
+    std::string token = (*cluster)->token();
     std::printf("  GCS address: %s\n", gcs.c_str());
-    std::printf("  Add a node:  photon start --address=%s\n", gcs.c_str());
+    if (token.empty()) {
+      std::printf("  Add a node:  photon start --address=%s\n", gcs.c_str());
+      std::printf("  (no cluster token: anyone who can reach these ports can use the cluster)\n");
+    } else {
+      std::printf("  Token:       %s/cluster_token (drivers on this host find it)\n",
+                  (*cluster)->session_dir().c_str());
+      std::printf("  Add a node:  photon start --address=%s --token=%s\n", gcs.c_str(),
+                  token.c_str());
+    }
     std::printf(
         "  Connect:     PHOTON_ADDRESS=%s ./your_driver   (or photon.init(address=\"%s\"))\n",
         gcs.c_str(), gcs.c_str());
@@ -221,30 +240,85 @@ int Stop(const SystemConfig& config, bool force) {
   return 0;
 }
 
-int Status(const SystemConfig& config, std::string address) {
-  if (address.empty()) address = config.address();
-  if (address.empty()) {
+// Connects `command` (for messages) to the GCS at `*address` (default: the
+// configured address, else the cluster `photon start` started), presenting
+// the configured token or the one a cluster on this host recorded. Prints
+// why on failure and returns null.
+std::unique_ptr<photon::GcsClient> ConnectToCluster(const SystemConfig& config,
+                                                    std::string* address, const char* command) {
+  if (address->empty()) *address = config.address();
+  if (address->empty()) {
     std::ifstream f(AddressFile(config));
-    std::getline(f, address);
+    std::getline(f, *address);
   }
-  if (address.empty()) {
+  if (address->empty()) {
     std::fprintf(stderr,
-                 "photon status: no cluster address (give --address or PHOTON_ADDRESS, or "
-                 "start one with photon start --head)\n");
-    return 1;
+                 "photon %s: no cluster address (give --address or PHOTON_ADDRESS, or start one "
+                 "with photon start --head)\n",
+                 command);
+    return nullptr;
   }
-  auto gcs = photon::GcsClient::Connect(address, config);
+  std::string token = config.auth_mode() == "disabled" ? "" : config.cluster_token();
+  if (token.empty() && config.auth_mode() != "disabled") {
+    auto found = photon::FindClusterToken(config.session_dir_root(), *address);
+    if (found.ok()) token = *found;
+  }
+  photon::rpc::SetClusterToken(token);
+  auto gcs = photon::GcsClient::Connect(*address, config);
   if (!gcs.ok()) {
-    std::fprintf(stderr, "photon status: %s\n", std::string(gcs.status().message()).c_str());
-    return 1;
+    std::fprintf(stderr, "photon %s: %s\n", command, std::string(gcs.status().message()).c_str());
+    if (absl::IsUnauthenticated(gcs.status())) {
+      std::fprintf(stderr,
+                   "  give the cluster's token with --token or PHOTON_CLUSTER_TOKEN (it is in "
+                   "cluster_token in the head's session folder)\n");
+    }
+    return nullptr;
   }
-  auto nodes = (*gcs)->GetAllNodes();
+  return std::move(*gcs);
+}
+
+// What the raylet of node `n` reports about itself; nullopt (and a line on
+// stderr) if it does not answer.
+std::optional<photon::rpc::GetNodeStatsReply> NodeStats(const SystemConfig& config,
+                                                        const photon::rpc::NodeInfo& n) {
+  auto stub = photon::rpc::NodeManagerService::NewStub(
+      photon::rpc::GetChannel(fmt::format("{}:{}", n.ip(), n.raylet_port())));
+  photon::rpc::GetNodeStatsReply stats;
+  absl::Status s = photon::rpc::CallSync(
+      stub.get(), &photon::rpc::NodeManagerService::Stub::GetNodeStats, "GetNodeStats",
+      photon::rpc::GetNodeStatsRequest(), &stats, config.rpc_timeout_ms());
+  if (!s.ok()) {
+    std::fprintf(stderr, "node %s:%d did not answer: %s\n", n.ip().c_str(), n.raylet_port(),
+                 std::string(s.message()).c_str());
+    return std::nullopt;
+  }
+  return stats;
+}
+
+// "{CPU: 2, GPU: 1}" of a resource map, keys in order.
+template <typename Map>
+std::string ShapeText(const Map& m) {
+  std::map<std::string, double> sorted(m.begin(), m.end());
+  std::string out;
+  for (const auto& [k, v] : sorted) out += fmt::format("{}{}: {:g}", out.empty() ? "" : ", ", k, v);
+  return "{" + out + "}";
+}
+
+int Status(const SystemConfig& config, std::string address) {
+  auto gcs = ConnectToCluster(config, &address, "status");
+  if (gcs == nullptr) return 1;
+  auto nodes = gcs->GetAllNodes();
   if (!nodes.ok()) {
     std::fprintf(stderr, "photon status: %s\n", std::string(nodes.status().message()).c_str());
     return 1;
   }
   std::printf("Cluster at %s: %zu nodes\n", address.c_str(), nodes->size());
   std::map<std::string, double> total, avail;
+  struct Demand {
+    int requests = 0;
+    std::set<std::string> functions;
+  };
+  std::map<std::string, Demand> infeasible;  // by shape, over all nodes
   for (const auto& n : *nodes) {
     bool alive = n.state() == photon::rpc::NodeInfo::ALIVE;
     std::printf("  node %s  %s:%d  %s\n",
@@ -260,13 +334,13 @@ int Status(const SystemConfig& config, std::string address) {
     if (!labels.empty()) std::printf("    labels: %s\n", labels.c_str());
     for (const auto& [k, v] : n.resources_total()) total[k] += v;
     for (const auto& [k, v] : n.resources_available()) avail[k] += v;
-    auto stub = photon::rpc::NodeManagerService::NewStub(
-        photon::rpc::GetChannel(fmt::format("{}:{}", n.ip(), n.raylet_port())));
-    photon::rpc::GetNodeStatsReply stats;
-    if (photon::rpc::CallSync(stub.get(), &photon::rpc::NodeManagerService::Stub::GetNodeStats,
-                              "GetNodeStats", photon::rpc::GetNodeStatsRequest(), &stats,
-                              config.rpc_timeout_ms())
-            .ok()) {
+    if (auto got = NodeStats(config, n)) {
+      const photon::rpc::GetNodeStatsReply& stats = *got;
+      for (const auto& d : stats.infeasible()) {
+        Demand& e = infeasible[ShapeText(d.shape())];
+        e.requests += d.requests();
+        for (const auto& f : d.functions()) e.functions.insert(f);
+      }
       std::printf("    workers: %d (%d idle)\n", stats.num_workers(), stats.num_idle_workers());
       const auto& st = stats.store();
       constexpr double kMiB = 1 << 20;
@@ -280,7 +354,7 @@ int Status(const SystemConfig& config, std::string address) {
       for (const auto& r : stats.pending_reasons()) std::printf("    pending: %s\n", r.c_str());
     }
   }
-  auto groups = (*gcs)->GetAllPlacementGroups();
+  auto groups = gcs->GetAllPlacementGroups();
   if (groups.ok() && !groups->empty()) {
     std::map<std::string, int> by_state;
     for (const auto& g : *groups) {
@@ -300,6 +374,14 @@ int Status(const SystemConfig& config, std::string address) {
           g.pending_reason().c_str());
     }
   }
+  if (!infeasible.empty()) {
+    std::printf("Demands no node can ever serve (infeasible):\n");
+    for (const auto& [shape, d] : infeasible) {
+      std::string fns;
+      for (const auto& f : d.functions) fns += fmt::format("{}'{}'", fns.empty() ? "" : ", ", f);
+      std::printf("  %s: 1+ pending tasks/actors (%s)\n", shape.c_str(), fns.c_str());
+    }
+  }
   std::printf("Resources (used / total; placement-group bundles count as used):\n");
   for (const auto& [k, v] : total) {
     if (k.find("_group_") != std::string::npos) continue;  // a bundle's own resources
@@ -313,30 +395,18 @@ int Status(const SystemConfig& config, std::string address) {
   return 0;
 }
 
-// `photon list nodes|placement-groups|actors|jobs`: one row per entry, as a
+// `photon list nodes|placement-groups|actors|jobs|workers`: one row per entry, as a
 // table or as JSON (a list of objects with the table's columns).
 int List(const SystemConfig& config, std::string address, const std::string& what,
          const std::string& format) {
-  if (address.empty()) address = config.address();
-  if (address.empty()) {
-    std::ifstream f(AddressFile(config));
-    std::getline(f, address);
-  }
-  if (address.empty()) {
-    std::fprintf(stderr, "photon list: no cluster address (give --address or PHOTON_ADDRESS)\n");
-    return 1;
-  }
-  auto gcs = photon::GcsClient::Connect(address, config);
-  if (!gcs.ok()) {
-    std::fprintf(stderr, "photon list: %s\n", std::string(gcs.status().message()).c_str());
-    return 1;
-  }
+  auto gcs = ConnectToCluster(config, &address, "list");
+  if (gcs == nullptr) return 1;
   std::vector<std::string> columns;
   nlohmann::json rows = nlohmann::json::array();
   absl::Status failed;
   if (what == "nodes") {
     columns = {"node_id", "state", "address", "resources", "labels"};
-    auto nodes = (*gcs)->GetAllNodes();
+    auto nodes = gcs->GetAllNodes();
     failed = nodes.status();
     for (const auto& n : nodes.value_or(std::vector<photon::rpc::NodeInfo>())) {
       nlohmann::json res = nlohmann::json::object(), labels = nlohmann::json::object();
@@ -352,7 +422,7 @@ int List(const SystemConfig& config, std::string address, const std::string& wha
     }
   } else if (what == "placement-groups") {
     columns = {"placement_group_id", "name", "state", "strategy", "bundles", "reason"};
-    auto groups = (*gcs)->GetAllPlacementGroups();
+    auto groups = gcs->GetAllPlacementGroups();
     failed = groups.status();
     for (const auto& g : groups.value_or(std::vector<photon::rpc::PlacementGroupTableData>())) {
       nlohmann::json bundles = nlohmann::json::array();
@@ -372,7 +442,7 @@ int List(const SystemConfig& config, std::string address, const std::string& wha
     }
   } else if (what == "actors") {
     columns = {"actor_id", "class_name", "state", "name", "pid"};
-    auto actors = (*gcs)->ListActors();
+    auto actors = gcs->ListActors();
     failed = actors.status();
     for (const auto& a : actors.value_or(std::vector<photon::rpc::ActorTableData>())) {
       rows.push_back({{"actor_id", photon::ActorID::FromBinaryOrDie(a.actor_id()).Hex()},
@@ -381,9 +451,30 @@ int List(const SystemConfig& config, std::string address, const std::string& wha
                       {"name", a.name()},
                       {"pid", a.pid()}});
     }
+  } else if (what == "workers") {
+    columns = {"worker_id", "worker_type", "state", "node_id", "ip", "pid", "job_id", "resources"};
+    auto nodes = gcs->GetAllNodes();
+    failed = nodes.status();
+    for (const auto& n : nodes.value_or(std::vector<photon::rpc::NodeInfo>())) {
+      if (n.state() != photon::rpc::NodeInfo::ALIVE) continue;
+      auto stats = NodeStats(config, n);
+      if (!stats) continue;
+      for (const auto& w : stats->workers()) {
+        nlohmann::json res = nlohmann::json::object();
+        for (const auto& [k, v] : w.resources()) res[k] = v;
+        rows.push_back({{"worker_id", photon::WorkerID::FromBinaryOrDie(w.worker_id()).Hex()},
+                        {"worker_type", w.is_driver() ? "DRIVER" : "WORKER"},
+                        {"state", w.state()},
+                        {"node_id", photon::NodeID::FromBinaryOrDie(n.node_id()).Hex()},
+                        {"ip", n.ip()},
+                        {"pid", w.pid()},
+                        {"job_id", photon::JobID::FromBinaryOrDie(w.job_id()).Hex()},
+                        {"resources", res}});
+      }
+    }
   } else if (what == "jobs") {
     columns = {"job_id", "status", "driver_pid", "namespace"};
-    auto jobs = (*gcs)->GetAllJobs();
+    auto jobs = gcs->GetAllJobs();
     failed = jobs.status();
     for (const auto& j : jobs.value_or(std::vector<photon::rpc::JobInfo>())) {
       rows.push_back({{"job_id", photon::JobID::FromBinaryOrDie(j.job_id()).Hex()},
@@ -465,21 +556,35 @@ int main(int argc, char** argv) {
   std::string status_address;
   status->add_option("--address", status_address, "GCS address (default: the started cluster)");
 
-  auto* list =
-      app.add_subcommand("list", "List the cluster's nodes, placement groups, actors or jobs");
+  auto* list = app.add_subcommand(
+      "list", "List the cluster's nodes, placement groups, actors, jobs or workers");
   std::string list_what, list_format = "table", list_address;
-  list->add_option("what", list_what, "nodes, placement-groups, actors or jobs")
+  list->add_option("what", list_what, "nodes, placement-groups, actors, jobs or workers")
       ->required()
-      ->check(CLI::IsMember({"nodes", "placement-groups", "actors", "jobs"}));
+      ->check(CLI::IsMember({"nodes", "placement-groups", "actors", "jobs", "workers"}));
   list->add_option("--format", list_format, "table (default) or json")
       ->check(CLI::IsMember({"table", "json"}));
   list->add_option("--address", list_address, "GCS address (default: the started cluster)");
+
+  std::string token;
+  for (CLI::App* sub : {start, status, list}) {
+    sub->add_option("--token", token,
+                    "The cluster token (default: PHOTON_CLUSTER_TOKEN, else the one a cluster on "
+                    "this host recorded; a new one for --head)");
+  }
 
   CLI11_PARSE(app, argc, argv);
   auto config = SystemConfig::FromProcessEnvironment();
   if (!config.ok()) {
     std::fprintf(stderr, "photon: %s\n", std::string(config.status().message()).c_str());
     return 2;
+  }
+  if (!token.empty()) {
+    if (auto s = photon::ValidateClusterToken(token); !s.ok()) {
+      std::fprintf(stderr, "photon: --token: %s\n", std::string(s.message()).c_str());
+      return 2;
+    }
+    config->set_cluster_token(token);
   }
   if (start->parsed()) {
     return Start(*config, head, address, port, num_cpus, num_gpus, resources, labels, store_memory,

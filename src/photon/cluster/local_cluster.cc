@@ -4,14 +4,21 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "fmt/format.h"
+#include "photon/common/cluster_token.h"
+#include "photon/common/config.h"
 #include "photon/common/process.h"
+#include "photon/common/status.h"
+#include "photon/rpc/auth.h"
 
 namespace photon {
 namespace {
@@ -42,7 +49,88 @@ absl::StatusOr<std::string> WaitForPortFile(const std::string& path, pid_t pid,
       fmt::format("{} did not start within {} ms; see {}", what, timeout_ms, log_hint));
 }
 
+// The port part of "host:port" ("" if there is none).
+std::string PortOf(const std::string& address) {
+  size_t colon = address.rfind(':');
+  return colon == std::string::npos ? "" : address.substr(colon + 1);
+}
+
+// Tokens of the clusters this process started or attached to, by GCS address.
+struct StartedClusters {
+  absl::Mutex mu;
+  std::map<std::string, std::string> tokens ABSL_GUARDED_BY(mu);
+};
+
+StartedClusters& Started() {
+  static auto* started = new StartedClusters();
+  return *started;
+}
+
+// Whether the daemons of a cluster started with `options` require a token.
+absl::StatusOr<bool> Authenticates(const ClusterOptions& options) {
+  if (options.authenticate.has_value()) return *options.authenticate;
+  auto config = SystemConfig::FromProcessEnvironment();
+  if (!config.ok()) return config.status();
+  auto o = ClusterOptionsFromConfig(*config);
+  if (!o.ok()) return o.status();
+  return *o->authenticate;
+}
+
 }  // namespace
+
+absl::StatusOr<ClusterOptions> ClusterOptionsFromConfig(const SystemConfig& config) {
+  if (config.auth_mode() != "token" && config.auth_mode() != "disabled") {
+    return absl::InvalidArgumentError(
+        fmt::format("auth_mode (PHOTON_AUTH_MODE) must be 'token' or 'disabled', not '{}'",
+                    config.auth_mode()));
+  }
+  ClusterOptions o;
+  o.authenticate = config.auth_mode() == "token";
+  if (o.authenticate) o.token = config.cluster_token();
+  return o;
+}
+
+absl::StatusOr<std::string> FindClusterToken(const std::string& session_root,
+                                             const std::string& gcs_address) {
+  {
+    StartedClusters& started = Started();
+    absl::MutexLock lock(&started.mu);
+    auto it = started.tokens.find(gcs_address);
+    if (it != started.tokens.end()) return it->second;
+  }
+  namespace fs = std::filesystem;
+  struct Candidate {
+    fs::file_time_type time;
+    std::string token_file;
+    bool exact;
+  };
+  std::vector<Candidate> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(session_root, ec)) {
+    const fs::path dir = entry.path();
+    if (dir.filename().string().rfind("session_", 0) != 0) continue;
+    std::ifstream f(dir / "gcs_address");
+    std::string recorded;
+    if (!f || !std::getline(f, recorded)) continue;
+    bool exact = recorded == gcs_address;
+    if (!exact && PortOf(recorded) != PortOf(gcs_address)) continue;
+    std::error_code tec;
+    auto time = fs::last_write_time(dir / "cluster_token", tec);
+    if (tec) continue;
+    found.push_back(Candidate{time, (dir / "cluster_token").string(), exact});
+  }
+  std::sort(found.begin(), found.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.exact != b.exact) return a.exact;
+    return a.time > b.time;
+  });
+  for (const Candidate& c : found) {
+    auto token = ReadTokenFile(c.token_file);
+    if (token.ok()) return token;
+  }
+  return absl::NotFoundError(
+      fmt::format("no session folder under {} holds the token of the cluster at {}", session_root,
+                  gcs_address));
+}
 
 absl::StatusOr<std::string> FindBinDir(const std::string& configured) {
   auto has_daemons = [](const std::filesystem::path& d) {
@@ -88,6 +176,13 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const std::str
   std::unique_ptr<LocalCluster> c(new LocalCluster());
   c->options_ = options;
   c->bin_dir_ = bin_dir;
+  auto authenticate = Authenticates(options);
+  if (!authenticate.ok()) return authenticate.status();
+  c->options_.authenticate = *authenticate;
+  if (*authenticate) {
+    c->token_ = options.token.empty() ? GenerateClusterToken() : options.token;
+    if (auto s = ValidateClusterToken(c->token_); !s.ok()) return s;
+  }
   if (auto s = c->MakeSessionDir(session_root); !s.ok()) return s;
   std::string port_file = c->session_dir_ + "/gcs_port";
   SpawnOptions opts;
@@ -108,6 +203,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const std::str
   }
   opts.stdout_path = c->session_dir_ + "/logs/gcs.out";
   opts.stderr_path = c->session_dir_ + "/logs/gcs.err";
+  opts.env = c->DaemonEnv();
   auto pid = SpawnProcess(opts);
   if (!pid.ok()) return pid.status();
   c->gcs_pid_ = *pid;
@@ -118,6 +214,10 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const std::str
   }
   std::string advertised = options.host == "0.0.0.0" ? "127.0.0.1" : options.host;
   c->gcs_address_ = advertised + ":" + *port;
+  if (auto s = c->RecordToken(); !s.ok()) {
+    c->Shutdown();
+    return s;
+  }
   if (head != nullptr) {
     NodeArgs head_args = *head;
     head_args.head = true;
@@ -138,8 +238,46 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Attach(const std::st
   c->options_ = options;
   c->bin_dir_ = bin_dir;
   c->gcs_address_ = gcs_address;
+  auto authenticate = Authenticates(options);
+  if (!authenticate.ok()) return authenticate.status();
+  c->options_.authenticate = *authenticate;
+  if (*authenticate) {
+    c->token_ = options.token;
+    if (c->token_.empty()) {
+      auto found = FindClusterToken(session_root, gcs_address);
+      if (!found.ok()) {
+        return absl::InvalidArgumentError(
+            fmt::format("joining the cluster at {} needs its token: pass --token (or set "
+                        "PHOTON_CLUSTER_TOKEN) to the one `photon start --head` printed (it is in "
+                        "cluster_token in the head's session folder)",
+                        gcs_address));
+      }
+      c->token_ = *found;
+    }
+    if (auto s = ValidateClusterToken(c->token_); !s.ok()) return s;
+  }
   if (auto s = c->MakeSessionDir(session_root); !s.ok()) return s;
+  if (auto s = c->RecordToken(); !s.ok()) return s;
   return c;
+}
+
+absl::Status LocalCluster::RecordToken() {
+  rpc::SetClusterToken(token_);
+  if (token_.empty()) return absl::OkStatus();
+  {
+    StartedClusters& started = Started();
+    absl::MutexLock lock(&started.mu);
+    started.tokens[gcs_address_] = token_;
+  }
+  PHOTON_RETURN_IF_ERROR(WriteTokenFile(session_dir_ + "/cluster_token", token_));
+  return WriteFileAtomically(session_dir_ + "/gcs_address", gcs_address_);
+}
+
+std::map<std::string, std::string> LocalCluster::DaemonEnv() const {
+  // By environment, not argv: the command line of a process is visible to
+  // every user of the machine, its environment only to its owner.
+  return {{ConfigEnvVar("cluster_token"), token_},
+          {ConfigEnvVar("auth_mode"), token_.empty() ? "disabled" : "token"}};
 }
 
 void LocalCluster::Detach() {
@@ -196,6 +334,7 @@ absl::StatusOr<NodeProcess> LocalCluster::AddNode(const NodeArgs& args) {
   }
   opts.stdout_path = fmt::format("{}/logs/raylet-{}.out", session_dir_, index);
   opts.stderr_path = fmt::format("{}/logs/raylet-{}.err", session_dir_, index);
+  opts.env = DaemonEnv();
   auto pid = SpawnProcess(opts);
   if (!pid.ok()) return pid.status();
   auto content = WaitForPortFile(port_file, *pid, "photon-raylet", opts.stderr_path, 15000);

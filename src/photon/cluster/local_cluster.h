@@ -12,10 +12,12 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "photon/common/config.h"
 
 namespace photon {
 
@@ -41,7 +43,17 @@ struct ClusterOptions {
   bool die_with_parent = true;
   int gcs_port = 0;                // 0: any free port
   std::string host = "127.0.0.1";  // interface the daemons listen on
+  // The cluster token (rpc/auth.h). Start: empty makes a new one. Attach:
+  // empty finds the one of the cluster's session folder on this host.
+  std::string token;
+  // false: the daemons require no token (auth_mode=disabled). Unset: as
+  // PHOTON_AUTH_MODE of this process says (default: true).
+  std::optional<bool> authenticate;
 };
+
+// ClusterOptions' token and authenticate from the settings auth_mode and
+// cluster_token; InvalidArgument for an unknown auth_mode.
+absl::StatusOr<ClusterOptions> ClusterOptionsFromConfig(const SystemConfig& config);
 
 class LocalCluster {
  public:
@@ -57,6 +69,9 @@ class LocalCluster {
                                                               const std::string& session_root,
                                                               const std::string& gcs_address,
                                                               const ClusterOptions& options = {});
+  // Start and Attach write the token to <session>/cluster_token (0600) and
+  // make it the one this process presents (rpc::SetClusterToken).
+
   // Forgets the processes without stopping them (for `photon start`).
   void Detach();
   ~LocalCluster();
@@ -69,20 +84,35 @@ class LocalCluster {
 
   const std::string& gcs_address() const { return gcs_address_; }
   const std::string& session_dir() const { return session_dir_; }
+  // The cluster token ("" when authentication is off).
+  const std::string& token() const { return token_; }
   pid_t gcs_pid() const { return gcs_pid_; }
   const std::vector<NodeProcess>& nodes() const { return nodes_; }
 
  private:
   LocalCluster() = default;
   absl::Status MakeSessionDir(const std::string& session_root);
+  // Records the token and the GCS address in the session folder.
+  absl::Status RecordToken();
+  // The environment the daemons get on top of ours: the token and auth mode.
+  std::map<std::string, std::string> DaemonEnv() const;
   ClusterOptions options_;
   std::string bin_dir_;
   std::string session_dir_;
   std::string gcs_address_;
+  std::string token_;
   pid_t gcs_pid_ = 0;
   std::vector<NodeProcess> nodes_;
   int next_node_ = 0;
 };
+
+// The token of the cluster whose GCS is at `gcs_address`: the one this
+// process started or attached to at that address, else the one in the
+// session folder (under `session_root`) of a `photon start` or local cluster
+// on this host: the newest session that recorded that address, else the
+// newest that recorded its port. NotFound if there is none.
+absl::StatusOr<std::string> FindClusterToken(const std::string& session_root,
+                                             const std::string& gcs_address);
 
 // The folder holding Photon's daemons: PHOTON_BIN_DIR if set, else found next
 // to the library or executable this code is in (<lib>/../bin, <pkg>/_bin).

@@ -15,6 +15,8 @@ PHOTON_CONFIG(std::string, job_namespace, "", "Namespace of the job; empty gives
 PHOTON_CONFIG(std::string, log_level, "info", "Log level: trace, debug, info, warn, error, critical or off")
 PHOTON_CONFIG(bool, log_to_driver, true, "Forward what tasks and actors print to the driver's console")
 PHOTON_CONFIG(bool, mutex_deadlock_detection, false, "Check the order of every lock taken against a process-wide graph and abort on a potential deadlock (abseil's detector: slow; the tests turn it on)")
+PHOTON_CONFIG(std::string, auth_mode, "token", "'token': a cluster's processes authenticate every RPC and store connection with the cluster token; 'disabled': no authentication (only for a cluster nobody else can reach)")
+PHOTON_CONFIG(std::string, cluster_token, "", "The cluster's token (docs/security.md); empty: the token of the cluster started on this host (found in its session folder), or a new one for a cluster this process starts")
 
 // --- GCS ---
 PHOTON_CONFIG(int64_t, health_check_period_ms, 1000, "How often the GCS checks that each raylet answers")

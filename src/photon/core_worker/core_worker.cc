@@ -67,8 +67,8 @@ absl::Status CoreWorker::Start() {
     node_id_ = options_.worker_id.NodeId();
   }
   service_ = std::make_unique<CoreWorkerServiceImpl>();
-  server_ =
-      std::make_unique<rpc::GrpcServer>(options_.is_driver ? "driver" : "worker", options_.host, 0);
+  server_ = std::make_unique<rpc::GrpcServer>(options_.is_driver ? "driver" : "worker",
+                                              options_.host, 0, config_.cluster_token());
   server_->RegisterService(service_.get());
   PHOTON_RETURN_IF_ERROR(server_->Start());
   PHOTON_RETURN_IF_ERROR(Register(server_->port()));
@@ -76,7 +76,7 @@ absl::Status CoreWorker::Start() {
   address_.set_port(server_->port());
   address_.set_node_id(node_id_.Binary());
   address_.set_worker_id(worker_id_.Binary());
-  auto store = object_store::StoreClient::Connect(store_socket_);
+  auto store = object_store::StoreClient::Connect(store_socket_, config_.cluster_token());
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   Assemble();

@@ -13,6 +13,7 @@
 #include "fmt/format.h"
 #include "photon/common/logging.h"
 #include "photon/common/process.h"
+#include "photon/rpc/auth.h"
 
 namespace photon {
 namespace {
@@ -59,7 +60,11 @@ std::vector<std::string> OwnCommandLine() {
   return args;
 }
 
-absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, DriverOptions options) {
+absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& given_config,
+                                               DriverOptions options) {
+  SystemConfig config = given_config;  // gets the cluster token below
+  auto cluster_options = ClusterOptionsFromConfig(config);
+  if (!cluster_options.ok()) return cluster_options.status();
   for (const auto& [k, v] : options.resources) {
     if (k == "CPU" || k == "GPU") {
       return absl::InvalidArgumentError(
@@ -82,7 +87,7 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, Drive
     head.num_gpus = options.num_gpus;
     head.resources = options.resources;
     head.object_store_memory = options.object_store_memory;
-    auto cluster = LocalCluster::Start(*bin, config.session_dir_root(), &head);
+    auto cluster = LocalCluster::Start(*bin, config.session_dir_root(), &head, *cluster_options);
     if (!cluster.ok()) {
       return absl::InternalError(
           fmt::format("cannot start a local cluster: {}", std::string(cluster.status().message())));
@@ -91,6 +96,7 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, Drive
     address = conn.cluster->gcs_address();
     conn.raylet_address = conn.cluster->nodes().front().address;
     conn.session_dir = conn.cluster->session_dir();
+    config.set_cluster_token(conn.cluster->token());
   } else if (options.num_cpus || options.num_gpus > 0 || !options.resources.empty() ||
              options.object_store_memory > 0) {
     return absl::InvalidArgumentError(fmt::format(
@@ -98,7 +104,21 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, Drive
         "local cluster, not when joining the cluster at {}",
         address));
   }
+  if (conn.cluster == nullptr && *cluster_options->authenticate && config.cluster_token().empty()) {
+    // A cluster this process started (a test harness's), or one on this host
+    // that left its token in its session folder.
+    auto found = FindClusterToken(config.session_dir_root(), address);
+    if (found.ok()) config.set_cluster_token(*found);
+  }
+  if (!*cluster_options->authenticate) config.set_cluster_token("");
+  rpc::SetClusterToken(config.cluster_token());
   auto gcs = GcsClient::Connect(address, config);
+  if (absl::IsUnauthenticated(gcs.status())) {
+    return absl::UnauthenticatedError(fmt::format(
+        "the cluster at {} refused this driver: {}. Set PHOTON_CLUSTER_TOKEN to the token that "
+        "`photon start --head` printed (the file cluster_token in the head's session folder)",
+        address, config.cluster_token().empty() ? "it requires a cluster token" : "wrong token"));
+  }
   if (!gcs.ok()) return gcs.status();
   if (conn.raylet_address.empty()) {
     auto nodes = (*gcs)->GetAllNodes();
@@ -153,7 +173,9 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& config, Drive
   o.worker_command = options.worker_command;
   o.worker_env = options.worker_env;
   for (const auto& [k, v] : config.ToEnvironment()) {
-    if (k != ConfigEnvVar("address") && !o.worker_env.contains(k)) o.worker_env[k] = v;
+    // Not the token: each raylet gives its workers its own.
+    if (k == ConfigEnvVar("address") || k == ConfigEnvVar("cluster_token")) continue;
+    if (!o.worker_env.contains(k)) o.worker_env[k] = v;
   }
   o.worker_env[ConfigEnvVar("job_namespace")] = o.ray_namespace;
   // Workers learn how the job's workers are started, so that the tasks they
@@ -175,6 +197,9 @@ absl::StatusOr<std::unique_ptr<core::CoreWorker>> ConnectWorker(
     const SystemConfig& config, rpc::Language language, core::TaskExecutor executor,
     std::function<void(const TaskID&)> interrupt) {
   if (config.raylet_pid() > 0) DieWithParent(static_cast<pid_t>(config.raylet_pid()), SIGKILL);
+  auto token = rpc::TokenFromSettings(config.auth_mode(), config.cluster_token());
+  if (!token.ok()) return token.status();
+  rpc::SetClusterToken(*token);
   SetMutexDeadlockDetection(config.mutex_deadlock_detection());
   if (auto s = InitLogging("worker", config.session_dir(), config.log_level()); !s.ok()) {
     // The worker still runs; its log lines go to stderr, which the raylet keeps.

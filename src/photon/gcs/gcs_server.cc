@@ -25,7 +25,7 @@ GcsServer::GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, s
     : config_(std::move(config)),
       storage_(std::move(storage)),
       timer_(std::make_shared<ThreadTimer>("gcs")),
-      server_("photon-gcs", std::move(host), port),
+      server_("photon-gcs", std::move(host), port, config_.cluster_token()),
       publisher_(timer_.get()),
       raylets_(rpc::MakeRayletClientPool(config_, timer_)),
       workers_(rpc::MakeCoreWorkerClientPool(config_)),

@@ -9,6 +9,7 @@
 #include "photon/common/logging.h"
 #include "photon/common/process.h"
 #include "photon/gcs/gcs_server.h"
+#include "photon/rpc/auth.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"photon-gcs: the Global Control Service of a Photon cluster"};
@@ -30,6 +31,13 @@ int main(int argc, char** argv) {
     std::cerr << "photon-gcs: " << config.status().message() << "\n";
     return 2;
   }
+  auto token = photon::rpc::TokenFromSettings(config->auth_mode(), config->cluster_token());
+  if (!token.ok()) {
+    std::cerr << "photon-gcs: " << token.status().message() << "\n";
+    return 2;
+  }
+  config->set_cluster_token(*token);
+  photon::rpc::SetClusterToken(*token);
   photon::SetMutexDeadlockDetection(config->mutex_deadlock_detection());
   if (auto s = photon::InitLogging("gcs", session_dir, config->log_level()); !s.ok()) {
     std::cerr << "photon-gcs: " << s.message() << "\n";

@@ -54,11 +54,16 @@ class GrpcGcsClient : public GcsClient {
     while (true) {
       rpc::GetAllNodesReply reply;
       grpc::ClientContext ctx;
-      rpc::SetTimeout(&ctx,
-                      std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now())));
+      rpc::PrepareCall(&ctx,
+                       std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now())));
       ctx.set_wait_for_ready(true);
       last = rpc::FromGrpcStatus(nodes_->GetAllNodes(&ctx, rpc::GetAllNodesRequest(), &reply));
       if (last.ok()) return last;
+      if (absl::IsUnauthenticated(last)) {
+        // It answered: trying again will not make the token right.
+        return absl::UnauthenticatedError(
+            fmt::format("the GCS at {} refused us: {}", address_, std::string(last.message())));
+      }
       if (absl::Now() >= deadline) break;
       absl::SleepFor(absl::Milliseconds(config_.rpc_retry_initial_backoff_ms()));
     }
@@ -425,7 +430,7 @@ void GrpcGcsClient::Subscribe(std::vector<rpc::Channel> channels, std::string ke
       req.set_after_seq(seq);
       auto ctx = std::make_shared<grpc::ClientContext>();
       // The GCS answers a parked poll after poll_ms; allow it the call deadline on top.
-      rpc::SetTimeout(ctx.get(), poll_ms + timeout_ms_);
+      rpc::PrepareCall(ctx.get(), poll_ms + timeout_ms_);
       {
         absl::MutexLock l(&poll_mu_);
         if (*stopping_) break;

@@ -81,7 +81,8 @@ class Backoff {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<StoreClient>> StoreClient::Connect(const std::string& socket_name) {
+absl::StatusOr<std::unique_ptr<StoreClient>> StoreClient::Connect(const std::string& socket_name,
+                                                                  const std::string& token) {
   auto fd = ConnectUnix(socket_name);
   if (!fd.ok()) return fd.status();
   auto conn = std::make_shared<Conn>();
@@ -89,6 +90,7 @@ absl::StatusOr<std::unique_ptr<StoreClient>> StoreClient::Connect(const std::str
   rpc::StoreRequest req;
   req.set_type(rpc::StoreRequest::CONNECT);
   req.set_pid(getpid());
+  req.set_token(token);
   int arena_fd = -1;
   auto reply = conn->Call(req, &arena_fd);
   if (!reply.ok()) return reply.status();

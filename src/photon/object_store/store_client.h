@@ -32,7 +32,9 @@ class StoreClient {
  public:
   // Connects to the store at `socket_name` and maps its arena. Unavailable if
   // no store listens there.
-  static absl::StatusOr<std::unique_ptr<StoreClient>> Connect(const std::string& socket_name);
+  // `token` is the cluster token the store requires ("" for a store without).
+  static absl::StatusOr<std::unique_ptr<StoreClient>> Connect(const std::string& socket_name,
+                                                              const std::string& token = "");
   ~StoreClient();
 
   // Writes and seals an object. AlreadyExists if the store has it (objects are

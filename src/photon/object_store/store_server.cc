@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "fmt/format.h"
+#include "photon/common/cluster_token.h"
 #include "photon/common/logging.h"
 #include "photon/object_store/unix_socket.h"
 
@@ -95,15 +96,43 @@ void StoreServer::AcceptLoop() {
   }
 }
 
+bool StoreServer::Authenticate(const rpc::StoreRequest& req, rpc::StoreReply* reply) {
+  if (req.type() == rpc::StoreRequest::CONNECT && TokensMatch(req.token(), token_)) {
+    return true;
+  }
+  const char* why = req.type() != rpc::StoreRequest::CONNECT ? "a request before CONNECT"
+                    : req.token().empty()                    ? "no cluster token"
+                                                             : "a wrong cluster token";
+  int64_t n = refused_.fetch_add(1) + 1;
+  if (n <= 10 || n % 1000 == 0) {
+    PHOTON_LOG_WARN("object store {}: refused a connection (pid {}) with {} ({} refused so far)",
+                    socket_name_, req.pid(), why, n);
+  }
+  SetStatus(reply, absl::UnauthenticatedError(fmt::format(
+                       "the object store refused the connection: {} (a client must present the "
+                       "cluster token in CONNECT; see docs/security.md)",
+                       why)));
+  return false;
+}
+
 void StoreServer::Serve(ClientId client, Conn* conn) {
   std::string frame;
   rpc::StoreReply reply;
+  bool authenticated = token_.empty();
   for (;;) {
     if (!RecvFrame(conn->fd, &frame).ok()) break;
     reply.Clear();
     rpc::StoreRequest req;
     if (!req.ParseFromString(frame)) {
       SetStatus(&reply, absl::InvalidArgumentError("malformed store request"));
+      if (!authenticated) {
+        (void)SendFrame(conn->fd, reply.SerializeAsString(), -1);
+        break;
+      }
+    } else if (!authenticated && !(authenticated = Authenticate(req, &reply))) {
+      // Answered, then closed: nothing of the store is reachable without it.
+      (void)SendFrame(conn->fd, reply.SerializeAsString(), -1);
+      break;
     } else if (!Handle(client, req, &reply)) {
       continue;  // one-way
     }

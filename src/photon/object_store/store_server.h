@@ -21,9 +21,12 @@ namespace photon::object_store {
 
 class StoreServer {
  public:
-  // `store` must outlive the server.
-  StoreServer(LocalStore* store, std::string socket_name)
-      : store_(store), socket_name_(std::move(socket_name)) {}
+  // `store` must outlive the server. With a non-empty `token` (the cluster
+  // token, rpc/auth.h) a connection is served only after a CONNECT that
+  // presents it; any other first request, or a wrong token, is answered
+  // UNAUTHENTICATED, logged, and the connection closed.
+  StoreServer(LocalStore* store, std::string socket_name, std::string token = "")
+      : store_(store), socket_name_(std::move(socket_name)), token_(std::move(token)) {}
   ~StoreServer() { Stop(); }
 
   absl::Status Start();
@@ -41,10 +44,15 @@ class StoreServer {
   void Serve(ClientId client, Conn* conn);
   // Handles one request; false means no reply is due (one-way requests).
   bool Handle(ClientId client, const rpc::StoreRequest& req, rpc::StoreReply* reply);
+  // False (with `reply` set to UNAUTHENTICATED) unless `req` is a CONNECT
+  // that presents the token.
+  bool Authenticate(const rpc::StoreRequest& req, rpc::StoreReply* reply);
   void ReapFinished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   LocalStore* store_;
   std::string socket_name_;
+  const std::string token_;
+  std::atomic<int64_t> refused_{0};
   int listen_fd_ = -1;
   int wake_fd_ = -1;  // eventfd that stops the accept loop
   std::thread accept_thread_;

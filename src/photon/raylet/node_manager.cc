@@ -31,7 +31,9 @@ std::string PoolKey(const rpc::RequestWorkerLeaseRequest& req) {
   return key;
 }
 
-constexpr size_t kMaxPendingReasons = 20;
+// Infeasible shapes kept for photon status (the most recent ones).
+constexpr size_t kMaxInfeasibleShapes = 50;
+constexpr size_t kMaxInfeasibleFunctions = 3;
 // Ended workers remembered for GetWorkerState (their reasons).
 constexpr size_t kRememberedDeadWorkers = 10000;
 
@@ -50,7 +52,7 @@ NodeManager::NodeManager(SystemConfig config, NodeManagerOptions options)
       node_id_(NodeID::FromRandom()),
       scheduling_options_(SchedulingOptions::FromConfig(config_)),
       timer_(std::make_shared<ThreadTimer>("raylet")),
-      server_("photon-raylet", options_.host, options_.port),
+      server_("photon-raylet", options_.host, options_.port, config_.cluster_token()),
       objects_(config_, [this] { return PeerAddresses(); }),
       pool_([this](const WorkerID& id, pid_t pid) { OnWorkerStarted(id, pid); },
             [this](const WorkerID& id, const std::string& m) { OnWorkerStartFailed(id, m); },
@@ -210,8 +212,7 @@ bool NodeManager::DecideLocked(const rpc::RequestWorkerLeaseRequest& req,
     case SchedulingDecision::Kind::kInfeasible:
       reply->set_infeasible(true);
       reply->set_message(d.message);
-      pending_reasons_.push_back(d.message);
-      if (pending_reasons_.size() > kMaxPendingReasons) pending_reasons_.pop_front();
+      NoteInfeasibleLocked(resources, req.function_name());
       return true;
     case SchedulingDecision::Kind::kUnschedulable:
       reply->set_rejected(true);
@@ -356,6 +357,9 @@ void NodeManager::StartWorkerLocked(const PendingLease& lease) {
   r.env[ConfigEnvVar("address")] = options_.gcs_address;
   r.env[ConfigEnvVar("session_dir")] = options_.session_dir;
   r.env[ConfigEnvVar("raylet_pid")] = std::to_string(getpid());
+  // The node's token, whatever the driver had: a worker belongs to this node.
+  r.env[ConfigEnvVar("cluster_token")] = config_.cluster_token();
+  r.env[ConfigEnvVar("auth_mode")] = config_.cluster_token().empty() ? "disabled" : "token";
   r.stdout_path = fmt::format("{}/logs/worker-{}.out", options_.session_dir, id.Hex());
   r.stderr_path = fmt::format("{}/logs/worker-{}.err", options_.session_dir, id.Hex());
   pool_.StartWorker(std::move(r));
@@ -596,7 +600,7 @@ grpc::ServerUnaryReactor* NodeManager::RegisterWorker(grpc::CallbackServerContex
       }
     }
     WorkerID id = WorkerID::FromRandom(node_id_);
-    drivers_[id] = Driver{*job, req->pid(), id};
+    drivers_[id] = Driver{*job, req->pid(), id, req->address(), absl::Now()};
     reply->set_worker_id(id.Binary());
     return rpc::FinishNow(ctx);
   }
@@ -785,17 +789,27 @@ grpc::ServerUnaryReactor* NodeManager::CancelResourceReserve(
   {
     absl::MutexLock lock(&mu_);
     if (req->removed()) bundles_.MarkRemoved(*pg);
-    // The workers leasing from the group's bundles go with them (as in Ray).
+    const std::vector<int> indexes(req->bundle_indexes().begin(), req->bundle_indexes().end());
+    // Whether a lease's resource belongs to a bundle being cancelled.
+    auto cancelled = [&](const std::string& name) {
+      if (!IsBundleResourceOf(name, *pg)) return false;
+      if (indexes.empty()) return true;
+      for (int i : indexes) {
+        if (name.find(fmt::format("_group_{}_", i)) != std::string::npos) return true;
+      }
+      return false;
+    };
+    // The workers leasing from the cancelled bundles go with them (as in Ray).
     for (auto& [id, w] : workers_) {
       if (w.pid <= 0 || w.state != WorkerState::kLeased) continue;
       for (const auto& [name, amount] : w.held.ToMap()) {
-        if (IsBundleResourceOf(name, *pg)) {
+        if (cancelled(name)) {
           victims.push_back(w.pid);
           break;
         }
       }
     }
-    if (bundles_.Cancel(*pg, &total_, &available_)) {
+    if (bundles_.Cancel(*pg, indexes, &total_, &available_)) {
       resources_dirty_ = true;
       SyncLocalViewLocked();
     }
@@ -838,7 +852,39 @@ grpc::ServerUnaryReactor* NodeManager::GetNodeStats(grpc::CallbackServerContext*
   *reply->mutable_store() = objects_.Stats();
   total_.ToProto(reply->mutable_resources_total());
   available_.ToProto(reply->mutable_resources_available());
-  for (const auto& r : pending_reasons_) reply->add_pending_reasons(r);
+  const absl::Time now = absl::Now();
+  for (const auto& [id, w] : workers_) {
+    if (w.state == WorkerState::kDead) continue;
+    rpc::WorkerStats* ws = reply->add_workers();
+    ws->set_worker_id(id.Binary());
+    ws->set_pid(w.pid);
+    ws->set_job_id(w.job.Binary());
+    ws->set_state(w.state == WorkerState::kStarting ? "STARTING"
+                  : w.state == WorkerState::kIdle   ? "IDLE"
+                  : w.blocked                       ? "BLOCKED"
+                                                    : "LEASED");
+    w.held.ToProto(ws->mutable_resources());
+    if (w.started < now) ws->set_start_time_ms(absl::ToUnixMillis(w.started));
+    *ws->mutable_address() = w.address;
+  }
+  for (const auto& [id, d] : drivers_) {
+    rpc::WorkerStats* ws = reply->add_workers();
+    ws->set_worker_id(id.Binary());
+    ws->set_pid(d.pid);
+    ws->set_job_id(d.job.Binary());
+    ws->set_is_driver(true);
+    ws->set_state("ALIVE");
+    ws->set_start_time_ms(absl::ToUnixMillis(d.started));
+    *ws->mutable_address() = d.address;
+  }
+  const absl::Duration recent = absl::Milliseconds(5 * config_.infeasible_retry_delay_ms());
+  for (const auto& [key, inf] : infeasible_) {
+    if (now - inf.last_seen > recent) continue;  // nobody asks any more
+    rpc::InfeasibleDemand* d = reply->add_infeasible();
+    inf.shape.ToProto(d->mutable_shape());
+    d->set_requests(inf.requests);
+    for (const auto& f : inf.functions) d->add_functions(f);
+  }
   for (const auto& l : pending_) {
     if (!l.resources_acquired) {
       reply->add_pending_reasons(fmt::format("'{}' waits for {} (available: {})",
@@ -847,6 +893,25 @@ grpc::ServerUnaryReactor* NodeManager::GetNodeStats(grpc::CallbackServerContext*
     }
   }
   return rpc::FinishNow(ctx);
+}
+
+void NodeManager::NoteInfeasibleLocked(const ResourceSet& shape, const std::string& function) {
+  const absl::Time now = absl::Now();
+  const absl::Duration recent = absl::Milliseconds(5 * config_.infeasible_retry_delay_ms());
+  absl::erase_if(infeasible_, [&](const auto& e) { return now - e.second.last_seen > recent; });
+  std::string key = shape.ToString();
+  auto it = infeasible_.find(key);
+  if (it == infeasible_.end()) {
+    if (infeasible_.size() >= kMaxInfeasibleShapes) return;
+    it = infeasible_.emplace(key, Infeasible{shape, 0, {}, now}).first;
+  }
+  Infeasible& inf = it->second;
+  ++inf.requests;
+  inf.last_seen = now;
+  if (inf.functions.size() < kMaxInfeasibleFunctions &&
+      std::find(inf.functions.begin(), inf.functions.end(), function) == inf.functions.end()) {
+    inf.functions.push_back(function);
+  }
 }
 
 // ---- periodic work ---------------------------------------------------------------

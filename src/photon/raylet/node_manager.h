@@ -140,6 +140,8 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
     JobID job;
     pid_t pid = 0;
     WorkerID worker_id;
+    rpc::Address address;
+    absl::Time started;
   };
   struct PendingLease {
     grpc::ServerUnaryReactor* reactor;
@@ -222,7 +224,18 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   // Workers (and drivers) that ended, with how, oldest first (bounded).
   absl::flat_hash_map<WorkerID, std::string> dead_ ABSL_GUARDED_BY(mu_);
   std::deque<WorkerID> dead_order_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::string> pending_reasons_ ABSL_GUARDED_BY(mu_);
+  // Shapes no node can serve, by ResourceSet::ToString(): for photon status.
+  struct Infeasible {
+    ResourceSet shape;
+    int requests = 0;
+    std::vector<std::string> functions;  // at most a few
+    absl::Time last_seen;
+  };
+  absl::flat_hash_map<std::string, Infeasible> infeasible_ ABSL_GUARDED_BY(mu_);
+  // Notes a request for `shape` that no node can serve; drops shapes not asked
+  // for lately.
+  void NoteInfeasibleLocked(const ResourceSet& shape, const std::string& function)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool resources_dirty_ ABSL_GUARDED_BY(mu_) = true;
   // Workers of a pool key that died before registering, in a row.
   absl::flat_hash_map<std::string, int> startup_failures_ ABSL_GUARDED_BY(mu_);

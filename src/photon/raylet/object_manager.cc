@@ -43,7 +43,8 @@ absl::Status ObjectManager::Start(uint64_t capacity, const std::string& socket_n
   auto store = object_store::LocalStore::Create(opts);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
-  server_ = std::make_unique<object_store::StoreServer>(store_.get(), socket_name);
+  server_ = std::make_unique<object_store::StoreServer>(store_.get(), socket_name,
+                                                        config_.cluster_token());
   if (auto s = server_->Start(); !s.ok()) return s;
   admission_ = std::thread([this] { AdmissionLoop(); });
   return absl::OkStatus();
@@ -285,6 +286,7 @@ absl::Status ObjectManager::StreamRange(const ObjectID& id, const rpc::Address& 
     return rpc::InjectedFailureStatus("Pull", injected);
   auto stub = rpc::ObjectManagerService::NewStub(rpc::GetChannel(AddressText(from)));
   grpc::ClientContext ctx;
+  rpc::AttachClusterToken(&ctx);  // no deadline: a pull streams for as long as it takes
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::CancelledError("the raylet is stopping");

@@ -18,6 +18,7 @@
 #include "fmt/format.h"
 #include "photon/common/logging.h"
 #include "photon/common/timer.h"
+#include "photon/rpc/auth.h"
 #include "photon/rpc/fault_injection.h"
 #include "photon/rpc/grpc_status.h"
 
@@ -38,11 +39,14 @@ std::string HostPort(const AddressProto& a) {
   return fmt::format("{}:{}", a.ip(), a.port());
 }
 
-// Sets a deadline `timeout_ms` from now on `ctx` (no deadline if < 0).
-inline void SetTimeout(grpc::ClientContext* ctx, int64_t timeout_ms) {
+// Readies a call's context: a deadline `timeout_ms` from now (none if < 0)
+// and the process's cluster token (rpc/auth.h). Every call Photon makes is
+// readied by it (or by AttachClusterToken); a source rule checks that.
+inline void PrepareCall(grpc::ClientContext* ctx, int64_t timeout_ms) {
   if (timeout_ms >= 0) {
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
   }
+  AttachClusterToken(ctx);
 }
 
 template <typename Reply>
@@ -76,7 +80,7 @@ void CallAsync(AsyncStub* async,
   };
   auto call = std::make_shared<Call>();
   call->request = std::move(request);
-  SetTimeout(&call->ctx, timeout_ms);
+  PrepareCall(&call->ctx, timeout_ms);
   (async->*method)(&call->ctx, &call->request, &call->reply,
                    [call, injected, name = std::string(name),
                     done = std::move(done)](grpc::Status status) mutable {
@@ -97,7 +101,7 @@ absl::Status CallSync(Stub* stub,
   InjectedFailure injected = NextInjectedFailure(name);
   if (injected == InjectedFailure::kRequest) return InjectedFailureStatus(name, injected);
   grpc::ClientContext ctx;
-  SetTimeout(&ctx, timeout_ms);
+  PrepareCall(&ctx, timeout_ms);
   absl::Status s = FromGrpcStatus((stub->*method)(&ctx, request, reply));
   if (s.ok() && injected == InjectedFailure::kReply) return InjectedFailureStatus(name, injected);
   return s;

@@ -4,11 +4,12 @@
 
 #include "fmt/format.h"
 #include "photon/common/logging.h"
+#include "photon/rpc/auth.h"
 
 namespace photon::rpc {
 
-GrpcServer::GrpcServer(std::string name, std::string host, int port)
-    : name_(std::move(name)), host_(std::move(host)), port_(port) {}
+GrpcServer::GrpcServer(std::string name, std::string host, int port, std::string token)
+    : name_(std::move(name)), host_(std::move(host)), port_(port), token_(std::move(token)) {}
 
 GrpcServer::~GrpcServer() { Shutdown(0); }
 
@@ -17,8 +18,8 @@ void GrpcServer::RegisterService(grpc::Service* service) { services_.push_back(s
 absl::Status GrpcServer::Start() {
   grpc::ServerBuilder builder;
   int bound_port = 0;
-  builder.AddListeningPort(fmt::format("{}:{}", host_, port_), grpc::InsecureServerCredentials(),
-                           &bound_port);
+  builder.AddListeningPort(fmt::format("{}:{}", host_, port_),
+                           ServerCredentialsWithToken(name_, token_), &bound_port);
   builder.SetMaxReceiveMessageSize(-1);
   builder.SetMaxSendMessageSize(-1);
   // Small RPCs dominate; avoid the default of holding calls for batching.
@@ -29,7 +30,8 @@ absl::Status GrpcServer::Start() {
     return absl::UnavailableError(fmt::format("{}: cannot listen on {}:{}", name_, host_, port_));
   }
   port_ = bound_port;
-  PHOTON_LOG_INFO("{} listening on {}:{}", name_, host_, port_);
+  PHOTON_LOG_INFO("{} listening on {}:{}{}", name_, host_, port_,
+                  token_.empty() ? " (no cluster token required)" : "");
   return absl::OkStatus();
 }
 

@@ -26,8 +26,9 @@ inline grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx,
 class GrpcServer {
  public:
   // `name` is for logs. `host` is the interface to bind ("127.0.0.1" or
-  // "0.0.0.0"); `port` 0 picks a free one.
-  GrpcServer(std::string name, std::string host, int port);
+  // "0.0.0.0"); `port` 0 picks a free one. With a non-empty `token`, every
+  // call must present it (rpc/auth.h) or is refused before any service runs.
+  GrpcServer(std::string name, std::string host, int port, std::string token = "");
   ~GrpcServer();
 
   // Adds a service (not owned; must outlive the server). Before Start only.
@@ -47,6 +48,7 @@ class GrpcServer {
   std::string name_;
   std::string host_;
   int port_;
+  std::string token_;
   std::vector<grpc::Service*> services_;
   std::unique_ptr<grpc::Server> server_;
 };

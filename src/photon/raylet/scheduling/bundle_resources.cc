@@ -1,5 +1,7 @@
 #include "photon/raylet/scheduling/bundle_resources.h"
 
+#include <algorithm>
+
 #include "fmt/format.h"
 
 namespace photon::raylet {
@@ -83,18 +85,28 @@ absl::Status BundleLedger::Commit(const PlacementGroupID& pg, const std::vector<
   return absl::OkStatus();
 }
 
-bool BundleLedger::Cancel(const PlacementGroupID& pg, ResourceSet* total, ResourceSet* available) {
+bool BundleLedger::Cancel(const PlacementGroupID& pg, const std::vector<int>& indexes,
+                          ResourceSet* total, ResourceSet* available) {
   auto g = groups_.find(pg);
   if (g == groups_.end()) return false;
-  for (const auto& [index, e] : g->second) {
+  bool any = false;
+  for (auto it = g->second.begin(); it != g->second.end();) {
+    const auto& [index, e] = *it;
+    if (!indexes.empty() && std::find(indexes.begin(), indexes.end(), index) == indexes.end()) {
+      ++it;
+      continue;
+    }
     if (e.committed) {
       ResourceSet named = CommittedBundleResources(pg, index, e.resources);
       total->Subtract(named);
       available->Subtract(named);
     }
     available->Add(e.resources);
+    any = true;
+    it = g->second.erase(it);
   }
-  groups_.erase(g);
+  if (g->second.empty()) groups_.erase(g);
+  if (!any) return false;
   total->DropNonPositive();
   available->KeepOnlyNamesOf(*total);
   return true;

@@ -57,8 +57,10 @@ class BundleLedger {
   // Fails with NotFound for a bundle that was not prepared here.
   absl::Status Commit(const PlacementGroupID& pg, const std::vector<int>& indexes,
                       ResourceSet* total, ResourceSet* available);
-  // Undoes every bundle of `pg` here; returns true if there was any.
-  bool Cancel(const PlacementGroupID& pg, ResourceSet* total, ResourceSet* available);
+  // Undoes the bundles `indexes` of `pg` here (empty: every one); returns
+  // true if there was any.
+  bool Cancel(const PlacementGroupID& pg, const std::vector<int>& indexes, ResourceSet* total,
+              ResourceSet* available);
 
   // Remembers `pg` as removed for good.
   void MarkRemoved(const PlacementGroupID& pg) { removed_.insert(pg); }
