@@ -231,3 +231,42 @@ def test_a_group_ends_with_its_job_unless_detached(ray_start_regular):
     from photon.util.placement_group import PlacementGroup
     (hexid,) = [k for k, e in placement_group_table().items() if e["name"] == "detached"]
     remove_placement_group(PlacementGroup(PlacementGroupID.from_hex(hexid)))
+
+
+def test_a_dead_nodes_bundles_are_placed_again(ray_start_cluster):
+    cluster = ray_start_cluster
+    cluster.add_node(num_cpus=1)
+    others = [cluster.add_node(num_cpus=1) for _ in range(2)]
+    cluster.wait_for_nodes()
+    cluster.connect()
+    pg = placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_SPREAD")
+    assert pg.wait(30)
+    placed = _bundle_nodes(pg)
+    # Kill a non-head node that holds a bundle (of three nodes, two hold one).
+    victim = next(n for n in others if n.node_id in placed)
+    lost = placed.index(victim.node_id)
+
+    @ray.remote(num_cpus=1, max_restarts=1, max_task_retries=-1)
+    class InBundle:
+        def node(self):
+            return ray.get_runtime_context().get_node_id()
+
+    actor = InBundle.options(scheduling_strategy=PlacementGroupSchedulingStrategy(
+        pg, placement_group_bundle_index=lost)).remote()
+    assert ray.get(actor.node.remote(), timeout=30) == victim.node_id
+    cluster.remove_node(victim, allow_graceful=False)
+
+    def replaced():
+        table = placement_group_table(pg)
+        return table["state"] == "CREATED" and table["bundles_to_node_id"][lost] not in (
+            victim.node_id, placed[1 - lost])
+
+    deadline = time.time() + 30
+    while time.time() < deadline and not replaced():
+        time.sleep(0.1)
+    assert replaced(), placement_group_table(pg)
+    now = _bundle_nodes(pg)
+    assert now[1 - lost] == placed[1 - lost]  # the surviving bundle stayed
+    assert len(set(now)) == 2  # still strictly spread
+    # The actor of the lost bundle restarted in it, on its new node.
+    assert ray.get(actor.node.remote(), timeout=60) == now[lost]

@@ -66,16 +66,40 @@ class PlacementGroupManagerTest : public ::testing::Test {
     return reply.placement_group().state();
   }
   PlacementGroupID NewId() { return PlacementGroupID::FromRandom(job_); }
+  rpc::PlacementGroupTableData Get(const PlacementGroupID& id) {
+    rpc::GetPlacementGroupRequest req;
+    req.set_placement_group_id(id.Binary());
+    rpc::GetPlacementGroupReply reply;
+    Handle([&](auto* ctx) { manager_.GetPlacementGroup(ctx, &req, &reply); });
+    return reply.placement_group();
+  }
+  // Takes the node at `port` out of the live nodes and tells the manager.
+  std::string KillNode(int port) {
+    std::string id;
+    std::erase_if(nodes_, [&](const rpc::NodeInfo& n) {
+      if (n.raylet_port() != port) return false;
+      id = n.node_id();
+      return true;
+    });
+    manager_.OnNodeDead(id);
+    return id;
+  }
+  std::string NodeAt(int port) {
+    for (const auto& n : nodes_) {
+      if (n.raylet_port() == port) return n.node_id();
+    }
+    return "";
+  }
   // Answers every pending prepare, then every commit, with success.
   void ReserveAll() {
-    for (int port : {7000, 7001}) {
+    for (int port : {7000, 7001, 7002}) {
       while (Raylet(port)->prepares.size() > 0) {
         rpc::PrepareBundleResourcesReply ok;
         ok.set_success(true);
         Raylet(port)->prepares.Reply(absl::OkStatus(), ok);
       }
     }
-    for (int port : {7000, 7001}) {
+    for (int port : {7000, 7001, 7002}) {
       while (Raylet(port)->commits.size() > 0) Raylet(port)->commits.Reply(absl::OkStatus());
     }
   }
@@ -128,6 +152,53 @@ TEST_F(PlacementGroupManagerTest, AGroupThatFitsNowhereWaitsForANode) {
   AddNode(7002, 1);
   manager_.OnNodeAdded();
   EXPECT_EQ(Raylet(7002)->prepares.size(), 1u);
+}
+
+TEST_F(PlacementGroupManagerTest, ADeadNodesBundlesArePlacedAgainKeepingTheStrategy) {
+  PlacementGroupID id = NewId();
+  ASSERT_TRUE(Create(id, 2, rpc::STRICT_SPREAD).ok());
+  ReserveAll();
+  ASSERT_EQ(StateOf(id), rpc::PlacementGroupTableData::CREATED);
+  const std::string kept = NodeAt(7000);
+  int lost_index = Get(id).spec().bundles(0).node_id() == kept ? 1 : 0;
+  AddNode(7002, 2);
+  KillNode(7001);
+  EXPECT_EQ(StateOf(id), rpc::PlacementGroupTableData::RESCHEDULING);
+  EXPECT_NE(Get(id).pending_reason().find("lost with node"), std::string::npos);
+  // Only the lost bundle, and not on the node of the other (STRICT_SPREAD).
+  EXPECT_EQ(Raylet(7000)->prepares.size(), 0u);
+  ASSERT_EQ(Raylet(7002)->prepares.size(), 1u);
+  ASSERT_EQ(Raylet(7002)->prepares.Peek().bundles_size(), 1);
+  EXPECT_EQ(Raylet(7002)->prepares.Peek().bundles(0).index(), lost_index);
+  ReserveAll();
+  auto data = Get(id);
+  EXPECT_EQ(data.state(), rpc::PlacementGroupTableData::CREATED);
+  EXPECT_EQ(data.spec().bundles(lost_index).node_id(), NodeAt(7002));
+  EXPECT_EQ(data.spec().bundles(1 - lost_index).node_id(), kept);
+}
+
+TEST_F(PlacementGroupManagerTest, AFailedReschedulingUndoesOnlyItsOwnBundles) {
+  PlacementGroupID id = NewId();
+  ASSERT_TRUE(Create(id, 2, rpc::SPREAD).ok());
+  ReserveAll();
+  std::string kept = NodeAt(7000);
+  KillNode(7001);
+  // SPREAD is soft: the lost bundle goes to the surviving node; its commit
+  // fails, and only that bundle is cancelled there.
+  rpc::PrepareBundleResourcesReply ok;
+  ok.set_success(true);
+  ASSERT_EQ(Raylet(7000)->prepares.size(), 1u);
+  Raylet(7000)->prepares.Reply(absl::OkStatus(), ok);
+  ASSERT_EQ(Raylet(7000)->commits.size(), 1u);
+  Raylet(7000)->commits.Reply(absl::UnavailableError("gone"));
+  ASSERT_EQ(Raylet(7000)->bundle_cancels.size(), 1u);
+  EXPECT_EQ(Raylet(7000)->bundle_cancels.Peek().bundle_indexes_size(), 1);
+  EXPECT_EQ(StateOf(id), rpc::PlacementGroupTableData::RESCHEDULING);
+  timer_.Advance(absl::Milliseconds(config_.placement_group_retry_delay_ms()));
+  ReserveAll();
+  EXPECT_EQ(StateOf(id), rpc::PlacementGroupTableData::CREATED);
+  const auto data = Get(id);
+  for (const auto& b : data.spec().bundles()) EXPECT_EQ(b.node_id(), kept);
 }
 
 TEST_F(PlacementGroupManagerTest, BadSpecsAndTakenNamesAreRefused) {

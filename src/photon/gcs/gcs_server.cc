@@ -162,6 +162,7 @@ void GcsServer::MarkNodeDead(const std::string& node_id, const std::string& reas
   PHOTON_LOG_WARN("node {} is dead: {}", NodeID::FromBinaryOrDie(node_id).Hex(), reason);
   PublishNode(info);
   actors_->OnNodeDead(node_id);
+  placement_groups_->OnNodeDead(node_id);  // its bundles are placed again elsewhere
 }
 
 grpc::ServerUnaryReactor* GcsServer::UnregisterNode(grpc::CallbackServerContext* ctx,

@@ -1,8 +1,10 @@
 #include "photon/gcs/placement_group_manager.h"
 
 #include <map>
+#include <set>
 
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "photon/common/logging.h"
 #include "photon/raylet/scheduling/bundle_resources.h"
 #include "photon/raylet/scheduling/cluster_view.h"
@@ -34,7 +36,7 @@ struct PlacementGroupManager::Attempt {
     std::vector<std::pair<int, raylet::ResourceSet>> bundles;
   };
   std::map<std::string, Node> nodes;
-  std::vector<std::string> bundle_nodes;  // per bundle index: node id
+  std::vector<std::pair<int, std::string>> placed;  // bundle index -> node id
   absl::Mutex mu;
   size_t left ABSL_GUARDED_BY(mu) = 0;
   std::string failure ABSL_GUARDED_BY(mu);
@@ -140,12 +142,37 @@ void PlacementGroupManager::ScheduleNext() {
     if (stopped_ || in_flight_) return;
     for (const PlacementGroupID& id : pending_) {
       Group& g = groups_[id];
+      // The bundles without a node: all of a new group's; those of a group
+      // being rescheduled that were lost with their node.
+      std::vector<int> indexes;
       std::vector<raylet::ResourceSet> bundles;
-      for (const auto& b : g.data.spec().bundles()) {
+      std::set<std::string> kept_on;  // nodes holding the group's surviving bundles
+      for (int i = 0; i < g.data.spec().bundles_size(); ++i) {
+        const auto& b = g.data.spec().bundles(i);
+        if (!b.node_id().empty()) {
+          kept_on.insert(b.node_id());
+          continue;
+        }
+        indexes.push_back(i);
         bundles.push_back(
             raylet::ResourceSet::FromProto(b.resources()).value_or(raylet::ResourceSet()));
       }
-      raylet::BundlePlacement p = raylet::PlaceBundles(view, bundles, g.data.spec().strategy());
+      const rpc::PlacementStrategy strategy = g.data.spec().strategy();
+      raylet::BundlePlacement p;
+      if (kept_on.empty()) {
+        p = raylet::PlaceBundles(view, bundles, strategy);
+      } else {
+        // The lost bundles keep the strategy with the surviving ones:
+        // STRICT_SPREAD avoids their nodes, STRICT_PACK goes to theirs.
+        raylet::ClusterView allowed;
+        for (const raylet::NodeView* v : view.Nodes()) {
+          bool kept = kept_on.contains(v->id.Binary());
+          if (strategy == rpc::STRICT_SPREAD && kept) continue;
+          if (strategy == rpc::STRICT_PACK && !kept) continue;
+          allowed.Upsert(*v);
+        }
+        p = raylet::PlaceBundles(allowed, bundles, strategy);
+      }
       g.data.set_scheduling_attempts(g.data.scheduling_attempts() + 1);
       if (!p.placed) {
         g.data.set_pending_reason(p.message);
@@ -153,12 +180,12 @@ void PlacementGroupManager::ScheduleNext() {
       }
       attempt = std::make_shared<Attempt>();
       attempt->id = id;
-      for (size_t i = 0; i < p.nodes.size(); ++i) {
-        const std::string node = p.nodes[i].Binary();
-        attempt->bundle_nodes.push_back(node);
+      for (size_t k = 0; k < p.nodes.size(); ++k) {
+        const std::string node = p.nodes[k].Binary();
+        attempt->placed.emplace_back(indexes[k], node);
         Attempt::Node& n = attempt->nodes[address_of[node]];
         n.node_id = node;
-        n.bundles.emplace_back(static_cast<int>(i), bundles[i]);
+        n.bundles.emplace_back(indexes[k], bundles[k]);
       }
       break;
     }
@@ -255,7 +282,7 @@ void PlacementGroupManager::OnCommitted(std::shared_ptr<Attempt> attempt) {
     if (!removed && failure.empty()) {
       Group& g = it->second;
       auto* bundles = g.data.mutable_spec()->mutable_bundles();
-      for (int i = 0; i < bundles->size(); ++i) (*bundles)[i].set_node_id(attempt->bundle_nodes[i]);
+      for (const auto& [index, node] : attempt->placed) (*bundles)[index].set_node_id(node);
       g.data.set_state(rpc::PlacementGroupTableData::CREATED);
       g.data.set_scheduled_time_ms(NowMs());
       g.data.clear_pending_reason();
@@ -294,6 +321,11 @@ void PlacementGroupManager::Abandon(std::shared_ptr<Attempt> attempt, bool remov
     rpc::CancelResourceReserveRequest req;
     req.set_placement_group_id(attempt->id.Binary());
     req.set_removed(removed);
+    // Only this attempt's bundles: the node may hold others of the group
+    // that survived a node's death.
+    for (const auto& [index, resources] : attempt->nodes[address].bundles) {
+      req.add_bundle_indexes(index);
+    }
     d_.raylets->Get(address)->CancelResourceReserve(
         req, [](const absl::Status&, rpc::CancelResourceReserveReply&&) {});
   }
@@ -307,6 +339,37 @@ void PlacementGroupManager::Abandon(std::shared_ptr<Attempt> attempt, bool remov
     }
     RetryLater();
   }
+}
+
+void PlacementGroupManager::OnNodeDead(const std::string& node_id) {
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, g] : groups_) {
+      const auto state = g.data.state();
+      if (state != rpc::PlacementGroupTableData::CREATED &&
+          state != rpc::PlacementGroupTableData::RESCHEDULING) {
+        continue;
+      }
+      std::vector<int> lost;
+      for (int i = 0; i < g.data.spec().bundles_size(); ++i) {
+        auto* b = g.data.mutable_spec()->mutable_bundles(i);
+        if (b->node_id() != node_id) continue;
+        b->clear_node_id();
+        lost.push_back(i);
+      }
+      if (lost.empty()) continue;
+      g.data.set_state(rpc::PlacementGroupTableData::RESCHEDULING);
+      g.data.set_pending_reason(fmt::format("bundles {} were lost with node {}; placing them again",
+                                            fmt::join(lost, ", "),
+                                            NodeID::FromBinaryOrDie(node_id).Hex()));
+      PHOTON_LOG_INFO("placement group {}: {}", id.Hex(), g.data.pending_reason());
+      // Rescheduled before the groups that were never placed, as in Ray.
+      if (std::find(pending_.begin(), pending_.end(), id) == pending_.end()) {
+        pending_.push_front(id);
+      }
+    }
+  }
+  ScheduleNext();
 }
 
 void PlacementGroupManager::RetryLater() {
@@ -340,10 +403,12 @@ void PlacementGroupManager::Remove(const PlacementGroupID& id, std::vector<Actio
   if (it == groups_.end()) return;
   Group& g = it->second;
   if (g.data.state() == rpc::PlacementGroupTableData::REMOVED) return;
-  if (g.data.state() == rpc::PlacementGroupTableData::CREATED) {
+  if (g.data.state() == rpc::PlacementGroupTableData::CREATED ||
+      g.data.state() == rpc::PlacementGroupTableData::RESCHEDULING) {
     std::map<std::string, std::pair<raylet::ResourceSet, raylet::ResourceSet>> per_node;
     for (int i = 0; i < g.data.spec().bundles_size(); ++i) {
       const auto& b = g.data.spec().bundles(i);
+      if (b.node_id().empty()) continue;  // lost with its node, not placed again yet
       auto raw = raylet::ResourceSet::FromProto(b.resources()).value_or(raylet::ResourceSet());
       auto& [named, raws] = per_node[b.node_id()];
       named.Add(raylet::CommittedBundleResources(id, i, raw));

@@ -8,6 +8,9 @@
 // (placement_group_retry_delay_ms); a group that fits nowhere now stays
 // PENDING and is tried again when a node joins or on that delay.
 //
+// When a node dies, the bundles it held are placed again the same way (only
+// those: the others stay where they are), ahead of groups never placed.
+//
 // Removing a group releases its bundles on every node (which stops the
 // workers leasing from them) and kills its actors. A group dies with its job
 // unless it is detached.
@@ -79,6 +82,10 @@ class PlacementGroupManager : public rpc::PlacementGroupInfoGcsService::Callback
   // Events from the rest of the GCS.
   void OnJobFinished(const std::string& job_id);
   void OnNodeAdded();
+  // The bundles a dead node held are placed again (on other nodes, keeping
+  // the group's strategy with its surviving bundles); the group is
+  // RESCHEDULING until they are, then CREATED again.
+  void OnNodeDead(const std::string& node_id);
 
   // Checks a spec as CreatePlacementGroup does; the error names the problem.
   static absl::Status Validate(const rpc::PlacementGroupSpec& spec);
