@@ -4,6 +4,7 @@
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include "bindings.h"
@@ -106,37 +107,55 @@ void BindGcs(nb::module_& m) {
     return d;
   };
 
-  m.def("pg_create",
-        [](const std::vector<std::map<std::string, double>>& bundles, const std::string& strategy,
-           const std::string& name, const std::string& ray_namespace, bool detached) {
-          auto w = CurrentWorker();
-          rpc::PlacementStrategy s;
-          if (!rpc::PlacementStrategy_Parse(strategy, &s)) {
-            ThrowStatus(absl::InvalidArgumentError(fmt::format(
-                "Invalid placement group strategy {}. The strategy must be one of PACK, SPREAD, "
-                "STRICT_PACK or STRICT_SPREAD.",
-                strategy)));
+  m.def(
+      "pg_create",
+      [](const std::vector<std::map<std::string, double>>& bundles, const std::string& strategy,
+         const std::string& name, const std::string& ray_namespace, bool detached,
+         const std::vector<std::vector<
+             std::tuple<std::string, std::string, std::vector<std::string>, bool>>>& selectors) {
+        auto w = CurrentWorker();
+        rpc::PlacementStrategy s;
+        if (!rpc::PlacementStrategy_Parse(strategy, &s)) {
+          ThrowStatus(absl::InvalidArgumentError(fmt::format(
+              "Invalid placement group strategy {}. The strategy must be one of PACK, SPREAD, "
+              "STRICT_PACK or STRICT_SPREAD.",
+              strategy)));
+        }
+        rpc::PlacementGroupSpec spec;
+        PlacementGroupID id = PlacementGroupID::FromRandom(w->job_id());
+        spec.set_placement_group_id(id.Binary());
+        spec.set_name(name);
+        spec.set_ray_namespace(ray_namespace);
+        spec.set_strategy(s);
+        spec.set_detached(detached);
+        spec.set_creator_job_id(w->job_id().Binary());
+        for (size_t i = 0; i < bundles.size(); ++i) {
+          auto* bundle = spec.add_bundles();
+          for (const auto& [k, v] : bundles[i]) (*bundle->mutable_resources())[k] = v;
+          if (i >= selectors.size()) continue;
+          for (const auto& [key, op, values, hard] : selectors[i]) {
+            rpc::LabelExpression* e = bundle->add_label_selector();
+            e->set_key(key);
+            rpc::LabelExpression::Operator parsed;
+            if (!rpc::LabelExpression::Operator_Parse(op, &parsed)) {
+              ThrowStatus(absl::InvalidArgumentError("unknown label operator " + op));
+            }
+            e->set_op(parsed);
+            for (const auto& v : values) e->add_values(v);
           }
-          rpc::PlacementGroupSpec spec;
-          PlacementGroupID id = PlacementGroupID::FromRandom(w->job_id());
-          spec.set_placement_group_id(id.Binary());
-          spec.set_name(name);
-          spec.set_ray_namespace(ray_namespace);
-          spec.set_strategy(s);
-          spec.set_detached(detached);
-          spec.set_creator_job_id(w->job_id().Binary());
-          for (const auto& b : bundles) {
-            auto* bundle = spec.add_bundles();
-            for (const auto& [k, v] : b) (*bundle->mutable_resources())[k] = v;
-          }
-          absl::Status st;
-          {
-            nb::gil_scoped_release release;
-            st = w->gcs().CreatePlacementGroup(spec);
-          }
-          Check(st);
-          return Bytes(id.Binary());
-        });
+        }
+        absl::Status st;
+        {
+          nb::gil_scoped_release release;
+          st = w->gcs().CreatePlacementGroup(spec);
+        }
+        Check(st);
+        return Bytes(id.Binary());
+      },
+      nb::arg("bundles"), nb::arg("strategy"), nb::arg("name"), nb::arg("ray_namespace"),
+      nb::arg("detached"),
+      nb::arg("selectors") = std::vector<
+          std::vector<std::tuple<std::string, std::string, std::vector<std::string>, bool>>>());
   m.def("pg_remove", [](nb::bytes id) {
     auto w = CurrentWorker();
     auto pg = PlacementGroupID::FromBinary(std::string(id.c_str(), id.size()));

@@ -175,3 +175,53 @@ def test_node_label_strategy_runs_work_on_matching_nodes():
     finally:
         cluster.shutdown()
         ray.shutdown()
+
+
+def test_label_selector_option_and_bundle_label_selector():
+    """Ray 2.49's label_selector on tasks and actors ("v", "!v", "in(a,b)",
+    "!in(a,b)") and placement_group(bundle_label_selector=...)."""
+    from photon.cluster_utils import Cluster
+    from photon.util import placement_group, placement_group_table, remove_placement_group
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        a = cluster.add_node(num_cpus=2, labels={"zone": "a", "disk": "ssd"})
+        b = cluster.add_node(num_cpus=2, labels={"zone": "b"})
+        cluster.wait_for_nodes()
+        cluster.connect()
+        head = ray.get_runtime_context().get_node_id()
+
+        def run(selector, n=4):
+            return set(ray.get([where.options(label_selector=selector).remote()
+                                for _ in range(n)], timeout=60))
+
+        assert run({"zone": "a"}) == {a.node_id}
+        assert run({"zone": "!a"}) <= {b.node_id, head}
+        assert run({"zone": "in(a, b)", "disk": "!in(ssd)"}) == {b.node_id}
+        assert run({"ray.io/node-id": b.node_id}) == {b.node_id}
+
+        @ray.remote(num_cpus=0, label_selector={"zone": "b"})
+        class Where:
+            def node(self):
+                return ray.get_runtime_context().get_node_id()
+
+        assert ray.get(Where.remote().node.remote(), timeout=60) == b.node_id
+        with pytest.raises(ValueError, match="closing"):
+            where.options(label_selector={"zone": "in(a"}).remote()
+        with pytest.raises(ValueError, match="must be a string"):
+            where.options(label_selector={"zone": 1}).remote()
+
+        pg = placement_group([{"CPU": 1}, {"CPU": 1}], strategy="SPREAD",
+                             bundle_label_selector=[{"zone": "b"}, {"zone": "a"}])
+        assert pg.wait(30)
+        assert placement_group_table(pg)["bundles_to_node_id"] == {0: b.node_id, 1: a.node_id}
+        remove_placement_group(pg)
+        # No node has zone c: the group waits, saying why.
+        waiting = placement_group([{"CPU": 1}], bundle_label_selector=[{"zone": "c"}])
+        assert not waiting.wait(1)
+        assert "labels" in placement_group_table(waiting)["stats"]["pending_reason"]
+        remove_placement_group(waiting)
+        with pytest.raises(ValueError, match="should equal the length"):
+            placement_group([{"CPU": 1}, {"CPU": 1}], bundle_label_selector=[{"zone": "a"}])
+    finally:
+        cluster.shutdown()
+        ray.shutdown()

@@ -16,12 +16,14 @@ ResourceSet R(std::map<std::string, double> m) { return *ResourceSet::FromMap(m)
 
 class BundlePolicyTest : public ::testing::Test {
  protected:
-  NodeID AddNode(std::map<std::string, double> available, bool alive = true) {
+  NodeID AddNode(std::map<std::string, double> available, bool alive = true,
+                 std::map<std::string, std::string> labels = {}) {
     NodeView n;
     n.id = NodeID::FromRandom();
     n.total = R(available);
     n.available = R(available);
     n.alive = alive;
+    n.labels = std::move(labels);
     view_.Upsert(n);
     return n.id;
   }
@@ -33,6 +35,44 @@ class BundlePolicyTest : public ::testing::Test {
   }
   ClusterView view_;
 };
+
+// One selector per bundle: {key: [values]} as IN expressions.
+BundleSelectors In(std::vector<std::map<std::string, std::vector<std::string>>> per_bundle) {
+  BundleSelectors out;
+  for (const auto& sel : per_bundle) {
+    google::protobuf::RepeatedPtrField<rpc::LabelExpression> exprs;
+    for (const auto& [key, values] : sel) {
+      rpc::LabelExpression* e = exprs.Add();
+      e->set_key(key);
+      e->set_op(rpc::LabelExpression::IN);
+      for (const auto& v : values) e->add_values(v);
+    }
+    out.push_back(exprs);
+  }
+  return out;
+}
+
+TEST_F(BundlePolicyTest, BundleLabelSelectorsPickTheNodesEachBundleMayUse) {
+  NodeID a = AddNode({{"CPU", 4}}, true, {{"zone", "a"}});
+  NodeID b = AddNode({{"CPU", 4}}, true, {{"zone", "b"}});
+  std::vector<ResourceSet> two = {R({{"CPU", 1}}), R({{"CPU", 1}})};
+  for (auto strategy : {rpc::PACK, rpc::SPREAD, rpc::STRICT_SPREAD}) {
+    auto p = PlaceBundles(view_, two, strategy, In({{{"zone", {"b"}}}, {{"zone", {"a"}}}}));
+    ASSERT_TRUE(p.placed) << rpc::PlacementStrategy_Name(strategy) << ": " << p.message;
+    EXPECT_EQ(p.nodes, (std::vector<NodeID>{b, a})) << rpc::PlacementStrategy_Name(strategy);
+  }
+  // STRICT_PACK needs one node that every bundle's selector admits.
+  auto same = PlaceBundles(view_, two, rpc::STRICT_PACK, In({{{"zone", {"a"}}}, {}}));
+  ASSERT_TRUE(same.placed) << same.message;
+  EXPECT_EQ(same.nodes, (std::vector<NodeID>{a, a}));
+  auto apart =
+      PlaceBundles(view_, two, rpc::STRICT_PACK, In({{{"zone", {"a"}}}, {{"zone", {"b"}}}}));
+  EXPECT_FALSE(apart.placed);
+  EXPECT_NE(apart.message.find("labels admit"), std::string::npos);
+  // A label no node has: nowhere to go.
+  auto none = PlaceBundles(view_, two, rpc::PACK, In({{{"zone", {"c"}}}, {}}));
+  EXPECT_FALSE(none.placed);
+}
 
 TEST_F(BundlePolicyTest, StrictPackPutsEveryBundleOnTheNodeThatFitsThemAll) {
   AddNode({{"CPU", 2}});

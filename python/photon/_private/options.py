@@ -66,6 +66,8 @@ def validate(options, allowed, kind):
                 _quantity(f"resources['{rname}']", qty)
         elif key == "scheduling_strategy":
             scheduling_strategies.to_core(value)  # raises with the reason
+        elif key == "label_selector":
+            scheduling_strategies.label_selector_terms(value)  # raises with the reason
         elif key == "num_returns":
             if not isinstance(value, (int, str)) or isinstance(value, bool):
                 raise _type_error(key, "an int or a str", value)
@@ -180,6 +182,15 @@ def scheduling_of(options, resources=None, what="the task"):
         group = strategy.placement_group
         _check_placement_group_index(group, strategy.placement_group_bundle_index)
         _validate_fits(group, strategy.placement_group_bundle_index, resources or {}, what)
+    selector = scheduling_strategies.label_selector_terms(options.get("label_selector"))
+    if selector:
+        # Ray 2.49's label_selector: hard label terms, with the default or a
+        # NodeLabelSchedulingStrategy (whose terms it adds to).
+        if core[0] or core[3]:
+            raise ValueError("label_selector cannot be combined with a NodeAffinity or "
+                             "PlacementGroup scheduling_strategy (use bundle_label_selector on "
+                             "the placement group instead).")
+        core = core[:6] + (list(core[6]) + selector,)
     return core
 
 

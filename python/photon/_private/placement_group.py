@@ -5,6 +5,7 @@ bundles with its strategy (PACK, SPREAD, STRICT_PACK, STRICT_SPREAD) and
 reserves them on the chosen nodes; work is put in a bundle with
 PlacementGroupSchedulingStrategy."""
 from photon import _photon
+from photon._private import scheduling_strategies
 from photon._private import state
 from photon._private import worker
 from photon._private.ids import PlacementGroupID
@@ -128,12 +129,23 @@ def placement_group(bundles, strategy="PACK", name="", lifetime=None,
                          f"'detached'. Got {lifetime}.")
     if not isinstance(name, str):
         raise TypeError(f"The placement group `name` must be a string, got {type(name)}")
-    if _soft_target_node_id is not None or bundle_label_selector is not None:
-        raise NotImplementedError("_soft_target_node_id and bundle_label_selector are not "
-                                  "supported by Photon yet")
+    if _soft_target_node_id is not None:
+        raise NotImplementedError("_soft_target_node_id (a private, experimental Ray option) is "
+                                  "not supported by Photon")
+    selectors = []
+    if bundle_label_selector is not None:
+        if not isinstance(bundle_label_selector, (list, tuple)):
+            raise ValueError("bundle_label_selector must be a list of label selectors (dicts), "
+                             f"one per bundle, got {type(bundle_label_selector)}.")
+        if len(bundle_label_selector) != len(bundles):
+            raise ValueError("The length of `bundle_label_selector` should equal the length of "
+                             f"`bundles`: got {len(bundle_label_selector)} selectors for "
+                             f"{len(bundles)} bundles.")
+        selectors = [scheduling_strategies.label_selector_terms(
+            sel, f"bundle_label_selector[{i}]") for i, sel in enumerate(bundle_label_selector)]
     clean = [{k: float(v) for k, v in b.items() if v > 0} for b in bundles]
     pg_id = _photon.pg_create(clean, strategy, name, worker.current_namespace(),
-                              lifetime == "detached")
+                              lifetime == "detached", selectors)
     return PlacementGroup(PlacementGroupID(pg_id), bundle_cache=clean)
 
 

@@ -112,6 +112,37 @@ def _check_expressions(name, expressions):
     return dict(expressions)
 
 
+def label_selector_terms(selector, name="label_selector"):
+    """Hard label terms [(key, op, values, True)] of a Ray label selector:
+    {"key": "value"} (equals), "!value" (differs or is missing), "in(a, b)"
+    (one of) or "!in(a, b)" (none of). Raises ValueError naming what is wrong."""
+    if selector is None:
+        return []
+    if not isinstance(selector, dict):
+        raise ValueError(f"The {name} must be a dict of label key to selector string, got "
+                         f"{type(selector)}.")
+    terms = []
+    for key, value in selector.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"The keys of the {name} must be non-empty strings, got {key!r}.")
+        if not isinstance(value, str):
+            raise ValueError(f"The value of {name}[{key!r}] must be a string such as 'v', '!v', "
+                             f"'in(a,b)' or '!in(a,b)', got {value!r}.")
+        negated = value.startswith("!")
+        body = value[1:] if negated else value
+        if body.startswith("in(") or body.startswith("in ("):
+            if not body.endswith(")"):
+                raise ValueError(f"{name}[{key!r}] = {value!r}: 'in(' needs a closing ')'.")
+            values = [v.strip() for v in body[body.index("(") + 1:-1].split(",")]
+            if not values or any(not v for v in values):
+                raise ValueError(f"{name}[{key!r}] = {value!r}: in(...) needs one or more "
+                                 "non-empty values separated by commas.")
+        else:
+            values = [body]
+        terms.append((key, "NOT_IN" if negated else "IN", values, True))
+    return terms
+
+
 def _label_terms(strategy):
     return ([(k, op.op, list(op.values), True) for k, op in strategy.hard.items()] +
             [(k, op.op, list(op.values), False) for k, op in strategy.soft.items()])

@@ -80,6 +80,18 @@ absl::Status PlacementGroupManager::Validate(const rpc::PlacementGroupSpec& spec
           "{}",
           i, r->ToString()));
     }
+    for (const auto& e : spec.bundles(i).label_selector()) {
+      if (e.key().empty()) {
+        return absl::InvalidArgumentError(
+            fmt::format("bundle {}'s label selector has an empty label key", i));
+      }
+      bool needs_values =
+          e.op() == rpc::LabelExpression::IN || e.op() == rpc::LabelExpression::NOT_IN;
+      if (needs_values && e.values().empty()) {
+        return absl::InvalidArgumentError(
+            fmt::format("bundle {}'s label selector on '{}' lists no values", i, e.key()));
+      }
+    }
   }
   if (!rpc::PlacementStrategy_IsValid(spec.strategy())) {
     return absl::InvalidArgumentError(
@@ -133,6 +145,7 @@ void PlacementGroupManager::ScheduleNext() {
     v.total = raylet::ResourceSet::FromProto(n.resources_total()).value_or(raylet::ResourceSet());
     v.available =
         raylet::ResourceSet::FromProto(n.resources_available()).value_or(raylet::ResourceSet());
+    v.labels = std::map<std::string, std::string>(n.labels().begin(), n.labels().end());
     view.Upsert(std::move(v));
     address_of[n.node_id()] = RayletAddress(n);
   }
@@ -146,6 +159,7 @@ void PlacementGroupManager::ScheduleNext() {
       // being rescheduled that were lost with their node.
       std::vector<int> indexes;
       std::vector<raylet::ResourceSet> bundles;
+      raylet::BundleSelectors selectors;
       std::set<std::string> kept_on;  // nodes holding the group's surviving bundles
       for (int i = 0; i < g.data.spec().bundles_size(); ++i) {
         const auto& b = g.data.spec().bundles(i);
@@ -156,11 +170,12 @@ void PlacementGroupManager::ScheduleNext() {
         indexes.push_back(i);
         bundles.push_back(
             raylet::ResourceSet::FromProto(b.resources()).value_or(raylet::ResourceSet()));
+        selectors.push_back(b.label_selector());
       }
       const rpc::PlacementStrategy strategy = g.data.spec().strategy();
       raylet::BundlePlacement p;
       if (kept_on.empty()) {
-        p = raylet::PlaceBundles(view, bundles, strategy);
+        p = raylet::PlaceBundles(view, bundles, strategy, selectors);
       } else {
         // The lost bundles keep the strategy with the surviving ones:
         // STRICT_SPREAD avoids their nodes, STRICT_PACK goes to theirs.
@@ -171,7 +186,7 @@ void PlacementGroupManager::ScheduleNext() {
           if (strategy == rpc::STRICT_PACK && !kept) continue;
           allowed.Upsert(*v);
         }
-        p = raylet::PlaceBundles(allowed, bundles, strategy);
+        p = raylet::PlaceBundles(allowed, bundles, strategy, selectors);
       }
       g.data.set_scheduling_attempts(g.data.scheduling_attempts() + 1);
       if (!p.placed) {

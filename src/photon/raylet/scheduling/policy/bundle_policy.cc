@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "photon/raylet/scheduling/policy/node_label_policy.h"
+
 namespace photon::raylet {
 namespace bundle_policy_internal {
 
@@ -16,7 +18,7 @@ std::vector<Candidate> LiveCandidates(const ClusterView& view) {
   std::vector<Candidate> out;
   for (const NodeView* n : view.Nodes()) {
     if (!n->alive) continue;
-    out.push_back(Candidate{n->id, n->available, Size(n->total)});
+    out.push_back(Candidate{n->id, n->available, Size(n->total), &n->labels});
   }
   return out;
 }
@@ -38,19 +40,25 @@ std::string DescribeBundles(const std::vector<ResourceSet>& bundles) {
   return s + "]";
 }
 
+bool Admits(const BundleSelectors& selectors, size_t bundle, const Candidate& node) {
+  if (bundle >= selectors.size() || selectors[bundle].empty()) return true;
+  static const std::map<std::string, std::string> kNone;
+  return LabelsMatch(node.labels != nullptr ? *node.labels : kNone, selectors[bundle]);
+}
+
 }  // namespace bundle_policy_internal
 
 BundlePlacement PlaceBundles(const ClusterView& view, const std::vector<ResourceSet>& bundles,
-                             rpc::PlacementStrategy strategy) {
+                             rpc::PlacementStrategy strategy, const BundleSelectors& selectors) {
   switch (strategy) {
     case rpc::PACK:
-      return PlacePack(view, bundles);
+      return PlacePack(view, bundles, selectors);
     case rpc::SPREAD:
-      return PlaceSpread(view, bundles);
+      return PlaceSpread(view, bundles, selectors);
     case rpc::STRICT_PACK:
-      return PlaceStrictPack(view, bundles);
+      return PlaceStrictPack(view, bundles, selectors);
     case rpc::STRICT_SPREAD:
-      return PlaceStrictSpread(view, bundles);
+      return PlaceStrictSpread(view, bundles, selectors);
     default:
       return BundlePlacement{false, {}, "unknown placement strategy"};
   }

@@ -4,6 +4,7 @@
 // it reserves the bundles (prepare, then commit) on the chosen raylets.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,16 +21,26 @@ struct BundlePlacement {
   std::string message;        // why not, when not placed
 };
 
-// Places every bundle on the live nodes of `view`, counting only what is
-// available now. Deterministic: ties go to the node with the smaller id.
+// Per bundle, the label expressions its node's labels must match (Ray's
+// bundle_label_selector); empty (or an empty entry): any node.
+using BundleSelectors = std::vector<google::protobuf::RepeatedPtrField<rpc::LabelExpression>>;
+
+// Places every bundle on the live nodes of `view` whose labels its selector
+// admits, counting only what is available now. Deterministic: ties go to the
+// node with the smaller id.
 BundlePlacement PlaceBundles(const ClusterView& view, const std::vector<ResourceSet>& bundles,
-                             rpc::PlacementStrategy strategy);
+                             rpc::PlacementStrategy strategy,
+                             const BundleSelectors& selectors = {});
 
 // The four policies (bundle_*_policy.cc).
-BundlePlacement PlacePack(const ClusterView& view, const std::vector<ResourceSet>& bundles);
-BundlePlacement PlaceSpread(const ClusterView& view, const std::vector<ResourceSet>& bundles);
-BundlePlacement PlaceStrictPack(const ClusterView& view, const std::vector<ResourceSet>& bundles);
-BundlePlacement PlaceStrictSpread(const ClusterView& view, const std::vector<ResourceSet>& bundles);
+BundlePlacement PlacePack(const ClusterView& view, const std::vector<ResourceSet>& bundles,
+                          const BundleSelectors& selectors);
+BundlePlacement PlaceSpread(const ClusterView& view, const std::vector<ResourceSet>& bundles,
+                            const BundleSelectors& selectors);
+BundlePlacement PlaceStrictPack(const ClusterView& view, const std::vector<ResourceSet>& bundles,
+                                const BundleSelectors& selectors);
+BundlePlacement PlaceStrictSpread(const ClusterView& view, const std::vector<ResourceSet>& bundles,
+                                  const BundleSelectors& selectors);
 
 namespace bundle_policy_internal {
 // A node's available resources as the policies consume them.
@@ -37,7 +48,10 @@ struct Candidate {
   NodeID id;
   ResourceSet available;
   double total_units = 0;  // for scoring: the node's size
+  const std::map<std::string, std::string>* labels = nullptr;
 };
+// Whether bundle `bundle`'s selector admits the candidate's node.
+bool Admits(const BundleSelectors& selectors, size_t bundle, const Candidate& node);
 std::vector<Candidate> LiveCandidates(const ClusterView& view);
 // The candidate where `bundle` fits leaving the least room (best fit), among
 // those `allowed` says yes to; -1 if none.

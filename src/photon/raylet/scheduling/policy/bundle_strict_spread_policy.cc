@@ -8,8 +8,8 @@ namespace photon::raylet {
 
 using namespace bundle_policy_internal;
 
-BundlePlacement PlaceStrictSpread(const ClusterView& view,
-                                  const std::vector<ResourceSet>& bundles) {
+BundlePlacement PlaceStrictSpread(const ClusterView& view, const std::vector<ResourceSet>& bundles,
+                                  const BundleSelectors& selectors) {
   std::vector<Candidate> nodes = LiveCandidates(view);
   if (nodes.size() < bundles.size()) {
     return BundlePlacement{false,
@@ -21,12 +21,14 @@ BundlePlacement PlaceStrictSpread(const ClusterView& view,
   std::vector<NodeID> out(bundles.size());
   std::set<size_t> used;
   for (size_t b : LargestFirst(bundles)) {
-    int i = BestFit(nodes, bundles[b], [&](size_t n) { return !used.contains(n); });
+    int i = BestFit(nodes, bundles[b],
+                    [&](size_t n) { return !used.contains(n) && Admits(selectors, b, nodes[n]); });
     if (i < 0) {
       return BundlePlacement{false,
                              {},
                              "no distinct node per bundle has room for " +
-                                 DescribeBundles(bundles) + " (STRICT_SPREAD)"};
+                                 DescribeBundles(bundles) + " (STRICT_SPREAD)" +
+                                 (selectors.empty() ? "" : " among the nodes its labels admit")};
     }
     used.insert(static_cast<size_t>(i));
     out[b] = nodes[i].id;
