@@ -2,6 +2,7 @@
 (modeled on Ray's python/ray/tests/test_multi_node_2.py,
 test_actor_lifetime.py and test_failure_2.py). Each test has its own cluster."""
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -231,3 +232,43 @@ def test_kill_signal_reaches_only_own_processes():
         assert _alive(survivor.pid) and _alive(cluster.head_node.pid)
     finally:
         cluster.shutdown()
+
+
+def test_a_partitioned_raylet_declared_dead_exits_with_its_workers(monkeypatch):
+    # Quick health checks, so the GCS gives up on a stopped raylet within ~1 s.
+    monkeypatch.setenv("PHOTON_HEALTH_CHECK_PERIOD_MS", "200")
+    monkeypatch.setenv("PHOTON_HEALTH_CHECK_TIMEOUT_MS", "200")
+    monkeypatch.setenv("PHOTON_HEALTH_CHECK_FAILURE_THRESHOLD", "3")
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        node = cluster.add_node(num_cpus=1, resources={"w": 1})
+        cluster.wait_for_nodes()
+        cluster.connect()
+
+        @ray.remote(num_cpus=0, resources={"w": 0.5})
+        class OnNode:
+            def pid(self):
+                return os.getpid()
+
+        worker_pid = ray.get(OnNode.remote().pid.remote(), timeout=30)
+        # A partition, as the GCS sees it: the raylet stops answering.
+        os.kill(node.pid, signal.SIGSTOP)
+        try:
+            assert _wait_until(lambda: node.node_id not in {
+                n["NodeID"] for n in ray.nodes() if n["Alive"]})
+            dead = next(n for n in ray.nodes() if n["NodeID"] == node.node_id)
+            assert "health checks" in dead["DeathReason"]
+        finally:
+            os.kill(node.pid, signal.SIGCONT)
+        # Back, it finds itself dead and leaves, and its workers with it.
+        assert _wait_until(lambda: not _alive(node.pid))
+        assert _wait_until(lambda: not _alive(worker_pid))
+        logs = os.path.join(cluster.session_dir, "logs")
+        err = "".join(open(os.path.join(logs, f)).read() for f in os.listdir(logs)
+                      if f.startswith("raylet-") and f.endswith(".err"))
+        assert "declared this node dead" in err
+        # The rest of the cluster carries on.
+        assert ray.get(where.remote(), timeout=30) == cluster.head_node.node_id
+    finally:
+        cluster.shutdown()
+        ray.shutdown()

@@ -133,6 +133,12 @@ int main(int argc, char** argv) {
     std::cerr << "photon-raylet: " << s.message() << "\n";
     return 2;
   }
+  // Declared dead by the GCS (a partition outlasted the health checks): stop
+  // as if asked to, and say why.
+  opts.on_declared_dead = [](const std::string& reason) {
+    std::cerr << "photon-raylet: the GCS declared this node dead (" << reason << "); exiting\n";
+    photon::SignalProcess(getpid(), SIGTERM);
+  };
   photon::raylet::NodeManager node(*config, opts);
   if (auto s = node.Start(); !s.ok()) {
     std::cerr << "photon-raylet: " << s.message() << "\n";
@@ -153,5 +159,5 @@ int main(int argc, char** argv) {
   PHOTON_LOG_INFO("photon-raylet stopping on signal {}", sig);
   node.Stop();
   photon::ShutdownLogging();
-  return 0;
+  return node.declared_dead() ? 1 : 0;
 }

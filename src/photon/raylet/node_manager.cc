@@ -934,6 +934,16 @@ void NodeManager::RefreshClusterView() {
   gcs_->GetAllNodesAsync([this, g = guard_](absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) {
     auto token = g->Enter();
     if (!token || !nodes.ok()) return;  // stopping; or the next tick asks again
+    for (const auto& n : *nodes) {
+      if (n.node_id() != node_id_.Binary() || n.state() != rpc::NodeInfo::DEAD) continue;
+      if (declared_dead_.exchange(true)) return;
+      PHOTON_LOG_ERROR(
+          "the GCS declared this node ({}) dead: {}. Its tasks and actors were moved to other "
+          "nodes, so it cannot take part any more: the raylet exits and its workers with it",
+          node_id_.Hex(), n.death_reason());
+      if (options_.on_declared_dead) options_.on_declared_dead(n.death_reason());
+      return;
+    }
     absl::MutexLock lock(&mu_);
     for (const auto& n : *nodes) {
       auto id = NodeID::FromBinary(n.node_id());

@@ -59,6 +59,10 @@ struct NodeManagerOptions {
   std::string session_dir;
   int64_t object_store_memory = 0;
   std::map<std::string, std::string> labels;
+  // Called once (on a GCS reply thread) when the GCS's node table says this
+  // node is dead: it was partitioned away long enough to be declared so, and
+  // its work was failed over; it must not come back (photon-raylet exits).
+  std::function<void(const std::string& reason)> on_declared_dead;
 };
 
 class NodeManager : public rpc::NodeManagerService::CallbackService {
@@ -72,6 +76,8 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   // Unregisters, kills every worker, removes the store. Safe to call twice.
   void Stop();
   int port() const { return server_.port(); }
+  // Whether the GCS declared this node dead (see on_declared_dead).
+  bool declared_dead() const { return declared_dead_.load(); }
   const NodeID& node_id() const { return node_id_; }
 
   // --- NodeManagerService (callback API) ---
@@ -237,6 +243,7 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   void NoteInfeasibleLocked(const ResourceSet& shape, const std::string& function)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool resources_dirty_ ABSL_GUARDED_BY(mu_) = true;
+  std::atomic<bool> declared_dead_{false};
   // Workers of a pool key that died before registering, in a row.
   absl::flat_hash_map<std::string, int> startup_failures_ ABSL_GUARDED_BY(mu_);
   bool stopped_ = false;
