@@ -44,6 +44,13 @@ class WorkerCrashedError : public Error {
   using Error::Error;
 };
 
+// The node ran low on memory and its raylet killed the worker running the
+// task (out-of-memory prevention), and no retries were left.
+class OutOfMemoryError : public Error {
+ public:
+  using Error::Error;
+};
+
 // The task was cancelled before it finished.
 class TaskCancelledError : public Error {
  public:

@@ -25,6 +25,8 @@ def error_from(info_bytes):
         return exceptions.ActorDiedError(msg)
     if kind == "WORKER_DIED":
         return exceptions.WorkerCrashedError(msg)
+    if kind == "OUT_OF_MEMORY":
+        return exceptions.OutOfMemoryError(msg)
     if kind == "TASK_CANCELLED":
         return exceptions.TaskCancelledError(message=msg)
     if kind == "OWNER_DIED":

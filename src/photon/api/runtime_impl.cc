@@ -39,6 +39,8 @@ void ThrowError(const rpc::ErrorInfo& e) {
       throw TaskError(e.exception_type(), e.message(), e.where());
     case rpc::WORKER_DIED:
       throw WorkerCrashedError(e.message());
+    case rpc::OUT_OF_MEMORY:
+      throw OutOfMemoryError(e.message());
     case rpc::ACTOR_DIED:
       throw ActorDiedError(e.message());
     case rpc::OBJECT_LOST:

@@ -236,6 +236,8 @@ void ActorManager::RequestLease(const ActorID& id, uint64_t attempt, std::string
     *req.mutable_worker_env() = a.create.worker_env();
     req.set_detached_actor(a.data.detached());
     req.set_actor_id(a.data.actor_id());
+    req.set_retriable(spec.max_restarts() != 0);
+    req.set_owner_id(spec.caller().worker_id());
   }
   d_.raylets->Get(raylet)->RequestWorkerLease(
       req, [this, id, attempt, raylet, g = guard_](const absl::Status& s,

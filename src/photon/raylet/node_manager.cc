@@ -11,6 +11,7 @@
 #include "photon/common/logging.h"
 #include "photon/common/process.h"
 #include "photon/common/status.h"
+#include "photon/raylet/memory_monitor.h"
 #include "photon/rpc/client.h"
 #include "photon/rpc/fault_injection.h"
 #include "photon/rpc/server.h"
@@ -127,6 +128,10 @@ absl::Status NodeManager::Start() {
                    [this] { CheckDrivers(); });
   timer_->RunEvery("read worker logs", absl::Milliseconds(config_.log_monitor_period_ms()),
                    [this] { log_monitor_.Poll(); });
+  if (config_.memory_monitor_refresh_ms() > 0) {
+    timer_->RunEvery("check memory", absl::Milliseconds(config_.memory_monitor_refresh_ms()),
+                     [this] { CheckMemory(); });
+  }
   PHOTON_LOG_INFO("raylet {} serving on port {} with {}", node_id_.Hex(), server_.port(),
                   total->ToString());
   return absl::OkStatus();
@@ -304,6 +309,10 @@ void NodeManager::Grant(PendingLease& lease, Worker& worker) {
   worker.held = lease.resources;
   worker.detached_actor = lease.request->detached_actor();
   worker.blocked = false;
+  worker.leased_at = absl::Now();
+  worker.retriable = lease.request->retriable();
+  worker.owner = lease.request->owner_id();
+  worker.task = lease.request->function_name();
   worker.gpus = AssignGpusLocked(lease.resources.Get("GPU"));
   if (!worker.lease_id.empty()) granted_[worker.lease_id] = worker.id;
   for (const auto& [index, share] : worker.gpus) lease.reply->add_gpu_ids(index);
@@ -560,7 +569,8 @@ void NodeManager::OnProcessExit(pid_t pid, int status) {
       PHOTON_LOG_INFO("worker {} (pid {}) exited with status {}", w.id.Hex(), pid, status);
     }
     dead_worker = w.id.Binary();
-    RememberDeadLocked(w.id, reason);
+    RememberDeadLocked(w.id, reason);  // keeps the memory monitor's reason if it killed it
+    if (pid == oom_victim_) oom_victim_ = 0;
     if (w.state == WorkerState::kStarting && ++startup_failures_[w.pool_key] >= 3) {
       // Workers of this kind die before they register: starting more would
       // loop forever. Fail the leases that wait for one, with the reason.
@@ -912,6 +922,45 @@ void NodeManager::NoteInfeasibleLocked(const ResourceSet& shape, const std::stri
       std::find(inf.functions.begin(), inf.functions.end(), function) == inf.functions.end()) {
     inf.functions.push_back(function);
   }
+}
+
+void NodeManager::CheckMemory() {
+  std::vector<pid_t> pids;
+  {
+    absl::MutexLock lock(&mu_);
+    if (oom_victim_ > 0) return;  // the last one has not exited yet
+    for (const auto& [id, w] : workers_) {
+      if (w.pid > 0 && w.state != WorkerState::kDead) pids.push_back(w.pid);
+    }
+  }
+  auto usage = ReadNodeMemory(config_.memory_monitor_capacity_bytes(), pids);
+  if (!usage.ok() || usage->fraction() <= config_.memory_usage_threshold()) return;
+  constexpr double kGiB = 1 << 30;
+  std::string why;
+  pid_t victim = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    std::vector<OomCandidate> candidates;
+    std::vector<WorkerID> ids;
+    for (const auto& [id, w] : workers_) {
+      if (w.pid <= 0 || w.state != WorkerState::kLeased) continue;
+      candidates.push_back(OomCandidate{w.pid, w.owner, w.retriable, w.leased_at});
+      ids.push_back(id);
+    }
+    auto pick = PickOomVictim(candidates);
+    if (!pick) return;  // nothing of ours to kill
+    const Worker& w = workers_[ids[*pick]];
+    victim = w.pid;
+    why = fmt::format(
+        "the memory monitor killed it: node {} used {:.2f} of {:.2f} GiB ({:.0f}%, above "
+        "memory_usage_threshold {:.2f}) while it ran '{}' (pid {}); out of memory",
+        node_id_.Hex(), usage->used_bytes / kGiB, usage->total_bytes / kGiB,
+        100 * usage->fraction(), config_.memory_usage_threshold(), w.task, w.pid);
+    RememberDeadLocked(w.id, why);
+    oom_victim_ = victim;
+  }
+  PHOTON_LOG_WARN("out of memory: {}", why);
+  pool_.Kill(victim, /*force=*/true);
 }
 
 // ---- periodic work ---------------------------------------------------------------

@@ -141,6 +141,11 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
     bool detached_actor = false;  // survives its job's end
     absl::Time started;
     absl::Time idle_since;
+    // Of the current lease, for out-of-memory prevention.
+    absl::Time leased_at;
+    bool retriable = false;
+    std::string owner;
+    std::string task;
   };
   struct Driver {
     JobID job;
@@ -242,6 +247,10 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   // for lately.
   void NoteInfeasibleLocked(const ResourceSet& shape, const std::string& function)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Out-of-memory prevention (memory_monitor.h): over memory_usage_threshold,
+  // kills one leased worker, then waits for it to exit before another.
+  void CheckMemory();
+  pid_t oom_victim_ ABSL_GUARDED_BY(mu_) = 0;
   bool resources_dirty_ ABSL_GUARDED_BY(mu_) = true;
   std::atomic<bool> declared_dead_{false};
   // Workers of a pool key that died before registering, in a row.

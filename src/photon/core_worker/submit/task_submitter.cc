@@ -105,6 +105,8 @@ void TaskSubmitter::OnResolved(const TaskID& id, rpc::TaskSpec spec,
       lt.set_language(d_.language);
       lt.set_job_id(d_.job.Binary());
       lt.set_function_name(t.spec.name());
+      lt.set_retriable(t.spec.max_retries() != 0);
+      lt.set_owner_id(t.spec.caller().worker_id());
       *lt.mutable_scheduling() = t.spec.scheduling();
       for (const auto& a : d_.worker_command) lt.add_worker_command(a);
       for (const auto& [k, v] : d_.worker_env) (*lt.mutable_worker_env())[k] = v;
@@ -370,7 +372,9 @@ void TaskSubmitter::OnWorkerDied(const std::string& key, std::shared_ptr<Lease> 
         q.tasks.push_front(id);
         PHOTON_LOG_INFO("task {} lost its worker ({}); retrying", t.spec.name(), why);
       } else {
-        fail = MakeError(rpc::WORKER_DIED,
+        // The raylet's memory monitor names itself in the reason (raylet/memory_monitor.h).
+        const bool oom = why.find("the memory monitor killed it") != std::string::npos;
+        fail = MakeError(oom ? rpc::OUT_OF_MEMORY : rpc::WORKER_DIED,
                          fmt::format("the worker running task '{}' died ({}), and no retries "
                                      "are left (max_retries={})",
                                      t.spec.name(), why, t.spec.max_retries()));
