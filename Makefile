@@ -10,7 +10,7 @@ CMAKE ?= cmake
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all setup configure build test test-cpp test-python demo asan tsa format check-format install clean
+.PHONY: all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz
 
 all: build
 
@@ -58,6 +58,11 @@ tsa: setup
 	CC=clang CXX=clang++ $(CMAKE) -S . -B $(TSA_DIR) -G Ninja -DPHOTON_THREAD_SAFETY_ANALYSIS=ON \
 	  -DPHOTON_BUILD_TESTS=OFF -DPHOTON_BUILD_BENCHMARKS=OFF -DPHOTON_BUILD_EXAMPLES=OFF
 	$(CMAKE) --build $(TSA_DIR) -j $(JOBS)
+
+# The protocol fuzzer with more cases than make test runs (FUZZ_CASES per method).
+CASES ?= 200
+fuzz: build
+	cd $(BUILD_DIR) && FUZZ_CASES=$(CASES) ./bin/fuzz_test
 
 format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i

@@ -69,6 +69,15 @@ TEST(ClusterTokenTest, ComparisonsAreExact) {
   EXPECT_FALSE(rpc::BearerMatches("Basic abcdefabcdefabcd", "abcdefabcdefabcd"));
 }
 
+TEST(ClusterTokenTest, TheProcessTokenIsWhatCallsPresent) {
+  rpc::SetClusterToken("abcdefabcdefabcd");
+  EXPECT_EQ(rpc::ClusterToken(), "abcdefabcdefabcd");
+  grpc::ClientContext ctx;
+  rpc::AttachClusterToken(&ctx);  // (its metadata is only readable by a server)
+  rpc::SetClusterToken("");
+  EXPECT_EQ(rpc::ClusterToken(), "");
+}
+
 TEST(ClusterTokenTest, SettingsGiveTheTokenOrSayWhatIsMissing) {
   EXPECT_EQ(*rpc::TokenFromSettings("disabled", ""), "");
   EXPECT_EQ(*rpc::TokenFromSettings("disabled", "abcdefabcdefabcd"), "");
