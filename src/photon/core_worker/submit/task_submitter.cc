@@ -547,10 +547,15 @@ void TaskSubmitter::ReturnLease(const std::shared_ptr<Lease>& lease, bool discon
   req.set_lease_id(lease->lease_id);
   req.set_disconnect(disconnect);
   d_.raylets->Get(lease->raylet)
-      ->ReturnWorker(req, rpc::LogIfFailed<rpc::ReturnWorkerReply>(
-                              "ReturnWorker (the raylet reclaims the lease when the worker or "
-                              "this process ends)",
-                              spdlog::level::warn));
+      ->ReturnWorker(req, [](const absl::Status& s, rpc::ReturnWorkerReply&&) {
+        // Cancelled: this process is stopping, and its raylet reclaims its
+        // leases when it ends; nothing worth a warning at every shutdown.
+        if (s.ok() || absl::IsCancelled(s)) return;
+        PHOTON_LOG_WARN(
+            "ReturnWorker failed: {} (the raylet reclaims the lease when the worker or this "
+            "process ends)",
+            std::string(s.message()));
+      });
 }
 
 }  // namespace photon::core
