@@ -63,6 +63,20 @@ class ObjectLostError : public Error {
   using Error::Error;
 };
 
+// Every copy of the object was lost, and running its task again (lineage
+// reconstruction) already happened max_retries times.
+class ObjectReconstructionFailedMaxAttemptsExceededError : public ObjectLostError {
+ public:
+  using ObjectLostError::ObjectLostError;
+};
+
+// Every copy of the object was lost, and its lineage was dropped to keep the
+// owner within max_lineage_bytes.
+class ObjectReconstructionFailedLineageEvictedError : public ObjectLostError {
+ public:
+  using ObjectLostError::ObjectLostError;
+};
+
 // The owner of the object died, so the object is gone.
 class OwnerDiedError : public ObjectLostError {
  public:

@@ -33,6 +33,10 @@ def error_from(info_bytes):
         return exceptions.OwnerDiedError(message=msg)
     if kind == "OBJECT_LOST":
         return exceptions.ObjectLostError(message=msg)
+    if kind == "OBJECT_RECONSTRUCTION_FAILED_MAX_ATTEMPTS":
+        return exceptions.ObjectReconstructionFailedMaxAttemptsExceededError(message=msg)
+    if kind == "OBJECT_RECONSTRUCTION_FAILED_LINEAGE_EVICTED":
+        return exceptions.ObjectReconstructionFailedLineageEvictedError(message=msg)
     if kind == "OBJECT_STORE_FULL":
         return exceptions.ObjectStoreFullError(msg)
     if kind == "TASK_UNSCHEDULABLE":

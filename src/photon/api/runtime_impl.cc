@@ -45,6 +45,10 @@ void ThrowError(const rpc::ErrorInfo& e) {
       throw ActorDiedError(e.message());
     case rpc::OBJECT_LOST:
       throw ObjectLostError(e.message());
+    case rpc::OBJECT_RECONSTRUCTION_FAILED_MAX_ATTEMPTS:
+      throw ObjectReconstructionFailedMaxAttemptsExceededError(e.message());
+    case rpc::OBJECT_RECONSTRUCTION_FAILED_LINEAGE_EVICTED:
+      throw ObjectReconstructionFailedLineageEvictedError(e.message());
     case rpc::OWNER_DIED:
       throw OwnerDiedError(e.message());
     case rpc::TASK_CANCELLED:

@@ -43,6 +43,7 @@ PHOTON_CONFIG(int64_t, scheduler_top_k_absolute, 1, "Default policy: the least n
 PHOTON_CONFIG(int64_t, worker_register_timeout_ms, 30000, "How long a started worker has to register with its raylet before it is stopped")
 PHOTON_CONFIG(int64_t, worker_maximum_startup_concurrency, 0, "Most workers a raylet starts at once (started, not yet registered); 0: the node's CPU count")
 PHOTON_CONFIG(int64_t, worker_lease_timeout_ms, 500, "How long an owner keeps an idle leased worker before returning it")
+PHOTON_CONFIG(int64_t, max_lineage_bytes, 1073741824, "An owner keeps the specs of finished retriable tasks whose returns live in a store, up to this many bytes (oldest dropped first), to rebuild a return whose every copy was lost; 0 keeps none")
 PHOTON_CONFIG(double, memory_usage_threshold, 0.95, "Out-of-memory prevention: when the node's memory use is above this fraction, the raylet kills a worker (retriable work first, the newest lease of the owner with the most) and its task fails with OutOfMemoryError or is retried")
 PHOTON_CONFIG(int64_t, memory_monitor_refresh_ms, 250, "How often the raylet checks the node's memory use; 0 turns out-of-memory prevention off")
 PHOTON_CONFIG(int64_t, memory_monitor_capacity_bytes, 0, "Count the node as having this much memory, used by its workers' resident memory (tests, nodes sharing a machine); 0: the machine's or its cgroup's memory")

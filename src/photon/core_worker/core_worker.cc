@@ -137,10 +137,11 @@ void CoreWorker::Assemble() {
   memory_store_ = std::make_unique<MemoryStore>();
   refs_ = std::make_unique<ReferenceCounter>(
       [this](const ReferenceCounter::Freed& f) { OnObjectFreed(f); });
-  fetcher_ = std::make_unique<ObjectFetcher>(
-      ObjectFetcher::Deps{&config_, memory_store_.get(), refs_.get(), store_.get(), raylets_.get(),
-                          options_.raylet_address, workers_.get(), nodes_.get(), liveness_.get(),
-                          timer_.get(), guard_, node_id_, worker_id_.Binary(), options_.is_driver});
+  fetcher_ = std::make_unique<ObjectFetcher>(ObjectFetcher::Deps{
+      &config_, memory_store_.get(), refs_.get(), store_.get(), raylets_.get(),
+      options_.raylet_address, workers_.get(), nodes_.get(), liveness_.get(), timer_.get(), guard_,
+      node_id_, worker_id_.Binary(), options_.is_driver,
+      [this](const ObjectID& id, rpc::ErrorInfo* error) { return Reconstruct(id, error); }});
   borrows_ = std::make_unique<BorrowTracker>(BorrowTracker::Deps{
       &config_, refs_.get(), workers_.get(), liveness_.get(), gcs_.get(), timer_.get(), address_});
   tasks_ = std::make_unique<TaskManager>(
@@ -150,7 +151,8 @@ void CoreWorker::Assemble() {
       },
       [this](const ObjectID& outer, const std::vector<OwnedRef>& borrows) {
         for (const auto& b : borrows) borrows_->EndBorrow(b.owner, b.id, 1, outer.Binary());
-      });
+      },
+      config_.max_lineage_bytes());
   resolver_ = std::make_unique<DependencyResolver>(
       memory_store_.get(),
       [this](const ObjectID& id, const rpc::Address& owner) {
@@ -352,8 +354,35 @@ void CoreWorker::OnObjectFreed(const ReferenceCounter::Freed& freed) {
   }
   auto v = memory_store_->GetIfReady(id);
   memory_store_->Erase(id);
+  if (freed.owned) tasks_->OnObjectFreed(id);
   if (!freed.owned || v == nullptr || !v->in_plasma || shut_down_) return;
   fetcher_->FreeCopy(id, v->plasma_node);
+}
+
+bool CoreWorker::Reconstruct(const ObjectID& id, rpc::ErrorInfo* error) {
+  auto spec = tasks_->Resubmit(id);
+  if (absl::IsAlreadyExists(spec.status())) return true;  // another getter started it
+  if (!spec.ok()) {
+    if (absl::IsFailedPrecondition(spec.status())) {
+      *error =
+          MakeError(rpc::OBJECT_RECONSTRUCTION_FAILED_MAX_ATTEMPTS,
+                    fmt::format("object {} (owner {}) is lost and cannot be rebuilt: {}", id.Hex(),
+                                worker_id_.Hex(), std::string(spec.status().message())));
+    } else if (absl::IsOutOfRange(spec.status())) {
+      *error =
+          MakeError(rpc::OBJECT_RECONSTRUCTION_FAILED_LINEAGE_EVICTED,
+                    fmt::format("object {} (owner {}) is lost and cannot be rebuilt: {}", id.Hex(),
+                                worker_id_.Hex(), std::string(spec.status().message())));
+    } else {
+      error->set_type(rpc::OBJECT_LOST);  // no lineage: the loss stands
+    }
+    return false;
+  }
+  PHOTON_LOG_INFO(
+      "object {} lost every copy; rebuilding it by running task '{}' again (attempt {})", id.Hex(),
+      spec->name(), spec->attempt());
+  submitter_->Submit(std::move(*spec));
+  return true;
 }
 
 // ---- tasks -----------------------------------------------------------------------

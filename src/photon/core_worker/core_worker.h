@@ -246,6 +246,8 @@ class CoreWorker {
   absl::Status Start();
   absl::Status Register(int port);
   void Assemble();
+  // Runs the task of a lost owned object again (ObjectFetcher::Deps::reconstruct).
+  bool Reconstruct(const ObjectID& id, rpc::ErrorInfo* error);
   void OnObjectFreed(const ReferenceCounter::Freed& freed);
   void StartLogSubscriber();
   absl::StatusOr<ObjectID> PutValue(std::string metadata,

@@ -151,7 +151,26 @@ absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> ObjectFetcher::Get(
       return absl::DeadlineExceededError(
           fmt::format("get timed out after {} ms waiting for object {}", timeout_ms, ids[i].Hex()));
     }
-    if (values[i]->in_plasma) values[i] = Materialize(ids[i], *values[i], priority);
+    if (!values[i]->in_plasma) continue;
+    std::shared_ptr<ObjectValue> v = Materialize(ids[i], *values[i], priority);
+    // Every copy lost: an object this process owns is rebuilt from its
+    // lineage (each rebuild counts against the task's max_retries).
+    while (v->IsError() && v->Error().type() == rpc::OBJECT_LOST && d_.reconstruct &&
+           d_.refs->IsOwned(ids[i])) {
+      rpc::ErrorInfo why;
+      if (!d_.reconstruct(ids[i], &why)) {
+        if (why.type() != rpc::OBJECT_LOST) v = ObjectValue::FromError(why);
+        break;
+      }
+      auto again = d_.memory_store->Wait({ids[i]}, 1, deadline);
+      if (again[0] == nullptr) {
+        return absl::DeadlineExceededError(
+            fmt::format("get timed out after {} ms waiting for object {} (being rebuilt)",
+                        timeout_ms, ids[i].Hex()));
+      }
+      v = again[0]->in_plasma ? Materialize(ids[i], *again[0], priority) : again[0];
+    }
+    values[i] = v;
   }
   return values;
 }

@@ -44,6 +44,10 @@ class ObjectFetcher {
     NodeID node_id;         // this node
     std::string worker_id;  // this process (binary)
     bool is_driver;
+    // Rebuilds an owned object whose every copy is lost by running its task
+    // again (lineage): true if it was resubmitted (getters then wait for the
+    // new value); false with `error` set when it cannot be. Optional.
+    std::function<bool(const ObjectID& id, rpc::ErrorInfo* error)> reconstruct;
   };
   explicit ObjectFetcher(Deps deps);
 
@@ -55,7 +59,9 @@ class ObjectFetcher {
   // Values of `ids` in order: DeadlineExceeded on timeout (timeout_ms < 0:
   // wait forever), NotFound for an id this process does not know. A failed
   // object comes back as an error value (ObjectValue::IsError), not as a
-  // Status. `priority` orders the pulls of remote objects.
+  // Status. `priority` orders the pulls of remote objects. An owned object
+  // whose copies are all lost is rebuilt through `reconstruct` and waited
+  // for again.
   absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> Get(
       const std::vector<ObjectID>& ids, int64_t timeout_ms,
       rpc::PullObjectRequest::Priority priority);

@@ -1,14 +1,22 @@
 #include "photon/core_worker/submit/task_manager.h"
 
+#include "fmt/format.h"
+
 namespace photon::core {
 
+namespace {
+// Dropped lineage remembered, to tell "evicted" from "never had any".
+constexpr size_t kRememberedEvictions = 100000;
+}  // namespace
+
 TaskManager::TaskManager(ReferenceCounter* refs, MemoryStore* store, rpc::Address self,
-                         FreeCopyFn free_copy, EndBorrowsFn end_borrows)
+                         FreeCopyFn free_copy, EndBorrowsFn end_borrows, int64_t max_lineage_bytes)
     : refs_(refs),
       store_(store),
       self_(std::move(self)),
       free_copy_(std::move(free_copy)),
-      end_borrows_(std::move(end_borrows)) {}
+      end_borrows_(std::move(end_borrows)),
+      max_lineage_bytes_(max_lineage_bytes) {}
 
 std::vector<ObjectID> TaskManager::AddPendingTask(const rpc::TaskSpec& spec,
                                                   const ArgumentRefs& args) {
@@ -37,11 +45,86 @@ bool TaskManager::Take(const TaskID& id, Pending* out) {
   return true;
 }
 
-void TaskManager::CompleteTask(const TaskID& id, const rpc::PushTaskReply& reply) {
+void TaskManager::CompleteTask(const TaskID& id, const rpc::PushTaskReply& reply,
+                               const rpc::TaskSpec* lineage, int retries_left) {
   Pending p;
   if (!Take(id, &p)) return;
+  if (lineage != nullptr && max_lineage_bytes_ > 0) {
+    absl::MutexLock lock(&mu_);
+    KeepLineage(id, *lineage, retries_left);
+  }
   for (const auto& r : reply.returns()) StoreReturnObject(r);
   refs_->RemoveSubmittedRefs(p.held);
+}
+
+void TaskManager::KeepLineage(const TaskID& id, rpc::TaskSpec spec, int rebuilds_left) {
+  Lineage l;
+  l.bytes = spec.ByteSizeLong();
+  l.live_returns = spec.num_returns();
+  l.rebuilds_left = rebuilds_left;
+  l.spec = std::move(spec);
+  auto [it, inserted] = lineage_.insert_or_assign(id, std::move(l));
+  if (inserted) lineage_order_.push_back(id);
+  lineage_bytes_ += static_cast<int64_t>(it->second.bytes);
+  while (lineage_bytes_ > max_lineage_bytes_ && !lineage_order_.empty()) {
+    TaskID oldest = lineage_order_.front();
+    lineage_order_.pop_front();
+    auto o = lineage_.find(oldest);
+    if (o == lineage_.end()) continue;
+    lineage_bytes_ -= static_cast<int64_t>(o->second.bytes);
+    lineage_.erase(o);
+    if (evicted_.insert(oldest).second) evicted_order_.push_back(oldest);
+    while (evicted_order_.size() > kRememberedEvictions) {
+      evicted_.erase(evicted_order_.front());
+      evicted_order_.pop_front();
+    }
+  }
+}
+
+absl::StatusOr<rpc::TaskSpec> TaskManager::Resubmit(const ObjectID& object) {
+  const TaskID id = object.TaskId();
+  rpc::TaskSpec spec;
+  {
+    absl::MutexLock lock(&mu_);
+    if (pending_.contains(id)) return absl::AlreadyExistsError("being rebuilt already");
+    auto it = lineage_.find(id);
+    if (it == lineage_.end()) {
+      if (evicted_.contains(id)) {
+        return absl::OutOfRangeError(fmt::format(
+            "the lineage of task {} was dropped to keep within max_lineage_bytes", id.Hex()));
+      }
+      return absl::NotFoundError("no lineage");
+    }
+    Lineage& l = it->second;
+    if (l.rebuilds_left == 0) {
+      return absl::FailedPreconditionError(
+          fmt::format("task '{}' has no retries left (max_retries) to run again", l.spec.name()));
+    }
+    l.spec.set_attempt(l.spec.attempt() + 1);
+    // The rebuild is a retry: what is left after it is the new budget.
+    l.spec.set_max_retries(l.rebuilds_left > 0 ? l.rebuilds_left - 1 : -1);
+    spec = l.spec;
+    pending_[id] = Pending{spec.num_returns(), {}};
+    // CompleteTask keeps the lineage again, for a later loss.
+    lineage_bytes_ -= static_cast<int64_t>(l.bytes);
+    lineage_.erase(it);
+  }
+  for (int i = 1; i <= spec.num_returns(); ++i) store_->Erase(ObjectID::FromIndex(id, i));
+  return spec;
+}
+
+void TaskManager::OnObjectFreed(const ObjectID& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = lineage_.find(id.TaskId());
+  if (it == lineage_.end()) return;
+  if (--it->second.live_returns > 0) return;
+  lineage_bytes_ -= static_cast<int64_t>(it->second.bytes);
+  lineage_.erase(it);  // its lineage_order_ entry is skipped when reached
+}
+
+size_t TaskManager::NumLineageEntries() const {
+  absl::MutexLock lock(&mu_);
+  return lineage_.size();
 }
 
 void TaskManager::FailTask(const TaskID& id, const rpc::ErrorInfo& error) {

@@ -8,14 +8,23 @@
 // their owners (tag: the returned object's id); they are kept while the
 // returned object is, and ended when it is freed.
 //
+// Lineage: the spec of a finished normal task that may run again
+// (max_retries != 0) and left a return in a store is kept while one of its
+// returns is referenced, within max_lineage_bytes (oldest dropped first), so
+// that a return whose every copy was lost can be rebuilt by running the task
+// again (Resubmit), up to max_retries times.
+//
 // Threading: thread-safe; nothing is called back under its lock.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "photon/core_worker/memory_store.h"
 #include "photon/core_worker/reference_counter.h"
@@ -34,7 +43,7 @@ class TaskManager {
       std::function<void(const ObjectID& outer, const std::vector<OwnedRef>& borrows)>;
 
   TaskManager(ReferenceCounter* refs, MemoryStore* store, rpc::Address self, FreeCopyFn free_copy,
-              EndBorrowsFn end_borrows);
+              EndBorrowsFn end_borrows, int64_t max_lineage_bytes = 0);
 
   // Records a submitted task: its returns 1..num_returns become owned objects
   // with one local reference each (the caller's), and `args.held` count as
@@ -42,11 +51,26 @@ class TaskManager {
   // to `args.put` pass to the task). Returns the return ids.
   std::vector<ObjectID> AddPendingTask(const rpc::TaskSpec& spec, const ArgumentRefs& args);
   // The task ran: stores its returns (those still referenced), releases its
-  // arguments.
-  void CompleteTask(const TaskID& id, const rpc::PushTaskReply& reply);
+  // arguments. `lineage` (a normal task that may run again, with a return in
+  // a store; `retries_left` of its max_retries) is kept to rebuild them.
+  void CompleteTask(const TaskID& id, const rpc::PushTaskReply& reply,
+                    const rpc::TaskSpec* lineage = nullptr, int retries_left = 0);
   // The task failed for good: every return becomes `error`; releases its
   // arguments.
   void FailTask(const TaskID& id, const rpc::ErrorInfo& error);
+  // Makes the task that returned `id` pending again to rebuild it: its
+  // returns' values are dropped (getters wait for the new ones) and the spec
+  // to submit again is returned, its max_retries lowered to what is left (a
+  // rebuild counts as a retry, as in Ray). NotFound without lineage (a put
+  // object, a task that may not run again, an actor call);
+  // FailedPrecondition once the retries ran out; OutOfRange when the
+  // lineage was dropped for the budget.
+  absl::StatusOr<rpc::TaskSpec> Resubmit(const ObjectID& id);
+  // An owned object was freed: the lineage of its task goes with the last of
+  // its returns.
+  void OnObjectFreed(const ObjectID& id);
+  size_t NumLineageEntries() const;
+
   bool IsPending(const TaskID& id) const;
   size_t NumPending() const;
 
@@ -59,6 +83,14 @@ class TaskManager {
     int num_returns = 0;
     std::vector<ObjectID> held;
   };
+  struct Lineage {
+    rpc::TaskSpec spec;
+    int rebuilds_left = 0;
+    int live_returns = 0;
+    size_t bytes = 0;
+  };
+  void KeepLineage(const TaskID& id, rpc::TaskSpec spec, int rebuilds_left)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Removes `id`'s record; its held references are released by the caller.
   bool Take(const TaskID& id, Pending* out);
 
@@ -69,6 +101,12 @@ class TaskManager {
   const EndBorrowsFn end_borrows_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<TaskID, Pending> pending_ ABSL_GUARDED_BY(mu_);
+  const int64_t max_lineage_bytes_;
+  absl::flat_hash_map<TaskID, Lineage> lineage_ ABSL_GUARDED_BY(mu_);
+  std::deque<TaskID> lineage_order_ ABSL_GUARDED_BY(mu_);  // oldest first
+  int64_t lineage_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_set<TaskID> evicted_ ABSL_GUARDED_BY(mu_);  // dropped for the budget
+  std::deque<TaskID> evicted_order_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace photon::core

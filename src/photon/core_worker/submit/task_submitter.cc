@@ -401,6 +401,8 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
   bool finish = false;
   bool drop_lease = false;    // returned, and its worker stopped
   bool return_lease = false;  // returned, its worker kept
+  std::optional<rpc::TaskSpec> lineage;
+  int retries_left = 0;
   {
     absl::MutexLock lock(&mu_);
     auto it = tasks_.find(id);
@@ -433,6 +435,16 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
       } else {
         t.completed = true;  // a Cancel from now on finds nothing to cancel
         finish = true;
+        // Lineage: a task that may run again and left a return in a store
+        // hands its spec (and the retries it has left) to the TaskManager.
+        bool in_a_store = false;
+        for (const auto& r : reply.returns()) in_a_store |= r.in_plasma();
+        // (attempt > 0: it had retries, now maybe spent; kept so that a later
+        // loss says the attempts ran out.)
+        if (in_a_store && (t.spec.max_retries() != 0 || t.spec.attempt() > 0)) {
+          lineage = t.spec;
+          retries_left = t.retries_left;
+        }
       }
     }
     Pump(key, &actions);
@@ -440,7 +452,7 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
   if (drop_lease || return_lease) ReturnLease(lease, /*disconnect=*/drop_lease);
   for (auto& a : actions) a();
   if (finish) {
-    d_.tasks->CompleteTask(id, reply);
+    d_.tasks->CompleteTask(id, reply, lineage ? &*lineage : nullptr, retries_left);
     absl::MutexLock lock(&mu_);
     FinishTask(id);
   }
