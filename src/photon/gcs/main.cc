@@ -31,13 +31,10 @@ int main(int argc, char** argv) {
     std::cerr << "photon-gcs: " << config.status().message() << "\n";
     return 2;
   }
-  auto token = photon::rpc::TokenFromSettings(config->auth_mode(), config->cluster_token());
-  if (!token.ok()) {
-    std::cerr << "photon-gcs: " << token.status().message() << "\n";
+  if (auto s = photon::rpc::AdoptClusterToken(&*config); !s.ok()) {
+    std::cerr << "photon-gcs: " << s.message() << "\n";
     return 2;
   }
-  config->set_cluster_token(*token);
-  photon::rpc::SetClusterToken(*token);
   photon::SetMutexDeadlockDetection(config->mutex_deadlock_detection());
   if (auto s = photon::InitLogging("gcs", session_dir, config->log_level()); !s.ok()) {
     std::cerr << "photon-gcs: " << s.message() << "\n";

@@ -121,13 +121,10 @@ int main(int argc, char** argv) {
   opts.resources[fmt::format("node:{}", opts.host == "0.0.0.0" ? "127.0.0.1" : opts.host)] = 1;
   if (head) opts.resources["node:__internal_head__"] = 1;
   if (num_gpus > 0) opts.resources["GPU"] = num_gpus;
-  auto token = photon::rpc::TokenFromSettings(config->auth_mode(), config->cluster_token());
-  if (!token.ok()) {
-    std::cerr << "photon-raylet: " << token.status().message() << "\n";
+  if (auto s = photon::rpc::AdoptClusterToken(&*config); !s.ok()) {
+    std::cerr << "photon-raylet: " << s.message() << "\n";
     return 2;
   }
-  config->set_cluster_token(*token);
-  photon::rpc::SetClusterToken(*token);
   photon::SetMutexDeadlockDetection(config->mutex_deadlock_detection());
   if (auto s = photon::InitLogging("raylet", opts.session_dir, config->log_level()); !s.ok()) {
     std::cerr << "photon-raylet: " << s.message() << "\n";

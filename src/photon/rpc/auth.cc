@@ -118,6 +118,14 @@ std::string ClusterToken() {
   return h.bearer.empty() ? "" : h.bearer.substr(sizeof(kBearerPrefix) - 1);
 }
 
+absl::Status AdoptClusterToken(SystemConfig* config) {
+  auto token = TokenFromSettings(config->auth_mode(), config->cluster_token());
+  if (!token.ok()) return token.status();
+  config->set_cluster_token(*token);
+  SetClusterToken(*token);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> TokenFromSettings(std::string_view auth_mode, std::string_view token) {
   if (auth_mode == "disabled") return std::string();
   if (auth_mode != "token") {

@@ -21,8 +21,14 @@
 
 #include "absl/status/statusor.h"
 #include "photon/common/cluster_token.h"
+#include "photon/common/config.h"
 
 namespace photon::rpc {
+
+// At the start of a daemon or worker: the token of `config`'s settings
+// (TokenFromSettings) becomes the process's (SetClusterToken) and stays in
+// config->cluster_token ("" when authentication is off).
+absl::Status AdoptClusterToken(SystemConfig* config);
 
 // The metadata key and the value prefix of the token on a call.
 inline constexpr char kAuthMetadataKey[] = "authorization";
