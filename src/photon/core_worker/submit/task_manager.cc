@@ -63,8 +63,15 @@ void TaskManager::KeepLineage(const TaskID& id, rpc::TaskSpec spec, int rebuilds
   l.live_returns = spec.num_returns();
   l.rebuilds_left = rebuilds_left;
   l.spec = std::move(spec);
-  auto [it, inserted] = lineage_.insert_or_assign(id, std::move(l));
-  if (inserted) lineage_order_.push_back(id);
+  auto it = lineage_.find(id);
+  if (it == lineage_.end()) {
+    it = lineage_.emplace(id, std::move(l)).first;
+    lineage_order_.push_back(id);
+  } else {
+    // Kept again after a rebuild: same place in the eviction order.
+    lineage_bytes_ -= static_cast<int64_t>(it->second.bytes);
+    it->second = std::move(l);
+  }
   lineage_bytes_ += static_cast<int64_t>(it->second.bytes);
   while (lineage_bytes_ > max_lineage_bytes_ && !lineage_order_.empty()) {
     TaskID oldest = lineage_order_.front();
@@ -102,12 +109,12 @@ absl::StatusOr<rpc::TaskSpec> TaskManager::Resubmit(const ObjectID& object) {
     }
     l.spec.set_attempt(l.spec.attempt() + 1);
     // The rebuild is a retry: what is left after it is the new budget.
-    l.spec.set_max_retries(l.rebuilds_left > 0 ? l.rebuilds_left - 1 : -1);
+    if (l.rebuilds_left > 0) --l.rebuilds_left;
+    l.spec.set_max_retries(l.rebuilds_left);
     spec = l.spec;
     pending_[id] = Pending{spec.num_returns(), {}};
-    // CompleteTask keeps the lineage again, for a later loss.
-    lineage_bytes_ -= static_cast<int64_t>(l.bytes);
-    lineage_.erase(it);
+    // The entry stays (a rebuild that fails for good leaves it spent);
+    // CompleteTask refreshes it with the retries the rerun has left.
   }
   for (int i = 1; i <= spec.num_returns(); ++i) store_->Erase(ObjectID::FromIndex(id, i));
   return spec;
