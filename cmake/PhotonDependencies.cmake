@@ -9,6 +9,9 @@ find_package(fmt CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(nlohmann_json 3 CONFIG REQUIRED)  # JSON flags of the `photon` command
 find_package(Boost 1.74 REQUIRED)
+# The GCS's Redis storage (GCS fault tolerance).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 
 # msgpack-cxx: Debian 12 ships package "msgpackc-cxx" (4.x), Debian 13 "msgpack-cxx" (6.x).
 find_package(msgpack-cxx CONFIG QUIET)

@@ -13,6 +13,11 @@ Stands in for ``ray.cluster_utils``::
     cluster.remove_node(other, allow_graceful=False)   # SIGKILL, like a crash
     cluster.shutdown()
 
+A head started with ``head_node_args={"redis_address": "HOST:PORT"}`` keeps
+the GCS's tables in that Redis: ``cluster.head_node.kill_gcs_server()`` and
+``cluster.head_node.start_gcs_server()`` (the names of Ray's harness) crash
+and restart the GCS on the same address, and the cluster carries on.
+
 Each node is a ``photon-raylet`` process with its own resources and object
 store; they share one ``photon-gcs``. As in Ray, the first node added is the
 head node. Every daemon dies with the process that made the cluster.
@@ -34,6 +39,8 @@ _IGNORED_NODE_ARGS = {"node_name", "dashboard_port", "include_dashboard", "dashb
                       "log_to_driver", "namespace", "redis_port", "port",
                       "object_store_memory_fraction", "temp_dir"}
 _NODE_ARGS = {"num_cpus", "num_gpus", "resources", "object_store_memory", "labels"}
+# Arguments only the head node takes: where the GCS keeps its tables.
+_HEAD_ARGS = {"redis_address", "redis_password"}
 
 
 class ClusterNode:
@@ -43,8 +50,9 @@ class ClusterNode:
     ``ray start --address`` takes); ``raylet_address`` is this node's raylet.
     """
 
-    def __init__(self, process, gcs_address, head, args):
+    def __init__(self, process, gcs_address, head, args, local=None):
         self._process = process
+        self._local = local
         self.node_id = process.node_id
         self.unique_id = process.node_id
         self.address = gcs_address
@@ -63,6 +71,29 @@ class ClusterNode:
 
     def is_head(self):
         return self.head
+
+    def _head_only(self, what):
+        if not self.head or self._local is None:
+            raise ValueError(f"{what} is only for the head node (the GCS runs there)")
+
+    def kill_gcs_server(self, check_alive=True):
+        """Kills the cluster's GCS with SIGKILL, like a crash (raylets and
+        workers keep running). ``check_alive``: raise if it is not running."""
+        self._head_only("kill_gcs_server")
+        if check_alive and self._local.gcs_pid <= 0:
+            raise RuntimeError("the GCS is not running")
+        self._local.kill_gcs()
+
+    def start_gcs_server(self):
+        """Starts the GCS again on the address it had. With the head's
+        ``redis_address`` it recovers the cluster; without, it starts an
+        empty cluster and every process of the old one says it is gone."""
+        self._head_only("start_gcs_server")
+        self._local.start_gcs()
+
+    def all_gcs_processes_alive(self):
+        self._head_only("all_gcs_processes_alive")
+        return self._local.gcs_pid > 0
 
     def any_processes_alive(self):
         return self._alive
@@ -134,8 +165,8 @@ class Cluster:
         resources (dict of custom resources), object_store_memory (bytes).
         Returns the node (``.node_id`` in hex, ``.address``).
         """
-        unknown = set(node_args) - _NODE_ARGS - _IGNORED_NODE_ARGS - {"_system_config",
-                                                                        "env_vars"}
+        unknown = set(node_args) - _NODE_ARGS - _HEAD_ARGS - _IGNORED_NODE_ARGS - {
+            "_system_config", "env_vars"}
         if unknown:
             raise ValueError(f"Unsupported add_node arguments: {sorted(unknown)}; supported "
                              f"are {sorted(_NODE_ARGS)}")
@@ -171,15 +202,26 @@ class Cluster:
                                  "or contain ',' or '='")
             if k.startswith("ray.io/"):
                 raise ValueError(f"label {k!r}: the ray.io/ prefix is reserved")
+        redis_address = node_args.get("redis_address")
+        if redis_address is not None:
+            if self._local is not None:
+                raise ValueError("redis_address is an argument of the head node (the first "
+                                 "add_node), where the GCS starts")
+            host, sep, port = str(redis_address).rpartition(":")
+            if not isinstance(redis_address, str) or not sep or not host or not port.isdigit():
+                raise ValueError(f"redis_address must be 'HOST:PORT', got {redis_address!r}")
         if self._local is None:
-            self._local = _photon.LocalCluster.start()
+            self._local = _photon.LocalCluster.start(
+                redis_address=redis_address or "",
+                redis_password=str(node_args.get("redis_password") or ""))
         proc = self._local.add_node(
             num_cpus=-1.0 if num_cpus is None else float(num_cpus),
             num_gpus=float(num_gpus or 0),
             resources={str(k): float(v) for k, v in resources.items()},
             object_store_memory=int(memory or 0), labels=dict(labels))
         is_head = self.head_node is None
-        node = ClusterNode(proc, self._local.gcs_address, is_head, node_args)
+        node = ClusterNode(proc, self._local.gcs_address, is_head, node_args,
+                           local=self._local if is_head else None)
         if is_head:
             self.head_node = node
         else:

@@ -23,7 +23,8 @@ void BindCluster(nb::module_& m) {
   nb::class_<LocalCluster>(m, "LocalCluster")
       .def_static(
           "start",
-          [](const std::string& session_root) {
+          [](const std::string& session_root, const std::string& redis_address,
+             const std::string& redis_password) {
             auto sys = SystemConfig::FromProcessEnvironment();
             if (!sys.ok()) throw nb::value_error(std::string(sys.status().message()).c_str());
             auto bin = FindBinDir(sys->bin_dir());
@@ -31,11 +32,20 @@ void BindCluster(nb::module_& m) {
             std::string root = session_root.empty() ? sys->session_dir_root() : session_root;
             auto opts = ClusterOptionsFromConfig(*sys);
             if (!opts.ok()) throw nb::value_error(std::string(opts.status().message()).c_str());
-            auto c = LocalCluster::Start(*bin, root, nullptr, *opts);
+            if (!redis_address.empty()) {
+              opts->redis_address = redis_address;
+              opts->redis_password = redis_password;
+            }
+            absl::StatusOr<std::unique_ptr<LocalCluster>> c;
+            {
+              nb::gil_scoped_release release;
+              c = LocalCluster::Start(*bin, root, nullptr, *opts);
+            }
             if (!c.ok()) throw std::runtime_error(std::string(c.status().message()));
             return std::move(*c);
           },
-          nb::arg("session_root") = "")
+          nb::arg("session_root") = "", nb::arg("redis_address") = "",
+          nb::arg("redis_password") = "")
       .def(
           "add_node",
           [](LocalCluster& c, double num_cpus, double num_gpus,
@@ -72,6 +82,21 @@ void BindCluster(nb::module_& m) {
              nb::gil_scoped_release release;
              c.Shutdown();
            })
+      .def("kill_gcs",
+           [](LocalCluster& c) {
+             nb::gil_scoped_release release;
+             c.KillGcs();
+           })
+      .def("start_gcs",
+           [](LocalCluster& c) {
+             absl::Status s;
+             {
+               nb::gil_scoped_release release;
+               s = c.StartGcs();
+             }
+             if (!s.ok()) throw std::runtime_error(std::string(s.message()));
+           })
+      .def_prop_ro("gcs_pid", &LocalCluster::gcs_pid)
       .def_prop_ro("gcs_address", &LocalCluster::gcs_address)
       .def_prop_ro("session_dir", &LocalCluster::session_dir)
       .def_prop_ro("nodes", &LocalCluster::nodes);

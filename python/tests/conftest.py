@@ -6,7 +6,10 @@ end, so a run leaves nothing behind.
 """
 import os
 import shutil
+import socket
+import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -102,3 +105,51 @@ def three_two_cpu_nodes():
     finally:
         cluster.shutdown()
         photon.shutdown()
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _redis_answers(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def external_redis():
+    """A private redis-server on a free port (no persistence to disk), for
+    GCS fault tolerance; yields its "host:port" and sets PHOTON_REDIS_ADDRESS
+    for the test (as Ray's fixture sets RAY_REDIS_ADDRESS). Stopped after."""
+    redis = shutil.which("redis-server")
+    if redis is None:
+        pytest.fail("redis-server is not installed (scripts/setup.sh installs it)")
+    workdir = tempfile.mkdtemp(prefix="photon-redis-")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", workdir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    old = os.environ.get("PHOTON_REDIS_ADDRESS")
+    try:
+        deadline = time.monotonic() + 10
+        while not _redis_answers(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"redis-server did not come up on port {port}")
+            time.sleep(0.05)
+        address = f"127.0.0.1:{port}"
+        os.environ["PHOTON_REDIS_ADDRESS"] = address
+        yield address
+    finally:
+        if old is None:
+            os.environ.pop("PHOTON_REDIS_ADDRESS", None)
+        else:
+            os.environ["PHOTON_REDIS_ADDRESS"] = old
+        proc.kill()
+        proc.wait()
+        shutil.rmtree(workdir, ignore_errors=True)

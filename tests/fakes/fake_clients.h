@@ -335,6 +335,7 @@ class FakeGcsClient : public GcsClient {
     failures.push_back(worker_id);
   }
   void PublishLogAsync(const rpc::LogBatch&) override {}
+  void OnClusterLost(std::function<void(const std::string&)>) override {}
   void Subscribe(std::vector<rpc::Channel> channels, std::string,
                  std::function<void(const rpc::PubMessage&)> callback) override {
     absl::MutexLock lock(&mu_);

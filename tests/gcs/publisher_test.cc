@@ -94,6 +94,30 @@ TEST_F(PublisherTest, FlushAllAnswersParkedPollsAsFailed) {
   EXPECT_FALSE(*ok);
 }
 
+TEST_F(PublisherTest, APollFromAnotherIncarnationIsAnsweredFromTheStart) {
+  // A subscriber that read up to seq 50 of a GCS that has since restarted.
+  Publisher restarted(&timer_, 100, /*incarnation=*/7);
+  restarted.Publish(Message(rpc::ACTOR_CHANNEL, "a"));
+  restarted.Publish(Message(rpc::ACTOR_CHANNEL, "b"));
+  auto req = Request(50, {rpc::ACTOR_CHANNEL});
+  req.set_incarnation(3);
+  rpc::PollReply reply;
+  bool done = false;
+  restarted.Poll(&req, &reply, [&](bool ok) { done = ok; });
+  ASSERT_TRUE(done);
+  ASSERT_EQ(reply.messages_size(), 2);
+  EXPECT_EQ(reply.messages(0).key(), "a");
+  EXPECT_EQ(reply.incarnation(), 7u);
+  // The same position in this incarnation: nothing new, parked.
+  req.set_incarnation(7);
+  req.set_after_seq(2);
+  rpc::PollReply again;
+  bool answered = false;
+  restarted.Poll(&req, &again, [&](bool) { answered = true; });
+  EXPECT_FALSE(answered);
+  restarted.FlushAll();
+}
+
 TEST_F(PublisherTest, BoundedLogStillAnswersFromItsOldestMessage) {
   Publisher small(&timer_, /*max_log=*/2);
   for (const char* k : {"a", "b", "c"}) small.Publish(Message(rpc::NODE_CHANNEL, k));

@@ -454,3 +454,83 @@ TEST(MultiNodeShutdown, ShutdownWithTasksInFlightDoesNotCrash) {
 }  // namespace
 
 PHOTON_RUNTIME_TEST_MAIN();
+
+// ---- GCS fault tolerance -------------------------------------------------------------
+
+// A private redis-server on a free port, killed by the destructor.
+class RedisServer {
+ public:
+  RedisServer() {
+    for (int attempt = 0; attempt < 5 && pid_ == 0; ++attempt) {
+      port_ = 20000 + static_cast<int>((getpid() * 7919 + attempt * 104729) % 30000);
+      std::string port = std::to_string(port_);
+      pid_t pid = fork();
+      if (pid == 0) {
+        std::freopen("/dev/null", "w", stdout);
+        execl("/usr/bin/redis-server", "redis-server", "--port", port.c_str(), "--bind",
+              "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", "/tmp",
+              static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      // Up, or gone (the port was taken: try another).
+      for (int i = 0; i < 200; ++i) {
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) == pid) break;
+        if (std::system(("redis-cli -p " + port + " ping >/dev/null 2>&1").c_str()) == 0) {
+          pid_ = pid;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      }
+    }
+  }
+  ~RedisServer() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool ok() const { return pid_ > 0; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int port_ = 0;
+  pid_t pid_ = 0;
+};
+
+TEST_F(MultiNodeTest, GcsRestartWithRedisKeepsActorsGroupsAndWork) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.ok()) << "cannot start redis-server";
+  auto bin = photon::FindBinDir("");
+  ASSERT_TRUE(bin.ok());
+  photon::ClusterOptions options;
+  options.redis_address = redis.address();
+  photon::NodeArgs head = Node(2, {});
+  auto cluster = photon::LocalCluster::Start(*bin, photon_test::SessionRoot(), &head, options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  cluster_ = std::move(*cluster);
+  std::string other = AddNode(Node(2, {{"other", 1}}));
+  Connect();
+
+  auto actor = photon::Actor(Locator::Create).SetName("locator").Remote();
+  std::string where = *photon::Get(actor.Task(&Locator::Where).Remote());
+  auto pg = photon::CreatePlacementGroup(photon::PlacementGroupCreationOptions{
+      "ft-group", {{{"CPU", 1}}, {{"CPU", 1}}}, photon::PlacementStrategy::SPREAD});
+  ASSERT_TRUE(pg.Wait(10));
+
+  cluster_->KillGcs();
+  // No GCS: the live actor and tasks of a known function go on.
+  EXPECT_EQ(*photon::Get(actor.Task(&Locator::Where).Remote()), where);
+  EXPECT_FALSE(photon::Get(photon::Task(RayletOfTask).Remote())->empty());
+  ASSERT_TRUE(cluster_->StartGcs().ok());
+
+  auto found = photon::GetActor<Locator>("locator");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(*photon::Get(found->Task(&Locator::Where).Remote()), where);
+  auto group = photon::GetPlacementGroup("ft-group");
+  ASSERT_TRUE(group.has_value());
+  EXPECT_EQ(group->GetState(), photon::PlacementGroupState::CREATED);
+  auto fresh = photon::Actor(Locator::Create).Remote();
+  EXPECT_FALSE(photon::Get(fresh.Task(&Locator::Where).Remote())->empty());
+  EXPECT_EQ(*photon::Get(photon::Task(RayletOfTask).SetResource("other", 1).Remote()), other);
+}

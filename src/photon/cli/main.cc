@@ -184,6 +184,10 @@ int Start(const SystemConfig& config, bool head, const std::string& address, int
   if (head) {
     std::string token = (*cluster)->token();
     std::printf("  GCS address: %s\n", gcs.c_str());
+    if (!opts.redis_address.empty()) {
+      std::printf("  GCS tables:  in Redis at %s (a restarted GCS recovers the cluster)\n",
+                  opts.redis_address.c_str());
+    }
     if (token.empty()) {
       std::printf("  Add a node:  photon start --address=%s\n", gcs.c_str());
       std::printf("  (no cluster token: anyone who can reach these ports can use the cluster)\n");
@@ -548,6 +552,13 @@ int main(int argc, char** argv) {
   start->add_option("--object-store-memory", store_memory, "Object store bytes");
   start->add_option("--node-ip-address", host, "Address the daemons listen on and advertise");
   start->add_flag("--block", block, "Stay in the foreground; stop the daemons on Ctrl-C");
+  std::string redis_address, redis_password;
+  start->add_option("--redis-address", redis_address,
+                    "Head node: keep the GCS's tables in this Redis (HOST:PORT), so that a "
+                    "restarted GCS recovers the cluster (default: PHOTON_REDIS_ADDRESS, else in "
+                    "memory)");
+  start->add_option("--redis-password", redis_password,
+                    "Password for --redis-address (default: PHOTON_REDIS_PASSWORD)");
 
   auto* stop = app.add_subcommand("stop", "Stop the daemons `photon start` started");
   bool force = false;
@@ -586,7 +597,15 @@ int main(int argc, char** argv) {
     }
     config->set_cluster_token(token);
   }
+  if (!redis_address.empty()) config->set_redis_address(redis_address);
+  if (!redis_password.empty()) config->set_redis_password(redis_password);
   if (start->parsed()) {
+    if (!head && !config->redis_address().empty() && !redis_address.empty()) {
+      std::fprintf(stderr,
+                   "photon start: --redis-address is for the head node (its GCS keeps the "
+                   "tables); other nodes only need --address\n");
+      return 2;
+    }
     return Start(*config, head, address, port, num_cpus, num_gpus, resources, labels, store_memory,
                  host, block);
   }

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "fmt/format.h"
@@ -40,8 +42,15 @@ absl::StatusOr<std::string> WaitForPortFile(const std::string& path, pid_t pid,
     if (f && std::getline(f, content) && !content.empty()) return content;
     int status = 0;
     if (ReapIfExited(pid, &status)) {
-      return absl::InternalError(
-          fmt::format("{} exited during startup (status {}); see {}", what, status, log_hint));
+      // The daemon's last words (its stderr) say why, e.g. an unreachable Redis.
+      std::ifstream err(log_hint);
+      std::string line, last;
+      while (std::getline(err, line)) {
+        if (!line.empty()) last = line;
+      }
+      return absl::InternalError(fmt::format("{} exited during startup (status {}){}{}; see {}",
+                                             what, WEXITSTATUS(status), last.empty() ? "" : ": ",
+                                             last, log_hint));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
@@ -87,6 +96,8 @@ absl::StatusOr<ClusterOptions> ClusterOptionsFromConfig(const SystemConfig& conf
   ClusterOptions o;
   o.authenticate = config.auth_mode() == "token";
   if (o.authenticate) o.token = config.cluster_token();
+  o.redis_address = config.redis_address();
+  o.redis_password = config.redis_password();
   return o;
 }
 
@@ -184,36 +195,10 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const std::str
     if (auto s = ValidateClusterToken(c->token_); !s.ok()) return s;
   }
   if (auto s = c->MakeSessionDir(session_root); !s.ok()) return s;
-  std::string port_file = c->session_dir_ + "/gcs_port";
-  SpawnOptions opts;
-  opts.argv = {bin_dir + "/photon-gcs",
-               "--port-file",
-               port_file,
-               "--session-dir",
-               c->session_dir_,
-               "--host",
-               options.host,
-               "--port",
-               std::to_string(options.gcs_port)};
-  if (options.die_with_parent) {
-    opts.argv.push_back("--parent-pid");
-    opts.argv.push_back(std::to_string(getpid()));
-  } else {
-    opts.new_process_group = true;
-  }
-  opts.stdout_path = c->session_dir_ + "/logs/gcs.out";
-  opts.stderr_path = c->session_dir_ + "/logs/gcs.err";
-  opts.env = c->DaemonEnv();
-  auto pid = SpawnProcess(opts);
-  if (!pid.ok()) return pid.status();
-  c->gcs_pid_ = *pid;
-  auto port = WaitForPortFile(port_file, *pid, "photon-gcs", opts.stderr_path, 10000);
-  if (!port.ok()) {
+  if (auto s = c->SpawnGcs(options.gcs_port); !s.ok()) {
     c->Shutdown();
-    return port.status();
+    return s;
   }
-  std::string advertised = options.host == "0.0.0.0" ? "127.0.0.1" : options.host;
-  c->gcs_address_ = advertised + ":" + *port;
   if (auto s = c->RecordToken(); !s.ok()) {
     c->Shutdown();
     return s;
@@ -259,6 +244,66 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Attach(const std::st
   if (auto s = c->MakeSessionDir(session_root); !s.ok()) return s;
   if (auto s = c->RecordToken(); !s.ok()) return s;
   return c;
+}
+
+absl::Status LocalCluster::SpawnGcs(int port) {
+  std::string port_file = session_dir_ + "/gcs_port";
+  std::error_code ec;
+  std::filesystem::remove(port_file, ec);
+  SpawnOptions opts;
+  opts.argv = {bin_dir_ + "/photon-gcs",
+               "--port-file",
+               port_file,
+               "--session-dir",
+               session_dir_,
+               "--host",
+               options_.host,
+               "--port",
+               std::to_string(port)};
+  if (options_.die_with_parent) {
+    opts.argv.push_back("--parent-pid");
+    opts.argv.push_back(std::to_string(getpid()));
+  } else {
+    opts.new_process_group = true;
+  }
+  opts.stdout_path = session_dir_ + "/logs/gcs.out";
+  opts.stderr_path = session_dir_ + "/logs/gcs.err";
+  opts.env = DaemonEnv();
+  if (!options_.redis_address.empty()) {
+    opts.env[ConfigEnvVar("redis_address")] = options_.redis_address;
+    opts.env[ConfigEnvVar("redis_password")] = options_.redis_password;
+  }
+  auto pid = SpawnProcess(opts);
+  if (!pid.ok()) return pid.status();
+  gcs_pid_ = *pid;
+  auto bound = WaitForPortFile(port_file, *pid, "photon-gcs", opts.stderr_path, 10000);
+  if (!bound.ok()) return bound.status();
+  std::string advertised = options_.host == "0.0.0.0" ? "127.0.0.1" : options_.host;
+  gcs_address_ = advertised + ":" + *bound;
+  return absl::OkStatus();
+}
+
+void LocalCluster::KillGcs() {
+  if (gcs_pid_ <= 0) return;
+  SignalProcess(gcs_pid_, SIGKILL);
+  StopProcess(gcs_pid_, 0);  // reaps it
+  gcs_pid_ = 0;
+}
+
+absl::Status LocalCluster::StartGcs() {
+  if (gcs_pid_ > 0) return absl::FailedPreconditionError("the GCS is running");
+  if (gcs_address_.empty()) return absl::FailedPreconditionError("this cluster never had a GCS");
+  int port = 0;
+  if (!absl::SimpleAtoi(gcs_address_.substr(gcs_address_.rfind(':') + 1), &port)) {
+    return absl::InternalError("bad GCS address " + gcs_address_);
+  }
+  std::string before = gcs_address_;
+  PHOTON_RETURN_IF_ERROR(SpawnGcs(port));
+  if (gcs_address_ != before) {
+    return absl::InternalError(
+        fmt::format("the GCS came back at {}, not {}", gcs_address_, before));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status LocalCluster::RecordToken() {

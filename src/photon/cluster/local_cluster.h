@@ -49,6 +49,11 @@ struct ClusterOptions {
   // false: the daemons require no token (auth_mode=disabled). Unset: as
   // PHOTON_AUTH_MODE of this process says (default: true).
   std::optional<bool> authenticate;
+  // Redis (host:port) for the GCS's tables: a GCS restarted by StartGcs
+  // recovers the cluster. Empty: the redis_address setting of the GCS's
+  // environment (default: in memory).
+  std::string redis_address;
+  std::string redis_password;
 };
 
 // ClusterOptions' token and authenticate from the settings auth_mode and
@@ -79,6 +84,11 @@ class LocalCluster {
   absl::StatusOr<NodeProcess> AddNode(const NodeArgs& args);
   // Stops a raylet gracefully (SIGTERM) or kills it (SIGKILL, like a crash).
   void RemoveNode(const NodeProcess& node, bool kill = false);
+  // Kills the GCS with SIGKILL, like a crash (the raylets keep running).
+  void KillGcs();
+  // Starts the GCS again on the address it had (after KillGcs). With Redis
+  // it recovers the cluster; without, it is a new, empty one.
+  absl::Status StartGcs();
   // Stops every raylet, then the GCS. Idempotent.
   void Shutdown();
 
@@ -92,6 +102,8 @@ class LocalCluster {
  private:
   LocalCluster() = default;
   absl::Status MakeSessionDir(const std::string& session_root);
+  // Starts photon-gcs on `port` (0: any) and waits until it serves.
+  absl::Status SpawnGcs(int port);
   // Records the token and the GCS address in the session folder.
   absl::Status RecordToken();
   // The environment the daemons get on top of ours: the token and auth mode.

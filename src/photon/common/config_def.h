@@ -19,6 +19,9 @@ PHOTON_CONFIG(std::string, auth_mode, "token", "'token': a cluster's processes a
 PHOTON_CONFIG(std::string, cluster_token, "", "The cluster's token (docs/security.md); empty: the token of the cluster started on this host (found in its session folder), or a new one for a cluster this process starts")
 
 // --- GCS ---
+PHOTON_CONFIG(std::string, redis_address, "", "Redis server (host:port) in which the GCS keeps its tables, so that a restarted GCS recovers the cluster (docs/fault-tolerance.md); empty: in memory, lost with the GCS")
+PHOTON_CONFIG(std::string, redis_password, "", "Password the GCS gives Redis (AUTH); empty: none")
+PHOTON_CONFIG(std::string, external_storage_namespace, "default", "Prefix of the GCS's keys in Redis, so that clusters sharing one Redis keep apart")
 PHOTON_CONFIG(int64_t, health_check_period_ms, 1000, "How often the GCS checks that each raylet answers")
 PHOTON_CONFIG(int64_t, health_check_timeout_ms, 1000, "How long one health check may take before it counts as failed")
 PHOTON_CONFIG(int64_t, health_check_failure_threshold, 3, "Failed health checks in a row after which a node is marked dead")

@@ -49,9 +49,16 @@ CoreWorker::~CoreWorker() { Shutdown(); }
 absl::Status CoreWorker::Start() {
   PHOTON_RETURN_IF_ERROR(rpc::InstallFaultInjection(config_.testing_rpc_failure()));
   timer_ = std::make_shared<ThreadTimer>(options_.is_driver ? "driver" : "worker");
-  auto gcs = GcsClient::Connect(options_.gcs_address, config_);
+  // A worker does not wait for the GCS: it may be restarting (with Redis),
+  // and the worker's raylet is waiting for it to register.
+  auto gcs = GcsClient::Connect(options_.gcs_address, config_, options_.is_driver);
   if (!gcs.ok()) return gcs.status();
   gcs_ = std::move(*gcs);
+  if (options_.is_driver) {
+    // The user must hear it: later calls fail with the same words.
+    gcs_->OnClusterLost(
+        [](const std::string& why) { std::fprintf(stderr, "photon: %s\n", why.c_str()); });
+  }
   // Retries hold the timer, so one that ends after this worker is gone finds
   // it stopped rather than freed.
   raylets_ = rpc::MakeRayletClientPool(config_, timer_);

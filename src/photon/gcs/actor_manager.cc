@@ -8,6 +8,8 @@
 namespace photon::gcs {
 namespace {
 
+constexpr char kActorTable[] = "actors";
+
 std::string NameKey(const std::string& ns, const std::string& name) { return ns + '\0' + name; }
 
 std::string NewLeaseId() {
@@ -43,7 +45,78 @@ std::optional<rpc::ActorTableData> ActorManager::Find(const ActorID& id) {
   return it->second.data;
 }
 
+void ActorManager::Persist(const Actor& a) {
+  if (d_.storage == nullptr || !d_.storage->durable()) return;
+  rpc::StoredActor stored;
+  *stored.mutable_data() = a.data;
+  *stored.mutable_create() = a.create;
+  stored.set_created_requested(a.created_requested);
+  stored.set_kill_requested(a.kill_requested);
+  stored.set_kill_reason(a.kill_reason);
+  stored.set_raylet_address(a.raylet_address);
+  stored.set_worker_id(a.worker_id);
+  if (auto s = d_.storage->Put(kActorTable, a.data.actor_id(), stored.SerializeAsString(), true);
+      !s.ok()) {
+    PHOTON_LOG_WARN("cannot store actor {}: {}", ActorID::FromBinaryOrDie(a.data.actor_id()).Hex(),
+                    std::string(s.status().message()));
+  }
+}
+
+absl::Status ActorManager::Recover() {
+  if (d_.storage == nullptr || !d_.storage->durable()) return absl::OkStatus();
+  auto rows = d_.storage->GetAll(kActorTable);
+  if (!rows.ok()) return rows.status();
+  std::vector<Action> actions;
+  int alive = 0, rescheduled = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, value] : *rows) {
+      rpc::StoredActor stored;
+      if (!stored.ParseFromString(value))
+        return absl::DataLossError("a stored actor does not parse");
+      auto id = ActorID::FromBinary(stored.data().actor_id());
+      if (!id.ok()) return absl::DataLossError("a stored actor has a bad id");
+      Actor& a = actors_[*id];
+      a.data = stored.data();
+      a.create = stored.create();
+      a.created_requested = stored.created_requested();
+      a.kill_requested = stored.kill_requested();
+      a.kill_reason = stored.kill_reason();
+      a.raylet_address = stored.raylet_address();
+      a.worker_id = stored.worker_id();
+      const auto state = a.data.state();
+      // Published again first thing: a subscriber that missed the old GCS's
+      // last word on it reads this from the start of the new one's log.
+      rpc::PubMessage msg;
+      msg.set_channel(rpc::ACTOR_CHANNEL);
+      msg.set_key(a.data.actor_id());
+      *msg.mutable_actor() = a.data;
+      actions.push_back(
+          [this, msg = std::move(msg)]() mutable { d_.publisher->Publish(std::move(msg)); });
+      if (state != rpc::ActorTableData::DEAD && !a.data.name().empty()) {
+        names_[NameKey(a.data.ray_namespace(), a.data.name())] = *id;
+      }
+      if (state == rpc::ActorTableData::ALIVE) {
+        if (!a.worker_id.empty()) by_worker_[a.worker_id] = *id;
+        ++alive;
+      } else if (a.created_requested && (state == rpc::ActorTableData::PENDING_CREATION ||
+                                         state == rpc::ActorTableData::RESTARTING)) {
+        // Whatever the old GCS had in flight for it is gone: a worker it had
+        // leased goes back, and the actor is placed again.
+        ReleaseWorker(a, &actions);
+        Schedule(*id, &actions);
+        ++rescheduled;
+      }
+    }
+  }
+  PHOTON_LOG_INFO("recovered {} actors ({} alive, {} being scheduled again)", rows->size(), alive,
+                  rescheduled);
+  for (auto& f : actions) f();
+  return absl::OkStatus();
+}
+
 void ActorManager::Publish(const Actor& a, std::vector<Action>* actions) {
+  Persist(a);
   rpc::PubMessage msg;
   msg.set_channel(rpc::ACTOR_CHANNEL);
   msg.set_key(a.data.actor_id());
@@ -300,6 +373,7 @@ void ActorManager::OnLeaseReply(const ActorID& id, uint64_t attempt, const std::
         a.raylet_address = raylet;
         a.worker_id = reply.worker().worker_id();
         by_worker_[a.worker_id] = id;
+        Persist(a);  // a restarted GCS returns this worker if the actor is not up yet
         rpc::Address worker = reply.worker();
         std::vector<int> gpus(reply.gpu_ids().begin(), reply.gpu_ids().end());
         auto backoff =

@@ -9,6 +9,12 @@
 // is sent again while the worker lives (the worker answers a resend with the
 // creation's reply), so a busy machine delays an actor, never kills it.
 //
+// With durable storage every change of an actor's entry is written through
+// (StoredActor), and Recover picks the table up after a GCS restart: live
+// actors stay as they are (their workers never stopped), those being
+// created or restarted are scheduled again (a worker leased for them before
+// the restart is returned first), dead ones stay dead.
+//
 // Threading: RPC handlers, RPC replies and timer callbacks run on other
 // threads; one mutex guards the table. No RPC is started while it is held.
 #pragma once
@@ -25,6 +31,7 @@
 #include "photon/common/config.h"
 #include "photon/common/id.h"
 #include "photon/common/timer.h"
+#include "photon/gcs/gcs_storage.h"
 #include "photon/gcs/pubsub.h"
 #include "photon/protocol/gcs.grpc.pb.h"
 #include "photon/raylet/scheduling/scheduler.h"
@@ -43,11 +50,16 @@ class ActorManager : public rpc::ActorInfoGcsService::CallbackService {
     Timer* timer;
     // The live nodes, for placement.
     std::function<std::vector<rpc::NodeInfo>()> alive_nodes;
+    // Where entries are written through; null or not durable: nowhere.
+    GcsStorage* storage = nullptr;
   };
   explicit ActorManager(Deps deps);
   ~ActorManager() override;
   // Later replies and timer callbacks leave the manager alone. For shutdown.
   void Stop();
+  // Loads the table from durable storage (before serving) and carries on
+  // with the actors that were being scheduled.
+  absl::Status Recover();
 
   grpc::ServerUnaryReactor* RegisterActor(grpc::CallbackServerContext* ctx,
                                           const rpc::RegisterActorRequest* req,
@@ -120,7 +132,9 @@ class ActorManager : public rpc::ActorInfoGcsService::CallbackService {
   void MarkDead(Actor& a, rpc::ErrorInfo cause, std::vector<Action>* actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseWorker(Actor& a, std::vector<Action>* actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Publishes the entry's change and writes it through to storage.
   void Publish(const Actor& a, std::vector<Action>* actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Persist(const Actor& a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Deps d_;
   const raylet::SchedulingOptions scheduling_options_;

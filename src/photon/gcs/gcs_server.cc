@@ -1,5 +1,7 @@
 #include "photon/gcs/gcs_server.h"
 
+#include <cstring>
+
 #include "fmt/format.h"
 #include "photon/common/logging.h"
 #include "photon/common/status.h"
@@ -18,6 +20,20 @@ grpc::Status BadRequest(const std::string& what) {
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
+constexpr char kMetaTable[] = "meta";
+
+uint64_t NewIncarnation() {
+  uint64_t v = 0;
+  while (v == 0) FillRandom(reinterpret_cast<uint8_t*>(&v), sizeof(v));
+  return v;
+}
+
+std::string NewClusterId() {
+  uint8_t b[16];
+  FillRandom(b, sizeof(b));
+  return std::string(reinterpret_cast<char*>(b), sizeof(b));
+}
+
 }  // namespace
 
 GcsServer::GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, std::string host,
@@ -26,17 +42,16 @@ GcsServer::GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, s
       storage_(std::move(storage)),
       timer_(std::make_shared<ThreadTimer>("gcs")),
       server_("photon-gcs", std::move(host), port, config_.cluster_token()),
-      publisher_(timer_.get()),
+      publisher_(timer_.get(), /*max_log=*/100000, NewIncarnation()),
       raylets_(rpc::MakeRayletClientPool(config_, timer_)),
-      workers_(rpc::MakeCoreWorkerClientPool(config_)),
-      cluster_version_(static_cast<uint32_t>(absl::ToUnixSeconds(absl::Now()))) {
+      workers_(rpc::MakeCoreWorkerClientPool(config_)) {
   server_.RegisterService(static_cast<rpc::NodeInfoGcsService::CallbackService*>(this));
   server_.RegisterService(static_cast<rpc::JobInfoGcsService::CallbackService*>(this));
   server_.RegisterService(static_cast<rpc::InternalKvGcsService::CallbackService*>(this));
   server_.RegisterService(static_cast<rpc::PubsubGcsService::CallbackService*>(this));
-  actors_ = std::make_unique<ActorManager>(ActorManager::Deps{&config_, &publisher_, raylets_.get(),
-                                                              workers_.get(), timer_.get(),
-                                                              [this] { return AliveNodes(); }});
+  actors_ = std::make_unique<ActorManager>(
+      ActorManager::Deps{&config_, &publisher_, raylets_.get(), workers_.get(), timer_.get(),
+                         [this] { return AliveNodes(); }, storage_.get()});
   server_.RegisterService(actors_.get());
   placement_groups_ = std::make_unique<PlacementGroupManager>(PlacementGroupManager::Deps{
       &config_, raylets_.get(), timer_.get(), [this] { return AliveNodes(); },
@@ -57,7 +72,8 @@ GcsServer::GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, s
           avail->KeepOnlyNamesOf(*total);
           avail->DropNonPositive();
         });
-      }});
+      },
+      storage_.get()});
   server_.RegisterService(placement_groups_.get());
 }
 
@@ -86,8 +102,79 @@ std::vector<rpc::NodeInfo> GcsServer::AliveNodes() {
 
 GcsServer::~GcsServer() { Stop(); }
 
+absl::Status GcsServer::Recover() {
+  auto id = storage_->Get(kMetaTable, "cluster_id");
+  if (!id.ok()) return id.status();
+  auto version = storage_->Get(kMetaTable, "cluster_version");
+  if (!version.ok()) return version.status();
+  if (!id->has_value() || !version->has_value() || version->value().size() != 4) {
+    // A new cluster.
+    cluster_id_ = NewClusterId();
+    uint32_t v = static_cast<uint32_t>(absl::ToUnixSeconds(absl::Now()));
+    {
+      absl::MutexLock lock(&mu_);
+      cluster_version_ = v;
+    }
+    std::string bytes(reinterpret_cast<const char*>(&v), sizeof(v));
+    PHOTON_RETURN_IF_ERROR(storage_->Put(kMetaTable, "cluster_version", bytes, true).status());
+    PHOTON_RETURN_IF_ERROR(storage_->Put(kMetaTable, "cluster_id", cluster_id_, true).status());
+    PHOTON_LOG_INFO("a new cluster; tables in {}", storage_->Describe());
+    return absl::OkStatus();
+  }
+  cluster_id_ = **id;
+  auto nodes = storage_->GetAll("nodes");
+  if (!nodes.ok()) return nodes.status();
+  auto jobs = storage_->GetAll("jobs");
+  if (!jobs.ok()) return jobs.status();
+  int alive = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    std::memcpy(&cluster_version_, version->value().data(), sizeof(cluster_version_));
+    for (const auto& [key, value] : *nodes) {
+      NodeEntry e;
+      if (!e.info.ParseFromString(value))
+        return absl::DataLossError("a stored node does not parse");
+      if (e.info.state() == rpc::NodeInfo::ALIVE) ++alive;  // checked again from now on
+      nodes_[key] = std::move(e);
+    }
+    for (const auto& [key, value] : *jobs) {
+      rpc::JobInfo job;
+      if (!job.ParseFromString(value)) return absl::DataLossError("a stored job does not parse");
+      auto jid = JobID::FromBinary(job.job_id());
+      if (jid.ok()) next_job_ = std::max(next_job_, jid->Counter() + 1);
+      jobs_[key] = std::move(job);
+    }
+  }
+  // Published again, so that subscribers that missed the old GCS's last
+  // words read the current state from the start of this one's log.
+  std::vector<rpc::NodeInfo> node_infos;
+  std::vector<rpc::JobInfo> job_infos;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, e] : nodes_) node_infos.push_back(e.info);
+    for (const auto& [key, j] : jobs_) job_infos.push_back(j);
+  }
+  for (const auto& n : node_infos) PublishNode(n);
+  for (const auto& j : job_infos) {
+    rpc::PubMessage msg;
+    msg.set_channel(rpc::JOB_CHANNEL);
+    msg.set_key(j.job_id());
+    *msg.mutable_job() = j;
+    publisher_.Publish(std::move(msg));
+  }
+  PHOTON_RETURN_IF_ERROR(actors_->Recover());
+  PHOTON_RETURN_IF_ERROR(placement_groups_->Recover());
+  PHOTON_LOG_INFO("recovered the cluster from {}: {} nodes ({} alive), {} jobs",
+                  storage_->Describe(), nodes->size(), alive, jobs->size());
+  return absl::OkStatus();
+}
+
 absl::Status GcsServer::Start() {
   PHOTON_RETURN_IF_ERROR(rpc::InstallFaultInjection(config_.testing_rpc_failure()));
+  if (auto s = Recover(); !s.ok()) {
+    return absl::Status(s.code(), fmt::format("cannot read the GCS tables in {}: {}",
+                                              storage_->Describe(), std::string(s.message())));
+  }
   if (auto s = server_.Start(); !s.ok()) return s;
   timer_->RunEvery("health checks", absl::Milliseconds(config_.health_check_period_ms()),
                    [this] { RunHealthChecks(); });
@@ -177,6 +264,7 @@ grpc::ServerUnaryReactor* GcsServer::GetAllNodes(grpc::CallbackServerContext* ct
                                                  rpc::GetAllNodesReply* reply) {
   absl::MutexLock lock(&mu_);
   for (const auto& [id, e] : nodes_) *reply->add_nodes() = e.info;
+  reply->set_cluster_id(cluster_id_);
   return rpc::FinishNow(ctx);
 }
 
@@ -250,6 +338,7 @@ grpc::ServerUnaryReactor* GcsServer::AddJob(grpc::CallbackServerContext* ctx,
     job.set_is_dead(false);
     jobs_[job.job_id()] = job;
   }
+  // Stored before the reply: a restarted GCS must not hand out this id again.
   if (auto s = storage_->Put("jobs", job.job_id(), job.SerializeAsString(), true); !s.ok()) {
     PHOTON_LOG_WARN("cannot store job {}: {}", JobID::FromBinaryOrDie(job.job_id()).Hex(),
                     std::string(s.status().message()));
@@ -353,6 +442,7 @@ grpc::ServerUnaryReactor* GcsServer::Keys(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* GcsServer::Poll(grpc::CallbackServerContext* ctx,
                                           const rpc::PollRequest* req, rpc::PollReply* reply) {
   auto* reactor = ctx->DefaultReactor();
+  reply->set_cluster_id(cluster_id_);
   publisher_.Poll(req, reply, [reactor](bool ok) {
     reactor->Finish(ok ? grpc::Status::OK
                        : grpc::Status(grpc::StatusCode::UNAVAILABLE, "the GCS is stopping"));

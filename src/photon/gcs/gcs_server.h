@@ -1,6 +1,13 @@
 // The Global Control Service: node table and health checks, job table,
 // internal key-value store, and pub/sub of node, job and log changes.
 //
+// Its tables live in a GcsStorage. With a durable one (Redis), Start first
+// recovers them: the cluster keeps its id, nodes are health-checked again
+// (a node that died meanwhile is marked dead), actors and placement groups
+// carry on where they were, and jobs keep their ids. Without, every start
+// is a new cluster with a new cluster_id, which tells clients that knew the
+// old one that its state is gone (gcs_client.h).
+//
 // Threading: RPC handlers run on gRPC callback threads and take mu_ for the
 // tables (the KV store and the publisher have their own locks). The GCS's
 // timer runs the health checks, the expiry of parked polls and the actor
@@ -38,8 +45,9 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
   GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, std::string host, int port);
   ~GcsServer() override;
 
-  // Starts serving and the periodic health checks. Fails if the port cannot
-  // be bound.
+  // Recovers the tables (durable storage), then starts serving and the
+  // periodic health checks. Fails if the port cannot be bound or the
+  // storage cannot be read.
   absl::Status Start();
   int port() const { return server_.port(); }
   // Stops serving; safe to call twice.
@@ -89,6 +97,9 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
     int failed_checks = 0;
     bool check_in_flight = false;
   };
+  // Loads the cluster's identity, nodes and jobs from storage (or records a
+  // new identity), then the actors and placement groups.
+  absl::Status Recover();
   void RunHealthChecks();
   void MarkNodeDead(const std::string& node_id, const std::string& reason);
   void PublishNode(const rpc::NodeInfo& info);
@@ -110,11 +121,13 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
   std::unique_ptr<rpc::CoreWorkerClientPool> workers_;
   std::unique_ptr<ActorManager> actors_;
   std::unique_ptr<PlacementGroupManager> placement_groups_;
-  const uint32_t cluster_version_;
+  // Set by Recover before serving; read-only after.
+  std::string cluster_id_;
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, NodeEntry> nodes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, rpc::JobInfo> jobs_ ABSL_GUARDED_BY(mu_);
+  uint32_t cluster_version_ ABSL_GUARDED_BY(mu_) = 0;  // the high part of job ids
   uint32_t next_job_ ABSL_GUARDED_BY(mu_) = 1;
 
   std::atomic<bool> stopped_{false};

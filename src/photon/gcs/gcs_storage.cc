@@ -52,4 +52,14 @@ absl::StatusOr<std::vector<std::string>> InMemoryGcsStorage::Keys(const std::str
   return out;
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> InMemoryGcsStorage::GetAll(
+    const std::string& table) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::pair<std::string, std::string>> out;
+  auto t = tables_.find(table);
+  if (t == tables_.end()) return out;
+  out.assign(t->second.begin(), t->second.end());
+  return out;
+}
+
 }  // namespace photon::gcs

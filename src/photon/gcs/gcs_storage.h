@@ -1,12 +1,13 @@
-// Where the GCS keeps its tables. In memory by default; a Redis-backed
-// implementation (for a head that survives restarts) plugs in behind the same
-// interface.
+// Where the GCS keeps its tables. In memory by default (lost with the GCS
+// process); RedisGcsStorage (redis_storage.h) keeps them in a Redis server so
+// that a restarted GCS finds the cluster as it was.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -31,6 +32,13 @@ class GcsStorage {
   // Every key in `table` starting with `prefix`.
   virtual absl::StatusOr<std::vector<std::string>> Keys(const std::string& table,
                                                         const std::string& prefix) = 0;
+  // Every (key, value) of `table`, in no particular order.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> GetAll(
+      const std::string& table) = 0;
+  // True if the tables outlive this process (a restarted GCS recovers them).
+  virtual bool durable() const = 0;
+  // Where the tables live, for messages ("memory", "redis at host:port").
+  virtual std::string Describe() const = 0;
 };
 
 class InMemoryGcsStorage : public GcsStorage {
@@ -43,6 +51,10 @@ class InMemoryGcsStorage : public GcsStorage {
                                  bool by_prefix) override;
   absl::StatusOr<std::vector<std::string>> Keys(const std::string& table,
                                                 const std::string& prefix) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> GetAll(
+      const std::string& table) override;
+  bool durable() const override { return false; }
+  std::string Describe() const override { return "memory"; }
 
  private:
   absl::Mutex mu_;

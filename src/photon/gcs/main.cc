@@ -9,6 +9,7 @@
 #include "photon/common/logging.h"
 #include "photon/common/process.h"
 #include "photon/gcs/gcs_server.h"
+#include "photon/gcs/redis_storage.h"
 #include "photon/rpc/auth.h"
 
 int main(int argc, char** argv) {
@@ -40,8 +41,24 @@ int main(int argc, char** argv) {
     std::cerr << "photon-gcs: " << s.message() << "\n";
     return 2;
   }
-  photon::gcs::GcsServer server(*config, std::make_unique<photon::gcs::InMemoryGcsStorage>(), host,
-                                port);
+  std::unique_ptr<photon::gcs::GcsStorage> storage;
+  if (config->redis_address().empty()) {
+    storage = std::make_unique<photon::gcs::InMemoryGcsStorage>();
+  } else {
+    auto redis = photon::gcs::RedisGcsStorage::Connect(
+        {.address = config->redis_address(),
+         .password = config->redis_password(),
+         .storage_namespace = config->external_storage_namespace(),
+         .connect_timeout_ms = config->gcs_connect_timeout_ms(),
+         .command_timeout_ms = config->gcs_rpc_timeout_ms()});
+    if (!redis.ok()) {
+      std::cerr << "photon-gcs: " << redis.status().message() << "\n";
+      PHOTON_LOG_ERROR("{}", std::string(redis.status().message()));
+      return 1;
+    }
+    storage = std::move(*redis);
+  }
+  photon::gcs::GcsServer server(*config, std::move(storage), host, port);
   if (auto s = server.Start(); !s.ok()) {
     std::cerr << "photon-gcs: " << s.message() << "\n";
     return 1;

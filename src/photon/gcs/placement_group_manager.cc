@@ -16,6 +16,8 @@ namespace {
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
+constexpr char kGroupTable[] = "placement_groups";
+
 std::string NameKey(const std::string& ns, const std::string& name) { return ns + '\0' + name; }
 
 std::string RayletAddress(const rpc::NodeInfo& n) {
@@ -46,6 +48,71 @@ struct PlacementGroupManager::Attempt {
 PlacementGroupManager::PlacementGroupManager(Deps deps) : d_(std::move(deps)) {}
 
 PlacementGroupManager::~PlacementGroupManager() { Stop(); }
+
+void PlacementGroupManager::Persist(const Group& g) {
+  if (d_.storage == nullptr || !d_.storage->durable()) return;
+  const std::string& id = g.data.spec().placement_group_id();
+  if (auto s = d_.storage->Put(kGroupTable, id, g.data.SerializeAsString(), true); !s.ok()) {
+    PHOTON_LOG_WARN("cannot store placement group {}: {}",
+                    PlacementGroupID::FromBinaryOrDie(id).Hex(), std::string(s.status().message()));
+  }
+}
+
+absl::Status PlacementGroupManager::Recover() {
+  if (d_.storage == nullptr || !d_.storage->durable()) return absl::OkStatus();
+  auto rows = d_.storage->GetAll(kGroupTable);
+  if (!rows.ok()) return rows.status();
+  // Per group to place again: the bundles that may hold half-done reservations.
+  std::vector<std::pair<PlacementGroupID, std::vector<int>>> unplaced;
+  {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::pair<int64_t, PlacementGroupID>> order;  // (creation time, id)
+    for (const auto& [key, value] : *rows) {
+      rpc::PlacementGroupTableData data;
+      if (!data.ParseFromString(value)) {
+        return absl::DataLossError("a stored placement group does not parse");
+      }
+      auto id = PlacementGroupID::FromBinary(data.spec().placement_group_id());
+      if (!id.ok()) return absl::DataLossError("a stored placement group has a bad id");
+      const auto state = data.state();
+      const auto& spec = data.spec();
+      if (state != rpc::PlacementGroupTableData::REMOVED && !spec.name().empty()) {
+        names_[NameKey(spec.ray_namespace(), spec.name())] = *id;
+      }
+      if (state == rpc::PlacementGroupTableData::PENDING ||
+          state == rpc::PlacementGroupTableData::RESCHEDULING) {
+        std::vector<int> indexes;
+        for (int i = 0; i < spec.bundles_size(); ++i) {
+          if (spec.bundles(i).node_id().empty()) indexes.push_back(i);
+        }
+        unplaced.emplace_back(*id, std::move(indexes));
+        order.emplace_back(
+            state == rpc::PlacementGroupTableData::RESCHEDULING ? -1 : data.creation_time_ms(),
+            *id);
+      }
+      groups_[*id].data = std::move(data);
+    }
+    std::sort(order.begin(), order.end());
+    for (const auto& [t, id] : order) pending_.push_back(id);
+  }
+  for (const auto& [id, indexes] : unplaced) {
+    for (const auto& n : d_.alive_nodes()) {
+      rpc::CancelResourceReserveRequest req;
+      req.set_placement_group_id(id.Binary());
+      for (int i : indexes) req.add_bundle_indexes(i);
+      d_.raylets->Get(RayletAddress(n))
+          ->CancelResourceReserve(req,
+                                  [](const absl::Status&, rpc::CancelResourceReserveReply&&) {});
+    }
+  }
+  PHOTON_LOG_INFO("recovered {} placement groups ({} to place)", rows->size(), unplaced.size());
+  if (!unplaced.empty()) {
+    // After the releases above have reached the raylets.
+    absl::MutexLock lock(&mu_);
+    RetryLater();
+  }
+  return absl::OkStatus();
+}
 
 void PlacementGroupManager::Stop() {
   std::vector<Action> actions;
@@ -128,6 +195,7 @@ grpc::ServerUnaryReactor* PlacementGroupManager::CreatePlacementGroup(
     g.data.set_state(rpc::PlacementGroupTableData::PENDING);
     g.data.set_creation_time_ms(NowMs());
     pending_.push_back(id);
+    Persist(g);
   }
   ScheduleNext();
   return rpc::FinishNow(ctx);
@@ -301,6 +369,7 @@ void PlacementGroupManager::OnCommitted(std::shared_ptr<Attempt> attempt) {
       g.data.set_state(rpc::PlacementGroupTableData::CREATED);
       g.data.set_scheduled_time_ms(NowMs());
       g.data.clear_pending_reason();
+      Persist(g);
       std::erase(pending_, attempt->id);
       AnswerWaiters(g, true, &actions);
       in_flight_ = false;
@@ -378,6 +447,7 @@ void PlacementGroupManager::OnNodeDead(const std::string& node_id) {
                                             fmt::join(lost, ", "),
                                             NodeID::FromBinaryOrDie(node_id).Hex()));
       PHOTON_LOG_INFO("placement group {}: {}", id.Hex(), g.data.pending_reason());
+      Persist(g);
       // Rescheduled before the groups that were never placed, as in Ray.
       if (std::find(pending_.begin(), pending_.end(), id) == pending_.end()) {
         pending_.push_front(id);
@@ -436,6 +506,7 @@ void PlacementGroupManager::Remove(const PlacementGroupID& id, std::vector<Actio
     }
   }
   g.data.set_state(rpc::PlacementGroupTableData::REMOVED);
+  Persist(g);
   const auto& spec = g.data.spec();
   if (!spec.name().empty()) names_.erase(NameKey(spec.ray_namespace(), spec.name()));
   std::erase(pending_, id);

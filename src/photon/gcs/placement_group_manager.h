@@ -15,6 +15,12 @@
 // workers leasing from them) and kills its actors. A group dies with its job
 // unless it is detached.
 //
+// With durable storage every change of a group's entry is written through,
+// and Recover picks the table up after a GCS restart: created groups stay
+// where they are; the bundles of a group not fully placed are released on
+// every node (a restart may have cut an attempt short after its prepare or
+// commit) and placed again.
+//
 // Threading: RPC handlers, raylet replies and timer callbacks run on other
 // threads; one mutex guards the table; no RPC is started while it is held.
 #pragma once
@@ -32,6 +38,7 @@
 #include "photon/common/config.h"
 #include "photon/common/id.h"
 #include "photon/common/timer.h"
+#include "photon/gcs/gcs_storage.h"
 #include "photon/protocol/gcs.grpc.pb.h"
 #include "photon/raylet/scheduling/resource_set.h"
 #include "photon/rpc/raylet_client.h"
@@ -56,12 +63,17 @@ class PlacementGroupManager : public rpc::PlacementGroupInfoGcsService::Callback
     std::function<void(const std::string& node_id, const raylet::ResourceSet& named,
                        const raylet::ResourceSet& raw)>
         on_released;
+    // Where entries are written through; null or not durable: nowhere.
+    GcsStorage* storage = nullptr;
   };
   explicit PlacementGroupManager(Deps deps);
   ~PlacementGroupManager() override;
   // Later replies and timer callbacks leave the manager alone; parked waits
   // are answered. For shutdown.
   void Stop();
+  // Loads the table from durable storage and carries on placing the groups
+  // that were not (fully) placed. Call once the node table is loaded.
+  absl::Status Recover();
 
   grpc::ServerUnaryReactor* CreatePlacementGroup(grpc::CallbackServerContext* ctx,
                                                  const rpc::CreatePlacementGroupRequest* req,
@@ -117,6 +129,8 @@ class PlacementGroupManager : public rpc::PlacementGroupInfoGcsService::Callback
   void CancelEverywhere(const PlacementGroupID& id, bool removed);
   void AnswerWaiters(Group& g, bool ready, std::vector<Action>* actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the group's entry through to storage.
+  void Persist(const Group& g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Deps d_;
   const std::shared_ptr<CallbackGuard> guard_ = std::make_shared<CallbackGuard>();

@@ -18,12 +18,23 @@ bool Publisher::Matches(const rpc::PollRequest& req, const rpc::PubMessage& msg)
   return false;
 }
 
+int64_t Publisher::AfterSeq(const rpc::PollRequest& req) const {
+  if (req.after_seq() >= 0 && req.incarnation() != 0 && req.incarnation() != incarnation_) return 0;
+  return req.after_seq();
+}
+
+void Publisher::SetPosition(rpc::PollReply* reply) const {
+  reply->set_last_seq(next_seq_ - 1);
+  reply->set_incarnation(incarnation_);
+}
+
 int Publisher::Collect(const rpc::PollRequest& req, rpc::PollReply* reply) {
   int n = 0;
   // Sequence numbers in the log are contiguous: find the first after after_seq.
+  const int64_t after = AfterSeq(req);
   if (!log_.empty()) {
     int64_t first = log_.front().seq();
-    size_t start = req.after_seq() < first ? 0 : static_cast<size_t>(req.after_seq() - first + 1);
+    size_t start = after < first ? 0 : static_cast<size_t>(after - first + 1);
     for (size_t i = start; i < log_.size() && n < kMaxBatch; ++i) {
       if (Matches(req, log_[i])) {
         *reply->add_messages() = log_[i];
@@ -31,7 +42,7 @@ int Publisher::Collect(const rpc::PollRequest& req, rpc::PollReply* reply) {
       }
     }
   }
-  reply->set_last_seq(next_seq_ - 1);
+  SetPosition(reply);
   return n;
 }
 
@@ -67,7 +78,7 @@ void Publisher::Poll(const rpc::PollRequest* request, rpc::PollReply* reply,
       timer_->RunAfter("expire parked poll", absl::Milliseconds(ms), [this, id] { Expire(id); });
       return;
     }
-    reply->set_last_seq(next_seq_ - 1);
+    SetPosition(reply);
   }
   done(true);
 }
@@ -78,7 +89,7 @@ void Publisher::Expire(uint64_t id) {
     absl::MutexLock lock(&mu_);
     for (auto it = parked_.begin(); it != parked_.end(); ++it) {
       if (it->id != id) continue;
-      it->reply->set_last_seq(next_seq_ - 1);
+      SetPosition(it->reply);
       expired = std::move(*it);
       parked_.erase(it);
       break;

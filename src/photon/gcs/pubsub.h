@@ -5,7 +5,10 @@
 // published or its timeout passes (an expiry scheduled on the timer); then
 // its reply is filled and `done` runs. A subscriber that reconnects resumes
 // from its last sequence number, so nothing published meanwhile is lost
-// while it is still in the log.
+// while it is still in the log. Sequence numbers count within one
+// incarnation of the publisher (one GCS process): a poll that names another
+// incarnation (its subscriber was reading a GCS that has since restarted)
+// is answered from the start of this one's log.
 //
 // Threading: one mutex guards the log and the parked polls; `done` callbacks
 // run outside it, on the publishing thread or the timer's.
@@ -27,7 +30,8 @@ namespace photon::gcs {
 class Publisher {
  public:
   // `timer` runs the expiry of parked polls and must outlive the publisher.
-  explicit Publisher(Timer* timer, size_t max_log = 100000) : timer_(timer), max_log_(max_log) {}
+  explicit Publisher(Timer* timer, size_t max_log = 100000, uint64_t incarnation = 0)
+      : timer_(timer), max_log_(max_log), incarnation_(incarnation) {}
 
   // Appends `msg` (its seq is assigned here) and answers every parked poll it
   // matches.
@@ -57,9 +61,13 @@ class Publisher {
   int Collect(const rpc::PollRequest& req, rpc::PollReply* reply)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Expire(uint64_t id);
+  // The request's after_seq, read in this incarnation.
+  int64_t AfterSeq(const rpc::PollRequest& req) const;
+  void SetPosition(rpc::PollReply* reply) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Timer* const timer_;
   const size_t max_log_;
+  const uint64_t incarnation_;
   mutable absl::Mutex mu_;
   int64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t next_poll_ ABSL_GUARDED_BY(mu_) = 1;

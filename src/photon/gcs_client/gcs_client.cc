@@ -58,7 +58,10 @@ class GrpcGcsClient : public GcsClient {
                        std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now())));
       ctx.set_wait_for_ready(true);
       last = rpc::FromGrpcStatus(nodes_->GetAllNodes(&ctx, rpc::GetAllNodesRequest(), &reply));
-      if (last.ok()) return last;
+      if (last.ok()) {
+        NoteClusterId(reply.cluster_id());
+        return last;
+      }
       if (absl::IsUnauthenticated(last)) {
         // It answered: trying again will not make the token right.
         return absl::UnauthenticatedError(
@@ -93,6 +96,8 @@ class GrpcGcsClient : public GcsClient {
     rpc::GetAllNodesReply reply;
     PHOTON_RETURN_IF_ERROR(Sync(nodes_.get(), &rpc::NodeInfoGcsService::Stub::GetAllNodes,
                                 "GetAllNodes", rpc::GetAllNodesRequest(), &reply));
+    NoteClusterId(reply.cluster_id());
+    PHOTON_RETURN_IF_ERROR(LostStatus());
     return std::vector<rpc::NodeInfo>(reply.nodes().begin(), reply.nodes().end());
   }
   void GetAllNodesAsync(
@@ -100,8 +105,10 @@ class GrpcGcsClient : public GcsClient {
     Async<rpc::GetAllNodesReply>(
         nodes_->async(), &rpc::NodeInfoGcsService::Stub::async::GetAllNodes, "GetAllNodes",
         rpc::GetAllNodesRequest(),
-        [done = std::move(done)](const absl::Status& s, rpc::GetAllNodesReply&& reply) {
+        [this, done = std::move(done)](const absl::Status& s, rpc::GetAllNodesReply&& reply) {
           if (!s.ok()) return done(s);
+          NoteClusterId(reply.cluster_id());
+          if (auto lost = LostStatus(); !lost.ok()) return done(lost);
           done(std::vector<rpc::NodeInfo>(reply.nodes().begin(), reply.nodes().end()));
         });
   }
@@ -335,7 +342,38 @@ class GrpcGcsClient : public GcsClient {
   void Subscribe(std::vector<rpc::Channel> channels, std::string key_filter,
                  std::function<void(const rpc::PubMessage&)> callback) override;
 
+  void OnClusterLost(std::function<void(const std::string& why)> handler) override {
+    absl::MutexLock lock(&lost_mu_);
+    lost_handlers_.push_back(std::move(handler));
+  }
+
  private:
+  // Records the cluster id a GCS reply carried; a different one than before
+  // means the GCS restarted without the cluster's state.
+  void NoteClusterId(const std::string& id) {
+    if (id.empty()) return;
+    std::vector<std::function<void(const std::string&)>> handlers;
+    std::string why;
+    {
+      absl::MutexLock lock(&lost_mu_);
+      if (cluster_id_.empty()) cluster_id_ = id;
+      if (cluster_id_ == id || !lost_.empty()) return;
+      lost_ = fmt::format(
+          "the GCS at {} restarted without the cluster's state (its tables were in memory; "
+          "start the head with --redis-address for a GCS that survives restarts): this "
+          "cluster is gone",
+          address_);
+      why = lost_;
+      handlers = lost_handlers_;
+    }
+    PHOTON_LOG_ERROR("{}", why);
+    for (auto& h : handlers) h(why);
+  }
+  absl::Status LostStatus() {
+    absl::MutexLock lock(&lost_mu_);
+    return lost_.empty() ? absl::OkStatus() : absl::FailedPreconditionError(lost_);
+  }
+
   absl::StatusOr<std::optional<rpc::PlacementGroupTableData>> GetGroup(
       const rpc::GetPlacementGroupRequest& req) {
     rpc::GetPlacementGroupReply reply;
@@ -360,8 +398,31 @@ class GrpcGcsClient : public GcsClient {
   absl::Status Sync(Stub* stub,
                     grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Reply*),
                     const char* name, const Request& req, Reply* reply) {
-    return rpc::RetrySync(
-        name, retry_, [&] { return rpc::CallSync(stub, method, name, req, reply, timeout_ms_); });
+    PHOTON_RETURN_IF_ERROR(LostStatus());
+    int attempts = 0;
+    absl::Status s = rpc::RetrySync(name, retry_, [&] {
+      ++attempts;
+      return rpc::CallSync(stub, method, name, req, reply, timeout_ms_);
+    });
+    if (attempts > 1) {
+      // The GCS was away: is it still the same cluster's?
+      ProbeClusterId();
+      PHOTON_RETURN_IF_ERROR(LostStatus());
+    }
+    return s;
+  }
+
+  // Asks the GCS for its cluster id (one attempt) and notes it; false if
+  // it did not answer.
+  bool ProbeClusterId() {
+    rpc::GetAllNodesReply reply;
+    if (!rpc::CallSync(nodes_.get(), &rpc::NodeInfoGcsService::Stub::GetAllNodes, "GetAllNodes",
+                       rpc::GetAllNodesRequest(), &reply, timeout_ms_)
+             .ok()) {
+      return false;
+    }
+    NoteClusterId(reply.cluster_id());
+    return true;
   }
 
   // An async call, retried after transient failures on this client's timer.
@@ -371,6 +432,7 @@ class GrpcGcsClient : public GcsClient {
                                        std::function<void(grpc::Status)>),
              const char* name, const Request& req, rpc::ReplyCallback<Reply> done,
              std::optional<rpc::RetryPolicy> policy = std::nullopt) {
+    if (auto lost = LostStatus(); !lost.ok()) return done(lost, Reply());
     int64_t timeout_ms = timeout_ms_;
     // Stubs live in the channel-sharing stubs of this client; a call that
     // ends after the client is gone finds `stopping` set and the timer
@@ -396,6 +458,10 @@ class GrpcGcsClient : public GcsClient {
   std::unique_ptr<rpc::PlacementGroupInfoGcsService::Stub> pgs_;
   const std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
   const std::shared_ptr<ThreadTimer> timer_;
+  absl::Mutex lost_mu_;
+  std::string cluster_id_ ABSL_GUARDED_BY(lost_mu_);  // learned from the first reply
+  std::string lost_ ABSL_GUARDED_BY(lost_mu_);        // why the cluster is gone, if it is
+  std::vector<std::function<void(const std::string&)>> lost_handlers_ ABSL_GUARDED_BY(lost_mu_);
   absl::Mutex poll_mu_;
   std::vector<std::thread> pollers_ ABSL_GUARDED_BY(poll_mu_);
   std::vector<std::shared_ptr<grpc::ClientContext>> poll_contexts_ ABSL_GUARDED_BY(poll_mu_);
@@ -404,30 +470,45 @@ class GrpcGcsClient : public GcsClient {
 void GrpcGcsClient::Subscribe(std::vector<rpc::Channel> channels, std::string key_filter,
                               std::function<void(const rpc::PubMessage&)> callback) {
   // Learn the current position first, so the subscriber sees what comes after
-  // this call and nothing before it.
+  // this call and nothing before it. One attempt: if the GCS is away (it is
+  // restarting), the poller learns the position from its first answer.
   int64_t after = -1;
-  {
+  uint64_t first_incarnation = 0;
+  if (LostStatus().ok()) {
     rpc::PollRequest req;
     for (auto c : channels) req.add_channels(c);
     req.set_after_seq(-1);
     rpc::PollReply reply;
-    if (Sync(pubsub_.get(), &rpc::PubsubGcsService::Stub::Poll, "Poll", req, &reply).ok()) {
+    if (rpc::CallSync(pubsub_.get(), &rpc::PubsubGcsService::Stub::Poll, "Poll", req, &reply,
+                      timeout_ms_)
+            .ok()) {
       after = reply.last_seq();
+      first_incarnation = reply.incarnation();
     }
   }
   const int64_t poll_ms = config_.pubsub_poll_timeout_ms();
   absl::MutexLock lock(&poll_mu_);
   pollers_.emplace_back([this, channels = std::move(channels), key_filter = std::move(key_filter),
-                         callback = std::move(callback), after, poll_ms]() mutable {
+                         callback = std::move(callback), after, first_incarnation,
+                         poll_ms]() mutable {
     rpc::PollRequest req;
     for (auto c : channels) req.add_channels(c);
     req.set_key_filter(key_filter);
     req.set_timeout_ms(poll_ms);
     int64_t seq = after;
+    uint64_t incarnation = first_incarnation;
+    bool failed = false;
     Backoff backoff(absl::Milliseconds(config_.rpc_retry_initial_backoff_ms()),
                     absl::Milliseconds(config_.rpc_retry_max_backoff_ms()));
     while (!*stopping_) {
+      if (failed) {
+        // After a failure, perhaps facing a restarted GCS: learn at once
+        // (not at the end of a parked poll) whether the cluster survived.
+        if (ProbeClusterId()) failed = false;
+        if (!LostStatus().ok()) break;
+      }
       req.set_after_seq(seq);
+      req.set_incarnation(incarnation);
       auto ctx = std::make_shared<grpc::ClientContext>();
       // The GCS answers a parked poll after poll_ms; allow it the call deadline on top.
       rpc::PrepareCall(ctx.get(), poll_ms + timeout_ms_);
@@ -447,10 +528,20 @@ void GrpcGcsClient::Subscribe(std::vector<rpc::Channel> channels, std::string ke
         // The GCS is busy or gone for a moment: poll again from the same
         // position, so nothing published meanwhile is missed.
         absl::SleepFor(backoff.Next());
+        failed = true;
         continue;
       }
       backoff = Backoff(absl::Milliseconds(config_.rpc_retry_initial_backoff_ms()),
                         absl::Milliseconds(config_.rpc_retry_max_backoff_ms()));
+      NoteClusterId(reply.cluster_id());
+      if (!LostStatus().ok()) break;  // nothing more will come from this cluster
+      if (incarnation != 0 && reply.incarnation() != incarnation && seq >= 0) {
+        // A restarted GCS: its reply holds its publications from the start,
+        // and its sequence numbers start again.
+        PHOTON_LOG_INFO("the GCS at {} restarted; subscriptions carry on", address_);
+        seq = 0;
+      }
+      incarnation = reply.incarnation();
       if (seq < 0) {
         seq = reply.last_seq();
         continue;
@@ -467,9 +558,10 @@ void GrpcGcsClient::Subscribe(std::vector<rpc::Channel> channels, std::string ke
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GcsClient>> GcsClient::Connect(const std::string& address,
-                                                              const SystemConfig& config) {
+                                                              const SystemConfig& config,
+                                                              bool wait_until_reachable) {
   auto client = std::make_unique<GrpcGcsClient>(address, config);
-  PHOTON_RETURN_IF_ERROR(client->WaitUntilReachable());
+  if (wait_until_reachable) PHOTON_RETURN_IF_ERROR(client->WaitUntilReachable());
   return std::unique_ptr<GcsClient>(std::move(client));
 }
 

@@ -8,7 +8,8 @@
 // while a process stops use shutdown_rpc_timeout_ms and are not retried.
 // Async callbacks run on gRPC or timer threads and must not block.
 // Subscriptions run on a thread of their own per Subscribe call and invoke
-// the callback there. Thread-safe.
+// the callback there; they resume where they were after a GCS restart
+// (from the start of the new GCS's publications). Thread-safe.
 #pragma once
 
 #include <functional>
@@ -28,9 +29,12 @@ class GcsClient {
  public:
   // Connects to the GCS at `address` ("host:port"), retrying until it answers
   // or gcs_connect_timeout_ms passes; then fails with Unavailable naming the
-  // address.
+  // address. Without `wait_until_reachable` (a worker, started by a raylet
+  // with the right address) it does not wait: the GCS may be restarting, and
+  // each call is retried until it is back.
   static absl::StatusOr<std::unique_ptr<GcsClient>> Connect(const std::string& address,
-                                                            const SystemConfig& config);
+                                                            const SystemConfig& config,
+                                                            bool wait_until_reachable = true);
   virtual ~GcsClient() = default;
 
   virtual const std::string& address() const = 0;
@@ -99,6 +103,13 @@ class GcsClient {
 
   // Publication of worker output on the log channel (one attempt).
   virtual void PublishLogAsync(const rpc::LogBatch& batch) = 0;
+
+  // Calls `handler` once (on a poller or reply thread) if the GCS turns out
+  // to have restarted without the cluster's state (a new cluster_id: its
+  // tables were in memory). From then on every call fails with
+  // FailedPrecondition saying so. A GCS restarted with Redis keeps the id:
+  // calls made while it was down were retried and carry on.
+  virtual void OnClusterLost(std::function<void(const std::string& why)> handler) = 0;
 
   // Calls `callback` for every message published on `channels` (and, if
   // `key_filter` is set, with that key) from now until the client is

@@ -136,6 +136,10 @@ int main(int argc, char** argv) {
     std::cerr << "photon-raylet: the GCS declared this node dead (" << reason << "); exiting\n";
     photon::SignalProcess(getpid(), SIGTERM);
   };
+  opts.on_cluster_lost = [](const std::string& why) {
+    std::cerr << "photon-raylet: " << why << "; exiting\n";
+    photon::SignalProcess(getpid(), SIGTERM);
+  };
   photon::raylet::NodeManager node(*config, opts);
   if (auto s = node.Start(); !s.ok()) {
     std::cerr << "photon-raylet: " << s.message() << "\n";

@@ -96,6 +96,10 @@ absl::Status NodeManager::Start() {
   auto gcs = GcsClient::Connect(options_.gcs_address, config_);
   if (!gcs.ok()) return gcs.status();
   gcs_ = std::move(*gcs);
+  gcs_->OnClusterLost([this](const std::string& why) {
+    // Nothing this node holds belongs to a cluster any more.
+    if (options_.on_cluster_lost) options_.on_cluster_lost(why);
+  });
   if (auto s = server_.Start(); !s.ok()) return s;
   pool_.Start();
 

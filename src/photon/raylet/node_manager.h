@@ -63,6 +63,9 @@ struct NodeManagerOptions {
   // node is dead: it was partitioned away long enough to be declared so, and
   // its work was failed over; it must not come back (photon-raylet exits).
   std::function<void(const std::string& reason)> on_declared_dead;
+  // Called once when the GCS restarted without the cluster's state
+  // (GcsClient::OnClusterLost): photon-raylet exits.
+  std::function<void(const std::string& why)> on_cluster_lost;
 };
 
 class NodeManager : public rpc::NodeManagerService::CallbackService {
