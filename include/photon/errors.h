@@ -63,6 +63,13 @@ class ObjectLostError : public Error {
   using Error::Error;
 };
 
+// Every copy of the object was lost, and it cannot be rebuilt: an argument of
+// its task is lost too, without lineage to rebuild it from.
+class ObjectReconstructionFailedError : public ObjectLostError {
+ public:
+  using ObjectLostError::ObjectLostError;
+};
+
 // Every copy of the object was lost, and running its task again (lineage
 // reconstruction) already happened max_retries times.
 class ObjectReconstructionFailedMaxAttemptsExceededError : public ObjectLostError {

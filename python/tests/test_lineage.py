@@ -52,3 +52,39 @@ def test_a_task_that_may_not_run_again_leaves_its_loss(ray_start_cluster):
     cluster.remove_node(first, allow_graceful=False)
     with pytest.raises(ray.exceptions.ObjectLostError):
         ray.get(ref, timeout=120)
+
+
+@ray.remote(num_cpus=0, resources={"w": 0.1}, max_retries=2)
+def step(x, k):
+    return x * 7 + k
+
+
+def test_a_chain_of_three_lost_objects_is_rebuilt_recursively_bit_exact(ray_start_cluster):
+    cluster = ray_start_cluster
+    cluster.add_node(num_cpus=1)
+    first = _worker_node(cluster)
+    cluster.connect()
+    a = make.remote(500_000)
+    b = step.remote(a, 1)
+    c = step.remote(b, 2)
+    ray.wait([c], fetch_local=False, timeout=60)
+    del a, b  # only c is referenced: a's and b's values are freed, their lineage kept
+    _worker_node(cluster)
+    cluster.remove_node(first, allow_graceful=False)
+    expected = (np.arange(500_000, dtype=np.int64) * 3 * 7 + 1) * 7 + 2
+    assert np.array_equal(ray.get(c, timeout=120), expected)
+
+
+def test_a_lost_argument_without_lineage_fails_the_rebuild_clearly(ray_start_cluster):
+    cluster = ray_start_cluster
+    cluster.add_node(num_cpus=1)
+    first = _worker_node(cluster)
+    cluster.connect()
+    a = make_once.remote(500_000)  # max_retries=0: no lineage
+    c = step.remote(a, 2)
+    ray.wait([c], fetch_local=False, timeout=60)
+    del a
+    _worker_node(cluster)
+    cluster.remove_node(first, allow_graceful=False)
+    with pytest.raises(ray.exceptions.ObjectReconstructionFailedError, match="no lineage"):
+        ray.get(c, timeout=120)

@@ -16,9 +16,15 @@ class TaskManagerTest : public ::testing::Test {
             &refs_, &store_, rpc::Address(), [](const ObjectID&, const NodeID&) {},
             [](const ObjectID&, const std::vector<OwnedRef>&) {}, budget) {}
 
-  // Submits and completes a task of `max_retries` whose one return is in a store.
-  ObjectID RunTask(int max_retries, bool in_plasma = true) {
+  // Submits and completes a task of `max_retries` whose one return is in a
+  // store (taking `arg`, an object of this process, if set).
+  ObjectID RunTask(int max_retries, bool in_plasma = true, const ObjectID* arg = nullptr) {
     rpc::TaskSpec spec;
+    if (arg != nullptr) {
+      auto* ref = spec.add_args()->mutable_ref();
+      ref->set_object_id(arg->Binary());
+      *ref->mutable_owner() = rpc::Address();  // this process (the manager's self)
+    }
     TaskID id = TaskID::FromRandom(JobID::FromParts(1, 1));
     spec.set_task_id(id.Binary());
     spec.set_name("make");
@@ -85,6 +91,30 @@ TEST_F(TaskManagerTest, LineageGoesWithTheLastReturn) {
   ObjectID ret = RunTask(-1);
   ASSERT_EQ(tasks_.NumLineageEntries(), 1u);
   tasks_.OnObjectFreed(ret);
+  EXPECT_EQ(tasks_.NumLineageEntries(), 0u);
+}
+
+TEST_F(TaskManagerTest, LineageOfAnArgumentIsPinnedByItsConsumersLineage) {
+  // a -> b -> c: each task takes the previous one's return.
+  ObjectID a = RunTask(-1);
+  ObjectID b = RunTask(-1, true, &a);
+  ObjectID c = RunTask(-1, true, &b);
+  ASSERT_EQ(tasks_.NumLineageEntries(), 3u);
+  // a and b freed (only c is referenced): their lineage stays for c's rebuild.
+  tasks_.OnObjectFreed(a);
+  tasks_.OnObjectFreed(b);
+  EXPECT_EQ(tasks_.NumLineageEntries(), 3u);
+  EXPECT_TRUE(tasks_.HasLineage(a));
+  // A rebuild of c that needs b again: b is tracked again, held by the rebuild.
+  auto spec = tasks_.Resubmit(c);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_TRUE(tasks_.Retrack(b, c.TaskId()));
+  EXPECT_TRUE(refs_.Contains(b));
+  EXPECT_EQ(refs_.CountsOf(b)->submitted, 1);  // held by the rebuild of c
+  EXPECT_FALSE(tasks_.Retrack(ObjectID::FromRandom(), c.TaskId()));  // no lineage
+  // c is freed for good: the whole chain's lineage goes with it.
+  tasks_.OnObjectFreed(c);
+  tasks_.OnObjectFreed(b);  // what the rebuild's completion releases
   EXPECT_EQ(tasks_.NumLineageEntries(), 0u);
 }
 

@@ -37,6 +37,8 @@ def error_from(info_bytes):
         return exceptions.ObjectReconstructionFailedMaxAttemptsExceededError(message=msg)
     if kind == "OBJECT_RECONSTRUCTION_FAILED_LINEAGE_EVICTED":
         return exceptions.ObjectReconstructionFailedLineageEvictedError(message=msg)
+    if kind == "OBJECT_RECONSTRUCTION_FAILED":
+        return exceptions.ObjectReconstructionFailedError(message=msg)
     if kind == "OBJECT_STORE_FULL":
         return exceptions.ObjectStoreFullError(msg)
     if kind == "TASK_UNSCHEDULABLE":

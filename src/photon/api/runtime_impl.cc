@@ -49,6 +49,8 @@ void ThrowError(const rpc::ErrorInfo& e) {
       throw ObjectReconstructionFailedMaxAttemptsExceededError(e.message());
     case rpc::OBJECT_RECONSTRUCTION_FAILED_LINEAGE_EVICTED:
       throw ObjectReconstructionFailedLineageEvictedError(e.message());
+    case rpc::OBJECT_RECONSTRUCTION_FAILED:
+      throw ObjectReconstructionFailedError(e.message());
     case rpc::OWNER_DIED:
       throw OwnerDiedError(e.message());
     case rpc::TASK_CANCELLED:

@@ -388,6 +388,34 @@ bool CoreWorker::Reconstruct(const ObjectID& id, rpc::ErrorInfo* error) {
   PHOTON_LOG_INFO(
       "object {} lost every copy; rebuilding it by running task '{}' again (attempt {})", id.Hex(),
       spec->name(), spec->attempt());
+  // Its arguments that this process owns and that are gone too (freed since,
+  // or their only copy lost with its node) are rebuilt first, recursively;
+  // the rebuild waits for them like any task for its arguments.
+  const TaskID task = TaskID::FromBinaryOrDie(spec->task_id());
+  for (const auto& arg : spec->args()) {
+    if (!arg.has_ref() || arg.ref().owner().worker_id() != worker_id_.Binary()) continue;
+    auto aid = ObjectID::FromBinary(arg.ref().object_id());
+    if (!aid.ok()) continue;
+    const auto unrebuildable = [&] {
+      return MakeError(rpc::OBJECT_RECONSTRUCTION_FAILED,
+                       fmt::format("object {} (owner {}) is lost and cannot be rebuilt: its task "
+                                   "'{}' needs object {}, which is gone too and has no lineage "
+                                   "to rebuild it from",
+                                   id.Hex(), worker_id_.Hex(), spec->name(), aid->Hex()));
+    };
+    if (refs_->Contains(*aid)) {
+      auto v = memory_store_->GetIfReady(*aid);
+      if (v == nullptr || !v->in_plasma || !nodes_->IsDead(v->plasma_node)) continue;
+    } else if (!tasks_->Retrack(*aid, task)) {
+      tasks_->FailTask(task, unrebuildable());  // freed, and nothing to rebuild it from
+      return true;                              // the getter finds the error in the store
+    }
+    rpc::ErrorInfo why;
+    if (!Reconstruct(*aid, &why)) {
+      tasks_->FailTask(task, why.type() == rpc::OBJECT_LOST ? unrebuildable() : why);
+      return true;
+    }
+  }
   submitter_->Submit(std::move(*spec));
   return true;
 }

@@ -65,11 +65,25 @@ void TaskManager::KeepLineage(const TaskID& id, rpc::TaskSpec spec, int rebuilds
   l.spec = std::move(spec);
   auto it = lineage_.find(id);
   if (it == lineage_.end()) {
+    // Pin the kept lineage of the arguments this process owns.
+    for (const auto& arg : l.spec.args()) {
+      if (!arg.has_ref() || arg.ref().owner().worker_id() != self_.worker_id()) continue;
+      auto aid = ObjectID::FromBinary(arg.ref().object_id());
+      if (!aid.ok()) continue;
+      auto a = lineage_.find(aid->TaskId());
+      if (a == lineage_.end() || a->first == id) continue;
+      ++a->second.pins;
+      l.pinned.push_back(a->first);
+    }
     it = lineage_.emplace(id, std::move(l)).first;
     lineage_order_.push_back(id);
   } else {
-    // Kept again after a rebuild: same place in the eviction order.
+    // Kept again after a rebuild: same place in the eviction order, same
+    // pins, and the returns still tracked as they were.
     lineage_bytes_ -= static_cast<int64_t>(it->second.bytes);
+    l.pins = it->second.pins;
+    l.pinned = std::move(it->second.pinned);
+    l.live_returns = it->second.live_returns;
     it->second = std::move(l);
   }
   lineage_bytes_ += static_cast<int64_t>(it->second.bytes);
@@ -78,8 +92,7 @@ void TaskManager::KeepLineage(const TaskID& id, rpc::TaskSpec spec, int rebuilds
     lineage_order_.pop_front();
     auto o = lineage_.find(oldest);
     if (o == lineage_.end()) continue;
-    lineage_bytes_ -= static_cast<int64_t>(o->second.bytes);
-    lineage_.erase(o);
+    EraseLineage(oldest);
     if (evicted_.insert(oldest).second) evicted_order_.push_back(oldest);
     while (evicted_order_.size() > kRememberedEvictions) {
       evicted_.erase(evicted_order_.front());
@@ -124,9 +137,55 @@ void TaskManager::OnObjectFreed(const ObjectID& id) {
   absl::MutexLock lock(&mu_);
   auto it = lineage_.find(id.TaskId());
   if (it == lineage_.end()) return;
-  if (--it->second.live_returns > 0) return;
-  lineage_bytes_ -= static_cast<int64_t>(it->second.bytes);
-  lineage_.erase(it);  // its lineage_order_ entry is skipped when reached
+  if (it->second.live_returns > 0) --it->second.live_returns;
+  if (it->second.live_returns > 0 || it->second.pins > 0) return;
+  EraseLineage(id.TaskId());  // its lineage_order_ entry is skipped when reached
+}
+
+void TaskManager::EraseLineage(const TaskID& id) {
+  std::vector<TaskID> work = {id};
+  while (!work.empty()) {
+    TaskID t = work.back();
+    work.pop_back();
+    auto it = lineage_.find(t);
+    if (it == lineage_.end()) continue;
+    std::vector<TaskID> pinned = std::move(it->second.pinned);
+    lineage_bytes_ -= static_cast<int64_t>(it->second.bytes);
+    lineage_.erase(it);
+    for (const TaskID& p : pinned) {
+      auto a = lineage_.find(p);
+      if (a == lineage_.end()) continue;
+      if (--a->second.pins == 0 && a->second.live_returns == 0) work.push_back(p);
+    }
+  }
+}
+
+bool TaskManager::Retrack(const ObjectID& id, const TaskID& rebuilding) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = lineage_.find(id.TaskId());
+    if (it == lineage_.end()) return false;
+    ++it->second.live_returns;
+  }
+  refs_->AddOwned(id, 0);
+  refs_->AddSubmittedRefs({id});
+  bool held = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto p = pending_.find(rebuilding);
+    if (p != pending_.end()) {
+      p->second.held.push_back(id);
+      held = true;
+    }
+  }
+  // The rebuild already ended (not so when called before it is submitted).
+  if (!held) refs_->RemoveSubmittedRefs({id});
+  return true;
+}
+
+bool TaskManager::HasLineage(const ObjectID& id) const {
+  absl::MutexLock lock(&mu_);
+  return lineage_.contains(id.TaskId());
 }
 
 size_t TaskManager::NumLineageEntries() const {

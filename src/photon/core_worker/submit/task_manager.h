@@ -67,8 +67,16 @@ class TaskManager {
   // lineage was dropped for the budget.
   absl::StatusOr<rpc::TaskSpec> Resubmit(const ObjectID& id);
   // An owned object was freed: the lineage of its task goes with the last of
-  // its returns.
+  // its returns, unless the lineage of a task that took one of them as an
+  // argument is still kept (it pins this one).
   void OnObjectFreed(const ObjectID& id);
+  // `id` (a return of a task whose lineage is kept) was freed but must exist
+  // again, as an argument of a task being rebuilt: it is tracked again,
+  // held by the rebuild of `rebuilding` until that completes. False if there
+  // is no lineage to rebuild it from (nothing changes then).
+  bool Retrack(const ObjectID& id, const TaskID& rebuilding);
+  // Whether lineage for the task that made `id` is kept.
+  bool HasLineage(const ObjectID& id) const;
   size_t NumLineageEntries() const;
 
   bool IsPending(const TaskID& id) const;
@@ -88,7 +96,15 @@ class TaskManager {
     int rebuilds_left = 0;
     int live_returns = 0;
     size_t bytes = 0;
+    // Lineage entries of other tasks that take one of this task's returns as
+    // an argument: while any is kept, so is this one (a rebuild of theirs may
+    // need this task to run again too).
+    int pins = 0;
+    std::vector<TaskID> pinned;  // the entries of this task's arguments it pins
   };
+  // Drops `id`'s entry and unpins its arguments' (dropping those that nothing
+  // keeps any more).
+  void EraseLineage(const TaskID& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void KeepLineage(const TaskID& id, rpc::TaskSpec spec, int rebuilds_left)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Removes `id`'s record; its held references are released by the caller.
