@@ -63,6 +63,12 @@ class ObjectLostError : public Error {
   using Error::Error;
 };
 
+// The object's node is alive but did not send it within object_pull_timeout_ms.
+class ObjectFetchTimedOutError : public ObjectLostError {
+ public:
+  using ObjectLostError::ObjectLostError;
+};
+
 // Every copy of the object was lost, and it cannot be rebuilt: an argument of
 // its task is lost too, without lineage to rebuild it from.
 class ObjectReconstructionFailedError : public ObjectLostError {

@@ -88,3 +88,24 @@ def test_a_lost_argument_without_lineage_fails_the_rebuild_clearly(ray_start_clu
     cluster.remove_node(first, allow_graceful=False)
     with pytest.raises(ray.exceptions.ObjectReconstructionFailedError, match="no lineage"):
         ray.get(c, timeout=120)
+
+
+def test_a_fetch_from_a_live_but_silent_node_times_out(monkeypatch, ray_start_cluster):
+    import os
+    import signal
+    # A short pull deadline, and health checks that keep the stopped node alive.
+    monkeypatch.setenv("PHOTON_OBJECT_PULL_TIMEOUT_MS", "1500")
+    monkeypatch.setenv("PHOTON_RPC_RETRY_DEADLINE_MS", "3000")
+    monkeypatch.setenv("PHOTON_HEALTH_CHECK_FAILURE_THRESHOLD", "1000")
+    cluster = ray_start_cluster
+    cluster.add_node(num_cpus=1)
+    node = _worker_node(cluster)
+    cluster.connect()
+    ref = make_once.remote(1_000_000)
+    ray.wait([ref], fetch_local=False, timeout=60)
+    os.kill(node.pid, signal.SIGSTOP)  # alive, but says nothing
+    try:
+        with pytest.raises(ray.exceptions.ObjectFetchTimedOutError, match="timed out"):
+            ray.get(ref, timeout=60)
+    finally:
+        os.kill(node.pid, signal.SIGCONT)

@@ -39,6 +39,8 @@ def error_from(info_bytes):
         return exceptions.ObjectReconstructionFailedLineageEvictedError(message=msg)
     if kind == "OBJECT_RECONSTRUCTION_FAILED":
         return exceptions.ObjectReconstructionFailedError(message=msg)
+    if kind == "OBJECT_FETCH_TIMED_OUT":
+        return exceptions.ObjectFetchTimedOutError(message=msg)
     if kind == "OBJECT_STORE_FULL":
         return exceptions.ObjectStoreFullError(msg)
     if kind == "TASK_UNSCHEDULABLE":

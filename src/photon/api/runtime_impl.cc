@@ -51,6 +51,8 @@ void ThrowError(const rpc::ErrorInfo& e) {
       throw ObjectReconstructionFailedLineageEvictedError(e.message());
     case rpc::OBJECT_RECONSTRUCTION_FAILED:
       throw ObjectReconstructionFailedError(e.message());
+    case rpc::OBJECT_FETCH_TIMED_OUT:
+      throw ObjectFetchTimedOutError(e.message());
     case rpc::OWNER_DIED:
       throw OwnerDiedError(e.message());
     case rpc::TASK_CANCELLED:

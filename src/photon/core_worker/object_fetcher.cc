@@ -101,6 +101,15 @@ std::shared_ptr<ObjectValue> ObjectFetcher::Materialize(const ObjectID& id,
     if (marker.plasma_node != d_.node_id || attempt > 0) {
       if (!d_.store->Contains(id)) {
         absl::Status s = PullToLocal(id, marker.plasma_node, priority);
+        if (absl::IsDeadlineExceeded(s) && !d_.nodes->IsDead(marker.plasma_node)) {
+          // Its node lives, but the copy did not come in time: not a loss.
+          return ObjectValue::FromError(MakeError(
+              rpc::OBJECT_FETCH_TIMED_OUT,
+              fmt::format("fetching object {} from node {} timed out after {} ms "
+                          "(object_pull_timeout_ms): the node is alive but did not send it: {}",
+                          id.Hex(), marker.plasma_node.Hex(), d_.config->object_pull_timeout_ms(),
+                          std::string(s.message()))));
+        }
         if (!s.ok()) {
           return ObjectValue::FromError(MakeError(
               rpc::OBJECT_LOST, fmt::format("cannot fetch object {} from node {}: {}", id.Hex(),

@@ -128,7 +128,8 @@ void ObjectManager::FinishQueued(const ObjectID& id, const absl::Status& s) {
 absl::StatusOr<std::pair<rpc::Address, rpc::ObjectInfoReply>> ObjectManager::Locate(
     const ObjectID& id, const std::vector<rpc::Address>& sources) {
   std::vector<rpc::Address> candidates = sources;
-  for (const auto& p : peers_()) {
+  const std::vector<rpc::Address> live = peers_();
+  for (const auto& p : live) {
     bool seen = std::any_of(candidates.begin(), candidates.end(),
                             [&](const rpc::Address& c) { return SameAddress(c, p); });
     if (!seen) candidates.push_back(p);
@@ -144,9 +145,24 @@ absl::StatusOr<std::pair<rpc::Address, rpc::ObjectInfoReply>> ObjectManager::Loc
   for (const auto& c : candidates) {
     auto stub = rpc::ObjectManagerService::NewStub(rpc::GetChannel(AddressText(c)));
     rpc::ObjectInfoReply reply;
-    absl::Status s = rpc::RetrySync("GetObjectInfo", policy, [&] {
+    const auto ask = [&] {
       return rpc::CallSync(stub.get(), &rpc::ObjectManagerService::Stub::GetObjectInfo,
                            "GetObjectInfo", req, &reply, config_.rpc_timeout_ms());
+    };
+    // A source that is not (or no longer) among the live nodes (its node
+    // was declared dead) is not asked again: retrying a dead node only
+    // delays the loss being found, and with it the object's reconstruction.
+    const auto is_live = [&](const std::vector<rpc::Address>& nodes) {
+      return std::any_of(nodes.begin(), nodes.end(),
+                         [&](const rpc::Address& p) { return SameAddress(c, p); });
+    };
+    const bool alive = is_live(live);
+    int attempts = 0;
+    absl::Status s = rpc::RetrySync("GetObjectInfo", policy, [&] {
+      if (attempts++ > 0 && (!alive || !is_live(peers_()))) {
+        return absl::NotFoundError("its node is dead");
+      }
+      return ask();
     });
     if (s.ok() && reply.found()) return std::make_pair(c, reply);
   }
