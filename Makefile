@@ -10,7 +10,7 @@ CMAKE ?= cmake
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz
+.PHONY: all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz chaos
 
 all: build
 
@@ -40,6 +40,13 @@ test-cpp: build
 
 test-python: build
 	PYTHONPATH=$(CURDIR)/python:$(CURDIR)/$(BUILD_DIR)/python $(PYTHON) -m pytest -q python/tests
+
+# Chaos for DURATION seconds (default 600): tests/chaos/chaos.py. A bounded run
+# (CHAOS_DURATION, 90 s) is part of `make test` (python/tests/test_chaos.py).
+DURATION ?= 600
+chaos: build
+	PYTHONPATH=$(CURDIR)/python:$(CURDIR)/$(BUILD_DIR)/python $(PYTHON) tests/chaos/chaos.py \
+	  --duration $(DURATION)
 
 demo: build
 	@bash scripts/demo.sh $(BUILD_DIR)

@@ -22,7 +22,11 @@ class TaskSubmitterTest : public SubmitterFixture {
                                        rpc::PYTHON,
                                        job_,
                                        {"python", "-m", "worker"},
-                                       {}}) {}
+                                       {},
+                                       [this](const std::vector<ObjectID>& lost) {
+                                         rebuilt_.insert(rebuilt_.end(), lost.begin(), lost.end());
+                                         return rebuild_ok_;
+                                       }}) {}
 
   TaskID Submit(int max_retries = 0, bool retry_exceptions = false) {
     TaskID id = TaskID::ForNormalTask(job_, TaskID::ForDriverTask(job_), ++counter_);
@@ -48,6 +52,8 @@ class TaskSubmitterTest : public SubmitterFixture {
   }
 
   uint64_t counter_ = 0;
+  std::vector<ObjectID> rebuilt_;  // what rebuild_args was asked for
+  bool rebuild_ok_ = true;
   TaskSubmitter submitter_;
 };
 
@@ -64,6 +70,32 @@ TEST_F(TaskSubmitterTest, LeasesAWorkerAndPushesTheTask) {
   ASSERT_NE(Value(t), nullptr);
   EXPECT_EQ(Value(t)->data, "42");
   EXPECT_EQ(submitter_.NumPendingTasks(), 0u);
+}
+
+TEST_F(TaskSubmitterTest, ATaskWhoseArgumentsWereLostRunsAgainOnceTheyAreRebuilt) {
+  TaskID t = Submit(/*max_retries=*/0);
+  rpc::Address w = GrantLease(Local(), local_node_);
+  auto push = Worker(w)->pushes.Take();
+  ObjectID lost = ObjectID::FromRandom();
+  rpc::PushTaskReply reply;
+  reply.add_lost_args(lost.Binary());
+  push.done(absl::OkStatus(), std::move(reply));
+  ASSERT_EQ(rebuilt_, std::vector<ObjectID>{lost});
+  EXPECT_EQ(Value(t), nullptr);  // no error stored: it runs again (not a retry)
+  ASSERT_EQ(Worker(w)->pushes.size(), 1u);
+  push = Worker(w)->pushes.Take();
+  EXPECT_EQ(push.request.task().attempt(), 1);
+  push.done(absl::OkStatus(), ReplyWith(push.request.task(), "rebuilt"));
+  ASSERT_NE(Value(t), nullptr);
+  EXPECT_EQ(Value(t)->data, "rebuilt");
+  // An argument that cannot be rebuilt leaves the task's error.
+  rebuild_ok_ = false;
+  TaskID u = Submit();
+  push = Worker(w)->pushes.Take();
+  rpc::PushTaskReply failed = ReplyWith(push.request.task(), "");
+  failed.add_lost_args(lost.Binary());
+  push.done(absl::OkStatus(), std::move(failed));
+  EXPECT_NE(Value(u), nullptr);
 }
 
 TEST_F(TaskSubmitterTest, ReusesTheLeaseAndReturnsItOnceIdle) {

@@ -174,10 +174,17 @@ void CoreWorker::Assemble() {
   streams_ = std::make_unique<StreamManager>(
       StreamManager::Deps{&config_, memory_store_.get(), refs_.get(), tasks_.get(), fetcher_.get(),
                           borrows_.get(), workers_.get(), liveness_.get(), node_id_});
-  submitter_ = std::make_unique<TaskSubmitter>(
-      TaskSubmitter::Deps{&config_, tasks_.get(), resolver_.get(), raylets_.get(), workers_.get(),
-                          liveness_.get(), timer_.get(), guard_, options_.raylet_address,
-                          options_.language, job, options_.worker_command, options_.worker_env});
+  submitter_ = std::make_unique<TaskSubmitter>(TaskSubmitter::Deps{
+      &config_, tasks_.get(), resolver_.get(), raylets_.get(), workers_.get(), liveness_.get(),
+      timer_.get(), guard_, options_.raylet_address, options_.language, job,
+      options_.worker_command, options_.worker_env, [this](const std::vector<ObjectID>& lost) {
+        for (const ObjectID& id : lost) {
+          rpc::ErrorInfo why;
+          // A borrowed argument is its owner's to rebuild.
+          if (!refs_->IsOwned(id) || !Reconstruct(id, &why)) return false;
+        }
+        return true;
+      }});
   actor_submitter_ = std::make_unique<ActorSubmitter>(
       ActorSubmitter::Deps{&config_, tasks_.get(), resolver_.get(), workers_.get(), gcs_.get(),
                            timer_.get(), guard_, worker_id_.Binary()});

@@ -263,7 +263,7 @@ int TaskReceiver::Run() {
 
 std::optional<rpc::ErrorInfo> TaskReceiver::ResolveArgs(
     const rpc::TaskSpec& spec, std::vector<std::shared_ptr<ObjectValue>>* holders,
-    std::vector<const ObjectValue*>* args) {
+    std::vector<const ObjectValue*>* args, std::vector<ObjectID>* lost) {
   std::vector<ObjectID> refs;
   for (const auto& a : spec.args()) {
     if (!a.has_ref()) continue;
@@ -299,6 +299,9 @@ std::optional<rpc::ErrorInfo> TaskReceiver::ResolveArgs(
     }
     if (v->IsError()) {
       error = v->Error();
+      if (error->type() == rpc::OBJECT_LOST && a.has_ref() && lost != nullptr) {
+        lost->push_back(ObjectID::FromBinaryOrDie(a.ref().object_id()));
+      }
       break;
     }
     holders->push_back(v);
@@ -363,7 +366,9 @@ void TaskReceiver::Execute(const Item& item) {
                                   d_.node_id.Hex().substr(0, 8));
   std::vector<std::shared_ptr<ObjectValue>> holders;
   std::vector<const ObjectValue*> args;
-  std::optional<rpc::ErrorInfo> error = ResolveArgs(spec, &holders, &args);
+  std::vector<ObjectID> lost;
+  std::optional<rpc::ErrorInfo> error = ResolveArgs(spec, &holders, &args, &lost);
+  for (const ObjectID& id : lost) item.reply->add_lost_args(id.Binary());
   TaskResult result;
   if (!error) {
     if (spec.streaming()) d_.streams->BeginExecuting(task_id, spec.caller());

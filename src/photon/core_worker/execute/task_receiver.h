@@ -132,10 +132,12 @@ class TaskReceiver {
   // Moves in-order actor calls of `caller` into the run queue.
   void ReleaseInOrder(const std::string& caller) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartPool(int threads);
-  // Resolves the arguments' values; on failure returns the error to store.
+  // Resolves the arguments' values; on failure returns the error to store
+  // (and adds to `lost` an argument whose every copy was lost).
   std::optional<rpc::ErrorInfo> ResolveArgs(const rpc::TaskSpec& spec,
                                             std::vector<std::shared_ptr<ObjectValue>>* holders,
-                                            std::vector<const ObjectValue*>* args);
+                                            std::vector<const ObjectValue*>* args,
+                                            std::vector<ObjectID>* lost);
   void AddReturn(const rpc::TaskSpec& spec, const ObjectID& id, ReturnValue value,
                  rpc::PushTaskReply* reply);
   // Answers `item` (and every resend waiting for it) with its reply, and

@@ -397,6 +397,17 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
     OnWorkerDied(key, lease, id, std::string(status.message()));
     return;
   }
+  // Arguments lost before it ran: rebuilt (by their owner, this process)
+  // and the task runs again once they are back; this is not a retry.
+  bool rerun = false;
+  if (!reply.lost_args().empty() && d_.rebuild_args) {
+    std::vector<ObjectID> lost;
+    for (const auto& b : reply.lost_args()) {
+      if (auto oid = ObjectID::FromBinary(b); oid.ok()) lost.push_back(*oid);
+    }
+    rerun = d_.rebuild_args(lost);
+  }
+  std::optional<rpc::TaskSpec> resubmit;
   std::vector<Action> actions;
   bool finish = false;
   bool drop_lease = false;    // returned, and its worker stopped
@@ -426,7 +437,12 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
     }
     if (it != tasks_.end() && !it->second.cancelled) {
       Task& t = it->second;
-      if (reply.is_application_error() && t.spec.retry_exceptions() && t.retries_left != 0) {
+      if (rerun) {
+        resubmit = t.spec;
+        resubmit->set_attempt(t.spec.attempt() + 1);
+        resubmit->set_max_retries(t.retries_left);
+        tasks_.erase(it);
+      } else if (reply.is_application_error() && t.spec.retry_exceptions() && t.retries_left != 0) {
         if (t.retries_left > 0) --t.retries_left;
         t.spec.set_attempt(t.spec.attempt() + 1);
         t.pushed = false;
@@ -451,6 +467,11 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
   }
   if (drop_lease || return_lease) ReturnLease(lease, /*disconnect=*/drop_lease);
   for (auto& a : actions) a();
+  if (resubmit) {
+    PHOTON_LOG_INFO("task '{}' found arguments lost; running it again once they are rebuilt",
+                    resubmit->name());
+    Submit(std::move(*resubmit));
+  }
   if (finish) {
     d_.tasks->CompleteTask(id, reply, lineage ? &*lineage : nullptr, retries_left);
     absl::MutexLock lock(&mu_);

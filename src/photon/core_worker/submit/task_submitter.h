@@ -56,6 +56,10 @@ class TaskSubmitter {
     JobID job;
     std::vector<std::string> worker_command;
     std::map<std::string, std::string> worker_env;
+    // A pushed task found arguments lost (PushTaskReply.lost_args): true if
+    // this process rebuilds every one of them (lineage), and then the task
+    // is submitted again, waiting for them; false leaves its error. Optional.
+    std::function<bool(const std::vector<ObjectID>& lost)> rebuild_args;
   };
   explicit TaskSubmitter(Deps deps);
 
