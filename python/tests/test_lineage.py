@@ -109,3 +109,45 @@ def test_a_fetch_from_a_live_but_silent_node_times_out(monkeypatch, ray_start_cl
             ray.get(ref, timeout=60)
     finally:
         os.kill(node.pid, signal.SIGCONT)
+
+
+@ray.remote(num_cpus=0, resources={"w": 0.1}, max_restarts=-1, max_task_retries=-1)
+class Maker:
+    def make(self, n):
+        return np.arange(n, dtype=np.int64) * 5
+
+
+@ray.remote(num_cpus=0, resources={"w": 0.1}, max_restarts=-1, max_task_retries=0)
+class MakerNoRetries:
+    def make(self, n):
+        return np.arange(n, dtype=np.int64)
+
+
+def test_an_actor_calls_lost_return_is_rebuilt_when_max_task_retries_allows(ray_start_cluster):
+    cluster = ray_start_cluster
+    cluster.add_node(num_cpus=1)
+    first = _worker_node(cluster)
+    cluster.connect()
+    maker, once = Maker.remote(), MakerNoRetries.remote()
+    ref = maker.make.remote(1_000_000)
+    lost = once.make.remote(1_000_000)
+    ray.wait([ref, lost], num_returns=2, fetch_local=False, timeout=60)
+    _worker_node(cluster)  # the actors restart here
+    cluster.remove_node(first, allow_graceful=False)
+    assert np.array_equal(ray.get(ref, timeout=120), np.arange(1_000_000, dtype=np.int64) * 5)
+    # max_task_retries=0: no lineage, the loss stands.
+    with pytest.raises(ray.exceptions.ObjectLostError):
+        ray.get(lost, timeout=120)
+
+
+def test_a_borrowers_object_whose_owner_died_raises_owner_died(ray_start_regular):
+    @ray.remote
+    class Owner:
+        def make(self):
+            return [ray.put(np.zeros(1_000_000))]
+
+    owner = Owner.remote()
+    [inner] = ray.get(owner.make.remote())
+    ray.kill(owner)
+    with pytest.raises(ray.exceptions.OwnerDiedError, match="owner"):
+        ray.get(inner, timeout=60)

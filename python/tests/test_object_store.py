@@ -194,3 +194,24 @@ def test_wait_with_fetch_local_waits_for_the_local_copy():
         assert int(photon.get(ref)[0]) == 1
     finally:
         cluster.shutdown()
+
+
+@pytest.mark.timeout(120)
+def test_spilled_task_returns_outlive_the_worker_that_made_them(small_store):
+    import os
+    import signal
+
+    @photon.remote(num_returns=2)
+    def make(seed):
+        return os.getpid(), _array(seed, 8 * MiB)
+
+    pairs = [make.remote(i) for i in range(24)]  # 192 MiB through an 80 MiB store
+    pids = set(photon.get([p for p, _ in pairs]))
+    assert _photon.local_store_stats()["spilled_bytes_total"] >= 100 * MiB
+    for pid in pids:  # the workers that made them die
+        os.kill(pid, signal.SIGKILL)
+    # The spilled copies belong to the node: every one reads back.
+    for i, (_, ref) in enumerate(pairs):
+        out = photon.get(ref, timeout=60)
+        assert _digest(out) == _digest(_array(i, 8 * MiB))
+        del out

@@ -423,7 +423,13 @@ bool CoreWorker::Reconstruct(const ObjectID& id, rpc::ErrorInfo* error) {
       return true;
     }
   }
-  submitter_->Submit(std::move(*spec));
+  if (spec->type() == rpc::ACTOR_TASK) {
+    // The call runs again on the actor (its current incarnation).
+    const ActorID actor = ActorID::FromBinaryOrDie(spec->actor_id());
+    actor_submitter_->Submit(actor, std::move(*spec));
+  } else {
+    submitter_->Submit(std::move(*spec));
+  }
   return true;
 }
 

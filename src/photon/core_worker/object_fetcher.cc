@@ -25,14 +25,16 @@ void ObjectFetcher::FetchFromOwner(const ObjectID& id, const rpc::Address& owner
       [client, req](rpc::ReplyCallback<rpc::GetObjectStatusReply> cb) {
         client->GetObjectStatus(req, std::move(cb));
       },
-      [this, id, g = d_.guard](const absl::Status& s, rpc::GetObjectStatusReply&& reply) {
+      [this, id, owner, g = d_.guard](const absl::Status& s, rpc::GetObjectStatusReply&& reply) {
         auto token = g->Enter();
         if (!token) return;
         std::shared_ptr<ObjectValue> v;
         if (!s.ok()) {
-          v = ObjectValue::FromError(
-              MakeError(rpc::OWNER_DIED, fmt::format("the owner of object {} is gone: {}", id.Hex(),
-                                                     std::string(s.message()))));
+          v = ObjectValue::FromError(MakeError(
+              rpc::OWNER_DIED,
+              fmt::format("object {} is lost: its owner (worker {} at {}:{}) died: {}", id.Hex(),
+                          WorkerID::FromBinary(owner.worker_id()).value_or(WorkerID::Nil()).Hex(),
+                          owner.ip(), owner.port(), std::string(s.message()))));
         } else if (reply.status() != rpc::GetObjectStatusReply::CREATED) {
           v = ObjectValue::FromError(
               MakeError(rpc::OBJECT_LOST,

@@ -204,6 +204,8 @@ void ActorSubmitter::OnReply(const ActorID& id, uint64_t seq, const std::string&
   std::vector<Action> actions;
   std::vector<std::pair<TaskID, rpc::ErrorInfo>> failed;
   std::optional<TaskID> done;
+  std::optional<rpc::TaskSpec> lineage;
+  int retries_left = 0;
   bool lookup = false;
   {
     absl::MutexLock lock(&mu_);
@@ -217,6 +219,14 @@ void ActorSubmitter::OnReply(const ActorID& id, uint64_t seq, const std::string&
         a.data.state() == rpc::ActorTableData::ALIVE && a.data.address().worker_id() == worker;
     if (s.ok() && !reply.worker_exiting()) {
       done = call.task;
+      // Lineage, as in Ray, only for a call that may run again
+      // (max_task_retries) and left a return in a store.
+      bool in_a_store = false;
+      for (const auto& r : reply.returns()) in_a_store |= r.in_plasma();
+      if (in_a_store && (call.retries_left != 0 || call.spec.attempt() > 0)) {
+        lineage = call.spec;
+        retries_left = call.retries_left;
+      }
       a.calls.erase(c);
     } else if (rpc::IsTransient(s) && same_incarnation) {
       // No answer, and nothing says the actor's worker died: send the call
@@ -255,7 +265,7 @@ void ActorSubmitter::OnReply(const ActorID& id, uint64_t seq, const std::string&
           if (token && info.ok() && info->has_value()) OnActorUpdate(**info);
         });
   }
-  if (done) d_.tasks->CompleteTask(*done, reply);
+  if (done) d_.tasks->CompleteTask(*done, reply, lineage ? &*lineage : nullptr, retries_left);
   for (const auto& [task, error] : failed) d_.tasks->FailTask(task, error);
   for (auto& f : actions) f();
 }
