@@ -151,3 +151,23 @@ def test_a_borrowers_object_whose_owner_died_raises_owner_died(ray_start_regular
     ray.kill(owner)
     with pytest.raises(ray.exceptions.OwnerDiedError, match="owner"):
         ray.get(inner, timeout=60)
+
+
+@ray.remote(num_cpus=0, resources={"head": 0.1})
+class Reader:
+    def total(self, boxed):
+        return int(ray.get(boxed[0], timeout=120).sum())
+
+
+def test_a_borrower_that_finds_an_object_lost_has_its_owner_rebuild_it(ray_start_cluster):
+    cluster = ray_start_cluster
+    cluster.add_node(num_cpus=1, resources={"head": 1})
+    first = _worker_node(cluster)
+    cluster.connect()
+    ref = make.remote(1_000_000)  # owned by the driver, made on the worker node
+    ray.wait([ref], fetch_local=False, timeout=60)
+    reader = Reader.remote()  # on the head node: a borrower of the nested ref
+    _worker_node(cluster)
+    cluster.remove_node(first, allow_graceful=False)
+    expected = int((np.arange(1_000_000, dtype=np.int64) * 3).sum())
+    assert ray.get(reader.total.remote([ref]), timeout=120) == expected

@@ -87,9 +87,10 @@ absl::Status CoreWorker::Start() {
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   Assemble();
-  service_->Attach(CoreWorkerServiceImpl::Handlers{worker_id_.Binary(), receiver_.get(),
-                                                   memory_store_.get(), refs_.get(), streams_.get(),
-                                                   borrows_.get()});
+  service_->Attach(CoreWorkerServiceImpl::Handlers{
+      worker_id_.Binary(), receiver_.get(), memory_store_.get(), refs_.get(), streams_.get(),
+      borrows_.get(),
+      [this](const ObjectID& id, rpc::ErrorInfo* e) { return Reconstruct(id, e); }});
   if (options_.is_driver && config_.log_to_driver()) StartLogSubscriber();
   return absl::OkStatus();
 }

@@ -105,6 +105,20 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObjectStatus(
     reply->set_status(rpc::GetObjectStatusReply::OUT_OF_SCOPE);
     return rpc::FinishNow(ctx);
   }
+  if (!req->lost_on_node().empty() && h.refs->IsOwned(*id) && h.reconstruct) {
+    // A borrower lost the copy: rebuild it if that copy is still the one.
+    auto current = h.memory_store->GetIfReady(*id);
+    if (current != nullptr && current->in_plasma &&
+        current->plasma_node.Binary() == req->lost_on_node()) {
+      rpc::ErrorInfo why;
+      if (!h.reconstruct(*id, &why)) {
+        reply->set_status(rpc::GetObjectStatusReply::CREATED);
+        reply->mutable_value()->set_metadata(std::string(kErrorMetadata));
+        reply->mutable_value()->set_data(why.SerializeAsString());
+        return rpc::FinishNow(ctx);
+      }
+    }
+  }
   auto* reactor = ctx->DefaultReactor();
   h.memory_store->OnReady(*id, [reactor, reply](std::shared_ptr<ObjectValue> v) {
     reply->set_status(rpc::GetObjectStatusReply::CREATED);

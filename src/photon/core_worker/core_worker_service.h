@@ -35,6 +35,9 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
     ReferenceCounter* refs;
     StreamManager* streams;
     BorrowTracker* borrows;
+    // Rebuilds an owned object from lineage (CoreWorker::Reconstruct): false
+    // with `error` set when it cannot be.
+    std::function<bool(const ObjectID&, rpc::ErrorInfo* error)> reconstruct;
   };
 
   // Hands the waiting pushes to the receiver; later calls go straight to the

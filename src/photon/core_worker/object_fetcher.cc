@@ -13,10 +13,12 @@ ObjectFetcher::ObjectFetcher(Deps deps) : d_(std::move(deps)) {}
 
 // ---- from owners -------------------------------------------------------------
 
-void ObjectFetcher::FetchFromOwner(const ObjectID& id, const rpc::Address& owner) {
+void ObjectFetcher::FetchFromOwner(const ObjectID& id, const rpc::Address& owner,
+                                   const std::optional<NodeID>& lost_on) {
   if (d_.memory_store->Contains(id)) return;
   rpc::GetObjectStatusRequest req;
   req.set_object_id(id.Binary());
+  if (lost_on) req.set_lost_on_node(lost_on->Binary());
   auto client = d_.workers->Get(owner);
   // An owner that does not answer is asked again while it lives; only its
   // death (on its raylet's word) makes the object's owner dead.
@@ -166,6 +168,21 @@ absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> ObjectFetcher::Get(
     std::shared_ptr<ObjectValue> v = Materialize(ids[i], *values[i], priority);
     // Every copy lost: an object this process owns is rebuilt from its
     // lineage (each rebuild counts against the task's max_retries).
+    // A borrowed one is rebuilt by its owner, asked once per get.
+    if (v->IsError() && v->Error().type() == rpc::OBJECT_LOST && !d_.refs->IsOwned(ids[i])) {
+      if (auto owner = d_.refs->OwnerOf(ids[i])) {
+        d_.memory_store->Erase(ids[i]);
+        FetchFromOwner(ids[i], *owner, values[i]->plasma_node);
+        auto again = d_.memory_store->Wait({ids[i]}, 1, deadline);
+        if (again[0] == nullptr) {
+          return absl::DeadlineExceededError(
+              fmt::format("get timed out after {} ms waiting for object {} (being rebuilt by "
+                          "its owner)",
+                          timeout_ms, ids[i].Hex()));
+        }
+        v = again[0]->in_plasma ? Materialize(ids[i], *again[0], priority) : again[0];
+      }
+    }
     while (v->IsError() && v->Error().type() == rpc::OBJECT_LOST && d_.reconstruct &&
            d_.refs->IsOwned(ids[i])) {
       rpc::ErrorInfo why;

@@ -54,7 +54,11 @@ class ObjectFetcher {
   // Asks `owner` for the value of `id` (a borrowed object): the value, or an
   // error value (OWNER_DIED when the owner is dead, OBJECT_LOST when it no
   // longer has it), goes into the memory store. No-op if the value is here.
-  void FetchFromOwner(const ObjectID& id, const rpc::Address& owner);
+  // With `lost_on`, the copy this process was told of (on that node) is
+  // lost: the owner rebuilds it if it can (the answer is the new copy's
+  // location, or the error that stops the rebuild).
+  void FetchFromOwner(const ObjectID& id, const rpc::Address& owner,
+                      const std::optional<NodeID>& lost_on = std::nullopt);
 
   // Values of `ids` in order: DeadlineExceeded on timeout (timeout_ms < 0:
   // wait forever), NotFound for an id this process does not know. A failed
