@@ -203,3 +203,25 @@ def test_an_unreachable_redis_fails_the_head_with_a_clear_error():
         with pytest.raises(RuntimeError, match=f"Redis at 127.0.0.1:{port}"):
             Cluster(initialize_head=True,
                     head_node_args={"num_cpus": 1, "redis_address": f"127.0.0.1:{port}"})
+
+
+@pytest.mark.timeout(120)
+def test_calls_that_need_the_gcs_fail_clearly_once_it_stays_away(monkeypatch, external_redis):
+    # Ray's gcs_rpc_server_reconnect_timeout_s is gcs_rpc_retry_deadline_ms here.
+    monkeypatch.setenv("PHOTON_GCS_RPC_RETRY_DEADLINE_MS", "3000")
+    cluster = Cluster(initialize_head=True,
+                      head_node_args={"num_cpus": 1, "redis_address": external_redis})
+    try:
+        cluster.connect()
+        actor = Counter.remote()
+        assert photon.get(actor.add.remote()) == 1
+        cluster.head_node.kill_gcs_server()
+        start = time.monotonic()
+        with pytest.raises(Exception, match=cluster.address):
+            Counter.options(name="never").remote()
+        assert time.monotonic() - start < 30
+        # A live actor still answers.
+        assert photon.get(actor.add.remote(), timeout=30) == 2
+    finally:
+        cluster.shutdown()
+        photon.shutdown()

@@ -99,6 +99,14 @@ std::shared_ptr<ObjectValue> ObjectFetcher::Materialize(const ObjectID& id,
                                                         rpc::PullObjectRequest::Priority priority) {
   const int64_t grace = d_.config->object_store_full_grace_ms();
   absl::StatusOr<object_store::StoredObject> obj = absl::NotFoundError("not fetched yet");
+  // Errors name the object's owner: this process, or the one it borrows from.
+  const auto owner_text = [&] {
+    std::string worker = d_.worker_id;
+    if (!d_.refs->IsOwned(id)) {
+      if (auto o = d_.refs->OwnerOf(id)) worker = o->worker_id();
+    }
+    return WorkerID::FromBinary(worker).value_or(WorkerID::Nil()).Hex();
+  };
   // A pulled copy is a secondary: under memory pressure it may be evicted
   // before we map it, so pull again if it is gone.
   for (int attempt = 0; attempt < 3 && absl::IsNotFound(obj.status()); ++attempt) {
@@ -109,15 +117,18 @@ std::shared_ptr<ObjectValue> ObjectFetcher::Materialize(const ObjectID& id,
           // Its node lives, but the copy did not come in time: not a loss.
           return ObjectValue::FromError(MakeError(
               rpc::OBJECT_FETCH_TIMED_OUT,
-              fmt::format("fetching object {} from node {} timed out after {} ms "
+              fmt::format("fetching object {} (owner {}) from node {} timed out after {} ms "
                           "(object_pull_timeout_ms): the node is alive but did not send it: {}",
-                          id.Hex(), marker.plasma_node.Hex(), d_.config->object_pull_timeout_ms(),
-                          std::string(s.message()))));
+                          id.Hex(), owner_text(), marker.plasma_node.Hex(),
+                          d_.config->object_pull_timeout_ms(), std::string(s.message()))));
         }
         if (!s.ok()) {
           return ObjectValue::FromError(MakeError(
-              rpc::OBJECT_LOST, fmt::format("cannot fetch object {} from node {}: {}", id.Hex(),
-                                            marker.plasma_node.Hex(), std::string(s.message()))));
+              rpc::OBJECT_LOST,
+              fmt::format("object {} (owner {}) is lost: its only copy was on node {}, which no "
+                          "longer has it: {}",
+                          id.Hex(), owner_text(), marker.plasma_node.Hex(),
+                          std::string(s.message()))));
         }
       }
     }
@@ -126,8 +137,8 @@ std::shared_ptr<ObjectValue> ObjectFetcher::Materialize(const ObjectID& id,
   if (!obj.ok()) {
     return ObjectValue::FromError(MakeError(
         absl::IsResourceExhausted(obj.status()) ? rpc::OBJECT_STORE_FULL : rpc::OBJECT_LOST,
-        fmt::format("object {} is not in the store of node {}: {}", id.Hex(),
-                    marker.plasma_node.Hex(), std::string(obj.status().message()))));
+        fmt::format("object {} (owner {}) is not in the store of node {}: {}", id.Hex(),
+                    owner_text(), marker.plasma_node.Hex(), std::string(obj.status().message()))));
   }
   auto v = std::make_shared<ObjectValue>();
   v->metadata = std::string(obj->metadata);
