@@ -17,6 +17,12 @@ using photon::testing::FakeRayletPool;
 using photon::testing::FakeTimer;
 using photon::testing::Handle;
 
+// Tables that "outlive" the manager: what Redis is to a restarted GCS.
+class DurableMemoryStorage : public InMemoryGcsStorage {
+ public:
+  bool durable() const override { return true; }
+};
+
 class ActorManagerTest : public ::testing::Test {
  protected:
   ActorManagerTest()
@@ -24,7 +30,7 @@ class ActorManagerTest : public ::testing::Test {
         node_(NodeID::FromRandom()),
         actor_(ActorID::Of(job_, TaskID::ForDriverTask(job_), 1)),
         manager_(ActorManager::Deps{&config_, &publisher_, &raylets_, &workers_, &timer_,
-                                    [this] { return nodes_; }}) {
+                                    [this] { return nodes_; }, &storage_}) {
     rpc::NodeInfo n;
     n.set_node_id(node_.Binary());
     n.set_ip("127.0.0.1");
@@ -88,6 +94,7 @@ class ActorManagerTest : public ::testing::Test {
   }
 
   SystemConfig config_;
+  DurableMemoryStorage storage_;
   FakeTimer timer_;
   Publisher publisher_{&timer_};
   FakeRayletPool raylets_;
@@ -116,6 +123,58 @@ TEST_F(ActorManagerTest, CreationLeasesAWorkerPushesTheConstructorAndPublishesAl
   publisher_.Poll(&poll_, &reply, [](bool) {});
   ASSERT_GE(reply.messages_size(), 3);  // DEPENDENCIES_UNREADY, PENDING_CREATION, ALIVE
   EXPECT_EQ(reply.messages(reply.messages_size() - 1).actor().state(), rpc::ActorTableData::ALIVE);
+}
+
+TEST_F(ActorManagerTest, ARestartedManagerRecoversActorsNamesAndWorkerDeaths) {
+  Create(/*max_restarts=*/0, "keeper");
+  rpc::Address w = GrantLease();
+  AnswerCreation(w);
+  ASSERT_EQ(StateOf(), rpc::ActorTableData::ALIVE);
+  rpc::Address other;
+  other.set_worker_id(WorkerID::FromRandom(node_).Binary());
+  ReportWorkerFailure(other);  // a plain worker died: borrowers must hear it
+  int64_t position = 0;
+  {
+    rpc::PollRequest now;
+    now.set_after_seq(-1);
+    rpc::PollReply reply;
+    publisher_.Poll(&now, &reply, [](bool) {});
+    position = reply.last_seq();
+  }
+  // A new manager on the same tables (the GCS after a restart).
+  ActorManager again(ActorManager::Deps{&config_, &publisher_, &raylets_, &workers_, &timer_,
+                                        [this] { return nodes_; }, &storage_});
+  ASSERT_TRUE(again.Recover().ok());
+  auto found = again.Find(actor_);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->state(), rpc::ActorTableData::ALIVE);
+  EXPECT_EQ(found->address().worker_id(), w.worker_id());
+  rpc::GetNamedActorRequest by_name;
+  by_name.set_name("keeper");
+  rpc::GetNamedActorReply named;
+  EXPECT_TRUE(Handle([&](auto* ctx) { again.GetNamedActor(ctx, &by_name, &named); }).ok());
+  EXPECT_EQ(named.actor().actor_id(), actor_.Binary());
+  // Its entry and the worker's death are published again.
+  rpc::PollRequest since;
+  since.set_after_seq(position);
+  since.add_channels(rpc::ACTOR_CHANNEL);
+  since.add_channels(rpc::WORKER_CHANNEL);
+  rpc::PollReply republished;
+  publisher_.Poll(&since, &republished, [](bool) {});
+  bool actor_seen = false, death_seen = false;
+  for (const auto& m : republished.messages()) {
+    actor_seen |= m.channel() == rpc::ACTOR_CHANNEL && m.key() == actor_.Binary();
+    death_seen |= m.channel() == rpc::WORKER_CHANNEL && m.key() == other.worker_id();
+  }
+  EXPECT_TRUE(actor_seen);
+  EXPECT_TRUE(death_seen);
+  // The old worker's death now reaches the new manager's actor.
+  rpc::ReportWorkerFailureRequest req;
+  req.set_worker_id(w.worker_id());
+  rpc::ReportWorkerFailureReply reply;
+  Handle([&](auto* ctx) { again.ReportWorkerFailure(ctx, &req, &reply); });
+  EXPECT_EQ(again.Find(actor_)->state(), rpc::ActorTableData::DEAD);
+  again.Stop();
 }
 
 // A busy machine: the creation push gets no answer, but the worker's raylet

@@ -9,6 +9,7 @@ namespace photon::gcs {
 namespace {
 
 constexpr char kActorTable[] = "actors";
+constexpr char kWorkerTable[] = "workers";  // deaths of workers, the latest kept
 
 std::string NameKey(const std::string& ns, const std::string& name) { return ns + '\0' + name; }
 
@@ -109,10 +110,46 @@ absl::Status ActorManager::Recover() {
       }
     }
   }
-  PHOTON_LOG_INFO("recovered {} actors ({} alive, {} being scheduled again)", rows->size(), alive,
-                  rescheduled);
+  // Workers' deaths, published again (oldest first) for the borrowers that
+  // missed the old GCS's word: they drop what those workers borrowed.
+  auto workers = d_.storage->GetAll(kWorkerTable);
+  if (!workers.ok()) return workers.status();
+  std::vector<rpc::WorkerFailure> failures;
+  for (const auto& [key, value] : *workers) {
+    rpc::WorkerFailure f;
+    if (f.ParseFromString(value)) failures.push_back(std::move(f));
+  }
+  std::sort(failures.begin(), failures.end(),
+            [](const auto& a, const auto& b) { return a.time_ms() < b.time_ms(); });
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& f : failures) failed_workers_.push_back(f.worker_id());
+  }
+  for (const auto& f : failures) {
+    rpc::PubMessage msg;
+    msg.set_channel(rpc::WORKER_CHANNEL);
+    msg.set_key(f.worker_id());
+    *msg.mutable_worker_failure() = f;
+    actions.push_back(
+        [this, msg = std::move(msg)]() mutable { d_.publisher->Publish(std::move(msg)); });
+  }
+  PHOTON_LOG_INFO("recovered {} actors ({} alive, {} being scheduled again) and {} worker deaths",
+                  rows->size(), alive, rescheduled, failures.size());
   for (auto& f : actions) f();
   return absl::OkStatus();
+}
+
+void ActorManager::RecordWorkerFailure(const rpc::WorkerFailure& f) {
+  if (d_.storage == nullptr || !d_.storage->durable()) return;
+  if (auto s = d_.storage->Put(kWorkerTable, f.worker_id(), f.SerializeAsString(), true); !s.ok()) {
+    PHOTON_LOG_WARN("cannot store a worker's death: {}", std::string(s.status().message()));
+    return;
+  }
+  failed_workers_.push_back(f.worker_id());
+  while (failed_workers_.size() > kMaxStoredWorkerFailures) {
+    (void)d_.storage->Delete(kWorkerTable, failed_workers_.front(), false);
+    failed_workers_.pop_front();
+  }
 }
 
 void ActorManager::Publish(const Actor& a, std::vector<Action>* actions) {
@@ -623,10 +660,13 @@ grpc::ServerUnaryReactor* ActorManager::ReportWorkerFailure(
   msg.mutable_worker_failure()->set_worker_id(req->worker_id());
   msg.mutable_worker_failure()->set_node_id(req->node_id());
   msg.mutable_worker_failure()->set_reason(req->reason());
+  msg.mutable_worker_failure()->set_time_ms(absl::ToUnixMillis(absl::Now()));
+  const rpc::WorkerFailure failure = msg.worker_failure();
   actions.push_back(
       [this, msg = std::move(msg)]() mutable { d_.publisher->Publish(std::move(msg)); });
   {
     absl::MutexLock lock(&mu_);
+    RecordWorkerFailure(failure);
     auto it = by_worker_.find(req->worker_id());
     if (it != by_worker_.end()) {
       ActorID id = it->second;

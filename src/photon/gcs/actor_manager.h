@@ -13,12 +13,14 @@
 // (StoredActor), and Recover picks the table up after a GCS restart: live
 // actors stay as they are (their workers never stopped), those being
 // created or restarted are scheduled again (a worker leased for them before
-// the restart is returned first), dead ones stay dead.
+// the restart is returned first), dead ones stay dead. The latest workers'
+// deaths are kept too, and published again after a restart.
 //
 // Threading: RPC handlers, RPC replies and timer callbacks run on other
 // threads; one mutex guards the table. No RPC is started while it is held.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -135,6 +137,10 @@ class ActorManager : public rpc::ActorInfoGcsService::CallbackService {
   // Publishes the entry's change and writes it through to storage.
   void Publish(const Actor& a, std::vector<Action>* actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Persist(const Actor& a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Keeps a worker's death in durable storage (the latest
+  // kMaxStoredWorkerFailures), to publish again after a restart.
+  void RecordWorkerFailure(const rpc::WorkerFailure& f) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static constexpr size_t kMaxStoredWorkerFailures = 10000;
 
   const Deps d_;
   const raylet::SchedulingOptions scheduling_options_;
@@ -143,6 +149,7 @@ class ActorManager : public rpc::ActorInfoGcsService::CallbackService {
   absl::flat_hash_map<ActorID, Actor> actors_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, ActorID> names_ ABSL_GUARDED_BY(mu_);  // ns + '\0' + name
   absl::flat_hash_map<std::string, ActorID> by_worker_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> failed_workers_ ABSL_GUARDED_BY(mu_);  // stored, oldest first
   absl::Mutex scheduling_mu_;
   raylet::SchedulingState scheduling_state_ ABSL_GUARDED_BY(scheduling_mu_);
 };
