@@ -110,7 +110,7 @@ TEST_F(TaskManagerTest, LineageOfAnArgumentIsPinnedByItsConsumersLineage) {
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_TRUE(tasks_.Retrack(b, c.TaskId()));
   EXPECT_TRUE(refs_.Contains(b));
-  EXPECT_EQ(refs_.CountsOf(b)->submitted, 1);  // held by the rebuild of c
+  EXPECT_EQ(refs_.CountsOf(b)->submitted, 1);                        // held by the rebuild of c
   EXPECT_FALSE(tasks_.Retrack(ObjectID::FromRandom(), c.TaskId()));  // no lineage
   // c is freed for good: the whole chain's lineage goes with it.
   tasks_.OnObjectFreed(c);
