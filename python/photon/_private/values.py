@@ -21,33 +21,34 @@ def error_from(info_bytes):
             except Exception:  # noqa: BLE001 - fall back to the text
                 pass
         return exceptions.RayTaskError(e["where"], msg, None)
-    if kind == "ACTOR_DIED":
-        return exceptions.ActorDiedError(msg)
-    if kind == "WORKER_DIED":
-        return exceptions.WorkerCrashedError(msg)
-    if kind == "OUT_OF_MEMORY":
-        return exceptions.OutOfMemoryError(msg)
-    if kind == "TASK_CANCELLED":
-        return exceptions.TaskCancelledError(message=msg)
-    if kind == "OWNER_DIED":
-        return exceptions.OwnerDiedError(message=msg)
-    if kind == "OBJECT_LOST":
-        return exceptions.ObjectLostError(message=msg)
-    if kind == "OBJECT_RECONSTRUCTION_FAILED_MAX_ATTEMPTS":
-        return exceptions.ObjectReconstructionFailedMaxAttemptsExceededError(message=msg)
-    if kind == "OBJECT_RECONSTRUCTION_FAILED_LINEAGE_EVICTED":
-        return exceptions.ObjectReconstructionFailedLineageEvictedError(message=msg)
-    if kind == "OBJECT_RECONSTRUCTION_FAILED":
-        return exceptions.ObjectReconstructionFailedError(message=msg)
-    if kind == "OBJECT_FETCH_TIMED_OUT":
-        return exceptions.ObjectFetchTimedOutError(message=msg)
-    if kind == "OBJECT_STORE_FULL":
-        return exceptions.ObjectStoreFullError(msg)
-    if kind == "TASK_UNSCHEDULABLE":
-        return exceptions.TaskUnschedulableError(msg)
-    if kind == "FUNCTION_NOT_FOUND":
-        return exceptions.RaySystemError(msg)
+    if kind in _ERRORS_BY_MESSAGE:
+        return _ERRORS_BY_MESSAGE[kind](message=msg)
+    if kind in _ERRORS:
+        return _ERRORS[kind](msg)
     return exceptions.RayError(msg)
+
+
+# Error types (rpc::ErrorType names) and the exception each becomes: those
+# whose classes take the text as `message=`, and those that take it first.
+_ERRORS_BY_MESSAGE = {
+    "TASK_CANCELLED": exceptions.TaskCancelledError,
+    "OWNER_DIED": exceptions.OwnerDiedError,
+    "OBJECT_LOST": exceptions.ObjectLostError,
+    "OBJECT_RECONSTRUCTION_FAILED_MAX_ATTEMPTS":
+        exceptions.ObjectReconstructionFailedMaxAttemptsExceededError,
+    "OBJECT_RECONSTRUCTION_FAILED_LINEAGE_EVICTED":
+        exceptions.ObjectReconstructionFailedLineageEvictedError,
+    "OBJECT_RECONSTRUCTION_FAILED": exceptions.ObjectReconstructionFailedError,
+    "OBJECT_FETCH_TIMED_OUT": exceptions.ObjectFetchTimedOutError,
+}
+_ERRORS = {
+    "ACTOR_DIED": exceptions.ActorDiedError,
+    "WORKER_DIED": exceptions.WorkerCrashedError,
+    "OUT_OF_MEMORY": exceptions.OutOfMemoryError,
+    "OBJECT_STORE_FULL": exceptions.ObjectStoreFullError,
+    "TASK_UNSCHEDULABLE": exceptions.TaskUnschedulableError,
+    "FUNCTION_NOT_FOUND": exceptions.RaySystemError,
+}
 
 
 def value_of(meta, buf):
