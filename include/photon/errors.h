@@ -44,6 +44,13 @@ class WorkerCrashedError : public Error {
   using Error::Error;
 };
 
+// The node running the task died (its raylet failed its health checks), and
+// no retries were left. As in Ray, not a WorkerCrashedError.
+class NodeDiedError : public Error {
+ public:
+  using Error::Error;
+};
+
 // The node ran low on memory and its raylet killed the worker running the
 // task (out-of-memory prevention), and no retries were left.
 class OutOfMemoryError : public Error {

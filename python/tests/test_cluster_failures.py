@@ -101,6 +101,27 @@ def test_task_retried_on_another_node_after_crash(ray_start_cluster):
     assert ray.get(ref, timeout=45) == second.node_id
 
 
+def test_task_without_retries_on_a_crashed_node_raises_node_died(ray_start_cluster, tmp_path):
+    cluster = ray_start_cluster
+    cluster.add_node(num_cpus=1)
+    victim = cluster.add_node(num_cpus=1, resources={"v": 1})
+    cluster.connect()
+
+    @ray.remote(num_cpus=0, resources={"v": 1}, max_retries=0)
+    def hang(path):
+        open(path, "w").close()
+        time.sleep(120)
+
+    marker = str(tmp_path / "started")
+    ref = hang.remote(marker)
+    assert _wait_until(lambda: os.path.exists(marker), timeout=30)
+    cluster.remove_node(victim, allow_graceful=False)
+    with pytest.raises(ray.exceptions.NodeDiedError) as info:
+        ray.get(ref, timeout=60)
+    assert not isinstance(info.value, ray.exceptions.WorkerCrashedError)
+    assert "max_retries=0" in str(info.value)
+
+
 # --- actor lifetimes -------------------------------------------------------------------
 
 def _run_driver(address, body):

@@ -211,6 +211,20 @@ TEST_F(TaskSubmitterTest, DeadWorkerWithoutRetriesFailsTheTask) {
   EXPECT_NE(Value(t)->Error().message().find("killed by signal 9"), std::string::npos);
 }
 
+TEST_F(TaskSubmitterTest, ATaskWhoseNodeDiedWithoutRetriesFailsWithNodeDied) {
+  TaskID t = Submit(/*max_retries=*/0);
+  rpc::Address w = GrantLease(Local(), remote_node_);  // a worker on the other node
+  rpc::NodeInfo dead = Node(remote_node_, 7001);
+  dead.set_state(rpc::NodeInfo::DEAD);
+  gcs_.SetNodes({Node(local_node_, 7000), dead});
+  Worker(w)->pushes.Reply(absl::UnavailableError("connection refused"));
+  ASSERT_NE(Value(t), nullptr);
+  ASSERT_TRUE(Value(t)->IsError());
+  EXPECT_EQ(Value(t)->Error().type(), rpc::NODE_DIED);
+  EXPECT_NE(Value(t)->Error().message().find("node running task 'f' died"), std::string::npos)
+      << Value(t)->Error().message();
+}
+
 TEST_F(TaskSubmitterTest, ApplicationErrorsRetryOnlyWithRetryExceptions) {
   TaskID t = Submit(/*max_retries=*/1, /*retry_exceptions=*/true);
   rpc::Address w = GrantLease(Local(), local_node_);

@@ -44,6 +44,7 @@ _ERRORS_BY_MESSAGE = {
 _ERRORS = {
     "ACTOR_DIED": exceptions.ActorDiedError,
     "WORKER_DIED": exceptions.WorkerCrashedError,
+    "NODE_DIED": exceptions.NodeDiedError,
     "OUT_OF_MEMORY": exceptions.OutOfMemoryError,
     "OBJECT_STORE_FULL": exceptions.ObjectStoreFullError,
     "TASK_UNSCHEDULABLE": exceptions.TaskUnschedulableError,

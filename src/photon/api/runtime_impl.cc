@@ -39,6 +39,8 @@ void ThrowError(const rpc::ErrorInfo& e) {
       throw TaskError(e.exception_type(), e.message(), e.where());
     case rpc::WORKER_DIED:
       throw WorkerCrashedError(e.message());
+    case rpc::NODE_DIED:
+      throw NodeDiedError(e.message());
     case rpc::OUT_OF_MEMORY:
       throw OutOfMemoryError(e.message());
     case rpc::ACTOR_DIED:

@@ -42,4 +42,9 @@ void WorkerLiveness::Check(const rpc::Address& worker, Done done) {
   });
 }
 
+bool WorkerLiveness::NodeDied(const rpc::Address& peer) const {
+  auto node = NodeID::FromBinary(peer.node_id());
+  return node.ok() && nodes_->IsDead(*node);
+}
+
 }  // namespace photon::core

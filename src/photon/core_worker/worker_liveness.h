@@ -44,6 +44,10 @@ class WorkerLiveness {
   // unreachable): the caller tries again later.
   void Check(const rpc::Address& worker, Done done);
 
+  // True if the node `peer` ran on is known dead (the GCS said so to the
+  // node directory): the peer died with its node, not on its own.
+  bool NodeDied(const rpc::Address& peer) const;
+
   // Calls `attempt(cb)` (one call to `peer`) until it succeeds or fails for
   // good, trying again after a growing backoff while it fails transiently
   // and `peer` is not known dead. A dead peer ends it with Unavailable naming

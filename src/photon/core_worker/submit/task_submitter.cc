@@ -374,10 +374,17 @@ void TaskSubmitter::OnWorkerDied(const std::string& key, std::shared_ptr<Lease> 
       } else {
         // The raylet's memory monitor names itself in the reason (raylet/memory_monitor.h).
         const bool oom = why.find("the memory monitor killed it") != std::string::npos;
-        fail = MakeError(oom ? rpc::OUT_OF_MEMORY : rpc::WORKER_DIED,
-                         fmt::format("the worker running task '{}' died ({}), and no retries "
-                                     "are left (max_retries={})",
-                                     t.spec.name(), why, t.spec.max_retries()));
+        if (d_.liveness->NodeDied(lease->worker)) {
+          fail = MakeError(rpc::NODE_DIED,
+                           fmt::format("the node running task '{}' died ({}), and no retries "
+                                       "are left (max_retries={})",
+                                       t.spec.name(), why, t.spec.max_retries()));
+        } else {
+          fail = MakeError(oom ? rpc::OUT_OF_MEMORY : rpc::WORKER_DIED,
+                           fmt::format("the worker running task '{}' died ({}), and no retries "
+                                       "are left (max_retries={})",
+                                       t.spec.name(), why, t.spec.max_retries()));
+        }
       }
     }
     Pump(key, &actions);
