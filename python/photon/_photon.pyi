@@ -104,7 +104,7 @@ def submit_task(function: str, name: str, args: list, num_returns: int, resource
 
 def create_actor(class_key: str, args: list, name: str, namespace: str, resources: dict,
                  max_restarts: int, max_task_retries: int, max_concurrency: int,
-                 detached: bool) -> bytes:
+                 detached: bool, scheduling: tuple = ..., class_name: str = "") -> bytes:
     """Returns the actor id (one handle ref held). ValueError for bad options,
     RuntimeError('... already exists ...') for a taken name."""
 
@@ -142,6 +142,17 @@ def pg_get_named(name: str, namespace: str) -> Optional[dict]: ...
 def pg_all() -> list: ...
 def pg_wait(id: bytes, timeout_ms: int) -> bool:
     """True once placed, False after timeout_ms (< 0: none); ValueError if removed."""
+
+# --- the state API (src/photon/state/state_api.h) ---------------------------------
+# `address` "" reads the connected cluster. Bad input raises ValueError naming it.
+def state_schema(resource: str) -> list:
+    """[(column, is_detail, is_filterable)] in Ray's order."""
+def state_list(resource: str, filters: list, limit: int, detail: bool, timeout_ms: int,
+               address: str) -> tuple:
+    """(rows as JSON text, rows matched before the limit, warnings, partial failures)."""
+def state_get(resource: str, id: str, address: str) -> str | None:
+    """Every row with that id as JSON text (every attempt of a task); None if none."""
+def state_summarize(resource: str, address: str) -> str: ...
 
 # --- more objects -----------------------------------------------------------------
 def put_parts(metadata: bytes, parts: list) -> bytes:

@@ -16,11 +16,12 @@ void BindActors(nb::module_& m) {
       [](const std::string& class_key, nb::list args, const std::string& name,
          const std::string& ns, const std::map<std::string, double>& resources, int max_restarts,
          int max_task_retries, int max_concurrency, bool detached,
-         const SchedulingTuple& scheduling) {
+         const SchedulingTuple& scheduling, const std::string& class_name) {
         auto w = CurrentWorker();
         core::ActorCreationOptions o;
         o.scheduling = ToStrategy(scheduling);
         o.factory_name = class_key;
+        o.class_name = class_name;
         o.name = name;
         o.ray_namespace = ns;
         o.resources = resources;
@@ -40,7 +41,8 @@ void BindActors(nb::module_& m) {
       nb::arg("resources"), nb::arg("max_restarts"), nb::arg("max_task_retries"),
       nb::arg("max_concurrency"), nb::arg("detached"),
       nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false, nb::bytes("", 0), -1,
-                                              false, std::vector<LabelTerm>()));
+                                              false, std::vector<LabelTerm>()),
+      nb::arg("class_name") = "");
 
   m.def("submit_actor_task", [](nb::bytes actor_id, const std::string& method, nb::list args,
                                 int num_returns, const std::string& name, bool streaming) {

@@ -15,6 +15,7 @@ void BindActors(nb::module_& m);
 void BindStreams(nb::module_& m);
 void BindGcs(nb::module_& m);
 void BindCluster(nb::module_& m);
+void BindStateApi(nb::module_& m);
 }  // namespace photon::python
 
 NB_MODULE(_photon, m) {
@@ -28,4 +29,5 @@ NB_MODULE(_photon, m) {
   photon::python::BindStreams(m);
   photon::python::BindGcs(m);
   photon::python::BindCluster(m);
+  photon::python::BindStateApi(m);
 }

@@ -73,15 +73,15 @@ def test_start_status_stop(cli_env):
     assert "pending" in out and "too_big" in out and "no room" in out
     nodes = json.loads(_photon("list", "nodes", "--format", "json", "--address", address).stdout)
     assert len(nodes) == 1 and nodes[0]["labels"]["zone"] == "a"
-    assert nodes[0]["resources"]["custom"] == 2
+    assert nodes[0]["resources_total"]["custom"] == 2
     groups = json.loads(_photon("list", "placement-groups", "--format", "json").stdout)
     assert {g["name"]: g["state"] for g in groups} == {"held": "CREATED", "too_big": "PENDING"}
     table = _photon("list", "placement-groups").stdout.splitlines()
-    assert table[0].split()[:3] == ["PLACEMENT_GROUP_ID", "NAME", "STATE"]
+    assert table[0].split()[:4] == ["PLACEMENT_GROUP_ID", "NAME", "CREATOR_JOB_ID", "STATE"]
     assert len(table) == 3
     jobs = json.loads(_photon("list", "jobs", "--format", "json").stdout)
     assert any(j["status"] == "RUNNING" for j in jobs)
-    assert _photon("list", "tasks").returncode != 0  # not a thing it lists (yet)
+    assert _photon("list", "things").returncode != 0  # not a resource
 
     # Workers: this driver, and the worker that holds an actor.
     @photon.remote(num_cpus=0)
@@ -98,7 +98,7 @@ def test_start_status_stop(cli_env):
     assert by_pid[holder_pid]["state"] == "LEASED"
     assert by_pid[holder_pid]["node_id"] == nodes[0]["node_id"]
     assert _photon("list", "workers").stdout.splitlines()[0].split()[:3] == \
-        ["WORKER_ID", "WORKER_TYPE", "STATE"]
+        ["WORKER_ID", "IS_ALIVE", "WORKER_TYPE"]
 
     # A shape no node can ever serve is named in the status, with who asks for it.
     @photon.remote(num_cpus=100)

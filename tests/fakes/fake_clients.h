@@ -335,6 +335,17 @@ class FakeGcsClient : public GcsClient {
     failures.push_back(worker_id);
   }
   void PublishLogAsync(const rpc::LogBatch&) override {}
+  void AddTaskEventDataAsync(const rpc::AddTaskEventDataRequest& request,
+                             std::function<void(const absl::Status&)> done) override {
+    {
+      absl::MutexLock lock(&mu_);
+      task_event_batches.push_back(request);
+    }
+    if (done) done(absl::OkStatus());
+  }
+  absl::StatusOr<rpc::GetTaskEventsReply> GetTaskEvents(const rpc::GetTaskEventsRequest&) override {
+    return rpc::GetTaskEventsReply();
+  }
   void OnClusterLost(std::function<void(const std::string&)>) override {}
   void Subscribe(std::vector<rpc::Channel> channels, std::string,
                  std::function<void(const rpc::PubMessage&)> callback) override {
@@ -368,6 +379,7 @@ class FakeGcsClient : public GcsClient {
   std::vector<rpc::CreateActorRequest> creates;
   std::vector<ActorID> kills;
   std::vector<std::string> failures;
+  std::vector<rpc::AddTaskEventDataRequest> task_event_batches;  // what AddTaskEventDataAsync got
 
  private:
   std::string address_ = "fake-gcs:1";

@@ -104,7 +104,8 @@ class ActorClass:
                 key, task_args.pack_args(args, kwargs), name, namespace, resources,
                 o.get("max_restarts") or 0, o.get("max_task_retries") or 0, core_concurrency,
                 o.get("lifetime") == "detached",
-                opts.scheduling_of(o, resources, f"actor {self._cls.__name__}"))
+                opts.scheduling_of(o, resources, f"actor {self._cls.__name__}"),
+                self._cls.__name__)
         except ValueError as e:
             if o.get("get_if_exists") and "already exists" in str(e):
                 existing = _photon.get_named_actor(name, namespace)
@@ -201,6 +202,10 @@ class ActorHandle:
             method_options = {}
         return ActorMethod(self, name, method_options)
 
+    def _task_name(self, method):
+        # Ray's name of an actor call: "Class.method".
+        return f"{self._cls.__name__}.{method}" if self._cls is not None else method
+
     def _call(self, name, args, kwargs, method_options):
         if self._cls is not None:
             signature.check(signature.of_method(self._cls, name), args, kwargs,
@@ -226,7 +231,8 @@ class ActorHandle:
         ids = _photon.submit_actor_task(self._actor_id, function,
                                         task_args.pack_args(args, kwargs),
                                         1 if streaming else num_returns,
-                                        method_options.get("name") or name, streaming)
+                                        method_options.get("name") or self._task_name(name),
+                                        streaming)
         refs = [ObjectRef(i, _adopt=True) for i in ids]
         if streaming:
             return ObjectRefGenerator(refs[0])

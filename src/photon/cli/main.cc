@@ -3,7 +3,9 @@
 //                [--labels '{"zone": "a"}'] [--block]
 //   photon start --address HOST:PORT [...]
 //   photon status [--address HOST:PORT]
-//   photon list nodes|placement-groups|actors|jobs [--format table|json]
+//   photon list tasks|actors|nodes|jobs|workers|placement-groups [--filter k=v] [--limit N]
+//               [--detail] [--format table|json|yaml]
+//   photon get RESOURCE ID / photon summary tasks|actors
 //   photon stop [--force]
 #include <signal.h>
 #include <unistd.h>
@@ -29,6 +31,7 @@
 #include "photon/protocol/raylet.grpc.pb.h"
 #include "photon/rpc/auth.h"
 #include "photon/rpc/client.h"
+#include "photon/state/state_api.h"
 
 #ifndef PHOTON_VERSION_STRING
 #define PHOTON_VERSION_STRING "unknown"
@@ -399,106 +402,31 @@ int Status(const SystemConfig& config, std::string address) {
   return 0;
 }
 
-// `photon list nodes|placement-groups|actors|jobs|workers`: one row per entry, as a
-// table or as JSON (a list of objects with the table's columns).
-int List(const SystemConfig& config, std::string address, const std::string& what,
-         const std::string& format) {
-  auto gcs = ConnectToCluster(config, &address, "list");
-  if (gcs == nullptr) return 1;
-  std::vector<std::string> columns;
-  nlohmann::json rows = nlohmann::json::array();
-  absl::Status failed;
-  if (what == "nodes") {
-    columns = {"node_id", "state", "address", "resources", "labels"};
-    auto nodes = gcs->GetAllNodes();
-    failed = nodes.status();
-    for (const auto& n : nodes.value_or(std::vector<photon::rpc::NodeInfo>())) {
-      nlohmann::json res = nlohmann::json::object(), labels = nlohmann::json::object();
-      for (const auto& [k, v] : n.resources_total()) {
-        if (k.find("_group_") == std::string::npos) res[k] = v;
-      }
-      for (const auto& [k, v] : n.labels()) labels[k] = v;
-      rows.push_back({{"node_id", photon::NodeID::FromBinaryOrDie(n.node_id()).Hex()},
-                      {"state", photon::rpc::NodeInfo::State_Name(n.state())},
-                      {"address", fmt::format("{}:{}", n.ip(), n.raylet_port())},
-                      {"resources", res},
-                      {"labels", labels}});
-    }
-  } else if (what == "placement-groups") {
-    columns = {"placement_group_id", "name", "state", "strategy", "bundles", "reason"};
-    auto groups = gcs->GetAllPlacementGroups();
-    failed = groups.status();
-    for (const auto& g : groups.value_or(std::vector<photon::rpc::PlacementGroupTableData>())) {
-      nlohmann::json bundles = nlohmann::json::array();
-      for (const auto& b : g.spec().bundles()) {
-        nlohmann::json r = nlohmann::json::object();
-        for (const auto& [k, v] : b.resources()) r[k] = v;
-        bundles.push_back(r);
-      }
-      rows.push_back(
-          {{"placement_group_id",
-            photon::PlacementGroupID::FromBinaryOrDie(g.spec().placement_group_id()).Hex()},
-           {"name", g.spec().name()},
-           {"state", photon::rpc::PlacementGroupTableData::State_Name(g.state())},
-           {"strategy", photon::rpc::PlacementStrategy_Name(g.spec().strategy())},
-           {"bundles", bundles},
-           {"reason", g.pending_reason()}});
-    }
-  } else if (what == "actors") {
-    columns = {"actor_id", "class_name", "state", "name", "pid"};
-    auto actors = gcs->ListActors();
-    failed = actors.status();
-    for (const auto& a : actors.value_or(std::vector<photon::rpc::ActorTableData>())) {
-      rows.push_back({{"actor_id", photon::ActorID::FromBinaryOrDie(a.actor_id()).Hex()},
-                      {"class_name", a.class_name()},
-                      {"state", photon::rpc::ActorTableData::State_Name(a.state())},
-                      {"name", a.name()},
-                      {"pid", a.pid()}});
-    }
-  } else if (what == "workers") {
-    columns = {"worker_id", "worker_type", "state", "node_id", "ip", "pid", "job_id", "resources"};
-    auto nodes = gcs->GetAllNodes();
-    failed = nodes.status();
-    for (const auto& n : nodes.value_or(std::vector<photon::rpc::NodeInfo>())) {
-      if (n.state() != photon::rpc::NodeInfo::ALIVE) continue;
-      auto stats = NodeStats(config, n);
-      if (!stats) continue;
-      for (const auto& w : stats->workers()) {
-        nlohmann::json res = nlohmann::json::object();
-        for (const auto& [k, v] : w.resources()) res[k] = v;
-        rows.push_back({{"worker_id", photon::WorkerID::FromBinaryOrDie(w.worker_id()).Hex()},
-                        {"worker_type", w.is_driver() ? "DRIVER" : "WORKER"},
-                        {"state", w.state()},
-                        {"node_id", photon::NodeID::FromBinaryOrDie(n.node_id()).Hex()},
-                        {"ip", n.ip()},
-                        {"pid", w.pid()},
-                        {"job_id", photon::JobID::FromBinaryOrDie(w.job_id()).Hex()},
-                        {"resources", res}});
-      }
-    }
-  } else if (what == "jobs") {
-    columns = {"job_id", "status", "driver_pid", "namespace"};
-    auto jobs = gcs->GetAllJobs();
-    failed = jobs.status();
-    for (const auto& j : jobs.value_or(std::vector<photon::rpc::JobInfo>())) {
-      rows.push_back({{"job_id", photon::JobID::FromBinaryOrDie(j.job_id()).Hex()},
-                      {"status", j.is_dead() ? "FINISHED" : "RUNNING"},
-                      {"driver_pid", j.driver_pid()},
-                      {"namespace", j.ray_namespace()}});
-    }
-  }
-  if (!failed.ok()) {
-    std::fprintf(stderr, "photon list: %s\n", std::string(failed.message()).c_str());
-    return 1;
-  }
+// Prints rows as a table (each column as wide as its widest cell), JSON or YAML.
+void PrintRows(const nlohmann::ordered_json& rows, const std::string& format) {
   if (format == "json") {
     std::printf("%s\n", rows.dump(2).c_str());
-    return 0;
+    return;
   }
-  // A table: each column as wide as its widest cell.
-  auto cell = [](const nlohmann::json& v) {
-    return v.is_string() ? v.get<std::string>() : v.dump();
+  auto cell = [](const nlohmann::ordered_json& v) {
+    return v.is_string() ? v.get<std::string>() : (v.is_null() ? std::string() : v.dump());
   };
+  if (format == "yaml") {
+    // JSON values are YAML flow values; one mapping per row.
+    for (const auto& r : rows) {
+      bool first = true;
+      for (const auto& [k, v] : r.items()) {
+        std::printf("%s%s: %s\n", first ? "- " : "  ", k.c_str(),
+                    v.is_null() ? "null" : v.dump().c_str());
+        first = false;
+      }
+    }
+    return;
+  }
+  std::vector<std::string> columns;
+  if (!rows.empty()) {
+    for (const auto& [k, v] : rows[0].items()) columns.push_back(k);
+  }
   std::vector<size_t> width;
   for (const auto& c : columns) width.push_back(c.size());
   for (const auto& r : rows) {
@@ -525,6 +453,71 @@ int List(const SystemConfig& config, std::string address, const std::string& wha
     for (const auto& c : columns) cells.push_back(cell(r[c]));
     line(cells);
   }
+}
+
+// Keeps the columns in the schema's order (nlohmann sorts object keys).
+nlohmann::ordered_json InSchemaOrder(const std::string& what, const nlohmann::json& rows) {
+  auto schema = photon::state::Schema(what);
+  if (!schema.ok()) return nlohmann::ordered_json::parse(rows.dump());
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& r : rows) {
+    nlohmann::ordered_json o = nlohmann::ordered_json::object();
+    for (const auto& c : *schema) {
+      if (r.contains(c.name)) o[c.name] = r[c.name];
+    }
+    out.push_back(o);
+  }
+  return out;
+}
+
+// `photon list|get|summary RESOURCE`: the state API (src/photon/state).
+int State(const SystemConfig& config, std::string address, const std::string& verb,
+          const std::string& what, const std::string& id, const std::vector<std::string>& filters,
+          int64_t limit, bool detail, const std::string& format) {
+  auto gcs = ConnectToCluster(config, &address, verb.c_str());
+  if (gcs == nullptr) return 1;
+  photon::state::StateApi api(gcs.get(), config);
+  auto fail = [&](const absl::Status& s) {
+    std::fprintf(stderr, "photon %s: %s\n", verb.c_str(), std::string(s.message()).c_str());
+    return 1;
+  };
+  if (verb == "summary") {
+    auto got = api.Summarize(what);
+    if (!got.ok()) return fail(got.status());
+    if (format == "json") {
+      std::printf("%s\n", got->dump(2).c_str());
+      return 0;
+    }
+    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+    for (const auto& [name, s] : (*got)["summary"].items()) {
+      std::string counts;
+      for (const auto& [state, n] : s["state_counts"].items()) {
+        counts += fmt::format("{}{}: {}", counts.empty() ? "" : ", ", state, n.get<int64_t>());
+      }
+      rows.push_back({{"name", name}, {"state_counts", counts}});
+    }
+    PrintRows(rows, "table");
+    return 0;
+  }
+  if (verb == "get") {
+    auto got = api.Get(what, id);
+    if (!got.ok()) return fail(got.status());
+    PrintRows(InSchemaOrder(what, *got), format == "table" ? "yaml" : format);
+    return 0;
+  }
+  photon::state::ListOptions options;
+  options.limit = limit;
+  options.detail = detail;
+  for (const auto& text : filters) {
+    auto f = photon::state::ParseFilter(text);
+    if (!f.ok()) return fail(f.status());
+    options.filters.push_back(*f);
+  }
+  auto listed = api.List(what, options);
+  if (!listed.ok()) return fail(listed.status());
+  for (const auto& w : listed->partial_failures) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  for (const auto& w : listed->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  PrintRows(InSchemaOrder(what, listed->rows), format);
   return 0;
 }
 
@@ -567,18 +560,42 @@ int main(int argc, char** argv) {
   std::string status_address;
   status->add_option("--address", status_address, "GCS address (default: the started cluster)");
 
-  auto* list = app.add_subcommand(
-      "list", "List the cluster's nodes, placement groups, actors, jobs or workers");
-  std::string list_what, list_format = "table", list_address;
-  list->add_option("what", list_what, "nodes, placement-groups, actors, jobs or workers")
+  // The state API: photon list|get|summary.
+  std::string state_what, state_id, state_format = "table", state_address;
+  std::vector<std::string> state_filters;
+  int64_t state_limit = 100;
+  bool state_detail = false;
+  const std::vector<std::string> state_resources = {
+      "tasks", "actors", "nodes", "jobs", "workers", "placement-groups", "placement_groups"};
+  auto* list = app.add_subcommand("list",
+                                  "List tasks, actors, nodes, jobs, workers or placement "
+                                  "groups (the state API)");
+  list->add_option("what", state_what, "tasks, actors, nodes, jobs, workers or placement-groups")
       ->required()
-      ->check(CLI::IsMember({"nodes", "placement-groups", "actors", "jobs", "workers"}));
-  list->add_option("--format", list_format, "table (default) or json")
-      ->check(CLI::IsMember({"table", "json"}));
-  list->add_option("--address", list_address, "GCS address (default: the started cluster)");
+      ->check(CLI::IsMember(state_resources));
+  list->add_option("--filter,-f", state_filters,
+                   "key=value or key!=value (repeatable; case-insensitive)");
+  list->add_option("--limit", state_limit, "At most this many rows (default 100)");
+  list->add_flag("--detail", state_detail, "Every column, not only the main ones");
+  auto* get = app.add_subcommand("get",
+                                 "Show one task (every attempt), actor, node, job, worker "
+                                 "or placement group by id");
+  get->add_option("what", state_what, "tasks, actors, nodes, jobs, workers or placement-groups")
+      ->required()
+      ->check(CLI::IsMember(state_resources));
+  get->add_option("id", state_id, "Its id (hex)")->required();
+  auto* summary = app.add_subcommand("summary", "Count tasks or actors by name and state");
+  summary->add_option("what", state_what, "tasks or actors")
+      ->required()
+      ->check(CLI::IsMember({"tasks", "actors"}));
+  for (CLI::App* sub : {list, get, summary}) {
+    sub->add_option("--format", state_format, "table (default), json or yaml")
+        ->check(CLI::IsMember({"table", "json", "yaml"}));
+    sub->add_option("--address", state_address, "GCS address (default: the started cluster)");
+  }
 
   std::string token;
-  for (CLI::App* sub : {start, status, list}) {
+  for (CLI::App* sub : {start, status, list, get, summary}) {
     sub->add_option("--token", token,
                     "The cluster token (default: PHOTON_CLUSTER_TOKEN, else the one a cluster on "
                     "this host recorded; a new one for --head)");
@@ -611,6 +628,11 @@ int main(int argc, char** argv) {
   }
   if (stop->parsed()) return Stop(*config, force);
   if (status->parsed()) return Status(*config, status_address);
-  if (list->parsed()) return List(*config, list_address, list_what, list_format);
+  for (CLI::App* sub : {list, get, summary}) {
+    if (sub->parsed()) {
+      return State(*config, state_address, sub->get_name(), state_what, state_id, state_filters,
+                   state_limit, state_detail, state_format);
+    }
+  }
   return 0;
 }

@@ -30,6 +30,12 @@ PHOTON_CONFIG(int64_t, gcs_rpc_timeout_ms, 10000, "Deadline of one attempt of a 
 PHOTON_CONFIG(int64_t, gcs_rpc_retry_deadline_ms, 60000, "How long a call to the GCS that fails transiently (unreachable, overloaded) is tried again before it fails")
 PHOTON_CONFIG(int64_t, pubsub_poll_timeout_ms, 10000, "How long the GCS holds a subscriber's long poll open when there is nothing new")
 
+// --- observability ---
+PHOTON_CONFIG(bool, enable_task_events, true, "Record each task's and actor call's state transitions and send them to the GCS for the state API (list_tasks, timeline)")
+PHOTON_CONFIG(int64_t, task_events_report_interval_ms, 1000, "How often a core worker sends the task events it recorded to the GCS")
+PHOTON_CONFIG(int64_t, task_events_max_buffer_size, 100000, "Task state transitions a core worker keeps before sending; more are dropped and counted")
+PHOTON_CONFIG(int64_t, task_events_max_num_task_in_gcs, 100000, "Task attempts the GCS keeps for the state API; beyond it the oldest finished go first, and the drops are counted")
+
 // --- RPC between raylets and core workers ---
 PHOTON_CONFIG(int64_t, rpc_timeout_ms, 10000, "Deadline of one attempt of a control call between raylets and core workers (not task pushes or lease requests, which wait for work)")
 PHOTON_CONFIG(int64_t, rpc_retry_deadline_ms, 60000, "How long a control call to a peer that is not known to be dead is tried again after transient failures")

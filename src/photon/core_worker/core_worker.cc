@@ -152,6 +152,15 @@ void CoreWorker::Assemble() {
       [this](const ObjectID& id, rpc::ErrorInfo* error) { return Reconstruct(id, error); }});
   borrows_ = std::make_unique<BorrowTracker>(BorrowTracker::Deps{
       &config_, refs_.get(), workers_.get(), liveness_.get(), gcs_.get(), timer_.get(), address_});
+  events_ = std::make_unique<TaskEventBuffer>(
+      TaskEventBuffer::Options{config_.enable_task_events(), config_.task_events_max_buffer_size(),
+                               node_id_, worker_id_, static_cast<int32_t>(getpid())},
+      [gcs = gcs_.get()](rpc::AddTaskEventDataRequest req,
+                         std::function<void(const absl::Status&)> done) {
+        gcs->AddTaskEventDataAsync(req, std::move(done));
+      });
+  events_->Start(timer_.get(), absl::Milliseconds(config_.task_events_report_interval_ms()),
+                 guard_);
   tasks_ = std::make_unique<TaskManager>(
       refs_.get(), memory_store_.get(), address_,
       [this](const ObjectID& id, const NodeID& node) {
@@ -160,7 +169,7 @@ void CoreWorker::Assemble() {
       [this](const ObjectID& outer, const std::vector<OwnedRef>& borrows) {
         for (const auto& b : borrows) borrows_->EndBorrow(b.owner, b.id, 1, outer.Binary());
       },
-      config_.max_lineage_bytes());
+      config_.max_lineage_bytes(), events_.get());
   resolver_ = std::make_unique<DependencyResolver>(
       memory_store_.get(),
       [this](const ObjectID& id, const rpc::Address& owner) {
@@ -190,15 +199,15 @@ void CoreWorker::Assemble() {
       ActorSubmitter::Deps{&config_, tasks_.get(), resolver_.get(), workers_.get(), gcs_.get(),
                            timer_.get(), guard_, worker_id_.Binary()});
   if (!options_.is_driver) {
-    receiver_ = std::make_unique<TaskReceiver>(
-        TaskReceiver::Deps{&config_, options_.executor, options_.interrupt, fetcher_.get(),
-                           refs_.get(), borrows_.get(), streams_.get(), contexts_.get(), node_id_,
-                           [this](const ActorID& actor, bool restarted) {
-                             absl::MutexLock lock(&mu_);
-                             current_actor_ = actor;
-                             actor_restarted_ = restarted;
-                           },
-                           [this](const TaskID& parent) { submitter_->CancelChildrenOf(parent); }});
+    receiver_ = std::make_unique<TaskReceiver>(TaskReceiver::Deps{
+        &config_, options_.executor, options_.interrupt, fetcher_.get(), refs_.get(),
+        borrows_.get(), streams_.get(), contexts_.get(), node_id_,
+        [this](const ActorID& actor, bool restarted) {
+          absl::MutexLock lock(&mu_);
+          current_actor_ = actor;
+          actor_restarted_ = restarted;
+        },
+        [this](const TaskID& parent) { submitter_->CancelChildrenOf(parent); }, events_.get()});
   }
 }
 
@@ -220,6 +229,10 @@ void CoreWorker::Shutdown() {
   if (submitter_) submitter_->Stop();  // leases go back to their raylets
   if (borrows_) borrows_->Stop();      // owners hear of the borrows this process drops
   if (service_) service_->Detach();
+  // The last task events (a short driver's, an exiting worker's last task).
+  if (events_ && gcs_) {
+    events_->FlushAndWait(absl::Milliseconds(config_.shutdown_rpc_timeout_ms()));
+  }
   // From here on, late RPC callbacks leave this worker alone, and no delayed
   // work runs.
   guard_->Close();
@@ -521,13 +534,15 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(std::vector<TaskArgument> args,
   data.set_detached(options.detached);
   data.set_max_restarts(options.max_restarts);
   data.set_max_task_retries(options.max_task_retries);
-  data.set_class_name(options.factory_name);
+  const std::string& class_name =
+      options.class_name.empty() ? options.factory_name : options.class_name;
+  data.set_class_name(class_name);
   actor_submitter_->EnsureSubscribed();  // before the actor can change state
   PHOTON_RETURN_IF_ERROR(gcs_->RegisterActor(data));
 
   TaskID task_id = TaskID::ForActorCreationTask(actor_id);
   rpc::TaskSpec spec = specs_->Begin(rpc::ACTOR_CREATION_TASK, task_id, parent,
-                                     options.factory_name, options.factory_name, 1);
+                                     options.factory_name, class_name + ".__init__", 1);
   *spec.mutable_scheduling() = options.scheduling;
   for (const auto& [k, v] : options.resources) (*spec.mutable_resources())[k] = v;
   PHOTON_RETURN_IF_ERROR(TaskSpecBuilder::PlaceInBundle(&spec));

@@ -85,6 +85,9 @@ struct CoreWorkerOptions {
 
 struct ActorCreationOptions {
   std::string factory_name;
+  // What the state API shows (ActorState.class_name; the creation task is
+  // "<class_name>.__init__"); empty: factory_name.
+  std::string class_name;
   std::string name;
   std::string ray_namespace;  // empty: the job's
   std::map<std::string, double> resources;
@@ -279,6 +282,7 @@ class CoreWorker {
   std::unique_ptr<ReferenceCounter> refs_;
   std::unique_ptr<ObjectFetcher> fetcher_;
   std::unique_ptr<BorrowTracker> borrows_;
+  std::unique_ptr<TaskEventBuffer> events_;
   std::unique_ptr<TaskManager> tasks_;
   std::unique_ptr<DependencyResolver> resolver_;
   std::unique_ptr<TaskSpecBuilder> specs_;

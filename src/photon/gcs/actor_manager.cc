@@ -409,6 +409,7 @@ void ActorManager::OnLeaseReply(const ActorID& id, uint64_t attempt, const std::
       } else if (reply.has_worker()) {
         a.raylet_address = raylet;
         a.worker_id = reply.worker().worker_id();
+        a.data.set_pid(reply.worker_pid());
         by_worker_[a.worker_id] = id;
         Persist(a);  // a restarted GCS returns this worker if the actor is not up yet
         rpc::Address worker = reply.worker();

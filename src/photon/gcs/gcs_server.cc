@@ -75,6 +75,7 @@ GcsServer::GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, s
       },
       storage_.get()});
   server_.RegisterService(placement_groups_.get());
+  server_.RegisterService(&task_info_);
 }
 
 void GcsServer::UpdateNodeResources(
@@ -373,6 +374,9 @@ grpc::ServerUnaryReactor* GcsServer::MarkJobFinished(grpc::CallbackServerContext
   }
   actors_->OnJobFinished(job.job_id());
   placement_groups_->OnJobFinished(job.job_id());
+  if (auto j = JobID::FromBinary(job.job_id()); j.ok()) {
+    task_events_.OnJobFinished(*j, absl::GetCurrentTimeNanos());
+  }
   rpc::PubMessage msg;
   msg.set_channel(rpc::JOB_CHANNEL);
   msg.set_key(job.job_id());

@@ -29,6 +29,7 @@
 #include "photon/gcs/gcs_storage.h"
 #include "photon/gcs/placement_group_manager.h"
 #include "photon/gcs/pubsub.h"
+#include "photon/gcs/task_event_store.h"
 #include "photon/protocol/gcs.grpc.pb.h"
 #include "photon/protocol/raylet.grpc.pb.h"
 #include "photon/rpc/core_worker_client.h"
@@ -121,6 +122,8 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
   std::unique_ptr<rpc::CoreWorkerClientPool> workers_;
   std::unique_ptr<ActorManager> actors_;
   std::unique_ptr<PlacementGroupManager> placement_groups_;
+  TaskEventStore task_events_{config_.task_events_max_num_task_in_gcs()};
+  TaskInfoService task_info_{&task_events_};
   // Set by Recover before serving; read-only after.
   std::string cluster_id_;
 

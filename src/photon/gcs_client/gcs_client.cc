@@ -29,6 +29,7 @@ class GrpcGcsClient : public GcsClient {
     pubsub_ = rpc::PubsubGcsService::NewStub(channel);
     actors_ = rpc::ActorInfoGcsService::NewStub(channel);
     pgs_ = rpc::PlacementGroupInfoGcsService::NewStub(channel);
+    tasks_ = rpc::TaskInfoGcsService::NewStub(channel);
   }
 
   ~GrpcGcsClient() override {
@@ -328,6 +329,22 @@ class GrpcGcsClient : public GcsClient {
         until_it_lands);
   }
 
+  void AddTaskEventDataAsync(const rpc::AddTaskEventDataRequest& request,
+                             std::function<void(const absl::Status&)> done) override {
+    rpc::CallAsync(tasks_->async(), &rpc::TaskInfoGcsService::Stub::async::AddTaskEventData,
+                   "AddTaskEventData", request, timeout_ms_,
+                   [done = std::move(done)](const absl::Status& s, rpc::AddTaskEventDataReply&&) {
+                     if (done) done(s);
+                   });
+  }
+  absl::StatusOr<rpc::GetTaskEventsReply> GetTaskEvents(
+      const rpc::GetTaskEventsRequest& request) override {
+    rpc::GetTaskEventsReply reply;
+    PHOTON_RETURN_IF_ERROR(Sync(tasks_.get(), &rpc::TaskInfoGcsService::Stub::GetTaskEvents,
+                                "GetTaskEvents", request, &reply));
+    return reply;
+  }
+
   void PublishLogAsync(const rpc::LogBatch& batch) override {
     rpc::PublishRequest req;
     req.mutable_message()->set_channel(rpc::LOG_CHANNEL);
@@ -456,6 +473,7 @@ class GrpcGcsClient : public GcsClient {
   std::unique_ptr<rpc::PubsubGcsService::Stub> pubsub_;
   std::unique_ptr<rpc::ActorInfoGcsService::Stub> actors_;
   std::unique_ptr<rpc::PlacementGroupInfoGcsService::Stub> pgs_;
+  std::unique_ptr<rpc::TaskInfoGcsService::Stub> tasks_;
   const std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
   const std::shared_ptr<ThreadTimer> timer_;
   absl::Mutex lost_mu_;

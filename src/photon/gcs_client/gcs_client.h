@@ -104,6 +104,13 @@ class GcsClient {
   // Publication of worker output on the log channel (one attempt).
   virtual void PublishLogAsync(const rpc::LogBatch& batch) = 0;
 
+  // --- task events (the state API's task table) ---
+  // One attempt; `done` (optional) says whether the batch landed.
+  virtual void AddTaskEventDataAsync(const rpc::AddTaskEventDataRequest& request,
+                                     std::function<void(const absl::Status&)> done) = 0;
+  virtual absl::StatusOr<rpc::GetTaskEventsReply> GetTaskEvents(
+      const rpc::GetTaskEventsRequest& request) = 0;
+
   // Calls `handler` once (on a poller or reply thread) if the GCS turns out
   // to have restarted without the cluster's state (a new cluster_id: its
   // tables were in memory). From then on every call fails with

@@ -255,6 +255,7 @@ grpc::ServerUnaryReactor* NodeManager::RequestWorkerLease(grpc::CallbackServerCo
         if (w != workers_.end() && w->second.state == WorkerState::kLeased &&
             w->second.lease_id == req->lease_id()) {
           *reply->mutable_worker() = w->second.address;
+          reply->set_worker_pid(w->second.pid);
           for (const auto& [index, share] : w->second.gpus) reply->add_gpu_ids(index);
           reactor->Finish(grpc::Status::OK);
           return reactor;
@@ -321,6 +322,7 @@ void NodeManager::Grant(PendingLease& lease, Worker& worker) {
   if (!worker.lease_id.empty()) granted_[worker.lease_id] = worker.id;
   for (const auto& [index, share] : worker.gpus) lease.reply->add_gpu_ids(index);
   *lease.reply->mutable_worker() = worker.address;
+  lease.reply->set_worker_pid(worker.pid);
 }
 
 std::vector<std::pair<int, double>> NodeManager::AssignGpusLocked(double amount) {

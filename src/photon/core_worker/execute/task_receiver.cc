@@ -376,6 +376,7 @@ void TaskReceiver::Execute(const Item& item) {
       absl::MutexLock lock(&mu_);
       running_.insert(task_id);
     }
+    if (d_.events != nullptr) d_.events->RecordExecution(spec, rpc::RUNNING);
     result = d_.executor(spec, args);
     {
       absl::MutexLock lock(&mu_);
@@ -394,6 +395,10 @@ void TaskReceiver::Execute(const Item& item) {
       e.set_where(where);
       error = e;
     }
+  }
+  if (d_.events != nullptr && lost.empty()) {
+    d_.events->RecordExecution(spec, error ? rpc::FAILED : rpc::FINISHED,
+                               error ? &*error : nullptr);
   }
   if (spec.type() == rpc::ACTOR_CREATION_TASK && d_.on_actor_created) {
     d_.on_actor_created(ActorID::FromBinaryOrDie(spec.actor_id()), spec.restarted());

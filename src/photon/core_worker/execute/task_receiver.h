@@ -37,6 +37,7 @@
 #include "photon/core_worker/reference_counter.h"
 #include "photon/core_worker/stream_manager.h"
 #include "photon/core_worker/task_context.h"
+#include "photon/core_worker/task_event_buffer.h"
 #include "photon/protocol/core_worker.pb.h"
 
 namespace photon::core {
@@ -86,6 +87,8 @@ class TaskReceiver {
     std::function<void(const ActorID& actor, bool restarted)> on_actor_created;
     // Cancels the tasks this process submitted from within `parent`.
     std::function<void(const TaskID& parent)> cancel_children;
+    // Optional: records RUNNING and how each task ended (task events).
+    TaskEventBuffer* events = nullptr;
   };
   explicit TaskReceiver(Deps deps);
   ~TaskReceiver();

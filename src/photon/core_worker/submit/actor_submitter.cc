@@ -148,6 +148,8 @@ void ActorSubmitter::SendReady(const ActorID& id, Actor& a, std::vector<Action>*
     req.set_skip_before(skip_before);
     req.set_caller_worker_id(d_.self_worker_id);
     actions->push_back([this, id, s = seq, client, req = std::move(req)]() mutable {
+      d_.tasks->RecordStatus(TaskID::FromBinaryOrDie(req.task().task_id()), req.task().attempt(),
+                             rpc::SUBMITTED_TO_WORKER);
       Send(id, s, client, std::move(req));
     });
   }

@@ -10,13 +10,29 @@ constexpr size_t kRememberedEvictions = 100000;
 }  // namespace
 
 TaskManager::TaskManager(ReferenceCounter* refs, MemoryStore* store, rpc::Address self,
-                         FreeCopyFn free_copy, EndBorrowsFn end_borrows, int64_t max_lineage_bytes)
+                         FreeCopyFn free_copy, EndBorrowsFn end_borrows, int64_t max_lineage_bytes,
+                         TaskEventBuffer* events)
     : refs_(refs),
       store_(store),
       self_(std::move(self)),
       free_copy_(std::move(free_copy)),
       end_borrows_(std::move(end_borrows)),
-      max_lineage_bytes_(max_lineage_bytes) {}
+      max_lineage_bytes_(max_lineage_bytes),
+      events_(events) {}
+
+void TaskManager::RecordStatus(const TaskID& id, int attempt, rpc::TaskStatus status) {
+  if (events_ != nullptr) events_->RecordStatus(id, id.JobId(), attempt, status);
+}
+
+void TaskManager::RecordRetry(const TaskID& id, int new_attempt, const rpc::ErrorInfo& why) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = pending_.find(id);
+    if (it != pending_.end()) it->second.attempt = new_attempt;
+  }
+  if (events_ == nullptr) return;
+  events_->RecordStatus(id, id.JobId(), new_attempt - 1, rpc::FAILED, &why);
+}
 
 std::vector<ObjectID> TaskManager::AddPendingTask(const rpc::TaskSpec& spec,
                                                   const ArgumentRefs& args) {
@@ -31,8 +47,9 @@ std::vector<ObjectID> TaskManager::AddPendingTask(const rpc::TaskSpec& spec,
   // with neither.
   refs_->AddSubmittedRefs(args.held);
   for (const ObjectID& put : args.put) refs_->RemoveLocalRef(put);
+  if (events_ != nullptr) events_->RecordSubmitted(spec);
   absl::MutexLock lock(&mu_);
-  pending_[id] = Pending{spec.num_returns(), args.held};
+  pending_[id] = Pending{spec.num_returns(), args.held, spec.attempt()};
   return returns;
 }
 
@@ -125,11 +142,13 @@ absl::StatusOr<rpc::TaskSpec> TaskManager::Resubmit(const ObjectID& object) {
     if (l.rebuilds_left > 0) --l.rebuilds_left;
     l.spec.set_max_retries(l.rebuilds_left);
     spec = l.spec;
-    pending_[id] = Pending{spec.num_returns(), {}};
+    pending_[id] = Pending{spec.num_returns(), {}, spec.attempt()};
     // The entry stays (a rebuild that fails for good leaves it spent);
     // CompleteTask refreshes it with the retries the rerun has left.
   }
   for (int i = 1; i <= spec.num_returns(); ++i) store_->Erase(ObjectID::FromIndex(id, i));
+  // A rebuild is a new attempt of the task, shown from its submission.
+  if (events_ != nullptr) events_->RecordSubmitted(spec);
   return spec;
 }
 
@@ -196,6 +215,7 @@ size_t TaskManager::NumLineageEntries() const {
 void TaskManager::FailTask(const TaskID& id, const rpc::ErrorInfo& error) {
   Pending p;
   if (!Take(id, &p)) return;
+  if (events_ != nullptr) events_->RecordStatus(id, id.JobId(), p.attempt, rpc::FAILED, &error);
   auto v = ObjectValue::FromError(error);
   for (int i = 1; i <= std::max(1, p.num_returns); ++i) {
     store_->Put(ObjectID::FromIndex(id, i), v, /*overwrite=*/true);

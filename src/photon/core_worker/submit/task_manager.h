@@ -29,6 +29,7 @@
 #include "photon/core_worker/memory_store.h"
 #include "photon/core_worker/reference_counter.h"
 #include "photon/core_worker/submit/task_spec_builder.h"
+#include "photon/core_worker/task_event_buffer.h"
 #include "photon/protocol/core_worker.pb.h"
 
 namespace photon::core {
@@ -42,8 +43,19 @@ class TaskManager {
   using EndBorrowsFn =
       std::function<void(const ObjectID& outer, const std::vector<OwnedRef>& borrows)>;
 
+  // `events` (optional) records the owner's side of each task's states
+  // (submitted, retried, failed) for the state API; the submitters record
+  // theirs (waiting for a lease, pushed) through events().
   TaskManager(ReferenceCounter* refs, MemoryStore* store, rpc::Address self, FreeCopyFn free_copy,
-              EndBorrowsFn end_borrows, int64_t max_lineage_bytes = 0);
+              EndBorrowsFn end_borrows, int64_t max_lineage_bytes = 0,
+              TaskEventBuffer* events = nullptr);
+
+  TaskEventBuffer* events() const { return events_; }
+  // Task events of a pending task's current attempt (nothing without events).
+  void RecordStatus(const TaskID& id, int attempt, rpc::TaskStatus status);
+  // The attempt `new_attempt - 1` failed for `why` and the task runs again
+  // as `new_attempt`: the old attempt shows FAILED.
+  void RecordRetry(const TaskID& id, int new_attempt, const rpc::ErrorInfo& why);
 
   // Records a submitted task: its returns 1..num_returns become owned objects
   // with one local reference each (the caller's), and `args.held` count as
@@ -90,6 +102,7 @@ class TaskManager {
   struct Pending {
     int num_returns = 0;
     std::vector<ObjectID> held;
+    int attempt = 0;  // the current one, for the FAILED event of FailTask
   };
   struct Lineage {
     rpc::TaskSpec spec;
@@ -118,6 +131,7 @@ class TaskManager {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<TaskID, Pending> pending_ ABSL_GUARDED_BY(mu_);
   const int64_t max_lineage_bytes_;
+  TaskEventBuffer* const events_;
   absl::flat_hash_map<TaskID, Lineage> lineage_ ABSL_GUARDED_BY(mu_);
   std::deque<TaskID> lineage_order_ ABSL_GUARDED_BY(mu_);  // oldest first
   int64_t lineage_bytes_ ABSL_GUARDED_BY(mu_) = 0;

@@ -110,11 +110,34 @@ void TaskSubmitter::OnResolved(const TaskID& id, rpc::TaskSpec spec,
       *lt.mutable_scheduling() = t.spec.scheduling();
       for (const auto& a : d_.worker_command) lt.add_worker_command(a);
       for (const auto& [k, v] : d_.worker_env) (*lt.mutable_worker_env())[k] = v;
+      q.wait_reason = std::make_shared<const std::string>(WaitReason(t.spec));
     }
     q.tasks.push_back(id);
+    if (d_.tasks->events() != nullptr) {
+      const int attempt = t.spec.attempt();
+      actions.push_back([this, id, attempt, reason = q.wait_reason] {
+        d_.tasks->events()->RecordWaiting(id, id.JobId(), attempt, reason);
+      });
+    }
     Pump(t.key, &actions);
   }
   for (auto& a : actions) a();
+}
+
+std::string TaskSubmitter::WaitReason(const rpc::TaskSpec& spec) {
+  std::map<std::string, double> shape(spec.resources().begin(), spec.resources().end());
+  std::string text;
+  for (const auto& [k, v] : shape)
+    text += fmt::format("{}{}: {:g}", text.empty() ? "" : ", ", k, v);
+  const auto& s = spec.scheduling();
+  if (!s.placement_group_id().empty()) {
+    auto pg = PlacementGroupID::FromBinary(s.placement_group_id());
+    return fmt::format(
+        "waiting for a worker lease of {{{}}} in placement group {} (bundle {})", text,
+        pg.ok() ? pg->Hex() : "?",
+        s.bundle_index() < 0 ? std::string("any") : std::to_string(s.bundle_index()));
+  }
+  return fmt::format("waiting for a worker lease of {{{}}}", text);
 }
 
 void TaskSubmitter::Pump(const std::string& key, std::vector<Action>* actions) {
@@ -251,6 +274,16 @@ void TaskSubmitter::OnLeaseReply(const std::string& key, const std::string& rayl
         std::cerr << "photon: warning: a task cannot be scheduled: " << reply.message()
                   << ". It stays pending until a node that fits joins the cluster.\n";
         PHOTON_LOG_WARN("infeasible task: {}", reply.message());
+        if (d_.tasks->events() != nullptr) {
+          for (const TaskID& t : q.tasks) {
+            auto it = tasks_.find(t);
+            if (it == tasks_.end()) continue;
+            actions.push_back([this, t, attempt = it->second.spec.attempt(),
+                               why = "infeasible: " + reply.message()] {
+              d_.tasks->events()->RecordPendingReason(t, t.JobId(), attempt, why);
+            });
+          }
+        }
       }
       RetryLeasesAfter(key, absl::Milliseconds(d_.config->infeasible_retry_delay_ms()));
     } else if (reply.rejected()) {
@@ -294,6 +327,7 @@ rpc::TaskSpec TaskSubmitter::SpecForLease(const Task& t, const Lease& lease) {
 
 void TaskSubmitter::PushTask(const std::string& key, std::shared_ptr<Lease> lease, const TaskID& id,
                              rpc::TaskSpec spec, std::shared_ptr<Backoff> backoff) {
+  d_.tasks->RecordStatus(id, spec.attempt(), rpc::SUBMITTED_TO_WORKER);
   rpc::PushTaskRequest req;
   *req.mutable_task() = std::move(spec);
   req.set_intended_worker_id(lease->worker.worker_id());
@@ -355,6 +389,7 @@ void TaskSubmitter::OnWorkerDied(const std::string& key, std::shared_ptr<Lease> 
                                  const TaskID& id, const std::string& why) {
   std::vector<Action> actions;
   std::optional<rpc::ErrorInfo> fail;
+  std::optional<int> retry_attempt;
   {
     absl::MutexLock lock(&mu_);
     Queue& q = queues_[key];
@@ -367,6 +402,7 @@ void TaskSubmitter::OnWorkerDied(const std::string& key, std::shared_ptr<Lease> 
       if (t.retries_left != 0) {
         if (t.retries_left > 0) --t.retries_left;
         t.spec.set_attempt(t.spec.attempt() + 1);
+        retry_attempt = t.spec.attempt();
         t.pushed = false;
         t.lease.reset();
         q.tasks.push_front(id);
@@ -388,6 +424,13 @@ void TaskSubmitter::OnWorkerDied(const std::string& key, std::shared_ptr<Lease> 
       }
     }
     Pump(key, &actions);
+  }
+  if (retry_attempt) {
+    const bool node_died = d_.liveness->NodeDied(lease->worker);
+    d_.tasks->RecordRetry(id, *retry_attempt,
+                          MakeError(node_died ? rpc::NODE_DIED : rpc::WORKER_DIED,
+                                    fmt::format("the {} running the task died ({})",
+                                                node_died ? "node" : "worker", why)));
   }
   // The raylet reclaims the lease of a dead worker; the return just says so.
   ReturnLease(lease, true);
@@ -447,11 +490,20 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
       if (rerun) {
         resubmit = t.spec;
         resubmit->set_attempt(t.spec.attempt() + 1);
+        actions.push_back([this, id, attempt = resubmit->attempt()] {
+          d_.tasks->RecordRetry(id, attempt,
+                                MakeError(rpc::OBJECT_LOST, "arguments of the task were lost"));
+        });
         resubmit->set_max_retries(t.retries_left);
         tasks_.erase(it);
       } else if (reply.is_application_error() && t.spec.retry_exceptions() && t.retries_left != 0) {
         if (t.retries_left > 0) --t.retries_left;
         t.spec.set_attempt(t.spec.attempt() + 1);
+        if (d_.tasks->events() != nullptr) {
+          actions.push_back([this, id, attempt = t.spec.attempt(), error = reply.error()] {
+            d_.tasks->RecordRetry(id, attempt, error);
+          });
+        }
         t.pushed = false;
         t.lease.reset();
         q.tasks.push_front(id);

@@ -109,7 +109,8 @@ class TaskSubmitter {
     absl::flat_hash_map<std::string, std::string> pending_requests;  // lease id -> raylet
     rpc::RequestWorkerLeaseRequest lease_template;
     bool warned_infeasible = false;
-    bool retry_scheduled = false;  // requests wait for a retry delay
+    std::shared_ptr<const std::string> wait_reason;  // of its tasks, for the state API
+    bool retry_scheduled = false;                    // requests wait for a retry delay
   };
   // An RPC to start once the mutex is released.
   using Action = std::function<void()>;
@@ -133,6 +134,8 @@ class TaskSubmitter {
                         std::shared_ptr<Backoff> backoff, const absl::Status& status);
   // What is pushed to `lease` for task `t`: its spec and the lease's GPUs.
   static rpc::TaskSpec SpecForLease(const Task& t, const Lease& lease);
+  // Why a resolved task waits: a lease of its shape (in its group's bundle).
+  static std::string WaitReason(const rpc::TaskSpec& spec);
   void OnWorkerDied(const std::string& key, std::shared_ptr<Lease> lease, const TaskID& id,
                     const std::string& why);
   void FailTask(const TaskID& id, const rpc::ErrorInfo& error);

@@ -1,0 +1,26 @@
+"""photon.util.state: Ray's state API (`ray.util.state`) on Photon."""
+from photon.util.state.api import (  # noqa: F401
+    get_actor,
+    get_job,
+    get_node,
+    get_placement_group,
+    get_task,
+    get_worker,
+    list_actors,
+    list_jobs,
+    list_nodes,
+    list_placement_groups,
+    list_tasks,
+    list_workers,
+    summarize_actors,
+    summarize_tasks,
+)
+from photon.util.state.common import (  # noqa: F401
+    ActorState,
+    JobState,
+    NodeState,
+    PlacementGroupState,
+    TaskState,
+    WorkerState,
+)
+from photon.util.state.exception import RayStateApiException  # noqa: F401

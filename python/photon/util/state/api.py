@@ -1,0 +1,180 @@
+"""The state API of Ray's `ray.util.state`: list, get and summarize the
+cluster's tasks, actors, nodes, jobs, workers and placement groups.
+
+Every function reads the cluster through the native state API (the one the
+`photon list/get/summary` commands use). `address` is a GCS address; by
+default, the cluster this process is connected to.
+"""
+import json
+import logging
+import warnings
+from typing import List, Optional, Tuple, Union
+
+from photon import _photon
+from photon.util.state.common import dict_to_state
+from photon.util.state.exception import RayStateApiException
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LIMIT = 100
+DEFAULT_RPC_TIMEOUT = 30
+
+_PREDICATES = ("=", "!=")
+
+
+def _address(address):
+    if address in (None, "", "auto"):
+        return ""
+    return address
+
+
+def _call(fn, *args):
+    try:
+        return fn(*args)
+    except (ValueError, RuntimeError, TimeoutError) as e:
+        raise RayStateApiException(str(e)) from None
+
+
+def _filters(filters):
+    out = []
+    for f in filters or []:
+        if not isinstance(f, (tuple, list)) or len(f) != 3:
+            raise RayStateApiException(
+                f"a filter is a (key, predicate, value) tuple, got {f!r}")
+        key, predicate, value = f
+        if predicate not in _PREDICATES:
+            raise RayStateApiException(
+                f"unsupported predicate {predicate!r} in the filter on {key!r}: use '=' or '!='")
+        out.append((str(key), predicate, str(value)))
+    return out
+
+
+def _list(resource, address, filters, limit, timeout, detail, raise_on_missing_output):
+    if not isinstance(limit, int) or limit <= 0:
+        raise RayStateApiException(f"limit must be a positive int, got {limit!r}")
+    rows, total, notes, failures = _call(
+        _photon.state_list, resource, _filters(filters), limit, bool(detail),
+        int(timeout * 1000), _address(address))
+    for note in notes:
+        warnings.warn(note, RuntimeWarning, stacklevel=3)
+    if failures:
+        message = "; ".join(failures)
+        if raise_on_missing_output:
+            raise RayStateApiException(
+                f"Failed to retrieve all {resource} from the cluster: {message}. "
+                "(raise_on_missing_output=False lists what answered)")
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+    return [dict_to_state(d, resource) for d in json.loads(rows)]
+
+
+def _get(resource, id, address):
+    if not isinstance(id, str):
+        hex_of = getattr(id, "hex", None)
+        if hex_of is None:
+            raise RayStateApiException(f"an id is a hex string, got {id!r}")
+        id = hex_of()
+    got = _call(_photon.state_get, resource, id, _address(address))
+    if got is None:
+        return None
+    return [dict_to_state(d, resource) for d in json.loads(got)]
+
+
+def _one(rows):
+    return None if not rows else rows[0]
+
+
+# --- list ---------------------------------------------------------------------
+
+def list_actors(address: Optional[str] = None,
+                filters: Optional[List[Tuple[str, str, Union[str, bool, int, float]]]] = None,
+                limit: int = DEFAULT_LIMIT, timeout: int = DEFAULT_RPC_TIMEOUT,
+                detail: bool = False, raise_on_missing_output: bool = True,
+                _explain: bool = False):
+    """The actors of the cluster (ActorState each)."""
+    return _list("actors", address, filters, limit, timeout, detail, raise_on_missing_output)
+
+
+def list_tasks(address=None, filters=None, limit=DEFAULT_LIMIT, timeout=DEFAULT_RPC_TIMEOUT,
+               detail=False, raise_on_missing_output=True, _explain=False):
+    """Task attempts, newest first (TaskState each), from the task events the
+    workers report every task_events_report_interval_ms."""
+    return _list("tasks", address, filters, limit, timeout, detail, raise_on_missing_output)
+
+
+def list_nodes(address=None, filters=None, limit=DEFAULT_LIMIT, timeout=DEFAULT_RPC_TIMEOUT,
+               detail=False, raise_on_missing_output=True, _explain=False):
+    return _list("nodes", address, filters, limit, timeout, detail, raise_on_missing_output)
+
+
+def list_jobs(address=None, filters=None, limit=DEFAULT_LIMIT, timeout=DEFAULT_RPC_TIMEOUT,
+              detail=False, raise_on_missing_output=True, _explain=False):
+    return _list("jobs", address, filters, limit, timeout, detail, raise_on_missing_output)
+
+
+def list_workers(address=None, filters=None, limit=DEFAULT_LIMIT, timeout=DEFAULT_RPC_TIMEOUT,
+                 detail=False, raise_on_missing_output=True, _explain=False):
+    """The live workers and drivers of every node (each raylet answers)."""
+    return _list("workers", address, filters, limit, timeout, detail, raise_on_missing_output)
+
+
+def list_placement_groups(address=None, filters=None, limit=DEFAULT_LIMIT,
+                          timeout=DEFAULT_RPC_TIMEOUT, detail=False,
+                          raise_on_missing_output=True, _explain=False):
+    return _list("placement_groups", address, filters, limit, timeout, detail,
+                 raise_on_missing_output)
+
+
+# --- get ----------------------------------------------------------------------
+
+def get_actor(id: str, address=None, timeout=DEFAULT_RPC_TIMEOUT, _explain=False):
+    return _one(_get("actors", id, address))
+
+
+def get_task(id, address=None, timeout=DEFAULT_RPC_TIMEOUT, _explain=False):
+    """The task's attempt (a TaskState), or the list of its attempts if it
+    ran more than once (Ray's shape); None if it is unknown. `id` may be an
+    ObjectRef the task returned."""
+    if not isinstance(id, str) and hasattr(id, "task_id"):
+        id = id.task_id().hex()
+    rows = _get("tasks", id, address)
+    if not rows:
+        return None
+    return rows[0] if len(rows) == 1 else rows
+
+
+def get_node(id: str, address=None, timeout=DEFAULT_RPC_TIMEOUT, _explain=False):
+    return _one(_get("nodes", id, address))
+
+
+def get_worker(id: str, address=None, timeout=DEFAULT_RPC_TIMEOUT, _explain=False):
+    return _one(_get("workers", id, address))
+
+
+def get_job(id: str, address=None, timeout=DEFAULT_RPC_TIMEOUT, _explain=False):
+    return _one(_get("jobs", id, address))
+
+
+def get_placement_group(id: str, address=None, timeout=DEFAULT_RPC_TIMEOUT, _explain=False):
+    return _one(_get("placement_groups", id, address))
+
+
+# --- summaries ----------------------------------------------------------------
+
+def _summarize(resource, address):
+    got = json.loads(_call(_photon.state_summarize, resource, _address(address)))
+    for note in got.pop("warnings", []):
+        warnings.warn(note, RuntimeWarning, stacklevel=3)
+    got["summary_by"] = "func_name" if resource == "tasks" else "class"
+    return {"cluster": got}
+
+
+def summarize_tasks(address=None, timeout=DEFAULT_RPC_TIMEOUT, raise_on_missing_output=True,
+                    _explain=False):
+    """Task attempts by function name and state: {"cluster": {"summary": {name:
+    {"func_or_class_name", "type", "state_counts"}}, "total_tasks": N}}."""
+    return _summarize("tasks", address)
+
+
+def summarize_actors(address=None, timeout=DEFAULT_RPC_TIMEOUT, raise_on_missing_output=True,
+                     _explain=False):
+    return _summarize("actors", address)

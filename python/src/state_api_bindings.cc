@@ -1,0 +1,107 @@
+// Bindings for the state API (src/photon/state): rows as JSON text, which
+// photon.util.state turns into Ray's state objects. Every call releases the
+// GIL while the cluster answers.
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include "bindings.h"
+#include "photon/cluster/local_cluster.h"
+#include "photon/rpc/auth.h"
+#include "photon/state/state_api.h"
+
+namespace photon::python {
+namespace {
+
+// The GCS to read: this process's connection when `address` is empty (or
+// names it), else a client of its own for `address` (its token from the
+// environment, or the one a cluster on this host recorded).
+struct Source {
+  std::shared_ptr<core::CoreWorker> worker;
+  std::unique_ptr<GcsClient> own;
+  SystemConfig config;
+  GcsClient* gcs() { return own ? own.get() : &worker->gcs(); }
+};
+
+Source Open(const std::string& address) {
+  Source src;
+  src.config = Check(SystemConfig::FromProcessEnvironment());
+  src.worker = WorkerIfConnected();
+  if (src.worker != nullptr && (address.empty() || address == src.worker->gcs().address())) {
+    return src;
+  }
+  src.worker.reset();
+  if (address.empty()) {
+    ThrowStatus(absl::FailedPreconditionError(
+        "not connected to a cluster: call photon.init() first, or pass address="));
+  }
+  std::string token = src.config.auth_mode() == "disabled" ? "" : src.config.cluster_token();
+  if (token.empty() && src.config.auth_mode() != "disabled") {
+    auto found = FindClusterToken(src.config.session_dir_root(), address);
+    if (found.ok()) token = *found;
+  }
+  rpc::SetClusterToken(token);
+  absl::StatusOr<std::unique_ptr<GcsClient>> gcs;
+  {
+    nb::gil_scoped_release release;
+    gcs = GcsClient::Connect(address, src.config);
+  }
+  src.own = Check(std::move(gcs));
+  return src;
+}
+
+}  // namespace
+
+void BindStateApi(nb::module_& m) {
+  m.def("state_schema", [](const std::string& resource) {
+    std::vector<std::tuple<std::string, bool, bool>> out;
+    for (const auto& c : Check(state::Schema(resource))) {
+      out.emplace_back(c.name, c.detail, c.filterable);
+    }
+    return out;
+  });
+  // (rows JSON, total before the limit, warnings, partial failures)
+  m.def("state_list",
+        [](const std::string& resource,
+           const std::vector<std::tuple<std::string, std::string, std::string>>& filters,
+           int64_t limit, bool detail, int64_t timeout_ms, const std::string& address) {
+          Source src = Open(address);
+          state::ListOptions o;
+          for (const auto& [k, op, v] : filters) o.filters.push_back(state::Filter{k, op, v});
+          o.limit = limit;
+          o.detail = detail;
+          o.timeout_ms = timeout_ms;
+          absl::StatusOr<state::ListResult> r;
+          {
+            nb::gil_scoped_release release;
+            r = state::StateApi(src.gcs(), src.config).List(resource, o);
+          }
+          auto got = Check(std::move(r));
+          return std::make_tuple(got.rows.dump(), got.total, got.warnings, got.partial_failures);
+        });
+  // Rows JSON of every match (every attempt of a task), or None if none.
+  m.def("state_get",
+        [](const std::string& resource, const std::string& id,
+           const std::string& address) -> std::optional<std::string> {
+          Source src = Open(address);
+          absl::StatusOr<nlohmann::json> r;
+          {
+            nb::gil_scoped_release release;
+            r = state::StateApi(src.gcs(), src.config).Get(resource, id);
+          }
+          if (absl::IsNotFound(r.status())) return std::nullopt;
+          return Check(std::move(r)).dump();
+        });
+  m.def("state_summarize", [](const std::string& resource, const std::string& address) {
+    Source src = Open(address);
+    absl::StatusOr<nlohmann::json> r;
+    {
+      nb::gil_scoped_release release;
+      r = state::StateApi(src.gcs(), src.config).Summarize(resource);
+    }
+    return Check(std::move(r)).dump();
+  });
+}
+
+}  // namespace photon::python

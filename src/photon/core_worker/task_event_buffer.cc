@@ -1,0 +1,182 @@
+#include "photon/core_worker/task_event_buffer.h"
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "photon/common/logging.h"
+
+namespace photon::core {
+
+TaskEventBuffer::TaskEventBuffer(Options options, SendFn send)
+    : options_(std::move(options)), send_(std::move(send)) {}
+
+void TaskEventBuffer::Start(Timer* timer, absl::Duration period,
+                            std::shared_ptr<CallbackGuard> guard) {
+  if (!options_.enabled) return;
+  timer->RunEvery("flush task events", period, [this, guard] {
+    auto token = guard->Enter();
+    if (token) Flush();
+  });
+}
+
+std::shared_ptr<rpc::TaskInfoEntry> TaskEventBuffer::InfoOf(const rpc::TaskSpec& spec) {
+  auto info = std::make_shared<rpc::TaskInfoEntry>();
+  info->set_name(spec.name());
+  info->set_func_or_class_name(spec.name());
+  info->set_type(spec.type());
+  info->set_language(spec.language());
+  info->set_job_id(spec.job_id());
+  info->set_parent_task_id(spec.parent_task_id());
+  info->set_actor_id(spec.actor_id());
+  info->mutable_required_resources()->insert(spec.resources().begin(), spec.resources().end());
+  info->set_placement_group_id(spec.scheduling().placement_group_id());
+  return info;
+}
+
+void TaskEventBuffer::Add(Record r) {
+  absl::MutexLock lock(&mu_);
+  if (static_cast<int64_t>(buffer_.size()) >= options_.max_buffer_size) {
+    ++dropped_[r.job];
+    ++dropped_total_;
+    return;
+  }
+  buffer_.push_back(std::move(r));
+}
+
+void TaskEventBuffer::RecordSubmitted(const rpc::TaskSpec& spec) {
+  if (!options_.enabled) return;
+  Record r;
+  r.task = TaskID::FromBinaryOrDie(spec.task_id());
+  r.job = JobID::FromBinaryOrDie(spec.job_id());
+  r.attempt = spec.attempt();
+  r.status = rpc::PENDING_ARGS_AVAIL;
+  r.time_ns = absl::GetCurrentTimeNanos();
+  r.info = InfoOf(spec);
+  Add(std::move(r));
+}
+
+void TaskEventBuffer::RecordStatus(const TaskID& task, const JobID& job, int32_t attempt,
+                                   rpc::TaskStatus status, const rpc::ErrorInfo* error) {
+  if (!options_.enabled) return;
+  Record r;
+  r.task = task;
+  r.job = job;
+  r.attempt = attempt;
+  r.status = status;
+  r.time_ns = absl::GetCurrentTimeNanos();
+  if (error != nullptr) r.error = std::make_shared<rpc::ErrorInfo>(*error);
+  Add(std::move(r));
+}
+
+void TaskEventBuffer::RecordExecution(const rpc::TaskSpec& spec, rpc::TaskStatus status,
+                                      const rpc::ErrorInfo* error) {
+  if (!options_.enabled) return;
+  Record r;
+  r.task = TaskID::FromBinaryOrDie(spec.task_id());
+  r.job = JobID::FromBinaryOrDie(spec.job_id());
+  r.attempt = spec.attempt();
+  r.status = status;
+  r.time_ns = absl::GetCurrentTimeNanos();
+  r.executed_here = true;
+  if (error != nullptr) r.error = std::make_shared<rpc::ErrorInfo>(*error);
+  Add(std::move(r));
+}
+
+void TaskEventBuffer::RecordPendingReason(const TaskID& task, const JobID& job, int32_t attempt,
+                                          std::string reason) {
+  if (!options_.enabled) return;
+  Record r;
+  r.task = task;
+  r.job = job;
+  r.attempt = attempt;
+  r.status = rpc::NIL;  // no transition: only the reason
+  r.time_ns = absl::GetCurrentTimeNanos();
+  r.pending_reason = std::make_shared<const std::string>(std::move(reason));
+  Add(std::move(r));
+}
+
+void TaskEventBuffer::RecordWaiting(const TaskID& task, const JobID& job, int32_t attempt,
+                                    std::shared_ptr<const std::string> reason) {
+  if (!options_.enabled) return;
+  Record r;
+  r.task = task;
+  r.job = job;
+  r.attempt = attempt;
+  r.status = rpc::PENDING_NODE_ASSIGNMENT;
+  r.time_ns = absl::GetCurrentTimeNanos();
+  r.pending_reason = std::move(reason);
+  Add(std::move(r));
+}
+
+void TaskEventBuffer::FlushAndWait(absl::Duration timeout) {
+  if (!options_.enabled) return;
+  auto landed = std::make_shared<absl::Notification>();
+  Flush([landed] { landed->Notify(); });
+  landed->WaitForNotificationWithTimeout(timeout);
+}
+
+void TaskEventBuffer::Flush(std::function<void()> done) {
+  std::vector<Record> records;
+  absl::flat_hash_map<JobID, int64_t> dropped;
+  {
+    absl::MutexLock lock(&mu_);
+    if (buffer_.empty() && dropped_.empty()) {
+      if (done) done();
+      return;
+    }
+    records.swap(buffer_);
+    dropped.swap(dropped_);
+  }
+  // One entry per attempt in the batch, its transitions in order.
+  rpc::AddTaskEventDataRequest req;
+  absl::flat_hash_map<std::pair<TaskID, int32_t>, rpc::TaskEvents*> by_attempt;
+  for (Record& r : records) {
+    auto [it, added] = by_attempt.try_emplace(std::make_pair(r.task, r.attempt), nullptr);
+    if (added) {
+      it->second = req.add_events();
+      it->second->set_task_id(r.task.Binary());
+      it->second->set_attempt_number(r.attempt);
+      it->second->set_job_id(r.job.Binary());
+    }
+    rpc::TaskEvents* e = it->second;
+    if (r.info != nullptr && !e->has_info()) {
+      *e->mutable_info() = std::move(*r.info);
+    }
+    if (r.status != rpc::NIL) {
+      rpc::TaskStateTransition* t = e->add_transitions();
+      t->set_state(r.status);
+      t->set_time_ns(r.time_ns);
+    }
+    if (r.executed_here) {
+      e->set_node_id(options_.node.Binary());
+      e->set_worker_id(options_.worker.Binary());
+      e->set_worker_pid(options_.pid);
+    }
+    if (r.error != nullptr) {
+      e->set_error_type(rpc::ErrorType_Name(r.error->type()));
+      e->set_error_message(r.error->message());
+    }
+    if (r.pending_reason != nullptr) e->set_pending_reason(*r.pending_reason);
+  }
+  for (const auto& [job, n] : dropped) (*req.mutable_dropped_by_job())[job.Hex()] = n;
+  const int64_t sent = static_cast<int64_t>(records.size());
+  // The reply may come after this buffer is gone: it touches only `lost`.
+  send_(std::move(req), [lost = lost_, sent, done = std::move(done)](const absl::Status& s) {
+    if (!s.ok()) {
+      PHOTON_LOG_DEBUG("task events lost ({} transitions): {}", sent, std::string(s.message()));
+      *lost += sent;
+    }
+    if (done) done();
+  });
+}
+
+int64_t TaskEventBuffer::NumBuffered() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(buffer_.size());
+}
+
+int64_t TaskEventBuffer::NumDropped() const {
+  absl::MutexLock lock(&mu_);
+  return dropped_total_ + *lost_;
+}
+
+}  // namespace photon::core

@@ -1,0 +1,199 @@
+#include "photon/gcs/task_event_store.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "photon/rpc/server.h"
+
+namespace photon::gcs {
+
+namespace {
+// Order of the states an attempt goes through; an end outranks the rest,
+// and FAILED outranks FINISHED (an owner that failed the attempt has the
+// last word).
+int Rank(rpc::TaskStatus s) {
+  switch (s) {
+    case rpc::PENDING_ARGS_AVAIL:
+      return 1;
+    case rpc::PENDING_NODE_ASSIGNMENT:
+      return 2;
+    case rpc::SUBMITTED_TO_WORKER:
+      return 3;
+    case rpc::RUNNING:
+      return 4;
+    case rpc::FINISHED:
+      return 5;
+    case rpc::FAILED:
+      return 6;
+    default:
+      return 0;
+  }
+}
+bool IsEnd(rpc::TaskStatus s) { return s == rpc::FINISHED || s == rpc::FAILED; }
+}  // namespace
+
+rpc::TaskStatus TaskEventStore::StateOf(const rpc::TaskEvents& e) {
+  rpc::TaskStatus best = rpc::NIL;
+  for (const auto& t : e.transitions()) {
+    if (Rank(t.state()) > Rank(best)) best = t.state();
+  }
+  return best;
+}
+
+void TaskEventStore::Add(const rpc::AddTaskEventDataRequest& request) {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [job, n] : request.dropped_by_job()) dropped_at_workers_ += n;
+  for (const auto& e : request.events()) Merge(e, next_seq_++);
+  Evict();
+}
+
+void TaskEventStore::Merge(const rpc::TaskEvents& from, uint64_t seq) {
+  auto task = TaskID::FromBinary(from.task_id());
+  if (!task.ok()) return;
+  Key key{*task, from.attempt_number()};
+  auto [it, added] = entries_.try_emplace(key);
+  Entry& e = it->second;
+  if (added) {
+    e.seq = seq;
+    e.events.set_task_id(from.task_id());
+    e.events.set_attempt_number(from.attempt_number());
+    e.events.set_job_id(from.job_id());
+    added_order_.emplace_back(key, seq);
+  }
+  rpc::TaskEvents& to = e.events;
+  if (from.has_info() && !to.has_info()) {
+    *to.mutable_info() = from.info();
+  }
+  for (const auto& t : from.transitions()) {
+    // One time per state: the first report of it.
+    bool seen = false;
+    for (const auto& have : to.transitions()) seen |= have.state() == t.state();
+    if (!seen) *to.add_transitions() = t;
+  }
+  if (!from.node_id().empty()) {
+    to.set_node_id(from.node_id());
+    to.set_worker_id(from.worker_id());
+    to.set_worker_pid(from.worker_pid());
+  }
+  if (!from.error_type().empty()) {
+    to.set_error_type(from.error_type());
+    to.set_error_message(from.error_message());
+  }
+  if (!from.pending_reason().empty()) to.set_pending_reason(from.pending_reason());
+  if (!e.ended && IsEnd(StateOf(to))) {
+    e.ended = true;
+    ended_order_.emplace_back(key, e.seq);
+  }
+}
+
+bool TaskEventStore::EvictFrom(std::deque<std::pair<Key, uint64_t>>* order, bool ended_only) {
+  while (!order->empty()) {
+    auto [key, seq] = order->front();
+    order->pop_front();
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.seq != seq) continue;  // already gone
+    if (ended_only && !it->second.ended) continue;
+    entries_.erase(it);
+    ++evicted_;
+    return true;
+  }
+  return false;
+}
+
+void TaskEventStore::Evict() {
+  while (static_cast<int64_t>(entries_.size()) > max_attempts_) {
+    if (!EvictFrom(&ended_order_, true) && !EvictFrom(&added_order_, false)) break;
+  }
+  // Drop the stale pairs the orders collect, so they stay near the table's size.
+  auto compact = [this](std::deque<std::pair<Key, uint64_t>>* order) {
+    if (order->size() <= 2 * entries_.size() + 1024) return;
+    std::deque<std::pair<Key, uint64_t>> kept;
+    for (const auto& [key, seq] : *order) {
+      auto it = entries_.find(key);
+      if (it != entries_.end() && it->second.seq == seq) kept.emplace_back(key, seq);
+    }
+    order->swap(kept);
+  };
+  compact(&added_order_);
+  compact(&ended_order_);
+}
+
+void TaskEventStore::OnJobFinished(const JobID& job, int64_t time_ns) {
+  absl::MutexLock lock(&mu_);
+  const std::string jid = job.Binary();
+  for (auto& [key, e] : entries_) {
+    if (e.ended || e.events.job_id() != jid) continue;
+    rpc::TaskStateTransition* t = e.events.add_transitions();
+    t->set_state(rpc::FAILED);
+    t->set_time_ns(time_ns);
+    if (e.events.error_type().empty()) {
+      e.events.set_error_type("WORKER_DIED");
+      e.events.set_error_message("the job finished before the task did");
+    }
+    e.ended = true;
+    ended_order_.emplace_back(key, e.seq);
+  }
+}
+
+rpc::GetTaskEventsReply TaskEventStore::Get(const rpc::GetTaskEventsRequest& request) const {
+  rpc::GetTaskEventsReply reply;
+  std::vector<const Entry*> matched;
+  absl::MutexLock lock(&mu_);
+  if (!request.task_ids().empty()) {
+    for (const auto& b : request.task_ids()) {
+      auto task = TaskID::FromBinary(b);
+      if (!task.ok()) continue;
+      // Attempts are few: look each up until one is missing past the last.
+      for (int32_t attempt = 0, misses = 0; misses < 4; ++attempt) {
+        auto it = entries_.find(Key{*task, attempt});
+        if (it == entries_.end()) {
+          ++misses;
+          continue;
+        }
+        misses = 0;
+        matched.push_back(&it->second);
+      }
+    }
+  } else {
+    matched.reserve(entries_.size());
+    for (const auto& [key, e] : entries_) matched.push_back(&e);
+  }
+  std::erase_if(matched, [&](const Entry* e) {
+    if (!request.job_id().empty() && e->events.job_id() != request.job_id()) return true;
+    if (!request.actor_id().empty() && e->events.info().actor_id() != request.actor_id()) {
+      return true;
+    }
+    return false;
+  });
+  reply.set_num_total(static_cast<int64_t>(matched.size()));
+  // Newest first, so that a limit keeps the most recent.
+  std::sort(matched.begin(), matched.end(),
+            [](const Entry* a, const Entry* b) { return a->seq > b->seq; });
+  size_t n = matched.size();
+  if (request.limit() > 0) n = std::min(n, static_cast<size_t>(request.limit()));
+  for (size_t i = 0; i < n; ++i) *reply.add_events() = matched[i]->events;
+  reply.set_num_dropped_at_workers(dropped_at_workers_);
+  reply.set_num_evicted(evicted_);
+  return reply;
+}
+
+size_t TaskEventStore::size() const {
+  absl::MutexLock lock(&mu_);
+  return entries_.size();
+}
+
+grpc::ServerUnaryReactor* TaskInfoService::AddTaskEventData(
+    grpc::CallbackServerContext* ctx, const rpc::AddTaskEventDataRequest* request,
+    rpc::AddTaskEventDataReply*) {
+  store_->Add(*request);
+  return rpc::FinishNow(ctx);
+}
+
+grpc::ServerUnaryReactor* TaskInfoService::GetTaskEvents(grpc::CallbackServerContext* ctx,
+                                                         const rpc::GetTaskEventsRequest* request,
+                                                         rpc::GetTaskEventsReply* reply) {
+  *reply = store_->Get(*request);
+  return rpc::FinishNow(ctx);
+}
+
+}  // namespace photon::gcs

@@ -1,0 +1,550 @@
+#include "photon/state/state_api.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "fmt/format.h"
+#include "photon/common/id.h"
+#include "photon/common/status.h"
+#include "photon/gcs/task_event_store.h"
+#include "photon/protocol/raylet.grpc.pb.h"
+#include "photon/rpc/client.h"
+
+namespace photon::state {
+
+namespace {
+
+using nlohmann::json;
+
+// Hex of an id's bytes, or null when it is unset.
+json Hex(const std::string& binary) {
+  if (binary.empty()) return nullptr;
+  std::string all_ff(binary.size(), '\xff');
+  if (binary == all_ff) return nullptr;  // a nil id
+  return absl::BytesToHexString(binary);
+}
+
+json Map(const google::protobuf::Map<std::string, double>& m) {
+  json out = json::object();
+  for (const auto& [k, v] : std::map<std::string, double>(m.begin(), m.end())) {
+    if (k.find("_group_") == std::string::npos) out[k] = v;
+  }
+  return out;
+}
+
+const std::map<std::string, std::vector<Column>>& Schemas() {
+  static const auto* schemas = new std::map<std::string, std::vector<Column>>{
+      {"tasks",
+       {{"task_id", false, true},
+        {"attempt_number", false, true},
+        {"name", false, true},
+        {"state", false, true},
+        {"job_id", false, true},
+        {"actor_id", false, true},
+        {"type", false, true},
+        {"func_or_class_name", false, true},
+        {"parent_task_id", false, true},
+        {"node_id", false, true},
+        {"worker_id", false, true},
+        {"worker_pid", false, true},
+        {"error_type", false, true},
+        {"pending_reason", false, false},
+        {"language", true, true},
+        {"required_resources", true, false},
+        {"runtime_env_info", true, false},
+        {"placement_group_id", true, true},
+        {"events", true, false},
+        {"profiling_data", true, false},
+        {"creation_time_ms", true, false},
+        {"start_time_ms", true, false},
+        {"end_time_ms", true, false},
+        {"task_log_info", true, false},
+        {"error_message", true, false},
+        {"is_debugger_paused", true, true},
+        {"call_site", true, false},
+        {"label_selector", true, false}}},
+      {"actors",
+       {{"actor_id", false, true},
+        {"class_name", false, true},
+        {"state", false, true},
+        {"job_id", false, true},
+        {"name", false, true},
+        {"node_id", false, true},
+        {"pid", false, true},
+        {"ray_namespace", false, true},
+        {"serialized_runtime_env", true, false},
+        {"required_resources", true, false},
+        {"death_cause", true, false},
+        {"is_detached", true, false},
+        {"placement_group_id", true, true},
+        {"repr_name", true, true},
+        {"num_restarts", true, false},
+        {"num_restarts_due_to_lineage_reconstruction", true, false},
+        {"call_site", true, false},
+        {"label_selector", true, false}}},
+      {"nodes",
+       {{"node_id", false, true},
+        {"node_ip", false, true},
+        {"is_head_node", false, true},
+        {"state", false, true},
+        {"state_message", false, false},
+        {"node_name", false, true},
+        {"resources_total", false, false},
+        {"labels", false, false},
+        {"start_time_ms", true, false},
+        {"end_time_ms", true, false}}},
+      {"jobs",
+       {{"job_id", false, true},
+        {"submission_id", false, true},
+        {"type", false, true},
+        {"status", false, true},
+        {"entrypoint", false, false},
+        {"message", false, false},
+        {"error_type", false, false},
+        {"start_time", false, false},
+        {"end_time", false, false},
+        {"metadata", false, false},
+        {"runtime_env", false, false},
+        {"driver_info", false, false},
+        {"driver_node_id", false, true},
+        {"driver_exit_code", false, false},
+        {"namespace", false, true}}},
+      {"workers",
+       {{"worker_id", false, true},
+        {"is_alive", false, true},
+        {"worker_type", false, true},
+        {"exit_type", false, true},
+        {"node_id", false, true},
+        {"ip", false, true},
+        {"pid", false, true},
+        {"state", false, true},
+        {"job_id", false, true},
+        {"resources", false, false},
+        {"exit_detail", true, false},
+        {"worker_launch_time_ms", true, false},
+        {"worker_launched_time_ms", true, false},
+        {"start_time_ms", true, false},
+        {"end_time_ms", true, false}}},
+      {"placement_groups",
+       {{"placement_group_id", false, true},
+        {"name", false, true},
+        {"creator_job_id", false, true},
+        {"state", false, true},
+        {"strategy", false, true},
+        {"reason", false, false},
+        {"bundles", true, false},
+        {"is_detached", true, true},
+        {"stats", true, false}}},
+  };
+  return *schemas;
+}
+
+std::string Canonical(const std::string& resource) {
+  std::string r = absl::AsciiStrToLower(resource);
+  std::replace(r.begin(), r.end(), '-', '_');
+  return r;
+}
+
+// A cell as a filter compares it: text, lower case (Ray's filters ignore case).
+std::string FilterText(const json& v) {
+  if (v.is_null()) return "none";
+  if (v.is_string()) return absl::AsciiStrToLower(v.get<std::string>());
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  return absl::AsciiStrToLower(v.dump());
+}
+
+const char* kIdColumn(const std::string& resource) {
+  if (resource == "tasks") return "task_id";
+  if (resource == "actors") return "actor_id";
+  if (resource == "nodes") return "node_id";
+  if (resource == "jobs") return "job_id";
+  if (resource == "workers") return "worker_id";
+  return "placement_group_id";
+}
+
+int64_t MsOf(int64_t ns) { return ns / 1000000; }
+
+json TaskRow(const rpc::TaskEvents& e) {
+  const rpc::TaskInfoEntry& info = e.info();
+  json events = json::array();
+  json creation = nullptr, start = nullptr, end = nullptr;
+  std::vector<rpc::TaskStateTransition> ts(e.transitions().begin(), e.transitions().end());
+  std::sort(ts.begin(), ts.end(),
+            [](const auto& a, const auto& b) { return a.time_ns() < b.time_ns(); });
+  for (const auto& t : ts) {
+    events.push_back(
+        {{"state", rpc::TaskStatus_Name(t.state())}, {"created_ms", MsOf(t.time_ns())}});
+    if (t.state() == rpc::PENDING_ARGS_AVAIL && creation.is_null()) creation = MsOf(t.time_ns());
+    if (t.state() == rpc::RUNNING && start.is_null()) start = MsOf(t.time_ns());
+    if ((t.state() == rpc::FINISHED || t.state() == rpc::FAILED) && end.is_null()) {
+      end = MsOf(t.time_ns());
+    }
+  }
+  if (creation.is_null() && !ts.empty()) creation = MsOf(ts.front().time_ns());
+  rpc::TaskStatus state = gcs::TaskEventStore::StateOf(e);
+  const bool pending = state != rpc::RUNNING && state != rpc::FINISHED && state != rpc::FAILED;
+  json pg = Hex(info.placement_group_id());
+  return json{
+      {"task_id", Hex(e.task_id())},
+      {"attempt_number", e.attempt_number()},
+      {"name", info.name()},
+      {"state", rpc::TaskStatus_Name(state)},
+      {"job_id", Hex(e.job_id())},
+      {"actor_id", Hex(info.actor_id())},
+      {"type", rpc::TaskType_Name(info.type())},
+      {"func_or_class_name", info.func_or_class_name()},
+      {"parent_task_id", Hex(info.parent_task_id())},
+      {"node_id", Hex(e.node_id())},
+      {"worker_id", Hex(e.worker_id())},
+      {"worker_pid", e.worker_pid() == 0 ? json(nullptr) : json(e.worker_pid())},
+      {"error_type", e.error_type().empty() ? json(nullptr) : json(e.error_type())},
+      {"pending_reason",
+       pending && !e.pending_reason().empty() ? json(e.pending_reason()) : json(nullptr)},
+      {"language", rpc::Language_Name(info.language())},
+      {"required_resources", Map(info.required_resources())},
+      {"runtime_env_info", nullptr},
+      {"placement_group_id", pg},
+      {"events", events},
+      {"profiling_data", nullptr},
+      {"creation_time_ms", creation},
+      {"start_time_ms", start},
+      {"end_time_ms", end},
+      {"task_log_info", nullptr},
+      {"error_message", e.error_message().empty() ? json(nullptr) : json(e.error_message())},
+      {"is_debugger_paused", nullptr},
+      {"call_site", info.call_site().empty() ? json(nullptr) : json(info.call_site())},
+      {"label_selector", nullptr}};
+}
+
+std::optional<rpc::GetNodeStatsReply> NodeStats(const SystemConfig& config, const rpc::NodeInfo& n,
+                                                std::string* why) {
+  auto stub = rpc::NodeManagerService::NewStub(
+      rpc::GetChannel(fmt::format("{}:{}", n.ip(), n.raylet_port())));
+  rpc::GetNodeStatsReply stats;
+  absl::Status s =
+      rpc::CallSync(stub.get(), &rpc::NodeManagerService::Stub::GetNodeStats, "GetNodeStats",
+                    rpc::GetNodeStatsRequest(), &stats, config.rpc_timeout_ms());
+  if (!s.ok()) {
+    *why = fmt::format("node {} ({}:{}) did not answer: {}",
+                       NodeID::FromBinaryOrDie(n.node_id()).Hex(), n.ip(), n.raylet_port(),
+                       std::string(s.message()));
+    return std::nullopt;
+  }
+  return stats;
+}
+
+}  // namespace
+
+const std::vector<std::string>& Resources() {
+  static const auto* names = new std::vector<std::string>{"tasks", "actors",  "nodes",
+                                                          "jobs",  "workers", "placement_groups"};
+  return *names;
+}
+
+absl::StatusOr<std::vector<Column>> Schema(const std::string& resource) {
+  auto it = Schemas().find(Canonical(resource));
+  if (it == Schemas().end()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "unknown resource '{}': the state API lists tasks, actors, nodes, jobs, workers and "
+        "placement_groups",
+        resource));
+  }
+  return it->second;
+}
+
+absl::StatusOr<Filter> ParseFilter(const std::string& text) {
+  size_t ne = text.find("!=");
+  size_t eq = text.find('=');
+  Filter f;
+  if (ne != std::string::npos && ne < eq + 1) {
+    f.key = text.substr(0, ne);
+    f.op = "!=";
+    f.value = text.substr(ne + 2);
+  } else if (eq != std::string::npos) {
+    f.key = text.substr(0, eq);
+    f.op = "=";
+    f.value = text.substr(eq + 1);
+  } else {
+    return absl::InvalidArgumentError(
+        fmt::format("bad filter '{}': expected key=value or key!=value", text));
+  }
+  f.key = std::string(absl::StripAsciiWhitespace(f.key));
+  f.value = std::string(absl::StripAsciiWhitespace(f.value));
+  if (f.key.empty())
+    return absl::InvalidArgumentError(fmt::format("bad filter '{}': no key", text));
+  return f;
+}
+
+absl::StatusOr<json> StateApi::Rows(const std::string& resource, ListResult* notes,
+                                    const std::vector<std::string>& task_ids) {
+  json rows = json::array();
+  if (resource == "tasks") {
+    rpc::GetTaskEventsRequest req;
+    for (const auto& id : task_ids) req.add_task_ids(id);
+    PHOTON_ASSIGN_OR_RETURN(rpc::GetTaskEventsReply reply, gcs_->GetTaskEvents(req));
+    for (const auto& e : reply.events()) rows.push_back(TaskRow(e));
+    if (reply.num_dropped_at_workers() > 0 || reply.num_evicted() > 0) {
+      notes->warnings.push_back(fmt::format(
+          "{} task attempts were dropped by the GCS (task_events_max_num_task_in_gcs) and {} "
+          "task state changes by workers' buffers (task_events_max_buffer_size): some tasks "
+          "are missing",
+          reply.num_evicted(), reply.num_dropped_at_workers()));
+    }
+  } else if (resource == "actors") {
+    PHOTON_ASSIGN_OR_RETURN(auto actors, gcs_->ListActors());
+    for (const auto& a : actors) {
+      json death = nullptr;
+      if (a.state() == rpc::ActorTableData::DEAD && a.has_death_cause()) {
+        death = json{{"error_type", rpc::ErrorType_Name(a.death_cause().type())},
+                     {"error_message", a.death_cause().message()}};
+      }
+      const bool placed = !a.address().node_id().empty();
+      rows.push_back({{"actor_id", Hex(a.actor_id())},
+                      {"class_name", a.class_name()},
+                      {"state", rpc::ActorTableData::State_Name(a.state())},
+                      {"job_id", Hex(a.job_id())},
+                      {"name", a.name()},
+                      {"node_id", placed ? Hex(a.address().node_id()) : json(nullptr)},
+                      {"pid", a.pid() == 0 ? json(nullptr) : json(a.pid())},
+                      {"ray_namespace", a.ray_namespace()},
+                      {"serialized_runtime_env", nullptr},
+                      {"required_resources", nullptr},
+                      {"death_cause", death},
+                      {"is_detached", a.detached()},
+                      {"placement_group_id", nullptr},
+                      {"repr_name", ""},
+                      {"num_restarts", a.num_restarts()},
+                      {"num_restarts_due_to_lineage_reconstruction", 0},
+                      {"call_site", nullptr},
+                      {"label_selector", nullptr}});
+    }
+  } else if (resource == "nodes" || resource == "workers") {
+    PHOTON_ASSIGN_OR_RETURN(auto nodes, gcs_->GetAllNodes());
+    // The head is the node that shares the GCS's host and joined first.
+    std::string head;
+    int64_t first = INT64_MAX;
+    std::string gcs_host = gcs_->address().substr(0, gcs_->address().rfind(':'));
+    for (const auto& n : nodes) {
+      if (n.ip() == gcs_host && n.start_time_ms() < first) {
+        first = n.start_time_ms();
+        head = n.node_id();
+      }
+    }
+    for (const auto& n : nodes) {
+      const bool alive = n.state() == rpc::NodeInfo::ALIVE;
+      if (resource == "nodes") {
+        json labels = json::object();
+        for (const auto& [k, v] :
+             std::map<std::string, std::string>(n.labels().begin(), n.labels().end())) {
+          labels[k] = v;
+        }
+        rows.push_back({{"node_id", Hex(n.node_id())},
+                        {"node_ip", n.ip()},
+                        {"is_head_node", n.node_id() == head},
+                        {"state", alive ? "ALIVE" : "DEAD"},
+                        {"state_message", alive ? json(nullptr) : json(n.death_reason())},
+                        {"node_name", n.ip()},
+                        {"resources_total", Map(n.resources_total())},
+                        {"labels", labels},
+                        {"start_time_ms", n.start_time_ms()},
+                        {"end_time_ms", nullptr}});
+        continue;
+      }
+      if (!alive) continue;
+      std::string why;
+      auto stats = NodeStats(config_, n, &why);
+      if (!stats) {
+        notes->partial_failures.push_back(why);
+        continue;
+      }
+      for (const auto& w : stats->workers()) {
+        rows.push_back({{"worker_id", Hex(w.worker_id())},
+                        {"is_alive", true},
+                        {"worker_type", w.is_driver() ? "DRIVER" : "WORKER"},
+                        {"exit_type", nullptr},
+                        {"node_id", Hex(n.node_id())},
+                        {"ip", n.ip()},
+                        {"pid", w.pid()},
+                        {"state", w.state()},
+                        {"job_id", Hex(w.job_id())},
+                        {"resources", Map(w.resources())},
+                        {"exit_detail", nullptr},
+                        {"worker_launch_time_ms", w.start_time_ms()},
+                        {"worker_launched_time_ms", w.start_time_ms()},
+                        {"start_time_ms", w.start_time_ms()},
+                        {"end_time_ms", nullptr}});
+      }
+    }
+  } else if (resource == "jobs") {
+    PHOTON_ASSIGN_OR_RETURN(auto jobs, gcs_->GetAllJobs());
+    for (const auto& j : jobs) {
+      rows.push_back({{"job_id", Hex(j.job_id())},
+                      {"submission_id", nullptr},
+                      {"type", "DRIVER"},
+                      {"status", j.is_dead() ? "SUCCEEDED" : "RUNNING"},
+                      {"entrypoint", ""},
+                      {"message", nullptr},
+                      {"error_type", nullptr},
+                      {"start_time", j.start_time_ms()},
+                      {"end_time", j.end_time_ms() == 0 ? json(nullptr) : json(j.end_time_ms())},
+                      {"metadata", json::object()},
+                      {"runtime_env", json::object()},
+                      {"driver_info",
+                       {{"id", Hex(j.job_id())},
+                        {"node_ip_address", j.driver().ip()},
+                        {"pid", std::to_string(j.driver_pid())}}},
+                      {"driver_node_id", Hex(j.driver().node_id())},
+                      {"driver_exit_code", nullptr},
+                      {"namespace", j.ray_namespace()}});
+    }
+  } else {
+    PHOTON_ASSIGN_OR_RETURN(auto groups, gcs_->GetAllPlacementGroups());
+    for (const auto& g : groups) {
+      json bundles = json::array();
+      for (int i = 0; i < g.spec().bundles_size(); ++i) {
+        const auto& b = g.spec().bundles(i);
+        bundles.push_back(
+            {{"bundle_id",
+              fmt::format("{}-{}", std::string(Hex(g.spec().placement_group_id())), i)},
+             {"node_id", Hex(b.node_id())},
+             {"unit_resources", Map(b.resources())}});
+      }
+      const std::string state = rpc::PlacementGroupTableData::State_Name(g.state());
+      rows.push_back(
+          {{"placement_group_id", Hex(g.spec().placement_group_id())},
+           {"name", g.spec().name()},
+           {"creator_job_id", Hex(g.spec().creator_job_id())},
+           {"state", state},
+           {"strategy", rpc::PlacementStrategy_Name(g.spec().strategy())},
+           {"reason", g.pending_reason()},
+           {"bundles", bundles},
+           {"is_detached", g.spec().detached()},
+           {"stats",
+            {{"scheduling_attempt", g.scheduling_attempts()},
+             {"end_to_end_creation_latency_ms",
+              g.scheduled_time_ms() > 0 ? g.scheduled_time_ms() - g.creation_time_ms() : 0}}}});
+    }
+  }
+  return rows;
+}
+
+absl::StatusOr<ListResult> StateApi::List(const std::string& resource_name,
+                                          const ListOptions& options) {
+  PHOTON_ASSIGN_OR_RETURN(std::vector<Column> columns, Schema(resource_name));
+  const std::string resource = Canonical(resource_name);
+  if (options.limit <= 0) {
+    return absl::InvalidArgumentError(fmt::format("limit must be > 0, got {}", options.limit));
+  }
+  std::vector<Filter> filters;
+  for (Filter f : options.filters) {
+    f.key = absl::AsciiStrToLower(f.key);
+    auto col = std::find_if(columns.begin(), columns.end(),
+                            [&](const Column& c) { return c.name == f.key; });
+    if (col == columns.end() || !col->filterable) {
+      std::string names;
+      for (const auto& c : columns) {
+        if (c.filterable) names += (names.empty() ? "" : ", ") + c.name;
+      }
+      return absl::InvalidArgumentError(
+          fmt::format("cannot filter {} on '{}': {} columns that can be filtered are {}", resource,
+                      f.key, resource, names));
+    }
+    if (f.op != "=" && f.op != "!=") {
+      return absl::InvalidArgumentError(fmt::format(
+          "unsupported predicate '{}' in the filter on '{}': use '=' or '!='", f.op, f.key));
+    }
+    f.value = absl::AsciiStrToLower(f.value);
+    filters.push_back(std::move(f));
+  }
+  ListResult result;
+  PHOTON_ASSIGN_OR_RETURN(json rows, Rows(resource, &result));
+  json kept = json::array();
+  for (auto& row : rows) {
+    bool match = true;
+    for (const auto& f : filters) {
+      bool equal = FilterText(row[f.key]) == f.value;
+      match &= f.op == "=" ? equal : !equal;
+    }
+    if (!match) continue;
+    ++result.total;
+    if (static_cast<int64_t>(kept.size()) >= options.limit) continue;
+    if (!options.detail) {
+      json slim = json::object();
+      for (const auto& c : columns) {
+        if (!c.detail) slim[c.name] = row[c.name];
+      }
+      kept.push_back(std::move(slim));
+    } else {
+      kept.push_back(std::move(row));
+    }
+  }
+  if (result.total > options.limit) {
+    result.warnings.push_back(
+        fmt::format("{} {} match, {} are returned (limit={}): raise the limit to see the rest",
+                    result.total, resource, options.limit, options.limit));
+  }
+  result.rows = std::move(kept);
+  return result;
+}
+
+absl::StatusOr<json> StateApi::Get(const std::string& resource_name, const std::string& id,
+                                   int64_t timeout_ms) {
+  PHOTON_ASSIGN_OR_RETURN(std::vector<Column> columns, Schema(resource_name));
+  const std::string resource = Canonical(resource_name);
+  const bool hex =
+      !id.empty() && id.size() % 2 == 0 &&
+      std::all_of(id.begin(), id.end(), [](char c) { return absl::ascii_isxdigit(c); });
+  std::string binary = hex ? absl::HexStringToBytes(id) : std::string();
+  if (binary.empty()) {
+    return absl::InvalidArgumentError(fmt::format("'{}' is not a {} id (expected hex)", id,
+                                                  resource.substr(0, resource.size() - 1)));
+  }
+  ListResult notes;
+  std::vector<std::string> task_ids;
+  if (resource == "tasks") task_ids.push_back(binary);
+  PHOTON_ASSIGN_OR_RETURN(json rows, Rows(resource, &notes, task_ids));
+  const std::string key = kIdColumn(resource);
+  const std::string want = absl::AsciiStrToLower(id);
+  json found = json::array();
+  for (auto& row : rows) {
+    if (row[key].is_string() && row[key].get<std::string>() == want)
+      found.push_back(std::move(row));
+  }
+  if (found.empty()) {
+    return absl::NotFoundError(fmt::format("Resource with id={} not found in {}", id, resource));
+  }
+  std::sort(found.begin(), found.end(), [](const json& a, const json& b) {
+    return a.value("attempt_number", 0) < b.value("attempt_number", 0);
+  });
+  return found;
+}
+
+absl::StatusOr<json> StateApi::Summarize(const std::string& resource_name) {
+  const std::string resource = Canonical(resource_name);
+  if (resource != "tasks" && resource != "actors") {
+    return absl::InvalidArgumentError(fmt::format(
+        "cannot summarize '{}': summaries are of tasks, actors and objects", resource_name));
+  }
+  ListResult notes;
+  PHOTON_ASSIGN_OR_RETURN(json rows, Rows(resource, &notes));
+  const char* key = resource == "tasks" ? "func_or_class_name" : "class_name";
+  json summary = json::object();
+  int64_t total = 0;
+  for (const auto& row : rows) {
+    std::string name = row[key].is_string() ? row[key].get<std::string>() : "";
+    json& s = summary[name];
+    if (s.is_null()) {
+      s = {{key, name}, {"state_counts", json::object()}};
+      if (resource == "tasks") s["type"] = row["type"];
+    }
+    std::string state = row["state"].get<std::string>();
+    s["state_counts"][state] = s["state_counts"].value(state, 0) + 1;
+    ++total;
+  }
+  return json{{"summary", summary}, {"total_" + resource, total}, {"warnings", notes.warnings}};
+}
+
+}  // namespace photon::state

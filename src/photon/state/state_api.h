@@ -1,0 +1,84 @@
+// The state API: the cluster's tasks, actors, nodes, jobs, workers and
+// placement groups as rows with Ray's field names (Ray's "State API"), with
+// its filters, limit and detail, and its summaries. One implementation for
+// every reader: the `photon list/get/summary` commands, photon.util.state
+// (through the Python bindings) and the dashboard's JSON API.
+//
+// It reads through the GCS's services (and each raylet's GetNodeStats for
+// workers), never through a private door.
+//
+// Threading: each call is synchronous and thread-compatible; the GcsClient
+// is thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+#include "photon/common/config.h"
+#include "photon/gcs_client/gcs_client.h"
+
+namespace photon::state {
+
+// One column of a resource's rows: shown without `detail`, and usable in a filter.
+struct Column {
+  std::string name;
+  bool detail = false;
+  bool filterable = false;
+};
+
+// The resources, by Ray's names: "tasks", "actors", "nodes", "jobs",
+// "workers", "placement_groups" (the CLI's "placement-groups" too).
+const std::vector<std::string>& Resources();
+// The columns of `resource`, in Ray's order; InvalidArgument for an unknown one.
+absl::StatusOr<std::vector<Column>> Schema(const std::string& resource);
+
+struct Filter {
+  std::string key;
+  std::string op;  // "=" or "!="
+  std::string value;
+};
+// "key=value" or "key!=value" (the CLI's --filter).
+absl::StatusOr<Filter> ParseFilter(const std::string& text);
+
+struct ListOptions {
+  std::vector<Filter> filters;
+  int64_t limit = 100;
+  bool detail = false;
+  int64_t timeout_ms = 30000;
+};
+
+// What a list returns: the rows, how many there were before the limit, and
+// what is missing (a raylet that did not answer, task events dropped).
+struct ListResult {
+  nlohmann::json rows = nlohmann::json::array();
+  int64_t total = 0;                          // rows that matched before the limit
+  std::vector<std::string> warnings;          // truncation, dropped events
+  std::vector<std::string> partial_failures;  // sources that did not answer
+};
+
+class StateApi {
+ public:
+  StateApi(GcsClient* gcs, const SystemConfig& config) : gcs_(gcs), config_(config) {}
+
+  // InvalidArgument for an unknown resource, a filter on an unknown or
+  // unfilterable column, or a predicate other than = and !=.
+  absl::StatusOr<ListResult> List(const std::string& resource, const ListOptions& options);
+  // The rows of `resource` whose id column is `id` (every attempt of a task);
+  // NotFound naming the id if there is none. An id that is not hex of the
+  // right size is InvalidArgument.
+  absl::StatusOr<nlohmann::json> Get(const std::string& resource, const std::string& id,
+                                     int64_t timeout_ms = 30000);
+  // Ray's summaries: tasks and actors by function / class name and state.
+  absl::StatusOr<nlohmann::json> Summarize(const std::string& resource);
+
+ private:
+  absl::StatusOr<nlohmann::json> Rows(const std::string& resource, ListResult* notes,
+                                      const std::vector<std::string>& task_ids = {});
+
+  GcsClient* const gcs_;
+  const SystemConfig config_;
+};
+
+}  // namespace photon::state

@@ -1,0 +1,79 @@
+// TaskEventBuffer: transitions batched per attempt, the executor's identity
+// on what it ran, a full buffer drops and counts, a disabled one records nothing.
+#include "photon/core_worker/task_event_buffer.h"
+
+#include <gtest/gtest.h>
+
+namespace photon::core {
+namespace {
+
+const JobID kJob = JobID::FromParts(1, 1);
+
+rpc::TaskSpec Spec(uint64_t n) {
+  rpc::TaskSpec s;
+  s.set_task_id(TaskID::ForNormalTask(kJob, TaskID::ForDriverTask(kJob), n).Binary());
+  s.set_job_id(kJob.Binary());
+  s.set_name("f");
+  (*s.mutable_resources())["CPU"] = 1;
+  return s;
+}
+
+struct Sent {
+  std::vector<rpc::AddTaskEventDataRequest> batches;
+};
+
+TaskEventBuffer Make(Sent* sent, bool enabled = true, int64_t max = 100) {
+  TaskEventBuffer::Options o;
+  o.enabled = enabled;
+  o.max_buffer_size = max;
+  o.node = NodeID::FromRandom();
+  o.worker = WorkerID::FromRandom(o.node);
+  o.pid = 7;
+  return TaskEventBuffer(
+      o, [sent](rpc::AddTaskEventDataRequest r, std::function<void(const absl::Status&)> done) {
+        sent->batches.push_back(std::move(r));
+        done(absl::OkStatus());
+      });
+}
+
+TEST(TaskEventBufferTest, BatchesTransitionsPerAttempt) {
+  Sent sent;
+  TaskEventBuffer b = Make(&sent);
+  rpc::TaskSpec s = Spec(1);
+  TaskID t = TaskID::FromBinaryOrDie(s.task_id());
+  b.RecordSubmitted(s);
+  b.RecordStatus(t, kJob, 0, rpc::PENDING_NODE_ASSIGNMENT);
+  b.RecordExecution(s, rpc::RUNNING);
+  b.RecordExecution(s, rpc::FINISHED);
+  b.Flush();
+  ASSERT_EQ(sent.batches.size(), 1u);
+  ASSERT_EQ(sent.batches[0].events_size(), 1);
+  const auto& e = sent.batches[0].events(0);
+  EXPECT_EQ(e.transitions_size(), 4);
+  EXPECT_EQ(e.info().name(), "f");
+  EXPECT_EQ(e.info().required_resources().at("CPU"), 1);
+  EXPECT_EQ(e.worker_pid(), 7);
+  EXPECT_EQ(b.NumBuffered(), 0);
+}
+
+TEST(TaskEventBufferTest, AFullBufferDropsAndCountsPerJob) {
+  Sent sent;
+  TaskEventBuffer b = Make(&sent, true, 2);
+  for (int i = 1; i <= 5; ++i) b.RecordSubmitted(Spec(i));
+  EXPECT_EQ(b.NumDropped(), 3);
+  b.Flush();
+  ASSERT_EQ(sent.batches.size(), 1u);
+  EXPECT_EQ(sent.batches[0].events_size(), 2);
+  EXPECT_EQ(sent.batches[0].dropped_by_job().at(kJob.Hex()), 3);
+}
+
+TEST(TaskEventBufferTest, DisabledRecordsNothing) {
+  Sent sent;
+  TaskEventBuffer b = Make(&sent, false);
+  b.RecordSubmitted(Spec(1));
+  b.Flush();
+  EXPECT_TRUE(sent.batches.empty());
+}
+
+}  // namespace
+}  // namespace photon::core
