@@ -104,18 +104,19 @@ void TaskEventStore::Evict() {
   while (static_cast<int64_t>(entries_.size()) > max_attempts_) {
     if (!EvictFrom(&ended_order_, true) && !EvictFrom(&added_order_, false)) break;
   }
-  // Drop the stale pairs the orders collect, so they stay near the table's size.
-  auto compact = [this](std::deque<std::pair<Key, uint64_t>>* order) {
-    if (order->size() <= 2 * entries_.size() + 1024) return;
-    std::deque<std::pair<Key, uint64_t>> kept;
-    for (const auto& [key, seq] : *order) {
-      auto it = entries_.find(key);
-      if (it != entries_.end() && it->second.seq == seq) kept.emplace_back(key, seq);
-    }
-    order->swap(kept);
-  };
-  compact(&added_order_);
-  compact(&ended_order_);
+  Compact(&added_order_);
+  Compact(&ended_order_);
+}
+
+void TaskEventStore::Compact(std::deque<std::pair<Key, uint64_t>>* order) {
+  // Drop the stale pairs an order collects, so it stays near the table's size.
+  if (order->size() <= 2 * entries_.size() + 1024) return;
+  std::deque<std::pair<Key, uint64_t>> kept;
+  for (const auto& [key, seq] : *order) {
+    auto it = entries_.find(key);
+    if (it != entries_.end() && it->second.seq == seq) kept.emplace_back(key, seq);
+  }
+  order->swap(kept);
 }
 
 void TaskEventStore::OnJobFinished(const JobID& job, int64_t time_ns) {

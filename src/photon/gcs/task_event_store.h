@@ -52,6 +52,7 @@ class TaskEventStore {
   void Evict() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool EvictFrom(std::deque<std::pair<Key, uint64_t>>* order, bool ended_only)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Compact(std::deque<std::pair<Key, uint64_t>>* order) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const int64_t max_attempts_;
   mutable absl::Mutex mu_;
