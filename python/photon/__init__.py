@@ -234,6 +234,21 @@ def nodes():
     return _photon.nodes()
 
 
+def timeline(filename=None):
+    """Ray's timeline: a Chrome trace (chrome://tracing, Perfetto) of the
+    cluster's task executions from the task events, one process per node and
+    one thread per worker. Written to `filename` as JSON (returns None), or
+    returned as a list of trace events."""
+    import json as _json
+    _worker.ensure_initialized()
+    events = _json.loads(_photon.state_timeline(""))
+    if filename is None:
+        return events
+    with open(filename, "w") as f:
+        _json.dump(events, f)
+    return None
+
+
 def cluster_resources():
     total = {}
     for n in nodes():
@@ -273,6 +288,6 @@ from photon import util  # noqa: E402
 __all__ = [
     "__version__", "init", "shutdown", "is_initialized", "remote", "method", "get", "put",
     "wait", "cancel", "kill", "get_actor", "get_runtime_context", "nodes",
-    "cluster_resources", "available_resources", "get_gpu_ids", "ObjectRef", "ObjectRefGenerator", "ActorHandle",
+    "cluster_resources", "available_resources", "timeline", "get_gpu_ids", "ObjectRef", "ObjectRefGenerator", "ActorHandle",
     "exceptions", "util", "ActorID", "JobID", "NodeID", "ObjectID", "TaskID", "WorkerID",
 ]

@@ -153,6 +153,8 @@ def state_list(resource: str, filters: list, limit: int, detail: bool, timeout_m
 def state_get(resource: str, id: str, address: str) -> str | None:
     """Every row with that id as JSON text (every attempt of a task); None if none."""
 def state_summarize(resource: str, address: str) -> str: ...
+def state_timeline(address: str) -> str:
+    """The Chrome trace of the task table as JSON text (StateApi::Timeline)."""
 
 # --- more objects -----------------------------------------------------------------
 def put_parts(metadata: bytes, parts: list) -> bytes:

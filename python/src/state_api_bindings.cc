@@ -29,6 +29,9 @@ Source Open(const std::string& address) {
   src.config = Check(SystemConfig::FromProcessEnvironment());
   src.worker = WorkerIfConnected();
   if (src.worker != nullptr && (address.empty() || address == src.worker->gcs().address())) {
+    // What this process recorded is in the answer, not a report interval later.
+    nb::gil_scoped_release release;
+    src.worker->FlushTaskEvents();
     return src;
   }
   src.worker.reset();
@@ -93,6 +96,15 @@ void BindStateApi(nb::module_& m) {
           if (absl::IsNotFound(r.status())) return std::nullopt;
           return Check(std::move(r)).dump();
         });
+  m.def("state_timeline", [](const std::string& address) {
+    Source src = Open(address);
+    absl::StatusOr<nlohmann::json> r;
+    {
+      nb::gil_scoped_release release;
+      r = state::StateApi(src.gcs(), src.config).Timeline();
+    }
+    return Check(std::move(r)).dump();
+  });
   m.def("state_summarize", [](const std::string& resource, const std::string& address) {
     Source src = Open(address);
     absl::StatusOr<nlohmann::json> r;

@@ -239,3 +239,51 @@ def test_unreachable_cluster_is_named_quickly(monkeypatch):
     with pytest.raises(RayStateApiException, match="127.0.0.1:1"):
         list_nodes(address="127.0.0.1:1")
     assert time.monotonic() - start < 15
+
+
+@ray.remote
+def nap(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+def test_timeline_is_a_chrome_trace_of_the_executions(ray_start, tmp_path):
+    ray.get([nap.remote(0.2) for _ in range(4)])
+    _wait_for(lambda: len(list_tasks(filters=[("name", "=", "nap"),
+                                              ("state", "=", "FINISHED")])) == 4)
+    events = ray.timeline()
+    assert isinstance(events, list)
+    execs = [e for e in events if e.get("ph") == "X" and e["name"] == "nap"]
+    assert len(execs) == 4
+    for e in execs:
+        assert e["cat"] == "task:execute"
+        assert isinstance(e["ts"], int) and isinstance(e["pid"], int) and isinstance(e["tid"], int)
+        assert e["dur"] >= 200_000  # microseconds: at least the task's sleep
+        assert e["args"]["state"] == "FINISHED" and len(e["args"]["task_id"]) > 0
+    # Spans on one worker row never overlap (one task at a time per worker).
+    by_row = {}
+    for e in execs:
+        by_row.setdefault((e["pid"], e["tid"]), []).append((e["ts"], e["ts"] + e["dur"]))
+    for spans in by_row.values():
+        spans.sort()
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    # Each row is named; each scheduling span opens before its execution and closes at it.
+    names = {(e["pid"], e.get("tid")): e["args"]["name"] for e in events if e.get("ph") == "M"}
+    assert all(n.startswith("Worker ") for (p, t), n in names.items() if t is not None)
+    assert any(n.startswith("Node ") for (p, t), n in names.items() if t is None)
+    begins = {e["id"]: e["ts"] for e in events if e.get("ph") == "b"}
+    ends = {e["id"]: e["ts"] for e in events if e.get("ph") == "e"}
+    assert begins.keys() == ends.keys() and len(begins) >= 4
+    assert all(begins[k] <= ends[k] for k in begins)
+    # To a file, and from the CLI: the same JSON.
+    path = tmp_path / "trace.json"
+    assert ray.timeline(str(path)) is None
+    assert json.loads(path.read_text())
+    out = subprocess.run([os.path.join(bin_dir(), "photon"), "timeline", "--output",
+                          str(tmp_path / "cli.json"), "--address",
+                          ray.get_runtime_context().gcs_address],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "cli.json" in out.stdout
+    assert len([e for e in json.loads((tmp_path / "cli.json").read_text())
+                if e.get("ph") == "X" and e["name"] == "nap"]) == 4

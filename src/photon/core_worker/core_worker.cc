@@ -248,6 +248,10 @@ void CoreWorker::Shutdown() {
   gcs_.reset();  // joins its subscriptions
 }
 
+void CoreWorker::FlushTaskEvents() {
+  if (events_) events_->FlushAndWait(absl::Milliseconds(config_.gcs_rpc_timeout_ms()));
+}
+
 TaskID CoreWorker::current_task_id() const {
   return contexts_ ? contexts_->Current() : TaskID::Nil();
 }

@@ -243,6 +243,9 @@ class CoreWorker {
   const std::string& ray_namespace() const { return options_.ray_namespace; }
   const SystemConfig& config() const { return config_; }
   GcsClient& gcs() { return *gcs_; }
+  // Sends this process's buffered task events now and waits for the GCS
+  // (up to gcs_rpc_timeout_ms), so a state query that follows sees them.
+  void FlushTaskEvents();
 
  private:
   CoreWorker(SystemConfig config, CoreWorkerOptions options);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/time/clock.h"
 #include "fmt/format.h"
 #include "photon/common/id.h"
 #include "photon/common/status.h"
@@ -545,6 +546,82 @@ absl::StatusOr<json> StateApi::Summarize(const std::string& resource_name) {
     ++total;
   }
   return json{{"summary", summary}, {"total_" + resource, total}, {"warnings", notes.warnings}};
+}
+
+absl::StatusOr<json> StateApi::Timeline() {
+  PHOTON_ASSIGN_OR_RETURN(rpc::GetTaskEventsReply reply, gcs_->GetTaskEvents({}));
+  json trace = json::array();
+  std::map<std::string, int> node_index;               // node id -> trace pid
+  std::map<std::pair<int, int>, std::string> workers;  // (pid, tid) -> worker id
+  const int64_t now_us = absl::GetCurrentTimeNanos() / 1000;
+  for (const auto& e : reply.events()) {
+    if (e.node_id().empty() || e.worker_pid() == 0) continue;  // never ran
+    int64_t submitted = 0, running = 0, ended = 0;
+    for (const auto& t : e.transitions()) {
+      const int64_t us = t.time_ns() / 1000;
+      if (t.state() == rpc::PENDING_ARGS_AVAIL && (submitted == 0 || us < submitted)) {
+        submitted = us;
+      }
+      if (t.state() == rpc::RUNNING && (running == 0 || us < running)) running = us;
+      if ((t.state() == rpc::FINISHED || t.state() == rpc::FAILED) && (ended == 0 || us < ended)) {
+        ended = us;
+      }
+    }
+    if (running == 0) continue;
+    auto [it, added] = node_index.try_emplace(e.node_id(), static_cast<int>(node_index.size()) + 1);
+    const int pid = it->second;
+    const int tid = e.worker_pid();
+    workers[{pid, tid}] = e.worker_id();
+    const std::string name = e.info().name().empty() ? "task" : e.info().name();
+    const std::string task_hex = std::string(Hex(e.task_id()));
+    json args = {{"task_id", task_hex},
+                 {"attempt_number", e.attempt_number()},
+                 {"func_or_class_name", e.info().func_or_class_name()},
+                 {"type", rpc::TaskType_Name(e.info().type())},
+                 {"state", rpc::TaskStatus_Name(gcs::TaskEventStore::StateOf(e))},
+                 {"job_id", Hex(e.job_id())}};
+    if (!e.error_type().empty()) args["error_type"] = e.error_type();
+    const int64_t end = ended >= running ? ended : now_us;
+    trace.push_back({{"name", name},
+                     {"cat", "task:execute"},
+                     {"ph", "X"},
+                     {"ts", running},
+                     {"dur", std::max<int64_t>(end - running, 1)},
+                     {"pid", pid},
+                     {"tid", tid},
+                     {"args", args}});
+    if (submitted > 0 && submitted <= running) {
+      const std::string id = fmt::format("{}:{}", task_hex, e.attempt_number());
+      json span = {{"name", name + " (scheduling)"},
+                   {"cat", "task:scheduling"},
+                   {"id", id},
+                   {"pid", pid},
+                   {"tid", tid},
+                   {"args", {{"task_id", task_hex}}}};
+      span["ph"] = "b";
+      span["ts"] = submitted;
+      trace.push_back(span);
+      span["ph"] = "e";
+      span["ts"] = running;
+      trace.push_back(span);
+    }
+  }
+  for (const auto& [node, pid] : node_index) {
+    trace.push_back({{"name", "process_name"},
+                     {"ph", "M"},
+                     {"pid", pid},
+                     {"args", {{"name", "Node " + std::string(Hex(node))}}}});
+  }
+  for (const auto& [key, worker] : workers) {
+    trace.push_back(
+        {{"name", "thread_name"},
+         {"ph", "M"},
+         {"pid", key.first},
+         {"tid", key.second},
+         {"args",
+          {{"name", fmt::format("Worker {} (pid {})", std::string(Hex(worker)), key.second)}}}});
+  }
+  return trace;
 }
 
 }  // namespace photon::state

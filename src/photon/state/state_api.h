@@ -72,6 +72,13 @@ class StateApi {
                                      int64_t timeout_ms = 30000);
   // Ray's summaries: tasks and actors by function / class name and state.
   absl::StatusOr<nlohmann::json> Summarize(const std::string& resource);
+  // A Chrome trace (the Trace Event Format that chrome://tracing and Perfetto
+  // load) of the task attempts in the task table: one process per node, one
+  // thread per worker (its pid), a complete event ("X", category
+  // task:execute) per execution from RUNNING to its end (to now if it still
+  // runs), and an async span (category task:scheduling) from submission to
+  // RUNNING; metadata events name the nodes and workers.
+  absl::StatusOr<nlohmann::json> Timeline();
 
  private:
   absl::StatusOr<nlohmann::json> Rows(const std::string& resource, ListResult* notes,
