@@ -147,6 +147,14 @@ def test_pending_tasks_say_why(ray_start):
     assert "infeasible" in _wait_for(
         lambda: list_tasks(filters=[("name", "=", "too_big")])[0].pending_reason or "")
     assert by_name["wait_for"].state == "PENDING_ARGS_AVAIL"
+    # photon status groups the waiting tasks with their reasons.
+    status = subprocess.run([os.path.join(bin_dir(), "photon"), "status", "--address",
+                             ray.get_runtime_context().gcs_address],
+                            capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stderr
+    assert "Pending tasks" in status.stdout
+    assert "1 x too_big, PENDING_NODE_ASSIGNMENT: infeasible" in status.stdout
+    assert "1 x wait_for, PENDING_ARGS_AVAIL: waiting for its arguments" in status.stdout
     ray.cancel(blocker, force=True)
 
 

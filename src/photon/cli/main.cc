@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/numbers.h"
@@ -379,6 +380,25 @@ int Status(const SystemConfig& config, std::string address) {
           photon::PlacementGroupID::FromBinaryOrDie(g.spec().placement_group_id()).Hex().c_str(),
           g.spec().name().empty() ? "" : (" (" + g.spec().name() + ")").c_str(),
           g.pending_reason().c_str());
+    }
+  }
+  // Tasks that wait, by name, state and why (the state API's task table).
+  photon::state::ListOptions all;
+  all.limit = 1000000;
+  if (auto tasks = photon::state::StateApi(gcs.get(), config).List("tasks", all); tasks.ok()) {
+    std::map<std::tuple<std::string, std::string, std::string>, int> waiting;
+    for (const auto& t : tasks->rows) {
+      const std::string state = t["state"].get<std::string>();
+      if (state != "PENDING_ARGS_AVAIL" && state != "PENDING_NODE_ASSIGNMENT") continue;
+      std::string why = t["pending_reason"].is_string() ? t["pending_reason"].get<std::string>()
+                        : state == "PENDING_ARGS_AVAIL" ? "waiting for its arguments"
+                                                        : "waiting to be scheduled";
+      ++waiting[{t["name"].get<std::string>(), state, why}];
+    }
+    if (!waiting.empty()) std::printf("Pending tasks (name, state: why):\n");
+    for (const auto& [key, n] : waiting) {
+      const auto& [name, state, why] = key;
+      std::printf("  %d x %s, %s: %s\n", n, name.c_str(), state.c_str(), why.c_str());
     }
   }
   if (!infeasible.empty()) {

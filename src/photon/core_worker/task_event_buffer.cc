@@ -32,6 +32,26 @@ std::shared_ptr<rpc::TaskInfoEntry> TaskEventBuffer::InfoOf(const rpc::TaskSpec&
   return info;
 }
 
+std::shared_ptr<rpc::TaskInfoEntry> TaskEventBuffer::SharedInfoOf(const rpc::TaskSpec& spec) {
+  auto& cached = infos_[spec.name()];
+  if (cached != nullptr) {
+    const rpc::TaskInfoEntry& c = *cached;
+    bool same = c.type() == spec.type() && c.parent_task_id() == spec.parent_task_id() &&
+                c.actor_id() == spec.actor_id() && c.job_id() == spec.job_id() &&
+                c.placement_group_id() == spec.scheduling().placement_group_id() &&
+                c.required_resources_size() == spec.resources_size();
+    for (const auto& [k, v] : spec.resources()) {
+      if (!same) break;
+      auto it = c.required_resources().find(k);
+      same = it != c.required_resources().end() && it->second == v;
+    }
+    if (same) return cached;
+  }
+  if (infos_.size() > 1024) infos_.clear();  // many names: keep the cache small
+  cached = InfoOf(spec);
+  return cached;
+}
+
 void TaskEventBuffer::Add(Record r) {
   absl::MutexLock lock(&mu_);
   if (static_cast<int64_t>(buffer_.size()) >= options_.max_buffer_size) {
@@ -50,8 +70,14 @@ void TaskEventBuffer::RecordSubmitted(const rpc::TaskSpec& spec) {
   r.attempt = spec.attempt();
   r.status = rpc::PENDING_ARGS_AVAIL;
   r.time_ns = absl::GetCurrentTimeNanos();
-  r.info = InfoOf(spec);
-  Add(std::move(r));
+  absl::MutexLock lock(&mu_);
+  if (static_cast<int64_t>(buffer_.size()) >= options_.max_buffer_size) {
+    ++dropped_[r.job];
+    ++dropped_total_;
+    return;
+  }
+  r.info = SharedInfoOf(spec);
+  buffer_.push_back(std::move(r));
 }
 
 void TaskEventBuffer::RecordStatus(const TaskID& task, const JobID& job, int32_t attempt,
@@ -139,7 +165,7 @@ void TaskEventBuffer::Flush(std::function<void()> done) {
     }
     rpc::TaskEvents* e = it->second;
     if (r.info != nullptr && !e->has_info()) {
-      *e->mutable_info() = std::move(*r.info);
+      *e->mutable_info() = *r.info;  // shared with other records: copied
     }
     if (r.status != rpc::NIL) {
       rpc::TaskStateTransition* t = e->add_transitions();

@@ -11,8 +11,9 @@
 // data is missing. A batch the GCS does not take is dropped the same way
 // (events are best effort, as in Ray), never retried forever.
 //
-// Threading: thread-safe. The flush runs on the timer thread, and sends
-// without the mutex held.
+// Threading: thread-safe. Its mutex is a leaf: nothing is called while it is
+// held, so callers may record under their own locks. The flush runs on the
+// timer thread, and sends without the mutex held.
 #pragma once
 
 #include <atomic>
@@ -88,18 +89,24 @@ class TaskEventBuffer {
     rpc::TaskStatus status = rpc::NIL;
     int64_t time_ns = 0;
     bool executed_here = false;
-    std::shared_ptr<rpc::TaskInfoEntry> info;  // the owner's submission, or RUNNING
+    std::shared_ptr<rpc::TaskInfoEntry> info;  // the owner's submission (shared, never changed)
     std::shared_ptr<rpc::ErrorInfo> error;
     std::shared_ptr<const std::string> pending_reason;
   };
   void Add(Record r);
   static std::shared_ptr<rpc::TaskInfoEntry> InfoOf(const rpc::TaskSpec& spec);
+  // The description of `spec`, shared with the last task of the same name
+  // when it matches (a loop submits many alike: one proto, not one each).
+  std::shared_ptr<rpc::TaskInfoEntry> SharedInfoOf(const rpc::TaskSpec& spec)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   const SendFn send_;
   mutable absl::Mutex mu_;
   std::vector<Record> buffer_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<JobID, int64_t> dropped_ ABSL_GUARDED_BY(mu_);  // not yet reported
+  absl::flat_hash_map<std::string, std::shared_ptr<rpc::TaskInfoEntry>> infos_
+      ABSL_GUARDED_BY(mu_);  // by task name (SharedInfoOf)
   int64_t dropped_total_ ABSL_GUARDED_BY(mu_) = 0;
   // Transitions in batches the GCS did not take (not in dropped_: never reported).
   const std::shared_ptr<std::atomic<int64_t>> lost_ = std::make_shared<std::atomic<int64_t>>(0);

@@ -113,11 +113,10 @@ void TaskSubmitter::OnResolved(const TaskID& id, rpc::TaskSpec spec,
       q.wait_reason = std::make_shared<const std::string>(WaitReason(t.spec));
     }
     q.tasks.push_back(id);
-    if (d_.tasks->events() != nullptr) {
-      const int attempt = t.spec.attempt();
-      actions.push_back([this, id, attempt, reason = q.wait_reason] {
-        d_.tasks->events()->RecordWaiting(id, id.JobId(), attempt, reason);
-      });
+    // The buffer's mutex is a leaf (it calls nothing while held), so this
+    // records under ours rather than paying for a deferred action per task.
+    if (TaskEventBuffer* events = d_.tasks->events()) {
+      events->RecordWaiting(id, id.JobId(), t.spec.attempt(), q.wait_reason);
     }
     Pump(t.key, &actions);
   }
