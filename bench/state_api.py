@@ -7,7 +7,9 @@ task table, Photon and Ray side by side.
 For each size, submits N no-op tasks (in batches), waits until the state API shows
 them all FINISHED, then times list_tasks() (the default limit of 100),
 list_tasks(limit=10000) and summarize_tasks(), each --repeat times (median, seconds).
-Ray caps a list at 10,000 rows, so that is the largest limit both can answer."""
+Ray caps a list at 10,000 rows, so that is the largest limit both can answer, and
+its summaries count at most 10,000 tasks (Photon's count the whole table); every call
+passes raise_on_missing_output=False, which Ray needs past 10,000."""
 import argparse
 import statistics
 import time
@@ -43,10 +45,11 @@ def main():
         submit_s = time.monotonic() - t0
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            s = summarize_tasks()["cluster"]["summary"]
+            s = summarize_tasks(raise_on_missing_output=False)["cluster"]["summary"]
             finished = sum(v["state_counts"].get("FINISHED", 0) for k, v in s.items()
                            if k.endswith("noop"))
-            if finished >= size:
+            # Ray's summaries stop at 10,000 tasks.
+            if finished >= (size if a.backend == "photon" else min(size, 10000)):
                 break
             time.sleep(1)
 
@@ -58,9 +61,9 @@ def main():
                 runs.append(time.monotonic() - t)
             return statistics.median(runs)
 
-        default = timed(lambda: list_tasks())
-        big = timed(lambda: list_tasks(limit=10000))
-        summary = timed(lambda: summarize_tasks())
+        default = timed(lambda: list_tasks(raise_on_missing_output=False))
+        big = timed(lambda: list_tasks(limit=10000, raise_on_missing_output=False))
+        summary = timed(lambda: summarize_tasks(raise_on_missing_output=False))
         print(f"{a.backend} tasks={size}: ran in {submit_s:.1f} s; list_tasks() {default:.3f} s, "
               f"list_tasks(limit=10000) {big:.3f} s, summarize_tasks() {summary:.3f} s",
               flush=True)

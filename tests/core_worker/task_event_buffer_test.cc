@@ -50,10 +50,25 @@ TEST(TaskEventBufferTest, BatchesTransitionsPerAttempt) {
   ASSERT_EQ(sent.batches[0].events_size(), 1);
   const auto& e = sent.batches[0].events(0);
   EXPECT_EQ(e.transitions_size(), 4);
-  EXPECT_EQ(e.info().name(), "f");
-  EXPECT_EQ(e.info().required_resources().at("CPU"), 1);
+  ASSERT_EQ(e.info_ref(), 1);  // the description goes once per batch, by reference
+  ASSERT_EQ(sent.batches[0].infos_size(), 1);
+  EXPECT_EQ(sent.batches[0].infos(0).name(), "f");
+  EXPECT_EQ(sent.batches[0].infos(0).required_resources().at("CPU"), 1);
   EXPECT_EQ(e.worker_pid(), 7);
   EXPECT_EQ(b.NumBuffered(), 0);
+}
+
+TEST(TaskEventBufferTest, TasksAlikeShareOneDescriptionInABatch) {
+  Sent sent;
+  TaskEventBuffer b = Make(&sent);
+  for (int i = 1; i <= 3; ++i) b.RecordSubmitted(Spec(i));
+  rpc::TaskSpec other = Spec(4);
+  other.set_name("g");
+  b.RecordSubmitted(other);
+  b.Flush();
+  ASSERT_EQ(sent.batches.size(), 1u);
+  EXPECT_EQ(sent.batches[0].events_size(), 4);
+  EXPECT_EQ(sent.batches[0].infos_size(), 2);
 }
 
 TEST(TaskEventBufferTest, AFullBufferDropsAndCountsPerJob) {

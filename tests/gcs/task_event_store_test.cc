@@ -46,6 +46,26 @@ TEST(TaskEventStoreTest, MergesTheOwnersAndTheExecutorsReportsOfAnAttempt) {
   EXPECT_EQ(TaskEventStore::StateOf(got.events(0)), rpc::FINISHED);
 }
 
+TEST(TaskEventStoreTest, ResolvesDescriptionsSharedByReference) {
+  TaskEventStore store(100);
+  rpc::AddTaskEventDataRequest req;
+  req.add_infos()->set_name("shared");
+  for (int i = 1; i <= 2; ++i) {
+    rpc::TaskEvents e = Report(Task(i), 0, rpc::PENDING_ARGS_AVAIL, i);
+    e.set_info_ref(1);
+    *req.add_events() = e;
+  }
+  rpc::TaskEvents bad = Report(Task(3), 0, rpc::PENDING_ARGS_AVAIL, 3);
+  bad.set_info_ref(7);  // out of range: no description, no crash
+  *req.add_events() = bad;
+  store.Add(req);
+  const rpc::GetTaskEventsReply got = store.Get(rpc::GetTaskEventsRequest());
+  ASSERT_EQ(got.events_size(), 3);
+  int named = 0;
+  for (const auto& e : got.events()) named += e.info().name() == "shared";
+  EXPECT_EQ(named, 2);
+}
+
 TEST(TaskEventStoreTest, AttemptsAreSeparateAndAGetByIdReturnsEveryOne) {
   TaskEventStore store(100);
   for (int a = 0; a < 4; ++a)

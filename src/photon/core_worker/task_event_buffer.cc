@@ -155,6 +155,7 @@ void TaskEventBuffer::Flush(std::function<void()> done) {
   // One entry per attempt in the batch, its transitions in order.
   rpc::AddTaskEventDataRequest req;
   absl::flat_hash_map<std::pair<TaskID, int32_t>, rpc::TaskEvents*> by_attempt;
+  absl::flat_hash_map<const rpc::TaskInfoEntry*, int32_t> info_refs;  // sent once per batch
   for (Record& r : records) {
     auto [it, added] = by_attempt.try_emplace(std::make_pair(r.task, r.attempt), nullptr);
     if (added) {
@@ -164,8 +165,10 @@ void TaskEventBuffer::Flush(std::function<void()> done) {
       it->second->set_job_id(r.job.Binary());
     }
     rpc::TaskEvents* e = it->second;
-    if (r.info != nullptr && !e->has_info()) {
-      *e->mutable_info() = *r.info;  // shared with other records: copied
+    if (r.info != nullptr && e->info_ref() == 0) {
+      auto [ref, fresh] = info_refs.try_emplace(r.info.get(), req.infos_size() + 1);
+      if (fresh) *req.add_infos() = *r.info;
+      e->set_info_ref(ref->second);
     }
     if (r.status != rpc::NIL) {
       rpc::TaskStateTransition* t = e->add_transitions();

@@ -42,12 +42,24 @@ rpc::TaskStatus TaskEventStore::StateOf(const rpc::TaskEvents& e) {
 
 void TaskEventStore::Add(const rpc::AddTaskEventDataRequest& request) {
   absl::MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<const rpc::TaskInfoEntry>> infos;
+  infos.reserve(request.infos_size());
+  for (const auto& i : request.infos()) infos.push_back(std::make_shared<rpc::TaskInfoEntry>(i));
   for (const auto& [job, n] : request.dropped_by_job()) dropped_at_workers_ += n;
-  for (const auto& e : request.events()) Merge(e, next_seq_++);
+  for (const auto& e : request.events()) {
+    std::shared_ptr<const rpc::TaskInfoEntry> info;
+    if (e.has_info()) {
+      info = std::make_shared<rpc::TaskInfoEntry>(e.info());
+    } else if (e.info_ref() > 0 && e.info_ref() <= static_cast<int32_t>(infos.size())) {
+      info = infos[e.info_ref() - 1];
+    }
+    Merge(e, std::move(info), next_seq_++);
+  }
   Evict();
 }
 
-void TaskEventStore::Merge(const rpc::TaskEvents& from, uint64_t seq) {
+void TaskEventStore::Merge(const rpc::TaskEvents& from,
+                           std::shared_ptr<const rpc::TaskInfoEntry> info, uint64_t seq) {
   auto task = TaskID::FromBinary(from.task_id());
   if (!task.ok()) return;
   Key key{*task, from.attempt_number()};
@@ -61,9 +73,7 @@ void TaskEventStore::Merge(const rpc::TaskEvents& from, uint64_t seq) {
     added_order_.emplace_back(key, seq);
   }
   rpc::TaskEvents& to = e.events;
-  if (from.has_info() && !to.has_info()) {
-    *to.mutable_info() = from.info();
-  }
+  if (info != nullptr && e.info == nullptr) e.info = std::move(info);
   for (const auto& t : from.transitions()) {
     // One time per state: the first report of it.
     bool seen = false;
@@ -161,18 +171,23 @@ rpc::GetTaskEventsReply TaskEventStore::Get(const rpc::GetTaskEventsRequest& req
   }
   std::erase_if(matched, [&](const Entry* e) {
     if (!request.job_id().empty() && e->events.job_id() != request.job_id()) return true;
-    if (!request.actor_id().empty() && e->events.info().actor_id() != request.actor_id()) {
+    if (!request.actor_id().empty() &&
+        (e->info == nullptr || e->info->actor_id() != request.actor_id())) {
       return true;
     }
     return false;
   });
   reply.set_num_total(static_cast<int64_t>(matched.size()));
   // Newest first, so that a limit keeps the most recent.
-  std::sort(matched.begin(), matched.end(),
-            [](const Entry* a, const Entry* b) { return a->seq > b->seq; });
   size_t n = matched.size();
   if (request.limit() > 0) n = std::min(n, static_cast<size_t>(request.limit()));
-  for (size_t i = 0; i < n; ++i) *reply.add_events() = matched[i]->events;
+  std::partial_sort(matched.begin(), matched.begin() + static_cast<std::ptrdiff_t>(n),
+                    matched.end(), [](const Entry* a, const Entry* b) { return a->seq > b->seq; });
+  for (size_t i = 0; i < n; ++i) {
+    rpc::TaskEvents* out = reply.add_events();
+    *out = matched[i]->events;
+    if (matched[i]->info != nullptr) *out->mutable_info() = *matched[i]->info;
+  }
   reply.set_num_dropped_at_workers(dropped_at_workers_);
   reply.set_num_evicted(evicted_);
   return reply;

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -44,11 +45,13 @@ class TaskEventStore {
  private:
   using Key = std::pair<TaskID, int32_t>;
   struct Entry {
-    rpc::TaskEvents events;
+    rpc::TaskEvents events;                          // without its description, which is `info`
+    std::shared_ptr<const rpc::TaskInfoEntry> info;  // shared by tasks alike
     uint64_t seq = 0;  // when it was added: newer entries have larger ones
     bool ended = false;
   };
-  void Merge(const rpc::TaskEvents& from, uint64_t seq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Merge(const rpc::TaskEvents& from, std::shared_ptr<const rpc::TaskInfoEntry> info,
+             uint64_t seq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Evict() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool EvictFrom(std::deque<std::pair<Key, uint64_t>>* order, bool ended_only)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

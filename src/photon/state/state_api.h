@@ -81,8 +81,13 @@ class StateApi {
   absl::StatusOr<nlohmann::json> Timeline();
 
  private:
+  // Every row of `resource` (tasks: of `task_ids` if given; at most `limit`
+  // newest if > 0, with notes->total set to how many there are).
   absl::StatusOr<nlohmann::json> Rows(const std::string& resource, ListResult* notes,
-                                      const std::vector<std::string>& task_ids = {});
+                                      const std::vector<std::string>& task_ids = {},
+                                      int64_t limit = 0);
+  absl::StatusOr<rpc::GetTaskEventsReply> TaskEvents(const rpc::GetTaskEventsRequest& req,
+                                                     ListResult* notes);
 
   GcsClient* const gcs_;
   const SystemConfig config_;
