@@ -144,8 +144,8 @@ def test_pending_tasks_say_why(ray_start):
                               else None)(list_tasks(filters=[("state", "!=", "FINISHED")])))
     by_name = {t.name: t for t in rows}
     assert by_name["too_big"].state == "PENDING_NODE_ASSIGNMENT"
-    assert "infeasible" in _wait_for(
-        lambda: list_tasks(filters=[("name", "=", "too_big")])[0].pending_reason or "")
+    assert _wait_for(lambda: "infeasible" in (
+        list_tasks(filters=[("name", "=", "too_big")])[0].pending_reason or ""))
     assert by_name["wait_for"].state == "PENDING_ARGS_AVAIL"
     # photon status groups the waiting tasks with their reasons.
     status = subprocess.run([os.path.join(bin_dir(), "photon"), "status", "--address",

@@ -116,7 +116,8 @@ void TaskSubmitter::OnResolved(const TaskID& id, rpc::TaskSpec spec,
     // The buffer's mutex is a leaf (it calls nothing while held), so this
     // records under ours rather than paying for a deferred action per task.
     if (TaskEventBuffer* events = d_.tasks->events()) {
-      events->RecordWaiting(id, id.JobId(), t.spec.attempt(), q.wait_reason);
+      events->RecordWaiting(id, id.JobId(), t.spec.attempt(),
+                            q.infeasible_reason ? q.infeasible_reason : q.wait_reason);
     }
     Pump(t.key, &actions);
   }
@@ -268,19 +269,27 @@ void TaskSubmitter::OnLeaseReply(const std::string& key, const std::string& rayl
       RetryLeasesAfter(key, absl::Milliseconds(d_.config->placement_group_retry_delay_ms()));
     } else if (reply.infeasible()) {
       q.pending_requests.erase(lease_id);
+      // The tasks waiting now, and those that queue up until a lease is
+      // granted, show why.
+      const bool newly = q.infeasible_reason == nullptr;
+      if (newly) {
+        q.infeasible_reason = std::make_shared<const std::string>("infeasible: " + reply.message());
+      }
       if (!q.warned_infeasible) {
         q.warned_infeasible = true;
         std::cerr << "photon: warning: a task cannot be scheduled: " << reply.message()
                   << ". It stays pending until a node that fits joins the cluster.\n";
         PHOTON_LOG_WARN("infeasible task: {}", reply.message());
+      }
+      if (newly) {
         if (d_.tasks->events() != nullptr) {
           for (const TaskID& t : q.tasks) {
             auto it = tasks_.find(t);
             if (it == tasks_.end()) continue;
-            actions.push_back([this, t, attempt = it->second.spec.attempt(),
-                               why = "infeasible: " + reply.message()] {
-              d_.tasks->events()->RecordPendingReason(t, t.JobId(), attempt, why);
-            });
+            actions.push_back(
+                [this, t, attempt = it->second.spec.attempt(), why = *q.infeasible_reason] {
+                  d_.tasks->events()->RecordPendingReason(t, t.JobId(), attempt, why);
+                });
           }
         }
       }
@@ -294,6 +303,7 @@ void TaskSubmitter::OnLeaseReply(const std::string& key, const std::string& rayl
       }
     } else if (reply.has_worker()) {
       q.pending_requests.erase(lease_id);
+      q.infeasible_reason.reset();
       auto lease = std::make_shared<Lease>();
       lease->worker = reply.worker();
       lease->gpu_ids.assign(reply.gpu_ids().begin(), reply.gpu_ids().end());

@@ -109,8 +109,9 @@ class TaskSubmitter {
     absl::flat_hash_map<std::string, std::string> pending_requests;  // lease id -> raylet
     rpc::RequestWorkerLeaseRequest lease_template;
     bool warned_infeasible = false;
-    std::shared_ptr<const std::string> wait_reason;  // of its tasks, for the state API
-    bool retry_scheduled = false;                    // requests wait for a retry delay
+    std::shared_ptr<const std::string> wait_reason;        // of its tasks, for the state API
+    std::shared_ptr<const std::string> infeasible_reason;  // since the raylet said so
+    bool retry_scheduled = false;                          // requests wait for a retry delay
   };
   // An RPC to start once the mutex is released.
   using Action = std::function<void()>;
