@@ -147,8 +147,7 @@ def pg_wait(id: bytes, timeout_ms: int) -> bool:
 # `address` "" reads the connected cluster. Bad input raises ValueError naming it.
 def state_schema(resource: str) -> list:
     """[(column, is_detail, is_filterable)] in Ray's order."""
-def state_list(resource: str, filters: list, limit: int, detail: bool, timeout_ms: int,
-               address: str) -> tuple:
+def state_list(resource: str, filters: list, limit: int, detail: bool, address: str) -> tuple:
     """(rows as JSON text, rows matched before the limit, warnings, partial failures)."""
 def state_get(resource: str, id: str, address: str) -> str | None:
     """Every row with that id as JSON text (every attempt of a task); None if none."""

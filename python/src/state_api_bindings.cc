@@ -68,13 +68,12 @@ void BindStateApi(nb::module_& m) {
   m.def("state_list",
         [](const std::string& resource,
            const std::vector<std::tuple<std::string, std::string, std::string>>& filters,
-           int64_t limit, bool detail, int64_t timeout_ms, const std::string& address) {
+           int64_t limit, bool detail, const std::string& address) {
           Source src = Open(address);
           state::ListOptions o;
           for (const auto& [k, op, v] : filters) o.filters.push_back(state::Filter{k, op, v});
           o.limit = limit;
           o.detail = detail;
-          o.timeout_ms = timeout_ms;
           absl::StatusOr<state::ListResult> r;
           {
             nb::gil_scoped_release release;

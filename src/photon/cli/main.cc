@@ -289,17 +289,9 @@ std::unique_ptr<photon::GcsClient> ConnectToCluster(const SystemConfig& config,
 // stderr) if it does not answer.
 std::optional<photon::rpc::GetNodeStatsReply> NodeStats(const SystemConfig& config,
                                                         const photon::rpc::NodeInfo& n) {
-  auto stub = photon::rpc::NodeManagerService::NewStub(
-      photon::rpc::GetChannel(fmt::format("{}:{}", n.ip(), n.raylet_port())));
-  photon::rpc::GetNodeStatsReply stats;
-  absl::Status s = photon::rpc::CallSync(
-      stub.get(), &photon::rpc::NodeManagerService::Stub::GetNodeStats, "GetNodeStats",
-      photon::rpc::GetNodeStatsRequest(), &stats, config.rpc_timeout_ms());
-  if (!s.ok()) {
-    std::fprintf(stderr, "node %s:%d did not answer: %s\n", n.ip().c_str(), n.raylet_port(),
-                 std::string(s.message()).c_str());
-    return std::nullopt;
-  }
+  std::string why;
+  auto stats = photon::state::NodeStats(n, config.rpc_timeout_ms(), &why);
+  if (!stats) std::fprintf(stderr, "%s\n", why.c_str());
   return stats;
 }
 

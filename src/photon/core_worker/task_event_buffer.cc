@@ -52,13 +52,14 @@ std::shared_ptr<rpc::TaskInfoEntry> TaskEventBuffer::SharedInfoOf(const rpc::Tas
   return cached;
 }
 
-void TaskEventBuffer::Add(Record r) {
+void TaskEventBuffer::Add(Record r, const rpc::TaskSpec* described) {
   absl::MutexLock lock(&mu_);
   if (static_cast<int64_t>(buffer_.size()) >= options_.max_buffer_size) {
     ++dropped_[r.job];
     ++dropped_total_;
     return;
   }
+  if (described != nullptr) r.info = SharedInfoOf(*described);
   buffer_.push_back(std::move(r));
 }
 
@@ -70,14 +71,7 @@ void TaskEventBuffer::RecordSubmitted(const rpc::TaskSpec& spec) {
   r.attempt = spec.attempt();
   r.status = rpc::PENDING_ARGS_AVAIL;
   r.time_ns = absl::GetCurrentTimeNanos();
-  absl::MutexLock lock(&mu_);
-  if (static_cast<int64_t>(buffer_.size()) >= options_.max_buffer_size) {
-    ++dropped_[r.job];
-    ++dropped_total_;
-    return;
-  }
-  r.info = SharedInfoOf(spec);
-  buffer_.push_back(std::move(r));
+  Add(std::move(r), &spec);
 }
 
 void TaskEventBuffer::RecordStatus(const TaskID& task, const JobID& job, int32_t attempt,

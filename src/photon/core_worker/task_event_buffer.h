@@ -93,7 +93,8 @@ class TaskEventBuffer {
     std::shared_ptr<rpc::ErrorInfo> error;
     std::shared_ptr<const std::string> pending_reason;
   };
-  void Add(Record r);
+  // Buffers `r` (with the description of `described`, if given) unless full.
+  void Add(Record r, const rpc::TaskSpec* described = nullptr);
   static std::shared_ptr<rpc::TaskInfoEntry> InfoOf(const rpc::TaskSpec& spec);
   // The description of `spec`, shared with the last task of the same name
   // when it matches (a loop submits many alike: one proto, not one each).

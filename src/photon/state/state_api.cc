@@ -157,7 +157,7 @@ std::string FilterText(const json& v) {
   return absl::AsciiStrToLower(v.dump());
 }
 
-const char* kIdColumn(const std::string& resource) {
+const char* IdColumn(const std::string& resource) {
   if (resource == "tasks") return "task_id";
   if (resource == "actors") return "actor_id";
   if (resource == "nodes") return "node_id";
@@ -220,14 +220,15 @@ json TaskRow(const rpc::TaskEvents& e) {
       {"label_selector", nullptr}};
 }
 
-std::optional<rpc::GetNodeStatsReply> NodeStats(const SystemConfig& config, const rpc::NodeInfo& n,
+}  // namespace
+
+std::optional<rpc::GetNodeStatsReply> NodeStats(const rpc::NodeInfo& n, int64_t timeout_ms,
                                                 std::string* why) {
   auto stub = rpc::NodeManagerService::NewStub(
       rpc::GetChannel(fmt::format("{}:{}", n.ip(), n.raylet_port())));
   rpc::GetNodeStatsReply stats;
-  absl::Status s =
-      rpc::CallSync(stub.get(), &rpc::NodeManagerService::Stub::GetNodeStats, "GetNodeStats",
-                    rpc::GetNodeStatsRequest(), &stats, config.rpc_timeout_ms());
+  absl::Status s = rpc::CallSync(stub.get(), &rpc::NodeManagerService::Stub::GetNodeStats,
+                                 "GetNodeStats", rpc::GetNodeStatsRequest(), &stats, timeout_ms);
   if (!s.ok()) {
     *why = fmt::format("node {} ({}:{}) did not answer: {}",
                        NodeID::FromBinaryOrDie(n.node_id()).Hex(), n.ip(), n.raylet_port(),
@@ -236,8 +237,6 @@ std::optional<rpc::GetNodeStatsReply> NodeStats(const SystemConfig& config, cons
   }
   return stats;
 }
-
-}  // namespace
 
 const std::vector<std::string>& Resources() {
   static const auto* names = new std::vector<std::string>{"tasks", "actors",  "nodes",
@@ -364,7 +363,7 @@ absl::StatusOr<json> StateApi::Rows(const std::string& resource, ListResult* not
       }
       if (!alive) continue;
       std::string why;
-      auto stats = NodeStats(config_, n, &why);
+      auto stats = NodeStats(n, config_.rpc_timeout_ms(), &why);
       if (!stats) {
         notes->partial_failures.push_back(why);
         continue;
@@ -504,8 +503,7 @@ absl::StatusOr<ListResult> StateApi::List(const std::string& resource_name,
   return result;
 }
 
-absl::StatusOr<json> StateApi::Get(const std::string& resource_name, const std::string& id,
-                                   int64_t timeout_ms) {
+absl::StatusOr<json> StateApi::Get(const std::string& resource_name, const std::string& id) {
   PHOTON_ASSIGN_OR_RETURN(std::vector<Column> columns, Schema(resource_name));
   const std::string resource = Canonical(resource_name);
   const bool hex =
@@ -520,7 +518,7 @@ absl::StatusOr<json> StateApi::Get(const std::string& resource_name, const std::
   std::vector<std::string> task_ids;
   if (resource == "tasks") task_ids.push_back(binary);
   PHOTON_ASSIGN_OR_RETURN(json rows, Rows(resource, &notes, task_ids));
-  const std::string key = kIdColumn(resource);
+  const std::string key = IdColumn(resource);
   const std::string want = absl::AsciiStrToLower(id);
   json found = json::array();
   for (auto& row : rows) {

@@ -11,6 +11,7 @@
 // is thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "nlohmann/json.hpp"
 #include "photon/common/config.h"
 #include "photon/gcs_client/gcs_client.h"
+#include "photon/protocol/raylet.pb.h"
 
 namespace photon::state {
 
@@ -46,7 +48,6 @@ struct ListOptions {
   std::vector<Filter> filters;
   int64_t limit = 100;
   bool detail = false;
-  int64_t timeout_ms = 30000;
 };
 
 // What a list returns: the rows, how many there were before the limit, and
@@ -58,6 +59,11 @@ struct ListResult {
   std::vector<std::string> partial_failures;  // sources that did not answer
 };
 
+// What the raylet of node `n` reports about itself (GetNodeStats, one call of
+// at most `timeout_ms`); nullopt with `*why` naming the node if it does not answer.
+std::optional<rpc::GetNodeStatsReply> NodeStats(const rpc::NodeInfo& n, int64_t timeout_ms,
+                                                std::string* why);
+
 class StateApi {
  public:
   StateApi(GcsClient* gcs, const SystemConfig& config) : gcs_(gcs), config_(config) {}
@@ -68,8 +74,7 @@ class StateApi {
   // The rows of `resource` whose id column is `id` (every attempt of a task);
   // NotFound naming the id if there is none. An id that is not hex of the
   // right size is InvalidArgument.
-  absl::StatusOr<nlohmann::json> Get(const std::string& resource, const std::string& id,
-                                     int64_t timeout_ms = 30000);
+  absl::StatusOr<nlohmann::json> Get(const std::string& resource, const std::string& id);
   // Ray's summaries: tasks and actors by function / class name and state.
   absl::StatusOr<nlohmann::json> Summarize(const std::string& resource);
   // A Chrome trace (the Trace Event Format that chrome://tracing and Perfetto

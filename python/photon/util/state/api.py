@@ -3,7 +3,9 @@ cluster's tasks, actors, nodes, jobs, workers and placement groups.
 
 Every function reads the cluster through the native state API (the one the
 `photon list/get/summary` commands use). `address` is a GCS address; by
-default, the cluster this process is connected to.
+default, the cluster this process is connected to. `timeout` is accepted for
+Ray's signatures; the calls are bounded by gcs_rpc_timeout_ms and
+rpc_timeout_ms (each raylet asked for workers) instead.
 """
 import json
 import logging
@@ -53,8 +55,7 @@ def _list(resource, address, filters, limit, timeout, detail, raise_on_missing_o
     if not isinstance(limit, int) or limit <= 0:
         raise RayStateApiException(f"limit must be a positive int, got {limit!r}")
     rows, total, notes, failures = _call(
-        _photon.state_list, resource, _filters(filters), limit, bool(detail),
-        int(timeout * 1000), _address(address))
+        _photon.state_list, resource, _filters(filters), limit, bool(detail), _address(address))
     for note in notes:
         warnings.warn(note, RuntimeWarning, stacklevel=3)
     if failures:
