@@ -12,6 +12,8 @@ find_package(Boost 1.74 REQUIRED)
 # The GCS's Redis storage (GCS fault tolerance).
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+# The raylet's /metrics endpoint (Debian's libcpp-httplib-dev).
+pkg_check_modules(CPP_HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 # msgpack-cxx: Debian 12 ships package "msgpackc-cxx" (4.x), Debian 13 "msgpack-cxx" (6.x).
 find_package(msgpack-cxx CONFIG QUIET)

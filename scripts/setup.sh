@@ -13,9 +13,10 @@ DEB_PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev libspdlog-dev libfmt-dev libmsgpack-cxx-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
-  redis-server libhiredis-dev nlohmann-json3-dev
+  redis-server libhiredis-dev nlohmann-json3-dev libcpp-httplib-dev prometheus
 )
-PY_PACKAGES=(nanobind scikit-build-core cloudpickle numpy pytest pytest-timeout msgpack psutil)
+PY_PACKAGES=(nanobind scikit-build-core cloudpickle numpy pytest pytest-timeout msgpack psutil
+  prometheus_client)
 
 missing_debs=()
 for p in "${DEB_PACKAGES[@]}"; do

@@ -90,8 +90,8 @@ def _cli_cluster_address():
 
 
 # Ray's private init arguments that programs and tests pass: accepted and ignored
-# (Photon has no Redis, dashboard or metrics agent; _temp_dir: see
-# PHOTON_SESSION_DIR_ROOT).
+# (Photon has no Redis or dashboard; _temp_dir: see PHOTON_SESSION_DIR_ROOT;
+# _metrics_export_port is the local cluster's /metrics port).
 _PRIVATE_INIT_ARGS = frozenset({
     "_temp_dir", "_node_ip_address", "_plasma_directory", "_memory", "_redis_password",
     "_enable_object_reconstruction", "_metrics_export_port", "_node_name",
@@ -155,8 +155,22 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
             10: "debug", 20: "info", 30: "warn", 40: "error", 50: "critical"}.get(logging_level,
                                                                                  "info")
         overrides["log_level"] = level.lower()
+    metrics_port = kwargs.get("_metrics_export_port")
+    if metrics_port is not None and (isinstance(metrics_port, bool) or
+                                     not isinstance(metrics_port, int) or
+                                     not 0 <= metrics_port <= 65535):
+        raise ValueError(f"_metrics_export_port must be a port number, got {metrics_port!r}")
     info = _worker.connect(address, num_cpus, num_gpus, resources, object_store_memory,
-                           namespace, env_vars, overrides)
+                           namespace, env_vars, overrides, metrics_port or 0)
+    info = dict(info)
+    try:
+        node_id = info.get("node_id")
+        node_hex = node_id.hex() if isinstance(node_id, bytes) else node_id
+        for n in nodes():
+            if n["NodeID"] == node_hex:
+                info["metrics_export_port"] = n["MetricsExportPort"] or None
+    except Exception:  # noqa: BLE001 - the context still returns without it
+        pass
     return _InitContext(info)
 
 

@@ -35,10 +35,11 @@ from photon._private import worker
 # accepted so that Ray test code runs unchanged.
 _IGNORED_NODE_ARGS = {"node_name", "dashboard_port", "include_dashboard", "dashboard_host",
                       "dashboard_agent_listen_port", "min_worker_port", "max_worker_port",
-                      "metrics_export_port", "node_ip_address", "enable_object_reconstruction",
+                      "node_ip_address", "enable_object_reconstruction",
                       "log_to_driver", "namespace", "redis_port", "port",
                       "object_store_memory_fraction", "temp_dir"}
-_NODE_ARGS = {"num_cpus", "num_gpus", "resources", "object_store_memory", "labels"}
+_NODE_ARGS = {"num_cpus", "num_gpus", "resources", "object_store_memory", "labels",
+              "metrics_export_port"}
 # Arguments only the head node takes: where the GCS keeps its tables.
 _HEAD_ARGS = {"redis_address", "redis_password"}
 
@@ -179,6 +180,10 @@ class Cluster:
         num_gpus = node_args.get("num_gpus")
         resources = node_args.get("resources") or {}
         memory = node_args.get("object_store_memory")
+        metrics_port = node_args.get("metrics_export_port") or 0
+        if isinstance(metrics_port, bool) or not isinstance(metrics_port, int) or \
+                not 0 <= metrics_port <= 65535:
+            raise ValueError(f"metrics_export_port must be a port number, got {metrics_port!r}")
         if num_cpus is not None and (not isinstance(num_cpus, (int, float)) or num_cpus < 0):
             raise ValueError(f"num_cpus must be a number >= 0, got {num_cpus!r}")
         if num_gpus is not None and (not isinstance(num_gpus, (int, float)) or num_gpus < 0):
@@ -218,7 +223,8 @@ class Cluster:
             num_cpus=-1.0 if num_cpus is None else float(num_cpus),
             num_gpus=float(num_gpus or 0),
             resources={str(k): float(v) for k, v in resources.items()},
-            object_store_memory=int(memory or 0), labels=dict(labels))
+            object_store_memory=int(memory or 0), labels=dict(labels),
+            metrics_export_port=metrics_port)
         is_head = self.head_node is None
         node = ClusterNode(proc, self._local.gcs_address, is_head, node_args,
                            local=self._local if is_head else None)

@@ -50,8 +50,9 @@ void BindCluster(nb::module_& m) {
           "add_node",
           [](LocalCluster& c, double num_cpus, double num_gpus,
              const std::map<std::string, double>& resources, int64_t object_store_memory,
-             const std::map<std::string, std::string>& labels) {
+             const std::map<std::string, std::string>& labels, int metrics_export_port) {
             NodeArgs a;
+            a.metrics_export_port = metrics_export_port;
             a.num_cpus = num_cpus;
             a.num_gpus = num_gpus;
             a.resources = resources;
@@ -69,7 +70,8 @@ void BindCluster(nb::module_& m) {
           nb::arg("num_cpus") = -1.0, nb::arg("num_gpus") = 0.0,
           nb::arg("resources") = std::map<std::string, double>(),
           nb::arg("object_store_memory") = 0,
-          nb::arg("labels") = std::map<std::string, std::string>())
+          nb::arg("labels") = std::map<std::string, std::string>(),
+          nb::arg("metrics_export_port") = 0)
       .def(
           "remove_node",
           [](LocalCluster& c, const NodeProcess& n, bool kill) {

@@ -101,51 +101,53 @@ core::TaskResult RunPythonTask(nb::object* executor, const rpc::TaskSpec& spec,
 }  // namespace
 
 void BindConnection(nb::module_& m) {
-  m.def("connect", [](const std::string& address, double num_cpus, double num_gpus,
-                      const std::map<std::string, double>& resources, int64_t object_store_memory,
-                      const std::string& ns, const std::vector<std::string>& worker_command,
-                      const std::map<std::string, std::string>& worker_env,
-                      const std::map<std::string, std::string>& config_overrides) {
-    if (Connected()) throw std::runtime_error("already connected");
-    auto sys = SystemConfig::FromProcessEnvironment();
-    if (!sys.ok()) throw nb::value_error(std::string(sys.status().message()).c_str());
-    for (const auto& [k, v] : config_overrides) {
-      auto st = sys->Set(k, v);
-      if (!st.ok()) throw nb::value_error(std::string(st.message()).c_str());
-    }
-    DriverOptions o;
-    o.address = address;
-    if (num_cpus >= 0) o.num_cpus = num_cpus;
-    o.num_gpus = num_gpus;
-    o.resources = resources;
-    o.object_store_memory = object_store_memory;
-    o.ray_namespace = ns;
-    o.language = rpc::PYTHON;
-    o.worker_command = worker_command;
-    o.worker_env = worker_env;
-    absl::StatusOr<DriverConnection> conn;
-    {
-      nb::gil_scoped_release release;
-      conn = ConnectDriver(*sys, std::move(o));
-    }
-    if (!conn.ok()) ThrowStatus(conn.status());
-    auto c = std::make_unique<Connection>();
-    c->cluster = std::move(conn->cluster);
-    c->worker = std::move(conn->worker);
-    c->session_dir = conn->session_dir;
-    c->gcs_address = conn->gcs_address;
-    c->raylet_address = conn->raylet_address;
-    nb::dict info;
-    info["job_id"] = Bytes(c->worker->job_id().Binary());
-    info["node_id"] = Bytes(c->worker->node_id().Binary());
-    info["worker_id"] = Bytes(c->worker->worker_id().Binary());
-    info["gcs_address"] = c->gcs_address;
-    info["raylet_address"] = c->raylet_address;
-    info["session_dir"] = c->session_dir;
-    info["namespace"] = conn->ray_namespace;
-    SetConnection(std::move(c));
-    return info;
-  });
+  m.def("connect",
+        [](const std::string& address, double num_cpus, double num_gpus,
+           const std::map<std::string, double>& resources, int64_t object_store_memory,
+           const std::string& ns, const std::vector<std::string>& worker_command,
+           const std::map<std::string, std::string>& worker_env,
+           const std::map<std::string, std::string>& config_overrides, int metrics_export_port) {
+          if (Connected()) throw std::runtime_error("already connected");
+          auto sys = SystemConfig::FromProcessEnvironment();
+          if (!sys.ok()) throw nb::value_error(std::string(sys.status().message()).c_str());
+          for (const auto& [k, v] : config_overrides) {
+            auto st = sys->Set(k, v);
+            if (!st.ok()) throw nb::value_error(std::string(st.message()).c_str());
+          }
+          DriverOptions o;
+          o.address = address;
+          if (num_cpus >= 0) o.num_cpus = num_cpus;
+          o.num_gpus = num_gpus;
+          o.resources = resources;
+          o.object_store_memory = object_store_memory;
+          o.metrics_export_port = metrics_export_port;
+          o.ray_namespace = ns;
+          o.language = rpc::PYTHON;
+          o.worker_command = worker_command;
+          o.worker_env = worker_env;
+          absl::StatusOr<DriverConnection> conn;
+          {
+            nb::gil_scoped_release release;
+            conn = ConnectDriver(*sys, std::move(o));
+          }
+          if (!conn.ok()) ThrowStatus(conn.status());
+          auto c = std::make_unique<Connection>();
+          c->cluster = std::move(conn->cluster);
+          c->worker = std::move(conn->worker);
+          c->session_dir = conn->session_dir;
+          c->gcs_address = conn->gcs_address;
+          c->raylet_address = conn->raylet_address;
+          nb::dict info;
+          info["job_id"] = Bytes(c->worker->job_id().Binary());
+          info["node_id"] = Bytes(c->worker->node_id().Binary());
+          info["worker_id"] = Bytes(c->worker->worker_id().Binary());
+          info["gcs_address"] = c->gcs_address;
+          info["raylet_address"] = c->raylet_address;
+          info["session_dir"] = c->session_dir;
+          info["namespace"] = conn->ray_namespace;
+          SetConnection(std::move(c));
+          return info;
+        });
 
   m.def("disconnect", [] {
     std::unique_ptr<Connection> c = TakeConnection();

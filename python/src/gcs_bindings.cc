@@ -57,7 +57,7 @@ void BindGcs(nb::module_& m) {
       d["ObjectManagerPort"] = n.object_manager_port();
       d["ObjectStoreSocketName"] = n.store_socket();
       d["RayletSocketName"] = fmt::format("{}:{}", n.ip(), n.raylet_port());
-      d["MetricsExportPort"] = 0;
+      d["MetricsExportPort"] = n.metrics_export_port();
       std::map<std::string, std::string> labels(n.labels().begin(), n.labels().end());
       d["Labels"] = labels;
       d["DeathReason"] = n.death_reason();

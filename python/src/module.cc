@@ -16,6 +16,7 @@ void BindStreams(nb::module_& m);
 void BindGcs(nb::module_& m);
 void BindCluster(nb::module_& m);
 void BindStateApi(nb::module_& m);
+void BindMetrics(nb::module_& m);
 }  // namespace photon::python
 
 NB_MODULE(_photon, m) {
@@ -30,4 +31,5 @@ NB_MODULE(_photon, m) {
   photon::python::BindGcs(m);
   photon::python::BindCluster(m);
   photon::python::BindStateApi(m);
+  photon::python::BindMetrics(m);
 }

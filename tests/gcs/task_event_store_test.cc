@@ -95,6 +95,47 @@ TEST(TaskEventStoreTest, BeyondTheBoundEndedAttemptsGoFirstAndAreCounted) {
   for (const auto& e : got.events()) EXPECT_NE(e.task_id(), Task(1).Binary());
 }
 
+int64_t CountOf(const TaskEventStore& s, rpc::TaskStatus state, const std::string& name) {
+  int64_t n = 0;
+  for (const auto& c : s.CountByState()) {
+    if (c.state == state && c.name == name) n += c.count;
+  }
+  return n;
+}
+
+TEST(TaskEventStoreTest, CountsByStateFollowTheAttemptsAndKeepEndedOnesPastEviction) {
+  TaskEventStore store(2);
+  for (int i = 1; i <= 3; ++i) {
+    rpc::TaskEvents e = Report(Task(i), 0, rpc::PENDING_ARGS_AVAIL, i);
+    e.mutable_info()->set_name("f");
+    Add(&store, e);
+  }
+  // The bound dropped one live attempt: it leaves the count.
+  EXPECT_EQ(CountOf(store, rpc::PENDING_ARGS_AVAIL, "f"), 2);
+  Add(&store, Report(Task(2), 0, rpc::RUNNING, 10));
+  EXPECT_EQ(CountOf(store, rpc::PENDING_ARGS_AVAIL, "f"), 1);
+  EXPECT_EQ(CountOf(store, rpc::RUNNING, "f"), 1);
+  Add(&store, Report(Task(2), 0, rpc::FINISHED, 11));
+  Add(&store, Report(Task(3), 0, rpc::FINISHED, 12));
+  EXPECT_EQ(CountOf(store, rpc::RUNNING, "f"), 0);
+  EXPECT_EQ(CountOf(store, rpc::FINISHED, "f"), 2);
+  // Newer attempts push the finished ones out of the table, not out of the count.
+  for (int i = 4; i <= 6; ++i) {
+    rpc::TaskEvents e = Report(Task(i), 0, rpc::FINISHED, 20 + i);
+    e.mutable_info()->set_name("f");
+    Add(&store, e);
+  }
+  EXPECT_EQ(store.size(), 2u);
+  EXPECT_EQ(CountOf(store, rpc::FINISHED, "f"), 5);
+  // A retry is counted apart.
+  rpc::TaskEvents retry = Report(Task(1), 1, rpc::FINISHED, 30);
+  retry.mutable_info()->set_name("f");
+  Add(&store, retry);
+  bool retry_seen = false;
+  for (const auto& c : store.CountByState()) retry_seen |= c.is_retry && c.count == 1;
+  EXPECT_TRUE(retry_seen);
+}
+
 TEST(TaskEventStoreTest, CountsWhatWorkersDroppedAndLimitsNewestFirst) {
   TaskEventStore store(100);
   rpc::AddTaskEventDataRequest req;

@@ -42,7 +42,7 @@ def _worker_pythonpath():
 
 
 def connect(address, num_cpus, num_gpus, resources, object_store_memory, namespace, env_vars,
-            config_overrides):
+            config_overrides, metrics_export_port=0):
     worker_env = {"PYTHONPATH": _worker_pythonpath(), "PYTHONUNBUFFERED": "1"}
     worker_env.update(env_vars or {})
     command = [sys.executable, "-m", "photon._private.worker_main"]
@@ -51,7 +51,8 @@ def connect(address, num_cpus, num_gpus, resources, object_store_memory, namespa
                                float(num_gpus or 0),
                                {k: float(v) for k, v in (resources or {}).items()},
                                int(object_store_memory or 0), namespace or "", command, worker_env,
-                               {k: str(v) for k, v in (config_overrides or {}).items()})
+                               {k: str(v) for k, v in (config_overrides or {}).items()},
+                               int(metrics_export_port or 0))
     except ValueError:
         raise
     except RuntimeError as e:

@@ -126,7 +126,7 @@ void RecordPids(const SystemConfig& c, const std::vector<pid_t>& pids) {
 
 int Start(const SystemConfig& config, bool head, const std::string& address, int port,
           double num_cpus, double num_gpus, const std::string& resources, const std::string& labels,
-          int64_t store_memory, const std::string& host, bool block) {
+          int64_t store_memory, const std::string& host, bool block, int metrics_port) {
   if (head == !address.empty()) {
     std::fprintf(stderr, "photon start: give exactly one of --head or --address\n");
     return 2;
@@ -135,6 +135,12 @@ int Start(const SystemConfig& config, bool head, const std::string& address, int
   node.num_cpus = num_cpus;
   node.num_gpus = num_gpus;
   node.object_store_memory = store_memory;
+  if (metrics_port < 0 || metrics_port > 65535) {
+    std::fprintf(stderr, "photon start: --metrics-export-port must be a port number, got %d\n",
+                 metrics_port);
+    return 2;
+  }
+  node.metrics_export_port = metrics_port;
   std::string error;
   if (!ParseResources(resources, &node.resources, &error) ||
       !ParseLabels(labels, &node.labels, &error)) {
@@ -188,6 +194,10 @@ int Start(const SystemConfig& config, bool head, const std::string& address, int
   if (head) {
     std::string token = (*cluster)->token();
     std::printf("  GCS address: %s\n", gcs.c_str());
+    std::printf(
+        "  Metrics:     %s/prom_metrics_service_discovery.json lists every node's "
+        "/metrics (Prometheus file_sd)\n",
+        (*cluster)->session_dir().c_str());
     if (!opts.redis_address.empty()) {
       std::printf("  GCS tables:  in Redis at %s (a restarted GCS recovers the cluster)\n",
                   opts.redis_address.c_str());
@@ -583,6 +593,9 @@ int main(int argc, char** argv) {
   std::string labels;
   start->add_option("--labels", labels, "Node labels: {\"key\": \"value\"}");
   start->add_option("--object-store-memory", store_memory, "Object store bytes");
+  int metrics_port = 0;
+  start->add_option("--metrics-export-port", metrics_port,
+                    "Port of this node's Prometheus /metrics endpoint (default: any free port)");
   start->add_option("--node-ip-address", host, "Address the daemons listen on and advertise");
   start->add_flag("--block", block, "Stay in the foreground; stop the daemons on Ctrl-C");
   std::string redis_address, redis_password;
@@ -672,7 +685,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     return Start(*config, head, address, port, num_cpus, num_gpus, resources, labels, store_memory,
-                 host, block);
+                 host, block, metrics_port);
   }
   if (stop->parsed()) return Stop(*config, force);
   if (status->parsed()) return Status(*config, status_address);

@@ -373,6 +373,10 @@ absl::StatusOr<NodeProcess> LocalCluster::AddNode(const NodeArgs& args) {
     opts.argv.push_back(l);
   }
   if (args.head) opts.argv.push_back("--head");
+  if (args.metrics_export_port > 0) {
+    opts.argv.push_back("--metrics-export-port");
+    opts.argv.push_back(std::to_string(args.metrics_export_port));
+  }
   if (args.object_store_memory > 0) {
     opts.argv.push_back("--object-store-memory");
     opts.argv.push_back(std::to_string(args.object_store_memory));

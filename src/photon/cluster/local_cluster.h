@@ -27,6 +27,7 @@ struct NodeArgs {
   std::map<std::string, double> resources;
   std::map<std::string, std::string> labels;  // keys and values without ',' or '='
   int64_t object_store_memory = 0;
+  int metrics_export_port = 0;  // the node's /metrics endpoint; 0: any free port
   bool head = false;  // the cluster's first node (set by Start): gets node:__internal_head__
 };
 

@@ -77,6 +77,8 @@ absl::Status CoreWorker::Start() {
   server_ = std::make_unique<rpc::GrpcServer>(options_.is_driver ? "driver" : "worker",
                                               options_.host, 0, config_.cluster_token());
   server_->RegisterService(service_.get());
+  metrics_service_ = std::make_unique<stats::MetricsServiceImpl>();
+  server_->RegisterService(metrics_service_.get());
   PHOTON_RETURN_IF_ERROR(server_->Start());
   PHOTON_RETURN_IF_ERROR(Register(server_->port()));
   address_.set_ip(options_.host);

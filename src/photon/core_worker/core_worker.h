@@ -38,6 +38,7 @@
 #include "photon/core_worker/submit/task_spec_builder.h"
 #include "photon/gcs_client/gcs_client.h"
 #include "photon/protocol/raylet.pb.h"
+#include "photon/stats/metrics_service.h"
 
 namespace photon {
 class CallbackGuard;
@@ -278,6 +279,8 @@ class CoreWorker {
   std::unique_ptr<NodeDirectory> nodes_;
   std::unique_ptr<WorkerLiveness> liveness_;
   std::unique_ptr<CoreWorkerServiceImpl> service_;
+  // The process's metrics (stats/metrics.h), for the node's /metrics endpoint.
+  std::unique_ptr<stats::MetricsServiceImpl> metrics_service_;
   std::unique_ptr<rpc::GrpcServer> server_;
   std::unique_ptr<object_store::StoreClient> store_;
   std::unique_ptr<TaskContexts> contexts_;

@@ -87,6 +87,7 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& given_config,
     head.num_gpus = options.num_gpus;
     head.resources = options.resources;
     head.object_store_memory = options.object_store_memory;
+    head.metrics_export_port = options.metrics_export_port;
     auto cluster = LocalCluster::Start(*bin, config.session_dir_root(), &head, *cluster_options);
     if (!cluster.ok()) {
       return absl::InternalError(

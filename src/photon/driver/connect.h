@@ -22,6 +22,7 @@ struct DriverOptions {
   double num_gpus = 0;                      // local cluster only
   std::map<std::string, double> resources;  // local cluster only
   int64_t object_store_memory = 0;          // local cluster only
+  int metrics_export_port = 0;              // local cluster only (0: any free port)
   std::string ray_namespace;                // empty: random
   rpc::Language language = rpc::CPP;
   std::vector<std::string> worker_command;  // how the raylet starts this job's workers

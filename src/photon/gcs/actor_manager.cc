@@ -1,5 +1,8 @@
 #include "photon/gcs/actor_manager.h"
 
+#include <map>
+#include <tuple>
+
 #include "fmt/format.h"
 #include "photon/common/logging.h"
 #include "photon/rpc/client.h"
@@ -44,6 +47,22 @@ std::optional<rpc::ActorTableData> ActorManager::Find(const ActorID& id) {
   auto it = actors_.find(id);
   if (it == actors_.end()) return std::nullopt;
   return it->second.data;
+}
+
+std::vector<ActorManager::StateCount> ActorManager::CountByState() {
+  std::map<std::tuple<int, std::string, std::string>, int64_t> counts;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, a] : actors_) {
+      ++counts[{a.data.state(), a.data.class_name(), a.data.job_id()}];
+    }
+  }
+  std::vector<StateCount> out;
+  for (const auto& [k, n] : counts) {
+    out.push_back({static_cast<rpc::ActorTableData::State>(std::get<0>(k)), std::get<1>(k),
+                   std::get<2>(k), n});
+  }
+  return out;
 }
 
 void ActorManager::Persist(const Actor& a) {

@@ -93,6 +93,14 @@ class ActorManager : public rpc::ActorInfoGcsService::CallbackService {
 
   // The actor's entry (for tests), if any.
   std::optional<rpc::ActorTableData> Find(const ActorID& id);
+  // How many actors are in each state, by class and job (photon_actors).
+  struct StateCount {
+    rpc::ActorTableData::State state;
+    std::string class_name;
+    std::string job_id;  // binary
+    int64_t count;
+  };
+  std::vector<StateCount> CountByState();
 
  private:
   struct Actor {

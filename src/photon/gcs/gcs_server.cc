@@ -3,7 +3,9 @@
 #include <cstring>
 
 #include "fmt/format.h"
+#include "nlohmann/json.hpp"
 #include "photon/common/logging.h"
+#include "photon/common/process.h"
 #include "photon/common/status.h"
 #include "photon/rpc/client.h"
 #include "photon/rpc/fault_injection.h"
@@ -49,6 +51,7 @@ GcsServer::GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, s
   server_.RegisterService(static_cast<rpc::JobInfoGcsService::CallbackService*>(this));
   server_.RegisterService(static_cast<rpc::InternalKvGcsService::CallbackService*>(this));
   server_.RegisterService(static_cast<rpc::PubsubGcsService::CallbackService*>(this));
+  server_.RegisterService(&metrics_service_);
   actors_ = std::make_unique<ActorManager>(
       ActorManager::Deps{&config_, &publisher_, raylets_.get(), workers_.get(), timer_.get(),
                          [this] { return AliveNodes(); }, storage_.get()});
@@ -177,6 +180,10 @@ absl::Status GcsServer::Start() {
                                               storage_->Describe(), std::string(s.message())));
   }
   if (auto s = server_.Start(); !s.ok()) return s;
+  metrics_collector_ =
+      stats::ScopedCollector(&stats::Registry::Default(),
+                             [this](std::vector<rpc::MetricFamily>* out) { CollectMetrics(out); });
+  WriteServiceDiscovery();
   timer_->RunEvery("health checks", absl::Milliseconds(config_.health_check_period_ms()),
                    [this] { RunHealthChecks(); });
   return absl::OkStatus();
@@ -184,6 +191,7 @@ absl::Status GcsServer::Start() {
 
 void GcsServer::Stop() {
   if (stopped_.exchange(true)) return;
+  metrics_collector_.Reset();
   timer_->Stop();
   actors_->Stop();
   placement_groups_->Stop();
@@ -229,7 +237,66 @@ grpc::ServerUnaryReactor* GcsServer::RegisterNode(grpc::CallbackServerContext* c
                   info.ip(), info.raylet_port());
   PublishNode(info);
   placement_groups_->OnNodeAdded();  // pending groups may fit now
+  WriteServiceDiscovery();
   return rpc::FinishNow(ctx);
+}
+
+void GcsServer::WriteServiceDiscovery() {
+  if (service_discovery_file_.empty()) return;
+  absl::MutexLock lock(&service_discovery_mu_);
+  nlohmann::json targets = nlohmann::json::array();
+  for (const auto& n : AliveNodes()) {
+    if (n.metrics_export_port() > 0) {
+      targets.push_back(fmt::format("{}:{}", n.ip(), n.metrics_export_port()));
+    }
+  }
+  nlohmann::json doc = nlohmann::json::array();
+  doc.push_back({{"labels", {{"job", "photon"}}}, {"targets", targets}});
+  if (auto s = WriteFileAtomically(service_discovery_file_, doc.dump(2) + "\n"); !s.ok()) {
+    PHOTON_LOG_WARN("cannot write the Prometheus target list {}: {}", service_discovery_file_,
+                    std::string(s.message()));
+  }
+}
+
+void GcsServer::CollectMetrics(std::vector<rpc::MetricFamily>* out) {
+  auto job_hex = [](const std::string& bin) {
+    auto id = JobID::FromBinary(bin);
+    return id.ok() ? id->Hex() : std::string();
+  };
+  stats::FamilyBuilder tasks(out, "photon_tasks",
+                             "Task attempts by state: live ones now, ended ones since the GCS "
+                             "started (from task events)");
+  for (const auto& c : task_events_.CountByState()) {
+    tasks.Add({{"State", rpc::TaskStatus_Name(c.state)},
+               {"Name", c.name},
+               {"IsRetry", c.is_retry ? "1" : "0"},
+               {"JobId", job_hex(c.job_id)}},
+              static_cast<double>(c.count));
+  }
+  stats::FamilyBuilder actors(out, "photon_actors", "Actors by state and class");
+  for (const auto& c : actors_->CountByState()) {
+    actors.Add({{"State", rpc::ActorTableData::State_Name(c.state)},
+                {"Name", c.class_name},
+                {"JobId", job_hex(c.job_id)}},
+               static_cast<double>(c.count));
+  }
+  stats::FamilyBuilder pgs(out, "photon_placement_groups", "Placement groups by state");
+  for (const auto& [state, n] : placement_groups_->CountByState()) {
+    pgs.Add({{"State", rpc::PlacementGroupTableData::State_Name(state)}}, static_cast<double>(n));
+  }
+  int64_t running = 0, finished = 0, alive = 0, dead = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, j] : jobs_) (j.is_dead() ? finished : running) += 1;
+    for (const auto& [id, n] : nodes_) (n.info.state() == rpc::NodeInfo::ALIVE ? alive : dead) += 1;
+  }
+  stats::FamilyBuilder(out, "photon_running_jobs", "Jobs whose driver is running")
+      .Add({}, static_cast<double>(running));
+  stats::FamilyBuilder(out, "photon_finished_jobs", "Jobs that ended")
+      .Add({}, static_cast<double>(finished));
+  stats::FamilyBuilder(out, "photon_cluster_nodes", "Nodes in the node table by state")
+      .Add({{"State", "ALIVE"}}, static_cast<double>(alive))
+      .Add({{"State", "DEAD"}}, static_cast<double>(dead));
 }
 
 void GcsServer::MarkNodeDead(const std::string& node_id, const std::string& reason) {
@@ -249,6 +316,7 @@ void GcsServer::MarkNodeDead(const std::string& node_id, const std::string& reas
   }
   PHOTON_LOG_WARN("node {} is dead: {}", NodeID::FromBinaryOrDie(node_id).Hex(), reason);
   PublishNode(info);
+  WriteServiceDiscovery();
   actors_->OnNodeDead(node_id);
   placement_groups_->OnNodeDead(node_id);  // its bundles are placed again elsewhere
 }

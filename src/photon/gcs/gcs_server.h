@@ -35,6 +35,8 @@
 #include "photon/rpc/core_worker_client.h"
 #include "photon/rpc/raylet_client.h"
 #include "photon/rpc/server.h"
+#include "photon/stats/metrics.h"
+#include "photon/stats/metrics_service.h"
 
 namespace photon::gcs {
 
@@ -53,6 +55,9 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
   int port() const { return server_.port(); }
   // Stops serving; safe to call twice.
   void Stop();
+  // Where to keep a Prometheus file_sd target list of every live node's
+  // /metrics endpoint (written at every node change). Before Start.
+  void set_service_discovery_file(std::string path) { service_discovery_file_ = std::move(path); }
 
   // --- NodeInfoGcsService ---
   grpc::ServerUnaryReactor* RegisterNode(grpc::CallbackServerContext* ctx,
@@ -105,6 +110,10 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
   void MarkNodeDead(const std::string& node_id, const std::string& reason);
   void PublishNode(const rpc::NodeInfo& info);
   std::vector<rpc::NodeInfo> AliveNodes();
+  // Rewrites the file_sd target list (set_service_discovery_file).
+  void WriteServiceDiscovery();
+  // photon_tasks, photon_actors, photon_placement_groups, jobs, nodes.
+  void CollectMetrics(std::vector<rpc::MetricFamily>* out);
   // Applies `change` to a node's (total, available) resources in the table,
   // ahead of the raylet's next report (placement-group bundles).
   void UpdateNodeResources(const std::string& node_id,
@@ -124,6 +133,10 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
   std::unique_ptr<PlacementGroupManager> placement_groups_;
   TaskEventStore task_events_{config_.task_events_max_num_task_in_gcs()};
   TaskInfoService task_info_{&task_events_};
+  stats::MetricsServiceImpl metrics_service_;
+  stats::ScopedCollector metrics_collector_;
+  std::string service_discovery_file_;
+  absl::Mutex service_discovery_mu_;  // one writer of the file at a time
   // Set by Recover before serving; read-only after.
   std::string cluster_id_;
 

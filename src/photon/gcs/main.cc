@@ -59,6 +59,8 @@ int main(int argc, char** argv) {
     storage = std::move(*redis);
   }
   photon::gcs::GcsServer server(*config, std::move(storage), host, port);
+  // As Ray does: a Prometheus file_sd list of every node's /metrics endpoint.
+  server.set_service_discovery_file(session_dir + "/prom_metrics_service_discovery.json");
   if (auto s = server.Start(); !s.ok()) {
     std::cerr << "photon-gcs: " << s.message() << "\n";
     return 1;

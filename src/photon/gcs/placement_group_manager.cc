@@ -561,6 +561,13 @@ grpc::ServerUnaryReactor* PlacementGroupManager::GetPlacementGroup(
   return rpc::FinishNow(ctx);
 }
 
+std::map<rpc::PlacementGroupTableData::State, int64_t> PlacementGroupManager::CountByState() {
+  absl::MutexLock lock(&mu_);
+  std::map<rpc::PlacementGroupTableData::State, int64_t> out;
+  for (const auto& [id, g] : groups_) ++out[g.data.state()];
+  return out;
+}
+
 grpc::ServerUnaryReactor* PlacementGroupManager::GetAllPlacementGroups(
     grpc::CallbackServerContext* ctx, const rpc::GetAllPlacementGroupsRequest*,
     rpc::GetAllPlacementGroupsReply* reply) {

@@ -27,6 +27,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,6 +75,9 @@ class PlacementGroupManager : public rpc::PlacementGroupInfoGcsService::Callback
   // Loads the table from durable storage and carries on placing the groups
   // that were not (fully) placed. Call once the node table is loaded.
   absl::Status Recover();
+
+  // How many groups are in each state (photon_placement_groups).
+  std::map<rpc::PlacementGroupTableData::State, int64_t> CountByState();
 
   grpc::ServerUnaryReactor* CreatePlacementGroup(grpc::CallbackServerContext* ctx,
                                                  const rpc::CreatePlacementGroupRequest* req,

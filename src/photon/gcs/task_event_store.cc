@@ -94,6 +94,31 @@ void TaskEventStore::Merge(const rpc::TaskEvents& from,
     e.ended = true;
     ended_order_.emplace_back(key, e.seq);
   }
+  RecountLocked(key, e);
+}
+
+void TaskEventStore::RecountLocked(const Key& key, Entry& e) {
+  rpc::TaskStatus state = StateOf(e.events);
+  const std::string& name = e.info != nullptr ? e.info->name() : e.counted_name;
+  if (state == e.counted_state && name == e.counted_name) return;
+  const bool retry = key.second > 0;
+  if (e.counted_state != rpc::NIL) {
+    auto it = counts_.find(CountKey{e.counted_state, e.counted_name, retry, e.events.job_id()});
+    if (it != counts_.end() && --it->second <= 0) counts_.erase(it);
+  }
+  e.counted_state = state;
+  e.counted_name = name;
+  if (state != rpc::NIL) ++counts_[CountKey{state, name, retry, e.events.job_id()}];
+}
+
+std::vector<TaskEventStore::StateCount> TaskEventStore::CountByState() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<StateCount> out;
+  out.reserve(counts_.size());
+  for (const auto& [k, n] : counts_) {
+    out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), n});
+  }
+  return out;
 }
 
 bool TaskEventStore::EvictFrom(std::deque<std::pair<Key, uint64_t>>* order, bool ended_only) {
@@ -103,6 +128,13 @@ bool TaskEventStore::EvictFrom(std::deque<std::pair<Key, uint64_t>>* order, bool
     auto it = entries_.find(key);
     if (it == entries_.end() || it->second.seq != seq) continue;  // already gone
     if (ended_only && !it->second.ended) continue;
+    if (!it->second.ended && it->second.counted_state != rpc::NIL) {
+      // A live attempt leaves the counts with the table; an ended one stays counted.
+      Entry& e = it->second;
+      auto c = counts_.find(
+          CountKey{e.counted_state, e.counted_name, key.second > 0, e.events.job_id()});
+      if (c != counts_.end() && --c->second <= 0) counts_.erase(c);
+    }
     entries_.erase(it);
     ++evicted_;
     return true;
@@ -143,6 +175,7 @@ void TaskEventStore::OnJobFinished(const JobID& job, int64_t time_ns) {
     }
     e.ended = true;
     ended_order_.emplace_back(key, e.seq);
+    RecountLocked(key, e);
   }
 }
 

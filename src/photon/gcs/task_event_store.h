@@ -17,7 +17,9 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -39,6 +41,18 @@ class TaskEventStore {
 
   size_t size() const;
 
+  // How many attempts are in each state, by task name, for photon_tasks:
+  // live attempts as they are now, ended ones (FINISHED, FAILED) ever since
+  // the GCS started, evicted or not.
+  struct StateCount {
+    rpc::TaskStatus state;
+    std::string name;
+    bool is_retry;
+    std::string job_id;  // binary
+    int64_t count;
+  };
+  std::vector<StateCount> CountByState() const;
+
   // The state an entry shows: its furthest transition (an end wins).
   static rpc::TaskStatus StateOf(const rpc::TaskEvents& e);
 
@@ -49,7 +63,13 @@ class TaskEventStore {
     std::shared_ptr<const rpc::TaskInfoEntry> info;  // shared by tasks alike
     uint64_t seq = 0;  // when it was added: newer entries have larger ones
     bool ended = false;
+    // What CountByState counts it as (NIL: not counted yet).
+    rpc::TaskStatus counted_state = rpc::NIL;
+    std::string counted_name;
   };
+  using CountKey = std::tuple<rpc::TaskStatus, std::string, bool, std::string>;
+  // Moves the entry's count to its present state and name.
+  void RecountLocked(const Key& key, Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Merge(const rpc::TaskEvents& from, std::shared_ptr<const rpc::TaskInfoEntry> info,
              uint64_t seq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Evict() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -67,6 +87,7 @@ class TaskEventStore {
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t evicted_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t dropped_at_workers_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<CountKey, int64_t> counts_ ABSL_GUARDED_BY(mu_);
 };
 
 // TaskInfoGcsService on a TaskEventStore.

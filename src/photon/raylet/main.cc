@@ -82,6 +82,8 @@ int main(int argc, char** argv) {
   app.add_option("--num-gpus", num_gpus, "GPUs of this node");
   app.add_option("--resources", resources_text, "Custom resources: name=qty,name=qty");
   app.add_option("--object-store-memory", opts.object_store_memory, "Object store bytes");
+  app.add_option("--metrics-export-port", opts.metrics_export_port,
+                 "Port of the node's Prometheus /metrics endpoint (0: any free port)");
   std::string labels_text;
   app.add_option("--labels", labels_text, "Node labels: key=value,key=value");
   app.add_option("--session-dir", opts.session_dir, "Session folder")->required();

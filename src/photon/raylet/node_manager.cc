@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <map>
 
 #include "fmt/format.h"
@@ -62,6 +63,7 @@ NodeManager::NodeManager(SystemConfig config, NodeManagerOptions options)
       log_monitor_([this](const rpc::LogBatch& b) {
         if (gcs_) gcs_->PublishLogAsync(b);
       }),
+      system_metrics_(options_.session_dir),
       cluster_(node_id_) {
   server_.RegisterService(static_cast<rpc::NodeManagerService::CallbackService*>(this));
   server_.RegisterService(&objects_);
@@ -120,6 +122,21 @@ absl::Status NodeManager::Start() {
   (*info.mutable_labels())["ray.io/node-id"] = node_id_.Hex();  // as in Ray
   info.set_session_dir(options_.session_dir);
   info.set_store_socket(store_socket_);
+  if (config_.enable_metrics_collection()) {
+    metrics_collector_ = stats::ScopedCollector(
+        &stats::Registry::Default(),
+        [this](std::vector<rpc::MetricFamily>* out) { CollectMetrics(out); });
+    MetricsExporter::Options mo;
+    mo.host = options_.host;
+    mo.port = options_.metrics_export_port;
+    mo.scrape_timeout_ms = config_.metrics_scrape_timeout_ms();
+    mo.common_labels = {{"SessionName", std::filesystem::path(options_.session_dir).filename()},
+                        {"NodeAddress", info.ip()}};
+    metrics_ = std::make_unique<MetricsExporter>(std::move(mo), &stats::Registry::Default(),
+                                                 [this] { return MetricsTargets(); });
+    PHOTON_RETURN_IF_ERROR(metrics_->Start());
+    info.set_metrics_export_port(metrics_->port());
+  }
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) == 0) info.set_hostname(host);
   if (auto s = gcs_->RegisterNode(info); !s.ok()) return s;
@@ -144,6 +161,8 @@ absl::Status NodeManager::Start() {
 void NodeManager::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (metrics_) metrics_->Stop();
+  metrics_collector_.Reset();
   timer_->Stop();
   guard_->Close();
   if (gcs_) {
@@ -909,6 +928,117 @@ grpc::ServerUnaryReactor* NodeManager::GetNodeStats(grpc::CallbackServerContext*
     }
   }
   return rpc::FinishNow(ctx);
+}
+
+std::vector<MetricsExporter::Target> NodeManager::MetricsTargets() {
+  std::vector<MetricsExporter::Target> out;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, w] : workers_) {
+      if (w.state == WorkerState::kDead || w.state == WorkerState::kStarting ||
+          w.address.port() <= 0) {
+        continue;
+      }
+      out.push_back(
+          {{{"Component", "core_worker"}, {"WorkerId", id.Hex()}}, rpc::HostPort(w.address)});
+    }
+    for (const auto& [id, d] : drivers_) {
+      if (d.address.port() <= 0) continue;
+      out.push_back(
+          {{{"Component", "core_worker"}, {"WorkerId", id.Hex()}}, rpc::HostPort(d.address)});
+    }
+  }
+  if (options_.resources.count("node:__internal_head__")) {
+    out.push_back({{{"Component", "gcs_server"}}, options_.gcs_address});
+  }
+  return out;
+}
+
+void NodeManager::CollectMetrics(std::vector<rpc::MetricFamily>* out) {
+  rpc::StoreStats store = objects_.Stats();
+  std::map<std::string, double> total, available;
+  std::map<std::string, int> workers;
+  int waiting = 0, dispatched = 0, executing = 0, infeasible = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    total = total_.ToMap();
+    available = available_.ToMap();
+    for (const auto& [id, w] : workers_) {
+      switch (w.state) {
+        case WorkerState::kStarting:
+          ++workers["STARTING"];
+          break;
+        case WorkerState::kIdle:
+          ++workers["IDLE"];
+          break;
+        case WorkerState::kLeased:
+          ++workers[w.blocked ? "BLOCKED" : "LEASED"];
+          ++executing;
+          break;
+        case WorkerState::kDead:
+          break;
+      }
+    }
+    workers["DRIVER"] = static_cast<int>(drivers_.size());
+    for (const auto& l : pending_) (l.resources_acquired ? dispatched : waiting) += 1;
+    const absl::Time now = absl::Now();
+    const absl::Duration recent = absl::Milliseconds(5 * config_.infeasible_retry_delay_ms());
+    for (const auto& [key, inf] : infeasible_) {
+      if (now - inf.last_seen <= recent) infeasible += inf.requests;
+    }
+  }
+  stats::FamilyBuilder resources(out, "photon_resources",
+                                 "Logical resources of the node, used and available");
+  for (const auto& [name, qty] : total) {
+    double avail = available.count(name) ? available[name] : 0;
+    resources.Add({{"Name", name}, {"State", "AVAILABLE"}}, avail);
+    resources.Add({{"Name", name}, {"State", "USED"}}, qty - avail);
+  }
+  stats::FamilyBuilder(out, "photon_object_store_memory",
+                       "Object store bytes by where they are (shared memory, spilled to disk)")
+      .Add({{"Location", "MMAP_SHM"}}, static_cast<double>(store.bytes_used()))
+      .Add({{"Location", "SPILLED"}}, static_cast<double>(store.spilled_bytes_current()));
+  stats::FamilyBuilder(out, "photon_object_store_used_memory", "Object store bytes in use")
+      .Add({}, static_cast<double>(store.bytes_used()));
+  stats::FamilyBuilder(out, "photon_object_store_available_memory",
+                       "Object store bytes free for new objects")
+      .Add({}, static_cast<double>(store.capacity() - store.bytes_used()));
+  stats::FamilyBuilder(out, "photon_object_store_num_local_objects",
+                       "Objects in the node's object store's memory")
+      .Add({}, static_cast<double>(store.num_objects_in_memory()));
+  stats::FamilyBuilder(out, "photon_object_store_pinned_memory",
+                       "Object store bytes held by processes' gets")
+      .Add({}, static_cast<double>(store.pinned_bytes()));
+  stats::FamilyBuilder(out, "photon_spill_manager_objects", "Objects spilled to disk now")
+      .Add({{"Type", "Spilled"}},
+           static_cast<double>(store.num_objects() - store.num_objects_in_memory()));
+  stats::FamilyBuilder(out, "photon_spill_manager_objects_bytes", "Bytes spilled to disk now")
+      .Add({{"Type", "Spilled"}}, static_cast<double>(store.spilled_bytes_current()));
+  stats::FamilyBuilder(out, "photon_spill_manager_request", "Objects spilled and restored",
+                       stats::MetricType::kCounter)
+      .Add({{"Type", "Spilled"}}, static_cast<double>(store.spilled_objects_total()))
+      .Add({{"Type", "Restored"}}, static_cast<double>(store.restored_objects_total()));
+  stats::FamilyBuilder(out, "photon_spill_manager_bytes", "Bytes spilled and restored",
+                       stats::MetricType::kCounter)
+      .Add({{"Type", "Spilled"}}, static_cast<double>(store.spilled_bytes_total()))
+      .Add({{"Type", "Restored"}}, static_cast<double>(store.restored_bytes_total()));
+  stats::FamilyBuilder(out, "photon_object_store_evicted", "Objects evicted from the store",
+                       stats::MetricType::kCounter)
+      .Add({}, static_cast<double>(store.evicted_objects_total()));
+  stats::FamilyBuilder(out, "photon_scheduler_tasks",
+                       "Leases at this raylet: waiting for resources, granted and waiting for a "
+                       "worker, running on a worker, infeasible")
+      .Add({{"State", "Waiting"}}, waiting)
+      .Add({{"State", "Dispatched"}}, dispatched)
+      .Add({{"State", "Executing"}}, executing)
+      .Add({{"State", "Infeasible"}}, infeasible);
+  stats::FamilyBuilder(out, "photon_scheduler_unscheduleable_tasks",
+                       "Lease requests no node can serve, lately")
+      .Add({{"Reason", "Infeasible"}}, infeasible);
+  stats::FamilyBuilder workers_family(out, "photon_workers",
+                                      "Worker processes of the node by state");
+  for (const auto& [state, n] : workers) workers_family.Add({{"State", state}}, n);
+  system_metrics_.Collect(out);
 }
 
 void NodeManager::NoteInfeasibleLocked(const ResourceSet& shape, const std::string& function) {

@@ -41,6 +41,7 @@
 #include "photon/protocol/object_manager.grpc.pb.h"
 #include "photon/protocol/raylet.grpc.pb.h"
 #include "photon/raylet/log_monitor.h"
+#include "photon/raylet/metrics_exporter.h"
 #include "photon/raylet/object_manager.h"
 #include "photon/raylet/scheduling/bundle_resources.h"
 #include "photon/raylet/scheduling/cluster_view.h"
@@ -59,6 +60,9 @@ struct NodeManagerOptions {
   std::string session_dir;
   int64_t object_store_memory = 0;
   std::map<std::string, std::string> labels;
+  // The /metrics endpoint's port (0: any free one), when
+  // enable_metrics_collection is on.
+  int metrics_export_port = 0;
   // Called once (on a GCS reply thread) when the GCS's node table says this
   // node is dead: it was partitioned away long enough to be declared so, and
   // its work was failed over; it must not come back (photon-raylet exits).
@@ -79,6 +83,8 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   // Unregisters, kills every worker, removes the store. Safe to call twice.
   void Stop();
   int port() const { return server_.port(); }
+  // The /metrics endpoint's port (0 if metrics are off).
+  int metrics_export_port() const { return metrics_ ? metrics_->port() : 0; }
   // Whether the GCS declared this node dead (see on_declared_dead).
   bool declared_dead() const { return declared_dead_.load(); }
   const NodeID& node_id() const { return node_id_; }
@@ -203,6 +209,10 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   void StopUnregisteredWorkers();
   void SpillbackQueuedLeases();
   void CheckDrivers();
+  // The node's metrics: resources, store, spilling, scheduler queue, workers.
+  void CollectMetrics(std::vector<rpc::MetricFamily>* out);
+  // The processes whose metrics /metrics gathers: workers, drivers, the GCS (head).
+  std::vector<MetricsExporter::Target> MetricsTargets();
   std::vector<rpc::Address> PeerAddresses();
   absl::StatusOr<uint64_t> StoreCapacity() const;
   int MaxStartingWorkers() const;
@@ -220,6 +230,9 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   std::string store_socket_;  // set in Start
   WorkerPool pool_;
   LogMonitor log_monitor_;
+  NodeSystemMetrics system_metrics_;
+  stats::ScopedCollector metrics_collector_;
+  std::unique_ptr<MetricsExporter> metrics_;
 
   absl::Mutex mu_;
   ResourceSet total_ ABSL_GUARDED_BY(mu_);
