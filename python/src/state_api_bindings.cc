@@ -104,6 +104,55 @@ void BindStateApi(nb::module_& m) {
     }
     return Check(std::move(r)).dump();
   });
+  // Ray's list_logs: {kind: [file names]} as JSON.
+  m.def("state_list_logs", [](const std::string& node_id, const std::string& node_ip,
+                              const std::string& glob, const std::string& address) {
+    Source src = Open(address);
+    absl::StatusOr<nlohmann::json> r;
+    {
+      nb::gil_scoped_release release;
+      r = state::StateApi(src.gcs(), src.config).ListLogs(node_id, node_ip, glob);
+    }
+    return Check(std::move(r)).dump();
+  });
+  // Where a log is: (raylet address, GetLogRequest bytes, empty range, node id hex).
+  m.def("state_resolve_log",
+        [](const std::string& node_id, const std::string& node_ip, const std::string& filename,
+           const std::string& actor_id, const std::string& task_id, int pid, int attempt_number,
+           const std::string& suffix, int64_t tail, const std::string& address) {
+          Source src = Open(address);
+          state::LogQuery q{node_id, node_ip,        filename, actor_id, task_id,
+                            pid,     attempt_number, suffix,   tail};
+          absl::StatusOr<state::LogLocation> r;
+          {
+            nb::gil_scoped_release release;
+            r = state::StateApi(src.gcs(), src.config).ResolveLog(q);
+          }
+          auto where = Check(std::move(r));
+          return std::make_tuple(where.raylet_address, Bytes(where.request.SerializeAsString()),
+                                 where.empty, where.node_id);
+        });
+  // One chunk of a resolved log from `start`: (data, next offset, file size).
+  m.def("state_read_log", [](const std::string& raylet_address, const nb::bytes& request,
+                             bool empty, int64_t start, int64_t end, int64_t tail) {
+    state::LogLocation where;
+    where.raylet_address = raylet_address;
+    where.empty = empty;
+    if (!where.request.ParseFromArray(request.c_str(), static_cast<int>(request.size()))) {
+      throw nb::value_error("not a GetLogRequest");
+    }
+    if (start >= 0) where.request.set_start(start);
+    if (end >= 0) where.request.set_end(end);
+    where.request.set_tail_lines(static_cast<int32_t>(tail));
+    auto config = Check(SystemConfig::FromProcessEnvironment());
+    absl::StatusOr<rpc::GetLogReply> r;
+    {
+      nb::gil_scoped_release release;
+      r = state::StateApi(nullptr, config).ReadLog(where);
+    }
+    auto reply = Check(std::move(r));
+    return std::make_tuple(Bytes(reply.data()), reply.next(), reply.file_size());
+  });
   m.def("state_summarize", [](const std::string& resource, const std::string& address) {
     Source src = Open(address);
     absl::StatusOr<nlohmann::json> r;

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -571,6 +572,97 @@ int Timeline(const SystemConfig& config, std::string address, std::string output
   return 0;
 }
 
+struct LogsArgs {
+  std::vector<std::string> args;  // [actor|task|worker|cluster] [glob]
+  std::string id, node_id, node_ip;
+  int pid = 0;
+  int attempt = 0;
+  int64_t tail = -1;
+  bool follow = false;
+  bool err = false;
+  double interval = 0.5;
+};
+
+// `photon logs ...` (Ray's `ray logs`): lists a node's log files, prints one,
+// or the output of an actor, a task or a worker, optionally following it.
+int Logs(const SystemConfig& config, std::string address, const LogsArgs& a) {
+  auto gcs = ConnectToCluster(config, &address, "logs");
+  if (gcs == nullptr) return 1;
+  photon::state::StateApi api(gcs.get(), config);
+  std::string kind = a.args.empty() ? "cluster" : a.args[0];
+  std::string glob;
+  if (kind == "actor" || kind == "task" || kind == "worker" || kind == "cluster") {
+    if (a.args.size() > 1) glob = a.args[1];
+  } else {
+    glob = kind;
+    kind = "cluster";
+  }
+  photon::state::LogQuery q;
+  q.node_id = a.node_id;
+  q.node_ip = a.node_ip;
+  q.suffix = a.err ? "err" : "out";
+  q.tail = a.tail;
+  q.attempt_number = a.attempt;
+  if (kind == "actor" || kind == "task") {
+    if (a.id.empty()) {
+      std::fprintf(stderr, "photon logs %s: give --id\n", kind.c_str());
+      return 2;
+    }
+    (kind == "actor" ? q.actor_id : q.task_id) = a.id;
+  } else if (kind == "worker") {
+    if (a.pid <= 0) {
+      std::fprintf(stderr, "photon logs worker: give --pid\n");
+      return 2;
+    }
+    q.pid = a.pid;
+  } else {
+    auto listed = api.ListLogs(a.node_id, a.node_ip, glob.empty() ? "" : glob);
+    if (!listed.ok()) {
+      std::fprintf(stderr, "photon logs: %s\n", std::string(listed.status().message()).c_str());
+      return 1;
+    }
+    std::vector<std::string> names;
+    for (const auto& [group, files] : listed->items()) {
+      for (const auto& f : files) names.push_back(f.get<std::string>());
+    }
+    if (glob.empty() || names.size() != 1) {
+      if (!glob.empty() && names.empty()) {
+        std::fprintf(stderr, "photon logs: no log file matches '%s' (photon logs lists them)\n",
+                     glob.c_str());
+        return 1;
+      }
+      std::printf("Node: %s\n", !a.node_id.empty()   ? a.node_id.c_str()
+                                : !a.node_ip.empty() ? a.node_ip.c_str()
+                                                     : "the head node");
+      for (const auto& [group, files] : listed->items()) {
+        std::printf("%s:\n", group.c_str());
+        for (const auto& f : files) std::printf("  %s\n", f.get<std::string>().c_str());
+      }
+      return 0;
+    }
+    q.filename = names[0];
+  }
+  auto where = api.ResolveLog(q);
+  if (!where.ok()) {
+    std::fprintf(stderr, "photon logs: %s\n", std::string(where.status().message()).c_str());
+    return 1;
+  }
+  while (true) {
+    auto chunk = api.ReadLog(*where);
+    if (!chunk.ok()) {
+      std::fprintf(stderr, "photon logs: %s\n", std::string(chunk.status().message()).c_str());
+      return 1;
+    }
+    std::fwrite(chunk->data().data(), 1, chunk->data().size(), stdout);
+    std::fflush(stdout);
+    where->request.set_start(chunk->next());
+    where->request.set_tail_lines(0);
+    if (!chunk->data().empty()) continue;
+    if (!a.follow || where->empty) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(a.interval * 1000)));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -655,8 +747,26 @@ int main(int argc, char** argv) {
     sub->add_option("--address", state_address, "GCS address (default: the started cluster)");
   }
 
+  auto* logs = app.add_subcommand(
+      "logs",
+      "List a node's log files, print one (photon logs GLOB), or the output of an actor, a task "
+      "or a worker: photon logs actor --id X | task --id X | worker --pid N");
+  LogsArgs logs_args;
+  logs->add_option("what", logs_args.args,
+                   "cluster [GLOB] (default), actor, task, worker, or a file name / glob");
+  logs->add_option("--id", logs_args.id, "Actor or task id (hex)");
+  logs->add_option("--pid", logs_args.pid, "Worker process id");
+  logs->add_option("--node-id", logs_args.node_id, "Node (default: the head node)");
+  logs->add_option("--node-ip", logs_args.node_ip, "Node by address");
+  logs->add_option("--attempt-number", logs_args.attempt, "Task attempt (default 0)");
+  logs->add_option("--tail", logs_args.tail, "Only the last N lines");
+  logs->add_flag("--follow,-f", logs_args.follow, "Keep printing what is written");
+  logs->add_flag("--err", logs_args.err, "The stderr file instead of stdout");
+  logs->add_option("--interval", logs_args.interval, "Seconds between reads when following");
+  logs->add_option("--address", state_address, "GCS address (default: the started cluster)");
+
   std::string token;
-  for (CLI::App* sub : {start, status, list, get, summary, timeline}) {
+  for (CLI::App* sub : {start, status, list, get, summary, timeline, logs}) {
     sub->add_option("--token", token,
                     "The cluster token (default: PHOTON_CLUSTER_TOKEN, else the one a cluster on "
                     "this host recorded; a new one for --head)");
@@ -690,6 +800,7 @@ int main(int argc, char** argv) {
   if (stop->parsed()) return Stop(*config, force);
   if (status->parsed()) return Status(*config, status_address);
   if (timeline->parsed()) return Timeline(*config, state_address, timeline_output);
+  if (logs->parsed()) return Logs(*config, state_address, logs_args);
   for (CLI::App* sub : {list, get, summary}) {
     if (sub->parsed()) {
       return State(*config, state_address, sub->get_name(), state_what, state_id, state_filters,

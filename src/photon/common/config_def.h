@@ -64,6 +64,8 @@ PHOTON_CONFIG(int64_t, raylet_tick_period_ms, 100, "How often a raylet reports c
 PHOTON_CONFIG(int64_t, resource_report_period_ms, 1000, "How often a raylet reports its resources to the GCS even when they did not change")
 PHOTON_CONFIG(int64_t, driver_check_period_ms, 1000, "How often a raylet checks that the drivers it serves are alive")
 PHOTON_CONFIG(int64_t, log_monitor_period_ms, 50, "How often a raylet reads new output from its workers' log files")
+PHOTON_CONFIG(int64_t, log_rotation_max_bytes, 512LL * 1024 * 1024, "A log file (a process's .log, a worker's or daemon's .out and .err) larger than this is rotated: it becomes <file>.1 and writing goes on in a new file (0: never)")
+PHOTON_CONFIG(int64_t, log_rotation_backup_count, 5, "Rotated log files kept per log (<file>.1 is the newest); 0 truncates instead")
 PHOTON_CONFIG(int64_t, lease_retry_delay_ms, 500, "After a lease request failed, how long an owner (or the GCS, for an actor) waits before asking again")
 PHOTON_CONFIG(int64_t, infeasible_retry_delay_ms, 1000, "How often a task or actor that no node can run asks again (a node that fits may join)")
 PHOTON_CONFIG(int64_t, placement_group_retry_delay_ms, 200, "How long the GCS waits before it tries again to place a placement group that did not fit or whose reservation failed")

@@ -9,6 +9,7 @@
 
 #include "fmt/format.h"
 #include "spdlog/sinks/basic_file_sink.h"
+#include "spdlog/sinks/rotating_file_sink.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 
 namespace photon {
@@ -30,7 +31,7 @@ absl::Status ParseLogLevel(std::string_view name, spdlog::level::level_enum* lev
 }
 
 absl::Status InitLogging(std::string_view component, const std::string& session_dir,
-                         std::string_view level, std::string* path) {
+                         std::string_view level, std::string* path, LogRotation rotation) {
   spdlog::level::level_enum lvl;
   if (auto s = ParseLogLevel(level, &lvl); !s.ok()) return s;
   std::filesystem::path dir = std::filesystem::path(session_dir) / "logs";
@@ -42,7 +43,13 @@ absl::Status InitLogging(std::string_view component, const std::string& session_
   }
   std::string file = (dir / fmt::format("{}-{}.log", component, getpid())).string();
   try {
-    auto file_sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file);
+    spdlog::sink_ptr file_sink;
+    if (rotation.max_bytes > 0 && rotation.backups > 0) {
+      file_sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+          file, static_cast<size_t>(rotation.max_bytes), static_cast<size_t>(rotation.backups));
+    } else {
+      file_sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file);
+    }
     file_sink->set_level(lvl);
     auto err_sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
     err_sink->set_level(std::max(lvl, spdlog::level::warn));

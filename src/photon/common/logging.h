@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "photon/common/log_rotation.h"
 #include "spdlog/spdlog.h"
 
 namespace photon {
@@ -21,8 +22,15 @@ absl::Status ParseLogLevel(std::string_view name, spdlog::level::level_enum* lev
 // logger at `level`, creating the folder if needed. Call once, early, from the
 // main thread. Fails with InvalidArgument for a bad level or Internal if the
 // file cannot be created. Returns the path of the log file in `*path` if set.
+// The file rotates as `rotation` says (log_rotation.h; max_bytes 0: never).
 absl::Status InitLogging(std::string_view component, const std::string& session_dir,
-                         std::string_view level, std::string* path = nullptr);
+                         std::string_view level, std::string* path = nullptr,
+                         LogRotation rotation = {});
+
+// A worker writes kTaskNameMarker + the task's name on a line of its stdout
+// and stderr when it starts a task of another name: the raylet's log monitor
+// tags the lines that follow with it, readers of the files leave it out.
+inline constexpr char kTaskNameMarker[] = ":photon:task_name:";
 
 // Flushes and drops every logger (call before exiting).
 void ShutdownLogging();

@@ -7,6 +7,7 @@
 #include "absl/synchronization/notification.h"
 #include "fmt/format.h"
 #include "photon/common/callback_guard.h"
+#include "photon/common/log_rotation.h"
 #include "photon/common/logging.h"
 #include "photon/common/status.h"
 #include "photon/core_worker/borrow_tracker.h"
@@ -49,6 +50,8 @@ CoreWorker::~CoreWorker() { Shutdown(); }
 absl::Status CoreWorker::Start() {
   PHOTON_RETURN_IF_ERROR(rpc::InstallFaultInjection(config_.testing_rpc_failure()));
   timer_ = std::make_shared<ThreadTimer>(options_.is_driver ? "driver" : "worker");
+  // A worker's stdout and stderr are its log files; a driver's are the user's.
+  if (!options_.is_driver) RotateStdioPeriodically(timer_.get(), LogRotationOf(config_));
   // A worker does not wait for the GCS: it may be restarting (with Redis),
   // and the worker's raylet is waiting for it to register.
   auto gcs = GcsClient::Connect(options_.gcs_address, config_, options_.is_driver);
@@ -156,7 +159,8 @@ void CoreWorker::Assemble() {
       &config_, refs_.get(), workers_.get(), liveness_.get(), gcs_.get(), timer_.get(), address_});
   events_ = std::make_unique<TaskEventBuffer>(
       TaskEventBuffer::Options{config_.enable_task_events(), config_.task_events_max_buffer_size(),
-                               node_id_, worker_id_, static_cast<int32_t>(getpid())},
+                               node_id_, worker_id_, static_cast<int32_t>(getpid()),
+                               /*worker_log_files=*/!options_.is_driver},
       [gcs = gcs_.get()](rpc::AddTaskEventDataRequest req,
                          std::function<void(const absl::Status&)> done) {
         gcs->AddTaskEventDataAsync(req, std::move(done));

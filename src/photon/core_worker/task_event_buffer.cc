@@ -1,7 +1,12 @@
 #include "photon/core_worker/task_event_buffer.h"
 
+#include <sys/stat.h>
+
+#include <cstdio>
+
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "fmt/format.h"
 #include "photon/common/logging.h"
 
 namespace photon::core {
@@ -98,6 +103,17 @@ void TaskEventBuffer::RecordExecution(const rpc::TaskSpec& spec, rpc::TaskStatus
   r.time_ns = absl::GetCurrentTimeNanos();
   r.executed_here = true;
   if (error != nullptr) r.error = std::make_shared<rpc::ErrorInfo>(*error);
+  if (options_.worker_log_files) {
+    // Where this execution's output starts (RUNNING) or ends: the size of
+    // the files behind stdout and stderr, after what stdio still buffers.
+    if (status != rpc::RUNNING) {
+      std::fflush(stdout);
+      std::fflush(stderr);
+    }
+    struct stat st {};
+    if (fstat(1, &st) == 0 && S_ISREG(st.st_mode)) r.stdout_offset = st.st_size;
+    if (fstat(2, &st) == 0 && S_ISREG(st.st_mode)) r.stderr_offset = st.st_size;
+  }
   Add(std::move(r));
 }
 
@@ -173,6 +189,18 @@ void TaskEventBuffer::Flush(std::function<void()> done) {
       e->set_node_id(options_.node.Binary());
       e->set_worker_id(options_.worker.Binary());
       e->set_worker_pid(options_.pid);
+      if (r.stdout_offset >= 0 || r.stderr_offset >= 0) {
+        rpc::TaskLogInfo* l = e->mutable_task_log_info();
+        l->set_stdout_file(fmt::format("worker-{}.out", options_.worker.Hex()));
+        l->set_stderr_file(fmt::format("worker-{}.err", options_.worker.Hex()));
+        const bool start = r.status == rpc::RUNNING;
+        if (r.stdout_offset >= 0) {
+          start ? l->set_stdout_start(r.stdout_offset) : l->set_stdout_end(r.stdout_offset);
+        }
+        if (r.stderr_offset >= 0) {
+          start ? l->set_stderr_start(r.stderr_offset) : l->set_stderr_end(r.stderr_offset);
+        }
+      }
     }
     if (r.error != nullptr) {
       e->set_error_type(rpc::ErrorType_Name(r.error->type()));

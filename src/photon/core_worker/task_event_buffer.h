@@ -45,6 +45,9 @@ class TaskEventBuffer {
     NodeID node;
     WorkerID worker;
     int32_t pid = 0;
+    // A worker whose stdout and stderr are its log files (worker-<id>.out,
+    // .err): executions record where their output is in them (task_log_info).
+    bool worker_log_files = false;
   };
   TaskEventBuffer(Options options, SendFn send);
 
@@ -92,6 +95,9 @@ class TaskEventBuffer {
     std::shared_ptr<rpc::TaskInfoEntry> info;  // the owner's submission (shared, never changed)
     std::shared_ptr<rpc::ErrorInfo> error;
     std::shared_ptr<const std::string> pending_reason;
+    // Executions: the sizes of this process's stdout and stderr files (-1: not files).
+    int64_t stdout_offset = -1;
+    int64_t stderr_offset = -1;
   };
   // Buffers `r` (with the description of `described`, if given) unless full.
   void Add(Record r, const rpc::TaskSpec* described = nullptr);

@@ -150,7 +150,7 @@ absl::StatusOr<DriverConnection> ConnectDriver(const SystemConfig& given_config,
   SetMutexDeadlockDetection(config.mutex_deadlock_detection());
   if (auto s = InitLogging("driver",
                            conn.session_dir.empty() ? config.session_dir_root() : conn.session_dir,
-                           config.log_level());
+                           config.log_level(), nullptr, LogRotationOf(config));
       !s.ok()) {
     // The driver still runs; its log lines go to stderr (spdlog's default).
     PHOTON_LOG_WARN("no log file for this driver: {}", std::string(s.message()));
@@ -202,7 +202,9 @@ absl::StatusOr<std::unique_ptr<core::CoreWorker>> ConnectWorker(
   if (!token.ok()) return token.status();
   rpc::SetClusterToken(*token);
   SetMutexDeadlockDetection(config.mutex_deadlock_detection());
-  if (auto s = InitLogging("worker", config.session_dir(), config.log_level()); !s.ok()) {
+  if (auto s = InitLogging("worker", config.session_dir(), config.log_level(), nullptr,
+                           LogRotationOf(config));
+      !s.ok()) {
     // The worker still runs; its log lines go to stderr, which the raylet keeps.
     PHOTON_LOG_WARN("no log file for this worker: {}", std::string(s.message()));
   }

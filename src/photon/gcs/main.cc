@@ -6,8 +6,10 @@
 
 #include "CLI/CLI.hpp"
 #include "photon/common/config.h"
+#include "photon/common/log_rotation.h"
 #include "photon/common/logging.h"
 #include "photon/common/process.h"
+#include "photon/common/timer.h"
 #include "photon/gcs/gcs_server.h"
 #include "photon/gcs/redis_storage.h"
 #include "photon/rpc/auth.h"
@@ -37,7 +39,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   photon::SetMutexDeadlockDetection(config->mutex_deadlock_detection());
-  if (auto s = photon::InitLogging("gcs", session_dir, config->log_level()); !s.ok()) {
+  if (auto s = photon::InitLogging("gcs", session_dir, config->log_level(), nullptr,
+                                   photon::LogRotationOf(*config));
+      !s.ok()) {
     std::cerr << "photon-gcs: " << s.message() << "\n";
     return 2;
   }
@@ -71,6 +75,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  photon::ThreadTimer rotation_timer("log rotation");
+  photon::RotateStdioPeriodically(&rotation_timer, photon::LogRotationOf(*config));
   int sig = photon::WaitForTerminationSignal();
   PHOTON_LOG_INFO("photon-gcs stopping on signal {}", sig);
   server.Stop();

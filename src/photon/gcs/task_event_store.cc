@@ -90,6 +90,16 @@ void TaskEventStore::Merge(const rpc::TaskEvents& from,
     to.set_error_message(from.error_message());
   }
   if (!from.pending_reason().empty()) to.set_pending_reason(from.pending_reason());
+  if (from.has_task_log_info()) {
+    const rpc::TaskLogInfo& l = from.task_log_info();
+    rpc::TaskLogInfo* into = to.mutable_task_log_info();
+    if (!l.stdout_file().empty()) into->set_stdout_file(l.stdout_file());
+    if (!l.stderr_file().empty()) into->set_stderr_file(l.stderr_file());
+    if (l.has_stdout_start()) into->set_stdout_start(l.stdout_start());
+    if (l.has_stdout_end()) into->set_stdout_end(l.stdout_end());
+    if (l.has_stderr_start()) into->set_stderr_start(l.stderr_start());
+    if (l.has_stderr_end()) into->set_stderr_end(l.stderr_end());
+  }
   if (!e.ended && IsEnd(StateOf(to))) {
     e.ended = true;
     ended_order_.emplace_back(key, e.seq);

@@ -1,7 +1,10 @@
 #include "photon/raylet/log_monitor.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "photon/common/log_rotation.h"
 
 namespace photon::raylet {
 
@@ -25,18 +28,39 @@ void LogMonitor::RemoveWorker(pid_t pid) {
   if (it != tails_.end()) it->second.finishing = true;
 }
 
+namespace {
+
+// Appends what `fd` holds from *offset on (at most a bounded batch).
+void ReadFrom(int fd, int64_t* offset, std::string* data) {
+  char buf[65536];
+  while (data->size() <= (4 << 20)) {  // forward in bounded batches
+    ssize_t n = pread(fd, buf, sizeof(buf), *offset);
+    if (n <= 0) break;
+    *offset += n;
+    data->append(buf, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
 void LogMonitor::Drain(pid_t pid, Tail& tail, Stream& stream) {
   int fd = open(stream.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
-  char buf[65536];
+  struct stat st {};
+  fstat(fd, &st);
   std::string data;
-  while (true) {
-    ssize_t n = pread(fd, buf, sizeof(buf), stream.offset);
-    if (n <= 0) break;
-    stream.offset += n;
-    data.append(buf, static_cast<size_t>(n));
-    if (data.size() > (4 << 20)) break;  // forward in bounded batches
+  if (stream.inode != 0 && st.st_ino != stream.inode) {
+    // Rotated: the rest of the file read so far is in its first backup.
+    int old = open(RotatedName(stream.path, 1).c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat old_st {};
+    if (old >= 0 && fstat(old, &old_st) == 0 && old_st.st_ino == stream.inode) {
+      ReadFrom(old, &stream.offset, &data);
+    }
+    if (old >= 0) close(old);
+    stream.offset = 0;
   }
+  stream.inode = st.st_ino;
+  ReadFrom(fd, &stream.offset, &data);
   close(fd);
   if (data.empty()) return;
   stream.partial += data;

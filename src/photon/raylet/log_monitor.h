@@ -3,7 +3,9 @@
 // complete lines, tagged with the job, the worker's pid and the name of the
 // task it was running, on the GCS log channel. The files stay as the worker's
 // log. A worker marks the start of each task with a line
-// kTaskNameMarker + name, which is consumed here, not forwarded.
+// kTaskNameMarker + name, which is consumed here, not forwarded. A file that
+// rotated (log_rotation.h) is read to its end under its new name (<file>.1)
+// before the new file is followed from its start.
 //
 // Threading: all methods are thread-safe; the raylet calls Poll from its
 // timer every log_monitor_period_ms.
@@ -17,11 +19,12 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "photon/common/logging.h"
 #include "photon/protocol/gcs.pb.h"
 
 namespace photon::raylet {
 
-inline constexpr char kTaskNameMarker[] = ":photon:task_name:";
+using photon::kTaskNameMarker;  // common/logging.h
 
 class LogMonitor {
  public:
@@ -36,6 +39,7 @@ class LogMonitor {
  private:
   struct Stream {
     std::string path;
+    ino_t inode = 0;  // of the file read so far: another one at `path` means it rotated
     int64_t offset = 0;
     std::string partial;
     bool is_error = false;

@@ -10,8 +10,10 @@
 #include "absl/strings/numbers.h"
 #include "fmt/format.h"
 #include "photon/common/config.h"
+#include "photon/common/log_rotation.h"
 #include "photon/common/logging.h"
 #include "photon/common/process.h"
+#include "photon/common/timer.h"
 #include "photon/raylet/node_manager.h"
 #include "photon/rpc/auth.h"
 
@@ -128,7 +130,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   photon::SetMutexDeadlockDetection(config->mutex_deadlock_detection());
-  if (auto s = photon::InitLogging("raylet", opts.session_dir, config->log_level()); !s.ok()) {
+  if (auto s = photon::InitLogging("raylet", opts.session_dir, config->log_level(), nullptr,
+                                   photon::LogRotationOf(*config));
+      !s.ok()) {
     std::cerr << "photon-raylet: " << s.message() << "\n";
     return 2;
   }
@@ -158,6 +162,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  photon::ThreadTimer rotation_timer("log rotation");
+  photon::RotateStdioPeriodically(&rotation_timer, photon::LogRotationOf(*config));
   int sig = photon::WaitForTerminationSignal();
   PHOTON_LOG_INFO("photon-raylet stopping on signal {}", sig);
   node.Stop();

@@ -1,6 +1,9 @@
 #include "photon/raylet/node_manager.h"
 
+#include <fcntl.h>
+#include <fnmatch.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -541,6 +544,11 @@ void NodeManager::OnWorkerStarted(const WorkerID& id, pid_t pid) {
   if (it == workers_.end()) return;
   it->second.pid = pid;
   worker_by_pid_[pid] = id;
+  if (pid_history_.insert_or_assign(pid, id).second) pid_history_order_.push_back(pid);
+  while (pid_history_order_.size() > kRememberedDeadWorkers + workers_.size()) {
+    pid_history_.erase(pid_history_order_.front());
+    pid_history_order_.pop_front();
+  }
   log_monitor_.AddWorker(pid, it->second.job.Binary(), options_.host,
                          fmt::format("{}/logs/worker-{}.out", options_.session_dir, id.Hex()),
                          fmt::format("{}/logs/worker-{}.err", options_.session_dir, id.Hex()));
@@ -927,6 +935,128 @@ grpc::ServerUnaryReactor* NodeManager::GetNodeStats(grpc::CallbackServerContext*
                                              available_.ToString()));
     }
   }
+  return rpc::FinishNow(ctx);
+}
+
+grpc::ServerUnaryReactor* NodeManager::ListLogs(grpc::CallbackServerContext* ctx,
+                                                const rpc::ListLogsRequest* req,
+                                                rpc::ListLogsReply* reply) {
+  const std::filesystem::path dir = std::filesystem::path(options_.session_dir) / "logs";
+  reply->set_log_dir(dir.string());
+  std::error_code ec;
+  std::vector<rpc::LogFileInfo> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file(ec)) continue;
+    std::string name = entry.path().filename().string();
+    if (!req->glob().empty() && fnmatch(req->glob().c_str(), name.c_str(), 0) != 0) continue;
+    struct stat st {};
+    if (stat(entry.path().c_str(), &st) != 0) continue;
+    rpc::LogFileInfo f;
+    f.set_name(name);
+    f.set_size(st.st_size);
+    f.set_mtime_ms(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000);
+    files.push_back(std::move(f));
+  }
+  std::sort(files.begin(), files.end(),
+            [](const auto& a, const auto& b) { return a.name() < b.name(); });
+  for (auto& f : files) *reply->add_files() = std::move(f);
+  return rpc::FinishNow(ctx);
+}
+
+grpc::ServerUnaryReactor* NodeManager::GetLog(grpc::CallbackServerContext* ctx,
+                                              const rpc::GetLogRequest* req,
+                                              rpc::GetLogReply* reply) {
+  auto bad = [&](std::string why) {
+    return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(why)));
+  };
+  auto missing = [&](std::string why) {
+    return rpc::FinishNow(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, std::move(why)));
+  };
+  std::string suffix = req->suffix().empty() ? "out" : req->suffix();
+  if (suffix != "out" && suffix != "err") {
+    return bad(fmt::format("suffix must be 'out' or 'err', got '{}'", suffix));
+  }
+  std::string name = req->filename();
+  if (name.empty()) {
+    std::optional<WorkerID> worker;
+    if (!req->worker_id().empty()) {
+      auto id = WorkerID::FromBinary(req->worker_id());
+      if (!id.ok()) return bad("worker_id is not a WorkerID");
+      worker = *id;
+    } else if (req->pid() > 0) {
+      absl::MutexLock lock(&mu_);
+      auto it = pid_history_.find(req->pid());
+      if (it != pid_history_.end()) worker = it->second;
+      if (!worker) {
+        for (const auto& [id, d] : drivers_) {
+          if (d.pid == req->pid()) {
+            return missing(fmt::format(
+                "pid {} is a driver on this node: a driver's output goes to its terminal, not "
+                "to the node's log folder",
+                req->pid()));
+          }
+        }
+        return missing(fmt::format("no worker with pid {} ran on this node lately", req->pid()));
+      }
+    } else {
+      return bad("give a filename, a pid or a worker id");
+    }
+    name = fmt::format("worker-{}.{}", worker->Hex(), suffix);
+  }
+  if (name.find('/') != std::string::npos || name == "." || name == "..") {
+    return bad(fmt::format("'{}' is not a file name of the log folder", name));
+  }
+  const std::string path = (std::filesystem::path(options_.session_dir) / "logs" / name).string();
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return missing(
+        fmt::format("no log file '{}' on node {} (photon logs lists them)", name, node_id_.Hex()));
+  }
+  struct stat st {};
+  fstat(fd, &st);
+  const int64_t size = st.st_size;
+  int64_t start = std::clamp<int64_t>(req->start(), 0, size);
+  int64_t end = req->end() <= 0 ? size : std::min<int64_t>(req->end(), size);
+  if (end < start) end = start;
+  // Replies stay bounded; a reader asks again from `next`.
+  constexpr int64_t kMaxReply = 8 << 20;
+  int64_t cap = req->max_bytes() > 0 ? std::min(req->max_bytes(), kMaxReply) : kMaxReply;
+  std::string data;
+  if (req->tail_lines() > 0) {
+    // Back from `end` in blocks until the range holds tail_lines + 1 line ends.
+    int64_t from = end;
+    int newlines = 0;
+    std::string block;
+    while (from > start && end - from < kMaxReply) {
+      int64_t len = std::min<int64_t>(64 << 10, from - start);
+      block.resize(static_cast<size_t>(len));
+      if (pread(fd, block.data(), static_cast<size_t>(len), from - len) != len) break;
+      int64_t cut = -1;
+      for (int64_t i = len - 1; i >= 0; --i) {
+        // A final newline ends the last line; it does not start one.
+        if (block[static_cast<size_t>(i)] == '\n' && from - len + i != end - 1 &&
+            ++newlines == req->tail_lines()) {
+          cut = i + 1;
+          break;
+        }
+      }
+      from -= len;
+      if (cut >= 0) {
+        from += cut;
+        break;
+      }
+    }
+    start = from;
+  }
+  end = std::min(end, start + cap);
+  data.resize(static_cast<size_t>(end - start));
+  ssize_t n = data.empty() ? 0 : pread(fd, data.data(), data.size(), start);
+  close(fd);
+  data.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  reply->set_filename(name);
+  reply->set_file_size(size);
+  reply->set_next(start + static_cast<int64_t>(data.size()));
+  reply->set_data(std::move(data));
   return rpc::FinishNow(ctx);
 }
 

@@ -132,6 +132,13 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   grpc::ServerUnaryReactor* CancelResourceReserve(grpc::CallbackServerContext* ctx,
                                                   const rpc::CancelResourceReserveRequest* req,
                                                   rpc::CancelResourceReserveReply* reply) override;
+  // The node's log folder: its files (ListLogs) and a byte range of one, found
+  // by name, by a worker's pid or by its id (GetLog).
+  grpc::ServerUnaryReactor* ListLogs(grpc::CallbackServerContext* ctx,
+                                     const rpc::ListLogsRequest* req,
+                                     rpc::ListLogsReply* reply) override;
+  grpc::ServerUnaryReactor* GetLog(grpc::CallbackServerContext* ctx, const rpc::GetLogRequest* req,
+                                   rpc::GetLogReply* reply) override;
 
  private:
   enum class WorkerState { kStarting, kIdle, kLeased, kDead };
@@ -241,6 +248,9 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   BundleLedger bundles_ ABSL_GUARDED_BY(mu_);  // placement-group bundles reserved here
   absl::flat_hash_map<WorkerID, Worker> workers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<pid_t, WorkerID> worker_by_pid_ ABSL_GUARDED_BY(mu_);
+  // Every worker pid seen lately, live or not, for logs by pid (bounded).
+  absl::flat_hash_map<pid_t, WorkerID> pid_history_ ABSL_GUARDED_BY(mu_);
+  std::deque<pid_t> pid_history_order_ ABSL_GUARDED_BY(mu_);
   // Lease id -> the worker granted under it (while it holds the lease).
   absl::flat_hash_map<std::string, WorkerID> granted_ ABSL_GUARDED_BY(mu_);
   std::list<PendingLease> pending_ ABSL_GUARDED_BY(mu_);

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "fmt/format.h"
 #include "photon/common/id.h"
+#include "photon/common/logging.h"
 #include "photon/common/status.h"
 #include "photon/gcs/task_event_store.h"
 #include "photon/protocol/raylet.grpc.pb.h"
@@ -25,6 +26,19 @@ json Hex(const std::string& binary) {
   std::string all_ff(binary.size(), '\xff');
   if (binary == all_ff) return nullptr;  // a nil id
   return absl::BytesToHexString(binary);
+}
+
+// Ray's task_log_info: the execution's files and byte ranges in them.
+json LogInfo(const rpc::TaskEvents& e) {
+  if (!e.has_task_log_info()) return nullptr;
+  const rpc::TaskLogInfo& l = e.task_log_info();
+  auto opt = [](bool has, int64_t v) { return has ? json(v) : json(nullptr); };
+  return json{{"stdout_file", l.stdout_file()},
+              {"stderr_file", l.stderr_file()},
+              {"stdout_start", opt(l.has_stdout_start(), l.stdout_start())},
+              {"stdout_end", opt(l.has_stdout_end(), l.stdout_end())},
+              {"stderr_start", opt(l.has_stderr_start(), l.stderr_start())},
+              {"stderr_end", opt(l.has_stderr_end(), l.stderr_end())}};
 }
 
 json Map(const google::protobuf::Map<std::string, double>& m) {
@@ -213,7 +227,7 @@ json TaskRow(const rpc::TaskEvents& e) {
       {"creation_time_ms", creation},
       {"start_time_ms", start},
       {"end_time_ms", end},
-      {"task_log_info", nullptr},
+      {"task_log_info", LogInfo(e)},
       {"error_message", e.error_message().empty() ? json(nullptr) : json(e.error_message())},
       {"is_debugger_paused", nullptr},
       {"call_site", info.call_site().empty() ? json(nullptr) : json(info.call_site())},
@@ -648,6 +662,202 @@ absl::StatusOr<json> StateApi::Timeline() {
           {{"name", fmt::format("Worker {} (pid {})", std::string(Hex(worker)), key.second)}}}});
   }
   return trace;
+}
+
+// ---- logs -------------------------------------------------------------------
+
+namespace {
+
+std::string RayletAddress(const rpc::NodeInfo& n) {
+  return fmt::format("{}:{}", n.ip(), n.raylet_port());
+}
+
+bool IsHex(const std::string& s) {
+  return !s.empty() && s.size() % 2 == 0 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return absl::ascii_isxdigit(c); });
+}
+
+std::string LogKind(const std::string& name) {
+  auto starts = [&](const char* p) { return name.rfind(p, 0) == 0; };
+  auto ends = [&](const char* x) {
+    std::string_view v(x);
+    return name.size() >= v.size() && name.compare(name.size() - v.size(), v.size(), v) == 0;
+  };
+  if (starts("gcs")) return "gcs_server";
+  if (starts("raylet")) return "raylet";
+  if (starts("driver")) return "driver";
+  if (starts("worker-")) {
+    // worker-<id>.out / .err (and their rotated .out.N), worker-<pid>.log
+    if (ends(".out") || name.find(".out.") != std::string::npos) return "worker_out";
+    if (ends(".err") || name.find(".err.") != std::string::npos) return "worker_err";
+    return "core_worker";
+  }
+  return "misc";
+}
+
+}  // namespace
+
+absl::StatusOr<rpc::NodeInfo> StateApi::LogNode(const std::string& node_id,
+                                                const std::string& node_ip) {
+  PHOTON_ASSIGN_OR_RETURN(std::vector<rpc::NodeInfo> nodes, gcs_->GetAllNodes());
+  if (!node_id.empty() && !IsHex(node_id)) {
+    return absl::InvalidArgumentError(fmt::format("'{}' is not a node id (expected hex)", node_id));
+  }
+  const std::string want_id = absl::AsciiStrToLower(node_id);
+  const rpc::NodeInfo* found = nullptr;
+  for (const auto& n : nodes) {
+    const std::string hex = NodeID::FromBinaryOrDie(n.node_id()).Hex();
+    bool match = !want_id.empty()   ? hex == want_id
+                 : !node_ip.empty() ? n.ip() == node_ip
+                                    : n.resources_total().count("node:__internal_head__") > 0;
+    if (!match) continue;
+    if (n.state() != rpc::NodeInfo::ALIVE && found != nullptr) continue;
+    found = &n;
+    if (n.state() == rpc::NodeInfo::ALIVE) break;
+  }
+  if (found == nullptr) {
+    if (!want_id.empty()) return absl::NotFoundError(fmt::format("no node {}", node_id));
+    if (!node_ip.empty()) return absl::NotFoundError(fmt::format("no node at {}", node_ip));
+    return absl::NotFoundError("the cluster has no head node");
+  }
+  if (found->state() != rpc::NodeInfo::ALIVE) {
+    return absl::FailedPreconditionError(
+        fmt::format("node {} is dead ({}): its logs cannot be read from here",
+                    NodeID::FromBinaryOrDie(found->node_id()).Hex(), found->death_reason()));
+  }
+  return *found;
+}
+
+absl::StatusOr<json> StateApi::ListLogs(const std::string& node_id, const std::string& node_ip,
+                                        const std::string& glob) {
+  PHOTON_ASSIGN_OR_RETURN(rpc::NodeInfo node, LogNode(node_id, node_ip));
+  auto stub = rpc::NodeManagerService::NewStub(rpc::GetChannel(RayletAddress(node)));
+  rpc::ListLogsRequest req;
+  req.set_glob(glob);
+  rpc::ListLogsReply reply;
+  PHOTON_RETURN_IF_ERROR(rpc::CallSync(stub.get(), &rpc::NodeManagerService::Stub::ListLogs,
+                                       "ListLogs", req, &reply, config_.gcs_rpc_timeout_ms()));
+  json out = json::object();
+  for (const auto& f : reply.files()) out[LogKind(f.name())].push_back(f.name());
+  return out;
+}
+
+absl::StatusOr<LogLocation> StateApi::ResolveLog(const LogQuery& q) {
+  const int given = !q.filename.empty() + !q.actor_id.empty() + !q.task_id.empty() + (q.pid > 0);
+  if (given != 1) {
+    return absl::InvalidArgumentError(
+        given == 0 ? "say which log: a filename, an actor id, a task id or a pid"
+                   : "give only one of filename, actor_id, task_id and pid");
+  }
+  if (q.suffix != "out" && q.suffix != "err") {
+    return absl::InvalidArgumentError(
+        fmt::format("suffix must be 'out' or 'err', got '{}'", q.suffix));
+  }
+  LogLocation where;
+  where.request.set_suffix(q.suffix);
+  if (q.tail > 0)
+    where.request.set_tail_lines(static_cast<int32_t>(std::min<int64_t>(q.tail, 1 << 30)));
+  std::string node_id = q.node_id;
+  if (!q.task_id.empty()) {
+    if (!IsHex(q.task_id)) {
+      return absl::InvalidArgumentError(
+          fmt::format("'{}' is not a task id (expected hex)", q.task_id));
+    }
+    rpc::GetTaskEventsRequest req;
+    req.add_task_ids(absl::HexStringToBytes(q.task_id));
+    ListResult notes;
+    PHOTON_ASSIGN_OR_RETURN(rpc::GetTaskEventsReply reply, TaskEvents(req, &notes));
+    const rpc::TaskEvents* attempt = nullptr;
+    for (const auto& e : reply.events()) {
+      if (e.attempt_number() == q.attempt_number) attempt = &e;
+    }
+    if (attempt == nullptr) {
+      return absl::NotFoundError(
+          reply.events_size() == 0
+              ? fmt::format("no task {} in the task table", q.task_id)
+              : fmt::format("task {} has no attempt {}", q.task_id, q.attempt_number));
+    }
+    if (attempt->node_id().empty() || attempt->worker_id().empty()) {
+      return absl::NotFoundError(fmt::format(
+          "task {} (attempt {}) has not run yet: it has no output", q.task_id, q.attempt_number));
+    }
+    node_id = NodeID::FromBinaryOrDie(attempt->node_id()).Hex();
+    const rpc::TaskLogInfo& l = attempt->task_log_info();
+    const bool out = q.suffix == "out";
+    where.request.set_filename(out ? l.stdout_file() : l.stderr_file());
+    if (where.request.filename().empty()) {
+      return absl::NotFoundError(fmt::format(
+          "task {} ran in a process whose output is not in log files (a driver)", q.task_id));
+    }
+    if (out ? l.has_stdout_start() : l.has_stderr_start()) {
+      where.request.set_start(out ? l.stdout_start() : l.stderr_start());
+    }
+    if (out ? l.has_stdout_end() : l.has_stderr_end()) {
+      int64_t end = out ? l.stdout_end() : l.stderr_end();
+      where.request.set_end(end);
+      // An empty range stays empty: an end of 0 would mean "to the end of the file".
+      where.empty = end <= where.request.start();
+    }
+  } else if (!q.actor_id.empty()) {
+    if (!IsHex(q.actor_id)) {
+      return absl::InvalidArgumentError(
+          fmt::format("'{}' is not an actor id (expected hex)", q.actor_id));
+    }
+    auto id = ActorID::FromBinary(absl::HexStringToBytes(q.actor_id));
+    if (!id.ok()) {
+      return absl::InvalidArgumentError(fmt::format("'{}' is not an actor id", q.actor_id));
+    }
+    PHOTON_ASSIGN_OR_RETURN(std::optional<rpc::ActorTableData> actor, gcs_->GetActorInfo(*id));
+    if (!actor) return absl::NotFoundError(fmt::format("no actor {}", q.actor_id));
+    if (actor->address().worker_id().empty() || actor->address().node_id().empty()) {
+      return absl::NotFoundError(fmt::format("actor {} ({}) has not started in a worker yet",
+                                             q.actor_id,
+                                             rpc::ActorTableData::State_Name(actor->state())));
+    }
+    node_id = NodeID::FromBinaryOrDie(actor->address().node_id()).Hex();
+    where.request.set_worker_id(actor->address().worker_id());
+  } else if (q.pid > 0) {
+    where.request.set_pid(q.pid);
+  } else {
+    if (q.filename.find('/') != std::string::npos) {
+      return absl::InvalidArgumentError(fmt::format(
+          "'{}' is not a file name of the log folder (photon logs lists them)", q.filename));
+    }
+    where.request.set_filename(q.filename);
+  }
+  PHOTON_ASSIGN_OR_RETURN(rpc::NodeInfo node, LogNode(node_id, node_id.empty() ? q.node_ip : ""));
+  where.node_id = NodeID::FromBinaryOrDie(node.node_id()).Hex();
+  where.raylet_address = RayletAddress(node);
+  return where;
+}
+
+absl::StatusOr<rpc::GetLogReply> StateApi::ReadLog(const LogLocation& where) {
+  rpc::GetLogReply reply;
+  const rpc::GetLogRequest& req = where.request;
+  if (where.empty) {
+    reply.set_filename(req.filename());
+    reply.set_next(req.start());
+    return reply;
+  }
+  auto stub = rpc::NodeManagerService::NewStub(rpc::GetChannel(where.raylet_address));
+  PHOTON_RETURN_IF_ERROR(rpc::CallSync(stub.get(), &rpc::NodeManagerService::Stub::GetLog, "GetLog",
+                                       req, &reply, config_.gcs_rpc_timeout_ms()));
+  // The workers' task markers are for the log monitor, not for readers.
+  const std::string& data = reply.data();
+  if (data.find(kTaskNameMarker) != std::string::npos) {
+    std::string kept;
+    size_t pos = 0;
+    while (pos < data.size()) {
+      size_t nl = data.find('\n', pos);
+      size_t end = nl == std::string::npos ? data.size() : nl + 1;
+      if (data.compare(pos, sizeof(kTaskNameMarker) - 1, kTaskNameMarker) != 0) {
+        kept.append(data, pos, end - pos);
+      }
+      pos = end;
+    }
+    reply.set_data(std::move(kept));
+  }
+  return reply;
 }
 
 }  // namespace photon::state

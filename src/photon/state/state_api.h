@@ -64,6 +64,30 @@ struct ListResult {
 std::optional<rpc::GetNodeStatsReply> NodeStats(const rpc::NodeInfo& n, int64_t timeout_ms,
                                                 std::string* why);
 
+// Which log to read (Ray's get_log): a file of a node's log folder by name,
+// or the output of a task (its execution's byte range in its worker's file),
+// an actor (its worker's file) or a worker by pid. The node is node_id or
+// node_ip, else (for a filename or a pid) the head node; a task's and an
+// actor's are where they ran.
+struct LogQuery {
+  std::string node_id;  // hex
+  std::string node_ip;
+  std::string filename;
+  std::string actor_id;  // hex
+  std::string task_id;   // hex
+  int pid = 0;
+  int attempt_number = 0;
+  std::string suffix = "out";  // "out" or "err", for a task, actor or pid
+  int64_t tail = -1;           // the last lines only (-1: all)
+};
+// A resolved query: which raylet to ask, and what (its GetLog request).
+struct LogLocation {
+  std::string node_id;  // hex
+  std::string raylet_address;
+  rpc::GetLogRequest request;
+  bool empty = false;  // a finished task's range that holds nothing
+};
+
 class StateApi {
  public:
   StateApi(GcsClient* gcs, const SystemConfig& config) : gcs_(gcs), config_(config) {}
@@ -85,6 +109,18 @@ class StateApi {
   // RUNNING; metadata events name the nodes and workers.
   absl::StatusOr<nlohmann::json> Timeline();
 
+  // Ray's list_logs: the node's log files by kind ("gcs_server", "raylet",
+  // "worker_out", "worker_err", "core_worker", "driver", "misc"), names only.
+  absl::StatusOr<nlohmann::json> ListLogs(const std::string& node_id, const std::string& node_ip,
+                                          const std::string& glob);
+  // Where the log of `q` is. NotFound naming what is missing (a task that has
+  // not run, an actor that never started, an unknown node or pid);
+  // InvalidArgument for a query that names nothing or too much.
+  absl::StatusOr<LogLocation> ResolveLog(const LogQuery& q);
+  // One chunk of it (at most a few MiB): its data and `next`, the offset to
+  // ask from to go on (follow: ask again later with request.start = next).
+  absl::StatusOr<rpc::GetLogReply> ReadLog(const LogLocation& where);
+
  private:
   // Every row of `resource` (tasks: of `task_ids` if given; at most `limit`
   // newest if > 0, with notes->total set to how many there are).
@@ -93,6 +129,8 @@ class StateApi {
                                       int64_t limit = 0);
   absl::StatusOr<rpc::GetTaskEventsReply> TaskEvents(const rpc::GetTaskEventsRequest& req,
                                                      ListResult* notes);
+  // The live node of `node_id` or `node_ip`, else the head node.
+  absl::StatusOr<rpc::NodeInfo> LogNode(const std::string& node_id, const std::string& node_ip);
 
   GcsClient* const gcs_;
   const SystemConfig config_;

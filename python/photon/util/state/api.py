@@ -179,3 +179,82 @@ def summarize_tasks(address=None, timeout=DEFAULT_RPC_TIMEOUT, raise_on_missing_
 def summarize_actors(address=None, timeout=DEFAULT_RPC_TIMEOUT, raise_on_missing_output=True,
                      _explain=False):
     return _summarize("actors", address)
+
+
+# --- logs ---------------------------------------------------------------------
+
+def _hex(value, what):
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        hex_of = getattr(value, "hex", None)
+        if hex_of is None:
+            raise RayStateApiException(f"{what} is a hex string, got {value!r}")
+        return hex_of()
+    return value
+
+
+def list_logs(address: Optional[str] = None, node_id: Optional[str] = None,
+              node_ip: Optional[str] = None, glob_filter: Optional[str] = None,
+              timeout: int = DEFAULT_RPC_TIMEOUT):
+    """The log files of a node (node_id or node_ip; default: the head node) by kind:
+    {"gcs_server": [...], "raylet": [...], "worker_out": [...], "worker_err": [...],
+    "core_worker": [...], "driver": [...], "misc": [...]} (kinds with no file left out)."""
+    got = _call(_photon.state_list_logs, _hex(node_id, "node_id"), node_ip or "",
+                glob_filter or "", _address(address))
+    return json.loads(got)
+
+
+def get_log(address: Optional[str] = None, node_id: Optional[str] = None,
+            node_ip: Optional[str] = None, filename: Optional[str] = None,
+            actor_id: Optional[str] = None, task_id: Optional[str] = None,
+            pid: Optional[int] = None, follow: bool = False, tail: int = -1,
+            timeout: int = DEFAULT_RPC_TIMEOUT, suffix: str = "out",
+            encoding: Optional[str] = "utf-8", errors: Optional[str] = "strict",
+            submission_id: Optional[str] = None, attempt_number: int = 0,
+            _interval: Optional[float] = None, filter_ansi_code: bool = False):
+    """Yields the content of a log in chunks (str, or bytes with encoding=None): a file of a
+    node's log folder (filename, on node_id/node_ip or the head node), a task's output (task_id,
+    attempt_number: the bytes it printed, from its worker's file), an actor's (actor_id: its
+    worker's file) or a worker's by pid. suffix "out" or "err"; tail: the last lines only;
+    follow: keep yielding what is written until the caller stops."""
+    if submission_id is not None:
+        raise RayStateApiException("logs by submission_id need job submission, which Photon "
+                                   "does not have yet")
+    if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0):
+        raise RayStateApiException(f"pid must be a positive int, got {pid!r}")
+    if not isinstance(tail, int) or isinstance(tail, bool):
+        raise RayStateApiException(f"tail must be an int, got {tail!r}")
+    raylet, request, empty, _node = _call(
+        _photon.state_resolve_log, _hex(node_id, "node_id"), node_ip or "", filename or "",
+        _hex(actor_id, "actor_id"), _hex(task_id, "task_id"), int(pid or 0),
+        int(attempt_number), suffix, int(tail), _address(address))
+    return _read_log(raylet, request, empty, follow, tail, encoding, errors,
+                     0.5 if _interval is None else float(_interval), filter_ansi_code)
+
+
+def _read_log(raylet, request, empty, follow, tail, encoding, errors, interval, filter_ansi):
+    import re
+    import time
+    ansi = re.compile(rb"\x1b\[[0-9;]*[A-Za-z]")
+    # The first read honours tail; later ones go on from where it stopped.
+    start, first = None, True
+    while True:
+        data, next_offset, _size = _call(
+            _photon.state_read_log, raylet, request, empty,
+            -1 if start is None else start, -1,
+            int(tail) if first and tail > 0 else 0)
+        first = False
+        if start is None:
+            start = 0
+        moved = next_offset != start or data
+        start = next_offset
+        if data:
+            if filter_ansi:
+                data = ansi.sub(b"", data)
+            yield data if encoding is None else data.decode(encoding, errors or "strict")
+            continue  # more may be there already
+        if not follow or empty:
+            return
+        if not moved:
+            time.sleep(interval)

@@ -10,9 +10,6 @@
 namespace photon::core {
 namespace {
 
-// Must match the raylet's LogMonitor marker (raylet/log_monitor.h).
-constexpr char kTaskNameMarker[] = ":photon:task_name:";
-
 // Replies kept for resends of pushes that finished. A caller resends only
 // a push it got no answer for, soon after; older replies are not needed.
 constexpr size_t kKeptReplies = 1024;
