@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "fmt/format.h"
 #include "photon/common/logging.h"
@@ -329,6 +330,16 @@ void TaskReceiver::AddReturn(const rpc::TaskSpec& spec, const ObjectID& id, Retu
       r->set_in_plasma(true);
       r->set_node_id(d_.node_id.Binary());
       return;
+    }
+    if (absl::IsUnavailable(s) || absl::IsInternal(s)) {
+      // The node's store is unreachable (a full store is ResourceExhausted): its raylet died, and
+      // this worker goes with it. Exiting (rather than answering with an error value) lets the
+      // owner see a worker death and retry the task elsewhere.
+      PHOTON_LOG_ERROR("cannot reach the node's object store ({}); exiting",
+                       std::string(s.message()));
+      std::fflush(stdout);
+      std::fflush(stderr);
+      std::_Exit(1);
     }
     rpc::ErrorInfo e =
         MakeError(rpc::OBJECT_STORE_FULL, fmt::format("cannot store a return value of {} bytes: {}",
