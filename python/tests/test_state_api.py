@@ -295,3 +295,27 @@ def test_timeline_is_a_chrome_trace_of_the_executions(ray_start, tmp_path):
     assert "cli.json" in out.stdout
     assert len([e for e in json.loads((tmp_path / "cli.json").read_text())
                 if e.get("ph") == "X" and e["name"] == "nap"]) == 4
+
+
+def test_workers_that_ended_are_listed_dead_with_how(ray_start_regular):
+    import signal
+
+    @ray.remote(max_restarts=0)
+    class Victim:
+        def pid(self):
+            return os.getpid()
+
+    v = Victim.remote()
+    pid = ray.get(v.pid.remote())
+    os.kill(pid, signal.SIGKILL)
+
+    def dead():
+        rows = [w for w in list_workers(filters=[("is_alive", "=", "False")], detail=True)
+                if w.pid == pid]
+        return rows[0] if rows else None
+    w = _wait_for(dead)
+    assert w.state == "DEAD" and w.exit_type == "SYSTEM_ERROR"
+    assert "signal 9" in w.exit_detail
+    assert w.end_time_ms >= w.start_time_ms
+    alive = list_workers(filters=[("is_alive", "=", "True")])
+    assert pid not in [x.pid for x in alive] and os.getpid() in [x.pid for x in alive]

@@ -41,6 +41,8 @@ constexpr size_t kMaxInfeasibleShapes = 50;
 constexpr size_t kMaxInfeasibleFunctions = 3;
 // Ended workers remembered for GetWorkerState (their reasons).
 constexpr size_t kRememberedDeadWorkers = 10000;
+// Ended workers listed by GetNodeStats (list_workers shows them as dead).
+constexpr size_t kListedEndedWorkers = 1000;
 
 std::string ExitReason(pid_t pid, int status) {
   return WIFSIGNALED(status) ? fmt::format("its worker process (pid {}) was killed by signal {}",
@@ -538,6 +540,21 @@ void NodeManager::RememberDeadLocked(const WorkerID& id, std::string reason) {
   }
 }
 
+void NodeManager::NoteEndedLocked(const WorkerID& id, pid_t pid, const JobID& job, bool is_driver,
+                                  absl::Time started, std::string exit_type, std::string detail) {
+  rpc::WorkerStats& ws = ended_.emplace_back();
+  ws.set_worker_id(id.Binary());
+  ws.set_pid(pid);
+  ws.set_job_id(job.Binary());
+  ws.set_is_driver(is_driver);
+  ws.set_state("DEAD");
+  if (started > absl::UnixEpoch()) ws.set_start_time_ms(absl::ToUnixMillis(started));
+  ws.set_end_time_ms(absl::ToUnixMillis(absl::Now()));
+  ws.set_exit_type(std::move(exit_type));
+  ws.set_exit_detail(std::move(detail));
+  while (ended_.size() > kListedEndedWorkers) ended_.pop_front();
+}
+
 void NodeManager::OnWorkerStarted(const WorkerID& id, pid_t pid) {
   absl::MutexLock lock(&mu_);
   auto it = workers_.find(id);
@@ -603,6 +620,15 @@ void NodeManager::OnProcessExit(pid_t pid, int status) {
     }
     dead_worker = w.id.Binary();
     RememberDeadLocked(w.id, reason);  // keeps the memory monitor's reason if it killed it
+    {
+      const std::string& detail = dead_[w.id];
+      std::string exit_type = detail.find("memory monitor") != std::string::npos
+                                  ? "NODE_OUT_OF_MEMORY"
+                              : w.state == WorkerState::kDead ? "INTENDED_SYSTEM_EXIT"
+                              : WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "INTENDED_USER_EXIT"
+                                                                              : "SYSTEM_ERROR";
+      NoteEndedLocked(w.id, pid, w.job, false, w.started, std::move(exit_type), detail);
+    }
     if (pid == oom_victim_) oom_victim_ = 0;
     if (w.state == WorkerState::kStarting && ++startup_failures_[w.pool_key] >= 3) {
       // Workers of this kind die before they register: starting more would
@@ -757,6 +783,8 @@ void NodeManager::KillJobWorkers(const JobID& job) {
     for (auto it = drivers_.begin(); it != drivers_.end();) {
       if (it->second.job == job) {
         RememberDeadLocked(it->first, "its job finished");
+        NoteEndedLocked(it->first, it->second.pid, it->second.job, true, it->second.started,
+                        "INTENDED_USER_EXIT", "its job finished");
         drivers_.erase(it++);
       } else {
         ++it;
@@ -885,7 +913,7 @@ grpc::ServerUnaryReactor* NodeManager::HealthCheck(grpc::CallbackServerContext* 
 }
 
 grpc::ServerUnaryReactor* NodeManager::GetNodeStats(grpc::CallbackServerContext* ctx,
-                                                    const rpc::GetNodeStatsRequest*,
+                                                    const rpc::GetNodeStatsRequest* req,
                                                     rpc::GetNodeStatsReply* reply) {
   absl::MutexLock lock(&mu_);
   int idle = 0;
@@ -919,6 +947,9 @@ grpc::ServerUnaryReactor* NodeManager::GetNodeStats(grpc::CallbackServerContext*
     ws->set_state("ALIVE");
     ws->set_start_time_ms(absl::ToUnixMillis(d.started));
     *ws->mutable_address() = d.address;
+  }
+  if (req->include_ended()) {
+    for (const auto& e : ended_) *reply->add_workers() = e;
   }
   const absl::Duration recent = absl::Milliseconds(5 * config_.infeasible_retry_delay_ms());
   for (const auto& [key, inf] : infeasible_) {

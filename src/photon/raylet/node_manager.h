@@ -261,6 +261,11 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   // Workers (and drivers) that ended, with how, oldest first (bounded).
   absl::flat_hash_map<WorkerID, std::string> dead_ ABSL_GUARDED_BY(mu_);
   std::deque<WorkerID> dead_order_ ABSL_GUARDED_BY(mu_);
+  // The workers and drivers that ended lately, newest last, for list_workers.
+  std::deque<rpc::WorkerStats> ended_ ABSL_GUARDED_BY(mu_);
+  void NoteEndedLocked(const WorkerID& id, pid_t pid, const JobID& job, bool is_driver,
+                       absl::Time started, std::string exit_type, std::string detail)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Shapes no node can serve, by ResourceSet::ToString(): for photon status.
   struct Infeasible {
     ResourceSet shape;

@@ -237,12 +237,14 @@ json TaskRow(const rpc::TaskEvents& e) {
 }  // namespace
 
 std::optional<rpc::GetNodeStatsReply> NodeStats(const rpc::NodeInfo& n, int64_t timeout_ms,
-                                                std::string* why) {
+                                                std::string* why, bool include_ended) {
   auto stub = rpc::NodeManagerService::NewStub(
       rpc::GetChannel(fmt::format("{}:{}", n.ip(), n.raylet_port())));
   rpc::GetNodeStatsReply stats;
+  rpc::GetNodeStatsRequest req;
+  req.set_include_ended(include_ended);
   absl::Status s = rpc::CallSync(stub.get(), &rpc::NodeManagerService::Stub::GetNodeStats,
-                                 "GetNodeStats", rpc::GetNodeStatsRequest(), &stats, timeout_ms);
+                                 "GetNodeStats", req, &stats, timeout_ms);
   if (!s.ok()) {
     *why = fmt::format("node {} ({}:{}) did not answer: {}",
                        NodeID::FromBinaryOrDie(n.node_id()).Hex(), n.ip(), n.raylet_port(),
@@ -377,27 +379,31 @@ absl::StatusOr<json> StateApi::Rows(const std::string& resource, ListResult* not
       }
       if (!alive) continue;
       std::string why;
-      auto stats = NodeStats(n, config_.rpc_timeout_ms(), &why);
+      auto stats = NodeStats(n, config_.rpc_timeout_ms(), &why, /*include_ended=*/true);
       if (!stats) {
         notes->partial_failures.push_back(why);
         continue;
       }
       for (const auto& w : stats->workers()) {
+        const bool ended = w.state() == "DEAD";
+        auto text_or_null = [](const std::string& s) {
+          return s.empty() ? json(nullptr) : json(s);
+        };
         rows.push_back({{"worker_id", Hex(w.worker_id())},
-                        {"is_alive", true},
+                        {"is_alive", !ended},
                         {"worker_type", w.is_driver() ? "DRIVER" : "WORKER"},
-                        {"exit_type", nullptr},
+                        {"exit_type", text_or_null(w.exit_type())},
                         {"node_id", Hex(n.node_id())},
                         {"ip", n.ip()},
                         {"pid", w.pid()},
                         {"state", w.state()},
                         {"job_id", Hex(w.job_id())},
                         {"resources", Map(w.resources())},
-                        {"exit_detail", nullptr},
+                        {"exit_detail", text_or_null(w.exit_detail())},
                         {"worker_launch_time_ms", w.start_time_ms()},
                         {"worker_launched_time_ms", w.start_time_ms()},
                         {"start_time_ms", w.start_time_ms()},
-                        {"end_time_ms", nullptr}});
+                        {"end_time_ms", ended ? json(w.end_time_ms()) : json(nullptr)}});
       }
     }
   } else if (resource == "jobs") {

@@ -62,7 +62,7 @@ struct ListResult {
 // What the raylet of node `n` reports about itself (GetNodeStats, one call of
 // at most `timeout_ms`); nullopt with `*why` naming the node if it does not answer.
 std::optional<rpc::GetNodeStatsReply> NodeStats(const rpc::NodeInfo& n, int64_t timeout_ms,
-                                                std::string* why);
+                                                std::string* why, bool include_ended = false);
 
 // Which log to read (Ray's get_log): a file of a node's log folder by name,
 // or the output of a task (its execution's byte range in its worker's file),
