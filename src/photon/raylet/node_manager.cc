@@ -621,7 +621,8 @@ void NodeManager::OnProcessExit(pid_t pid, int status) {
     dead_worker = w.id.Binary();
     RememberDeadLocked(w.id, reason);  // keeps the memory monitor's reason if it killed it
     {
-      const std::string& detail = dead_[w.id];
+      auto known = dead_.find(w.id);  // just remembered, with the reason that counts
+      const std::string detail = known != dead_.end() ? known->second : reason;
       std::string exit_type = detail.find("memory monitor") != std::string::npos
                                   ? "NODE_OUT_OF_MEMORY"
                               : w.state == WorkerState::kDead ? "INTENDED_SYSTEM_EXIT"
