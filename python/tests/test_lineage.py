@@ -2,6 +2,9 @@
 spec of a finished retriable task whose return lives in a store; when every
 copy of that return is lost with its node, get runs the task again, up to
 max_retries times, and the rebuilt value is bit-exact."""
+import os
+import time
+
 import numpy as np
 import pytest
 
@@ -140,18 +143,28 @@ def test_an_actor_calls_lost_return_is_rebuilt_when_max_task_retries_allows(ray_
         ray.get(lost, timeout=120)
 
 
+def _process_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"  # a zombie has exited
+    except OSError:
+        return False
+
+
 def test_a_borrowers_object_whose_owner_died_raises_owner_died(ray_start_regular):
     @ray.remote
     class Owner:
         def make(self):
-            return [ray.put(np.zeros(1_000_000))]
+            return [ray.put(np.zeros(1_000_000))], os.getpid()
 
     owner = Owner.remote()
-    [inner] = ray.get(owner.make.remote())
+    [inner], pid = ray.get(owner.make.remote())
     ray.kill(owner)
-    # ray.kill is asynchronous (as in Ray): a get racing it may still find the owner alive.
-    with pytest.raises(ray.exceptions.RayActorError):
-        ray.get(owner.make.remote(), timeout=60)
+    # ray.kill is asynchronous (as in Ray), and an actor is dead to callers before its process
+    # is gone: a get racing that may still find the owner answering. Wait for the process.
+    deadline = time.monotonic() + 60
+    while _process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
     with pytest.raises(ray.exceptions.OwnerDiedError, match="owner"):
         ray.get(inner, timeout=60)
 
