@@ -106,6 +106,7 @@ def test_the_node_endpoint_parses_and_has_rays_system_metrics(ray_start_regular)
         for s in fam.samples:
             assert s.labels["SessionName"].startswith("session_"), s
             assert s.labels["NodeAddress"] == "127.0.0.1", s
+            assert s.labels["Version"] == ray.__version__, s
             assert s.labels["Component"] in ("raylet", "core_worker", "gcs_server"), s
     cpu = [s for s in _samples(text, "photon_resources") if s.labels["Name"] == "CPU"]
     assert {s.labels["State"] for s in cpu} == {"AVAILABLE", "USED"}

@@ -136,7 +136,8 @@ absl::Status NodeManager::Start() {
     mo.port = options_.metrics_export_port;
     mo.scrape_timeout_ms = config_.metrics_scrape_timeout_ms();
     mo.common_labels = {{"SessionName", std::filesystem::path(options_.session_dir).filename()},
-                        {"NodeAddress", info.ip()}};
+                        {"NodeAddress", info.ip()},
+                        {"Version", PHOTON_VERSION_STRING}};
     metrics_ = std::make_unique<MetricsExporter>(std::move(mo), &stats::Registry::Default(),
                                                  [this] { return MetricsTargets(); });
     PHOTON_RETURN_IF_ERROR(metrics_->Start());
