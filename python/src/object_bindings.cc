@@ -100,6 +100,12 @@ void BindObjects(nb::module_& m) {
     CurrentWorker()->AddContainedRefs(ToObjectId(outer), ToObjectIds(inner));
   });
   m.def("num_tracked_objects", [] { return CurrentWorker()->NumTrackedObjects(); });
+  // record_ref_creation_sites: whether to record, and where `ids` were made.
+  m.def("record_ref_creation_sites",
+        [] { return CurrentWorker()->config().record_ref_creation_sites(); });
+  m.def("record_call_site", [](const std::vector<nb::bytes>& ids, const std::string& site) {
+    CurrentWorker()->RecordCallSite(ToObjectIds(ids), site);
+  });
   // What holds one object here (empty if untracked): local, submitted,
   // contained_in, borrowers, owned, registered.
   m.def("reference_counts", [](nb::bytes id) {

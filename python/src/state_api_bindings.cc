@@ -162,6 +162,25 @@ void BindStateApi(nb::module_& m) {
     }
     return Check(std::move(r)).dump();
   });
+  // The text of `photon memory` (Ray's memory_summary).
+  m.def("state_memory_summary",
+        [](const std::string& group_by, const std::string& sort_by, const std::string& units,
+           bool stats_only, int64_t num_entries, bool line_wrap, const std::string& address) {
+          Source src = Open(address);
+          state::MemoryOptions o;
+          o.group_by = group_by;
+          o.sort_by = sort_by;
+          o.units = units;
+          o.stats_only = stats_only;
+          o.num_entries = num_entries;
+          o.line_wrap = line_wrap;
+          absl::StatusOr<std::string> r;
+          {
+            nb::gil_scoped_release release;
+            r = state::StateApi(src.gcs(), src.config).MemorySummary(o);
+          }
+          return Check(std::move(r));
+        });
 }
 
 }  // namespace photon::python

@@ -57,6 +57,34 @@ TEST_F(ReferenceCounterTest, PendingTaskHoldsItsArguments) {
   EXPECT_TRUE(WasFreed(arg));
 }
 
+TEST_F(ReferenceCounterTest, SnapshotShowsHoldersContainersAndCallSites) {
+  ObjectID outer = ObjectID::FromRandom();
+  ObjectID inner = ObjectID::FromRandom();
+  refs_.AddOwned(outer, 1);
+  refs_.AddOwned(inner, 1);
+  refs_.AddContainedRefs(outer, {{inner, Owner("me")}});
+  refs_.RemoveLocalRef(inner);
+  refs_.SetCallSite({outer, ObjectID::FromRandom()}, "(put object) a.py:3:f");
+  size_t total = 0;
+  auto entries = refs_.Snapshot(0, &total);
+  ASSERT_EQ(total, 2u);
+  ASSERT_EQ(entries.size(), 2u);
+  for (const auto& e : entries) {
+    if (e.id == outer) {
+      EXPECT_EQ(e.counts.local, 1);
+      EXPECT_TRUE(e.contained_in.empty());
+      EXPECT_EQ(e.call_site, "(put object) a.py:3:f");
+    } else {
+      EXPECT_EQ(e.id, inner);
+      EXPECT_EQ(e.counts.local, 0);
+      EXPECT_EQ(e.contained_in, std::vector<ObjectID>{outer});
+      EXPECT_EQ(e.call_site, "");
+    }
+  }
+  EXPECT_EQ(refs_.Snapshot(1, &total).size(), 1u);
+  EXPECT_EQ(total, 2u);
+}
+
 // The data-loss case, at the counter: `wait_for.remote([slow.remote()])`
 // holds slow's return (nested in the list argument) until wait_for has run,
 // even though the caller never held a handle of its own past submission.

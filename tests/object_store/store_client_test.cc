@@ -197,8 +197,16 @@ TEST(StoreClientTest, PutGetIsZeroCopyAcrossClients) {
   w[data.size() - 1] = last;
   EXPECT_EQ(v2->data, data);
 
+  // Each client knows the views it holds (the memory view's PINNED_IN_MEMORY).
+  auto pinned = (*c1)->PinnedObjects();
+  ASSERT_EQ(pinned.size(), 1u);
+  EXPECT_EQ(pinned[0].first, id);
+  EXPECT_EQ(pinned[0].second, static_cast<int64_t>(meta.size() + data.size()));
+
   // Dropping a view releases its pin (one-way; the next call orders after it).
   *v1 = StoredObject{};
+  EXPECT_TRUE((*c1)->PinnedObjects().empty());
+  EXPECT_EQ((*c2)->PinnedObjects().size(), 1u);
   auto i1 = (*c1)->Info(id);
   ASSERT_TRUE(i1.ok());
   EXPECT_EQ(i1->pins(), 1);

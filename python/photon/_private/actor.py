@@ -4,6 +4,7 @@ import inspect
 
 from photon import _photon
 from photon import exceptions
+from photon._private import call_site
 from photon._private import function_manager
 from photon._private import options as opts
 from photon._private import serialization
@@ -233,6 +234,7 @@ class ActorHandle:
                                         1 if streaming else num_returns,
                                         method_options.get("name") or self._task_name(name),
                                         streaming)
+        call_site.record(ids, "actor call")
         refs = [ObjectRef(i, _adopt=True) for i in ids]
         if streaming:
             return ObjectRefGenerator(refs[0])

@@ -3,6 +3,7 @@ import functools
 import inspect
 
 from photon import _photon
+from photon._private import call_site
 from photon._private import function_manager
 from photon._private import options as opts
 from photon._private import signature
@@ -80,6 +81,7 @@ class RemoteFunction:
             key, name, task_args.pack_args(args, kwargs), num_returns, resources,
             -2 if max_retries is None else max_retries, bool(retry_exceptions), streaming,
             scheduling)
+        call_site.record(ids, "task call")
         refs = [ObjectRef(i, _adopt=True) for i in ids]
         if streaming:
             return ObjectRefGenerator(refs[0])

@@ -9,6 +9,7 @@ import cloudpickle
 
 from photon import _photon
 from photon import exceptions
+from photon._private import call_site
 from photon._private import function_manager
 from photon._private import serialization
 from photon._private import state
@@ -146,6 +147,7 @@ def put(value):
     oid = _photon.put_parts(meta, parts)
     if refs:
         _photon.add_contained_refs(oid, refs)
+    call_site.record((oid,), "put object")
     return ObjectRef(oid, _adopt=True)
 
 

@@ -3,9 +3,11 @@
 //                [--labels '{"zone": "a"}'] [--block]
 //   photon start --address HOST:PORT [...]
 //   photon status [--address HOST:PORT]
-//   photon list tasks|actors|nodes|jobs|workers|placement-groups [--filter k=v] [--limit N]
-//               [--detail] [--format table|json|yaml]
-//   photon get RESOURCE ID / photon summary tasks|actors
+//   photon list tasks|actors|objects|nodes|jobs|workers|placement-groups [--filter k=v]
+//               [--limit N] [--detail] [--format table|json|yaml]
+//   photon get RESOURCE ID / photon summary tasks|actors|objects
+//   photon memory [--group-by node|stack_trace] [--sort-by object_size|pid|reference_type]
+//                 [--units B|KB|MB|GB] [--stats-only] [--num-entries N]
 //   photon stop [--force]
 #include <signal.h>
 #include <unistd.h>
@@ -512,6 +514,32 @@ int State(const SystemConfig& config, std::string address, const std::string& ve
       return 0;
     }
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+    if (what == "objects") {
+      for (const auto& [site, s] : (*got)["summary"].items()) {
+        auto counts = [](const nlohmann::json& m) {
+          std::string text;
+          for (const auto& [k, n] : m.items()) {
+            text += fmt::format("{}{}: {}", text.empty() ? "" : ", ", k, n.get<int64_t>());
+          }
+          return text;
+        };
+        rows.push_back({{"call_site", site},
+                        {"objects", s["total_objects"]},
+                        {"size_mb", fmt::format("{:.3f}", s["total_size_mb"].get<double>())},
+                        {"workers", s["total_num_workers"]},
+                        {"nodes", s["total_num_nodes"]},
+                        {"reference_types", counts(s["ref_type_counts"])},
+                        {"task_states", counts(s["task_state_counts"])}});
+      }
+      PrintRows(rows, "table");
+      std::printf("\n%lld objects, %.3f MiB in all%s\n",
+                  static_cast<long long>((*got)["total_objects"].get<int64_t>()),
+                  (*got)["total_size_mb"].get<double>(),
+                  (*got)["callsite_enabled"].get<bool>()
+                      ? ""
+                      : " (call sites: set PHOTON_RECORD_REF_CREATION_SITES=1)");
+      return 0;
+    }
     for (const auto& [name, s] : (*got)["summary"].items()) {
       std::string counts;
       for (const auto& [state, n] : s["state_counts"].items()) {
@@ -541,6 +569,20 @@ int State(const SystemConfig& config, std::string address, const std::string& ve
   for (const auto& w : listed->partial_failures) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const auto& w : listed->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   PrintRows(InSchemaOrder(what, listed->rows), format);
+  return 0;
+}
+
+// `photon memory`: Ray's `ray memory` (every process's references, the stores' usage).
+int Memory(const SystemConfig& config, std::string address,
+           const photon::state::MemoryOptions& options) {
+  auto gcs = ConnectToCluster(config, &address, "memory");
+  if (gcs == nullptr) return 1;
+  auto text = photon::state::StateApi(gcs.get(), config).MemorySummary(options);
+  if (!text.ok()) {
+    std::fprintf(stderr, "photon memory: %s\n", std::string(text.status().message()).c_str());
+    return 1;
+  }
+  std::fputs(text->c_str(), stdout);
   return 0;
 }
 
@@ -711,11 +753,13 @@ int main(int argc, char** argv) {
   int64_t state_limit = 100;
   bool state_detail = false;
   const std::vector<std::string> state_resources = {
-      "tasks", "actors", "nodes", "jobs", "workers", "placement-groups", "placement_groups"};
+      "tasks", "actors",  "objects",          "nodes",
+      "jobs",  "workers", "placement-groups", "placement_groups"};
   auto* list = app.add_subcommand("list",
-                                  "List tasks, actors, nodes, jobs, workers or placement "
+                                  "List tasks, actors, objects, nodes, jobs, workers or placement "
                                   "groups (the state API)");
-  list->add_option("what", state_what, "tasks, actors, nodes, jobs, workers or placement-groups")
+  list->add_option("what", state_what,
+                   "tasks, actors, objects, nodes, jobs, workers or placement-groups")
       ->required()
       ->check(CLI::IsMember(state_resources));
   list->add_option("--filter,-f", state_filters,
@@ -725,14 +769,30 @@ int main(int argc, char** argv) {
   auto* get = app.add_subcommand("get",
                                  "Show one task (every attempt), actor, node, job, worker "
                                  "or placement group by id");
-  get->add_option("what", state_what, "tasks, actors, nodes, jobs, workers or placement-groups")
+  get->add_option("what", state_what,
+                  "tasks, actors, objects, nodes, jobs, workers or placement-groups")
       ->required()
       ->check(CLI::IsMember(state_resources));
   get->add_option("id", state_id, "Its id (hex)")->required();
-  auto* summary = app.add_subcommand("summary", "Count tasks or actors by name and state");
-  summary->add_option("what", state_what, "tasks or actors")
+  auto* summary = app.add_subcommand(
+      "summary", "Count tasks or actors by name and state, or objects by call site");
+  summary->add_option("what", state_what, "tasks, actors or objects")
       ->required()
-      ->check(CLI::IsMember({"tasks", "actors"}));
+      ->check(CLI::IsMember({"tasks", "actors", "objects"}));
+  auto* memory = app.add_subcommand(
+      "memory", "Show every object reference of the cluster's processes and the stores' usage");
+  photon::state::MemoryOptions memory_options;
+  memory->add_option("--group-by", memory_options.group_by,
+                     "node (NODE_ADDRESS, default) or stack_trace (STACK_TRACE)");
+  memory->add_option("--sort-by", memory_options.sort_by,
+                     "object_size (default, largest first), pid or reference_type");
+  memory->add_option("--units", memory_options.units, "B (default), KB, MB or GB");
+  memory->add_flag("--stats-only", memory_options.stats_only, "Only the object stores' totals");
+  memory->add_option("--num-entries", memory_options.num_entries,
+                     "At most this many rows per group");
+  bool memory_no_wrap = false;
+  memory->add_flag("--no-format", memory_no_wrap, "Columns separated by '|', one line per row");
+  memory->add_option("--address", state_address, "GCS address (default: the started cluster)");
   auto* timeline =
       app.add_subcommand("timeline",
                          "Write a Chrome trace of the cluster's task executions (chrome://tracing, "
@@ -766,7 +826,7 @@ int main(int argc, char** argv) {
   logs->add_option("--address", state_address, "GCS address (default: the started cluster)");
 
   std::string token;
-  for (CLI::App* sub : {start, status, list, get, summary, timeline, logs}) {
+  for (CLI::App* sub : {start, status, list, get, summary, memory, timeline, logs}) {
     sub->add_option("--token", token,
                     "The cluster token (default: PHOTON_CLUSTER_TOKEN, else the one a cluster on "
                     "this host recorded; a new one for --head)");
@@ -801,6 +861,10 @@ int main(int argc, char** argv) {
   if (status->parsed()) return Status(*config, status_address);
   if (timeline->parsed()) return Timeline(*config, state_address, timeline_output);
   if (logs->parsed()) return Logs(*config, state_address, logs_args);
+  if (memory->parsed()) {
+    memory_options.line_wrap = !memory_no_wrap;
+    return Memory(*config, state_address, memory_options);
+  }
   for (CLI::App* sub : {list, get, summary}) {
     if (sub->parsed()) {
       return State(*config, state_address, sub->get_name(), state_what, state_id, state_filters,

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/notification.h"
 #include "fmt/format.h"
 #include "photon/common/callback_guard.h"
@@ -94,8 +95,10 @@ absl::Status CoreWorker::Start() {
   Assemble();
   service_->Attach(CoreWorkerServiceImpl::Handlers{
       worker_id_.Binary(), receiver_.get(), memory_store_.get(), refs_.get(), streams_.get(),
-      borrows_.get(),
-      [this](const ObjectID& id, rpc::ErrorInfo* e) { return Reconstruct(id, e); }});
+      borrows_.get(), [this](const ObjectID& id, rpc::ErrorInfo* e) { return Reconstruct(id, e); },
+      [this](const rpc::GetCoreWorkerStatsRequest& req, rpc::GetCoreWorkerStatsReply* reply) {
+        Stats(req, reply);
+      }});
   if (options_.is_driver && config_.log_to_driver()) StartLogSubscriber();
   return absl::OkStatus();
 }
@@ -271,7 +274,7 @@ absl::StatusOr<ObjectID> CoreWorker::PutValue(std::string metadata,
   ObjectID id = contexts_->NextPutId();
   if (static_cast<int64_t>(total) > config_.max_direct_call_object_size()) {
     PHOTON_RETURN_IF_ERROR(fetcher_->PutToStore(id, metadata, parts, total));
-    memory_store_->Put(id, ObjectValue::InPlasma(node_id_));
+    memory_store_->Put(id, ObjectValue::InPlasma(node_id_, static_cast<int64_t>(total)));
   } else {
     std::string data;
     data.reserve(total);
@@ -280,6 +283,72 @@ absl::StatusOr<ObjectID> CoreWorker::PutValue(std::string metadata,
   }
   refs_->AddOwned(id, 1);
   return id;
+}
+
+void CoreWorker::RecordCallSite(const std::vector<ObjectID>& ids, const std::string& call_site) {
+  refs_->SetCallSite(ids, call_site);
+}
+
+void CoreWorker::Stats(const rpc::GetCoreWorkerStatsRequest& req,
+                       rpc::GetCoreWorkerStatsReply* reply) {
+  reply->set_worker_id(worker_id_.Binary());
+  reply->set_pid(getpid());
+  reply->set_worker_type(options_.is_driver ? "DRIVER" : "WORKER");
+  reply->set_ip_address(options_.host);
+  reply->set_job_id(options_.job_id.Binary());
+  reply->set_num_pending_tasks(static_cast<int64_t>(tasks_->NumPending()));
+  if (!req.include_memory_info()) return;
+  const size_t limit = req.limit() > 0 ? static_cast<size_t>(req.limit()) : 0;
+  size_t total = 0;
+  std::vector<ReferenceCounter::Entry> entries = refs_->Snapshot(limit, &total);
+  absl::flat_hash_map<ObjectID, int64_t> pinned;
+  for (const auto& [id, size] : store_->PinnedObjects()) pinned[id] = size;
+  int64_t owned = 0;
+  auto status_of = [this](const ObjectID& id, rpc::ObjectRefInfo* o) {
+    if (auto p = tasks_->PendingStatus(id.TaskId())) {
+      o->set_task_status(rpc::TaskStatus_Name(p->first));
+      o->set_attempt_number(p->second);
+      return;
+    }
+    std::shared_ptr<ObjectValue> v = memory_store_->GetIfReady(id);
+    if (v == nullptr) {
+      o->set_task_status(rpc::TaskStatus_Name(rpc::NIL));
+      return;
+    }
+    o->set_task_status(rpc::TaskStatus_Name(v->IsError() ? rpc::FAILED : rpc::FINISHED));
+    if (o->object_size() < 0) o->set_object_size(v->Size());
+  };
+  for (const ReferenceCounter::Entry& e : entries) {
+    rpc::ObjectRefInfo* o = reply->add_object_refs();
+    o->set_object_id(e.id.Binary());
+    o->set_call_site(e.call_site);
+    o->set_owned(e.counts.owned);
+    owned += e.counts.owned;
+    o->set_is_actor_handle(e.id.IsActorHandle());
+    o->set_local_ref_count(e.counts.local);
+    o->set_submitted_task_ref_count(e.counts.submitted);
+    o->set_borrower_count(e.counts.borrowers);
+    for (const ObjectID& outer : e.contained_in) o->add_contained_in_owned(outer.Binary());
+    o->set_object_size(-1);
+    if (auto it = pinned.find(e.id); it != pinned.end()) {
+      o->set_pinned_in_memory(true);
+      o->set_object_size(it->second);
+      pinned.erase(it);
+    }
+    if (!e.id.IsActorHandle()) status_of(e.id, o);
+  }
+  // Views of objects this process no longer references (a get result it
+  // still uses after dropping the ref).
+  for (const auto& [id, size] : pinned) {
+    if (limit > 0 && static_cast<size_t>(reply->object_refs_size()) >= limit) break;
+    rpc::ObjectRefInfo* o = reply->add_object_refs();
+    o->set_object_id(id.Binary());
+    o->set_pinned_in_memory(true);
+    o->set_object_size(size);
+    o->set_task_status(rpc::TaskStatus_Name(rpc::FINISHED));
+  }
+  reply->set_num_object_refs(static_cast<int64_t>(total + pinned.size()));
+  reply->set_num_owned_objects(owned);
 }
 
 absl::StatusOr<ObjectID> CoreWorker::Put(std::string metadata, std::string data) {

@@ -159,6 +159,13 @@ class CoreWorker {
   // 0/1); `object_id` is binary. Empty if the id is malformed.
   std::map<std::string, double> LocalObjectInfo(const std::string& object_id);
 
+  // Where `ids` were created (a front end's call site, with
+  // record_ref_creation_sites): shown by the memory view.
+  void RecordCallSite(const std::vector<ObjectID>& ids, const std::string& call_site);
+  // This process's stats and, with include_memory_info, its reference table
+  // as the memory view shows it (GetCoreWorkerStats).
+  void Stats(const rpc::GetCoreWorkerStatsRequest& req, rpc::GetCoreWorkerStatsReply* reply);
+
   // --- borrowing ---
   // References to objects owned by other processes that this process just
   // deserialized (refs nested in arguments or in values it got, actor handles

@@ -122,6 +122,7 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObjectStatus(
   auto* reactor = ctx->DefaultReactor();
   h.memory_store->OnReady(*id, [reactor, reply](std::shared_ptr<ObjectValue> v) {
     reply->set_status(rpc::GetObjectStatusReply::CREATED);
+    reply->set_size(v->Size());
     if (v->in_plasma) {
       reply->add_node_ids(v->plasma_node.Binary());
     } else {
@@ -169,6 +170,15 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::UpdateObjectBorrowers(
   Handlers h;
   if (!Ready(&h)) return rpc::FinishNow(ctx, NotReady());
   h.borrows->HandleUpdate(*req);
+  return rpc::FinishNow(ctx);
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetCoreWorkerStats(
+    grpc::CallbackServerContext* ctx, const rpc::GetCoreWorkerStatsRequest* req,
+    rpc::GetCoreWorkerStatsReply* reply) {
+  Handlers h;
+  if (!Ready(&h)) return rpc::FinishNow(ctx, NotReady());
+  if (h.stats) h.stats(*req, reply);
   return rpc::FinishNow(ctx);
 }
 

@@ -1,5 +1,6 @@
 // The CoreWorkerService a driver or worker serves: tasks pushed to it, the
-// status of objects it owns, borrow updates, stream items and cancellations.
+// status of objects it owns, borrow updates, stream items, cancellations and
+// its stats (the memory view's reference table).
 // Each call goes to the component that handles it; the service only checks
 // requests and translates.
 //
@@ -38,6 +39,8 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
     // Rebuilds an owned object from lineage (CoreWorker::Reconstruct): false
     // with `error` set when it cannot be.
     std::function<bool(const ObjectID&, rpc::ErrorInfo* error)> reconstruct;
+    // Fills this process's stats and reference table (CoreWorker::Stats).
+    std::function<void(const rpc::GetCoreWorkerStatsRequest&, rpc::GetCoreWorkerStatsReply*)> stats;
   };
 
   // Hands the waiting pushes to the receiver; later calls go straight to the
@@ -63,6 +66,9 @@ class CoreWorkerServiceImpl : public rpc::CoreWorkerService::CallbackService {
   grpc::ServerUnaryReactor* UpdateObjectBorrowers(grpc::CallbackServerContext* ctx,
                                                   const rpc::ObjectBorrowRequest* req,
                                                   rpc::ObjectBorrowReply* reply) override;
+  grpc::ServerUnaryReactor* GetCoreWorkerStats(grpc::CallbackServerContext* ctx,
+                                               const rpc::GetCoreWorkerStatsRequest* req,
+                                               rpc::GetCoreWorkerStatsReply* reply) override;
 
  private:
   struct EarlyPush {

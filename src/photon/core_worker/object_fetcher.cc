@@ -42,7 +42,8 @@ void ObjectFetcher::FetchFromOwner(const ObjectID& id, const rpc::Address& owner
               MakeError(rpc::OBJECT_LOST,
                         fmt::format("object {} is gone: its owner no longer has it", id.Hex())));
         } else if (reply.node_ids_size() > 0) {
-          v = ObjectValue::InPlasma(NodeID::FromBinaryOrDie(reply.node_ids(0)));
+          v = ObjectValue::InPlasma(NodeID::FromBinaryOrDie(reply.node_ids(0)),
+                                    reply.size() > 0 ? reply.size() : -1);
         } else {
           v = ObjectValue::FromBytes(reply.value().metadata(), reply.value().data());
         }

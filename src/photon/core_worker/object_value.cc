@@ -15,16 +15,18 @@ std::shared_ptr<ObjectValue> ObjectValue::FromError(const rpc::ErrorInfo& error)
   return FromBytes(kErrorMetadata, error.SerializeAsString());
 }
 
-std::shared_ptr<ObjectValue> ObjectValue::InPlasma(const NodeID& node) {
+std::shared_ptr<ObjectValue> ObjectValue::InPlasma(const NodeID& node, int64_t size) {
   auto v = std::make_shared<ObjectValue>();
   v->in_plasma = true;
   v->plasma_node = node;
+  v->plasma_size = size;
   return v;
 }
 
 std::shared_ptr<ObjectValue> ObjectValue::FromReturn(const rpc::ReturnObject& r) {
   if (r.in_plasma()) {
-    return InPlasma(NodeID::FromBinary(r.node_id()).value_or(NodeID::Nil()));
+    return InPlasma(NodeID::FromBinary(r.node_id()).value_or(NodeID::Nil()),
+                    r.size() > 0 ? r.size() : -1);
   }
   return FromBytes(r.value().metadata(), r.value().data());
 }

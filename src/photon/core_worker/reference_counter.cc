@@ -1,5 +1,7 @@
 #include "photon/core_worker/reference_counter.h"
 
+#include <algorithm>
+
 namespace photon::core {
 namespace {
 
@@ -269,6 +271,38 @@ std::optional<ReferenceCounter::Counts> ReferenceCounter::CountsOf(const ObjectI
   const Ref& r = it->second;
   return Counts{r.owned,        r.local,          r.submitted,
                 r.contained_in, r.active_borrows, r.borrow_epoch != 0};
+}
+
+void ReferenceCounter::SetCallSite(const std::vector<ObjectID>& ids, const std::string& call_site) {
+  absl::MutexLock lock(&mu_);
+  for (const ObjectID& id : ids) {
+    auto it = refs_.find(id);
+    if (it != refs_.end()) it->second.call_site = call_site;
+  }
+}
+
+std::vector<ReferenceCounter::Entry> ReferenceCounter::Snapshot(size_t limit, size_t* total) const {
+  absl::MutexLock lock(&mu_);
+  *total = refs_.size();
+  std::vector<Entry> out;
+  absl::flat_hash_map<ObjectID, size_t> index;
+  out.reserve(limit > 0 ? std::min(limit, refs_.size()) : refs_.size());
+  for (const auto& [id, r] : refs_) {
+    if (limit > 0 && out.size() >= limit) break;
+    index[id] = out.size();
+    out.push_back(Entry{id,
+                        Counts{r.owned, r.local, r.submitted, r.contained_in, r.active_borrows,
+                               r.borrow_epoch != 0},
+                        {},
+                        r.call_site});
+  }
+  for (const auto& [outer, r] : refs_) {
+    for (const ObjectID& inner : r.contains) {
+      auto it = index.find(inner);
+      if (it != index.end()) out[it->second].contained_in.push_back(outer);
+    }
+  }
+  return out;
 }
 
 }  // namespace photon::core

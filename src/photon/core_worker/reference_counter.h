@@ -117,6 +117,20 @@ class ReferenceCounter {
   };
   std::optional<Counts> CountsOf(const ObjectID& id) const;
 
+  // Where the objects were created (record_ref_creation_sites): shown by the
+  // memory view. Untracked ids are ignored.
+  void SetCallSite(const std::vector<ObjectID>& ids, const std::string& call_site);
+  // The whole table for the memory view: every tracked object with its
+  // holders and the tracked values that contain it (at most `limit` entries
+  // if > 0; `*total` is the table's size).
+  struct Entry {
+    ObjectID id;
+    Counts counts;
+    std::vector<ObjectID> contained_in;
+    std::string call_site;
+  };
+  std::vector<Entry> Snapshot(size_t limit, size_t* total) const;
+
  private:
   struct BorrowState {
     uint64_t epoch = 0;
@@ -129,6 +143,7 @@ class ReferenceCounter {
     int contained_in = 0;  // holding values (tracked here) that contain it
     std::vector<ObjectID> contains;
     std::vector<OwnedRef> on_behalf;
+    std::string call_site;
     // Owned: borrows by (borrower + '\0' + tag).
     absl::flat_hash_map<std::string, BorrowState> borrows;
     int active_borrows = 0;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "fmt/format.h"
@@ -19,6 +20,25 @@ struct StoreClient::Conn {
   int fd = -1;
   std::unique_ptr<Arena> arena;
   absl::Mutex mu;
+  // The pins this process holds (views alive), for the memory view.
+  absl::Mutex pins_mu;
+  struct Pin {
+    int count = 0;
+    int64_t size = 0;
+  };
+  absl::flat_hash_map<ObjectID, Pin> pins ABSL_GUARDED_BY(pins_mu);
+
+  void Pinned(const ObjectID& id, int64_t size) {
+    absl::MutexLock lock(&pins_mu);
+    Pin& p = pins[id];
+    ++p.count;
+    p.size = size;
+  }
+  void Unpinned(const ObjectID& id) {
+    absl::MutexLock lock(&pins_mu);
+    auto it = pins.find(id);
+    if (it != pins.end() && --it->second.count <= 0) pins.erase(it);
+  }
 
   ~Conn() {
     arena.reset();
@@ -103,6 +123,14 @@ absl::StatusOr<std::unique_ptr<StoreClient>> StoreClient::Connect(const std::str
 
 StoreClient::~StoreClient() = default;
 
+std::vector<std::pair<ObjectID, int64_t>> StoreClient::PinnedObjects() const {
+  absl::MutexLock lock(&conn_->pins_mu);
+  std::vector<std::pair<ObjectID, int64_t>> out;
+  out.reserve(conn_->pins.size());
+  for (const auto& [id, p] : conn_->pins) out.emplace_back(id, p.size);
+  return out;
+}
+
 uint64_t StoreClient::capacity() const { return conn_->arena->capacity(); }
 
 absl::StatusOr<char*> StoreClient::Create(const ObjectID& id, uint64_t metadata_size,
@@ -168,8 +196,10 @@ absl::StatusOr<std::vector<std::optional<StoredObject>>> StoreClient::Get(
       obj.data = std::string_view(base + off + AlignUp64(meta), static_cast<size_t>(o.data_size()));
       // The holder releases the pin; it keeps the connection (and with it
       // the mapping) alive for as long as the view is used.
+      conn_->Pinned(ids[todo[k]], static_cast<int64_t>(meta) + o.data_size());
       obj.holder =
           std::shared_ptr<const void>(base + off, [conn = conn_, id = ids[todo[k]]](const void*) {
+            conn->Unpinned(id);
             conn->Send(Request(rpc::StoreRequest::RELEASE, {id}));
           });
       out[todo[k]] = std::move(obj);

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -64,6 +65,9 @@ class StoreClient {
   absl::StatusOr<rpc::StoreStats> Stats();
 
   uint64_t capacity() const;
+  // The objects this process holds views of (pins not yet released), with
+  // their sizes (data and metadata): Ray's "pinned in memory".
+  std::vector<std::pair<ObjectID, int64_t>> PinnedObjects() const;
 
  private:
   struct Conn;

@@ -2,15 +2,19 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/time/clock.h"
 #include "fmt/format.h"
 #include "photon/common/id.h"
 #include "photon/common/logging.h"
 #include "photon/common/status.h"
 #include "photon/gcs/task_event_store.h"
+#include "photon/protocol/core_worker.grpc.pb.h"
 #include "photon/protocol/raylet.grpc.pb.h"
 #include "photon/rpc/client.h"
 
@@ -142,6 +146,16 @@ const std::map<std::string, std::vector<Column>>& Schemas() {
         {"worker_launched_time_ms", true, false},
         {"start_time_ms", true, false},
         {"end_time_ms", true, false}}},
+      {"objects",
+       {{"object_id", false, true},
+        {"object_size", false, true},
+        {"task_status", false, true},
+        {"attempt_number", false, true},
+        {"reference_type", false, true},
+        {"call_site", false, true},
+        {"type", false, true},
+        {"pid", false, true},
+        {"ip", false, true}}},
       {"placement_groups",
        {{"placement_group_id", false, true},
         {"name", false, true},
@@ -177,6 +191,7 @@ const char* IdColumn(const std::string& resource) {
   if (resource == "nodes") return "node_id";
   if (resource == "jobs") return "job_id";
   if (resource == "workers") return "worker_id";
+  if (resource == "objects") return "object_id";
   return "placement_group_id";
 }
 
@@ -255,8 +270,8 @@ std::optional<rpc::GetNodeStatsReply> NodeStats(const rpc::NodeInfo& n, int64_t 
 }
 
 const std::vector<std::string>& Resources() {
-  static const auto* names = new std::vector<std::string>{"tasks", "actors",  "nodes",
-                                                          "jobs",  "workers", "placement_groups"};
+  static const auto* names = new std::vector<std::string>{
+      "tasks", "actors", "nodes", "jobs", "workers", "placement_groups", "objects"};
   return *names;
 }
 
@@ -264,8 +279,8 @@ absl::StatusOr<std::vector<Column>> Schema(const std::string& resource) {
   auto it = Schemas().find(Canonical(resource));
   if (it == Schemas().end()) {
     return absl::InvalidArgumentError(fmt::format(
-        "unknown resource '{}': the state API lists tasks, actors, nodes, jobs, workers and "
-        "placement_groups",
+        "unknown resource '{}': the state API lists tasks, actors, nodes, jobs, workers, "
+        "placement_groups and objects",
         resource));
   }
   return it->second;
@@ -406,6 +421,32 @@ absl::StatusOr<json> StateApi::Rows(const std::string& resource, ListResult* not
                         {"end_time_ms", ended ? json(w.end_time_ms()) : json(nullptr)}});
       }
     }
+  } else if (resource == "objects") {
+    std::vector<NodeStore> stores;
+    PHOTON_ASSIGN_OR_RETURN(std::vector<ProcessObjectRefs> refs, ObjectRefs(notes, &stores));
+    // A borrower may not know an object's size; its owner (or a process
+    // that mapped it) does.
+    absl::flat_hash_map<std::string, int64_t> sizes;
+    for (const auto& p : refs) {
+      for (const auto& r : p.stats.object_refs()) {
+        int64_t& size = sizes.try_emplace(r.object_id(), -1).first->second;
+        size = std::max(size, r.object_size());
+      }
+    }
+    for (const auto& p : refs) {
+      for (const auto& r : p.stats.object_refs()) {
+        if (!IsHeld(r)) continue;
+        rows.push_back({{"object_id", absl::BytesToHexString(r.object_id())},
+                        {"object_size", sizes[r.object_id()]},
+                        {"task_status", r.task_status()},
+                        {"attempt_number", r.attempt_number()},
+                        {"reference_type", ReferenceTypeOf(r)},
+                        {"call_site", r.call_site().empty() ? "disabled" : r.call_site()},
+                        {"type", p.stats.worker_type()},
+                        {"pid", p.stats.pid()},
+                        {"ip", p.stats.ip_address()}});
+      }
+    }
   } else if (resource == "jobs") {
     PHOTON_ASSIGN_OR_RETURN(auto jobs, gcs_->GetAllJobs());
     for (const auto& j : jobs) {
@@ -531,8 +572,10 @@ absl::StatusOr<json> StateApi::Get(const std::string& resource_name, const std::
       std::all_of(id.begin(), id.end(), [](char c) { return absl::ascii_isxdigit(c); });
   std::string binary = hex ? absl::HexStringToBytes(id) : std::string();
   if (binary.empty()) {
-    return absl::InvalidArgumentError(fmt::format("'{}' is not a {} id (expected hex)", id,
-                                                  resource.substr(0, resource.size() - 1)));
+    const std::string noun = resource.substr(0, resource.size() - 1);
+    const bool vowel = std::string("aeiou").find(noun[0]) != std::string::npos;
+    return absl::InvalidArgumentError(
+        fmt::format("'{}' is not {} {} id (expected hex)", id, vowel ? "an" : "a", noun));
   }
   ListResult notes;
   std::vector<std::string> task_ids;
@@ -556,6 +599,7 @@ absl::StatusOr<json> StateApi::Get(const std::string& resource_name, const std::
 
 absl::StatusOr<json> StateApi::Summarize(const std::string& resource_name) {
   const std::string resource = Canonical(resource_name);
+  if (resource == "objects") return SummarizeObjects();
   if (resource != "tasks" && resource != "actors") {
     return absl::InvalidArgumentError(fmt::format(
         "cannot summarize '{}': summaries are of tasks, actors and objects", resource_name));
@@ -592,6 +636,139 @@ absl::StatusOr<json> StateApi::Summarize(const std::string& resource_name) {
     ++total;
   }
   return json{{"summary", summary}, {"total_" + resource, total}, {"warnings", notes.warnings}};
+}
+
+absl::StatusOr<std::vector<ProcessObjectRefs>> StateApi::ObjectRefs(
+    ListResult* notes, std::vector<NodeStore>* stores) {
+  PHOTON_ASSIGN_OR_RETURN(auto nodes, gcs_->GetAllNodes());
+  struct Target {
+    std::string node_id;
+    std::string address;
+    int pid = 0;
+  };
+  std::vector<Target> targets;
+  for (const auto& n : nodes) {
+    if (n.state() != rpc::NodeInfo::ALIVE) continue;
+    std::string why;
+    auto stats = NodeStats(n, config_.rpc_timeout_ms(), &why);
+    if (!stats) {
+      notes->partial_failures.push_back(why);
+      continue;
+    }
+    const std::string node_hex = absl::BytesToHexString(n.node_id());
+    stores->push_back({node_hex, n.ip(), stats->store()});
+    for (const auto& w : stats->workers()) {
+      // A worker still starting has no references yet (nor a server to ask).
+      if (w.state() == "STARTING" || w.address().port() <= 0) continue;
+      targets.push_back({node_hex, rpc::HostPort(w.address()), w.pid()});
+    }
+  }
+  rpc::GetCoreWorkerStatsRequest req;
+  req.set_include_memory_info(true);
+  std::vector<ProcessObjectRefs> out(targets.size());
+  std::vector<absl::Status> status(targets.size());
+  std::vector<std::unique_ptr<rpc::CoreWorkerService::Stub>> stubs;
+  for (const auto& t : targets) {
+    stubs.push_back(rpc::CoreWorkerService::NewStub(rpc::GetChannel(t.address)));
+  }
+  {
+    absl::BlockingCounter pending(static_cast<int>(targets.size()));
+    for (size_t i = 0; i < targets.size(); ++i) {
+      rpc::CallAsync(stubs[i]->async(), &rpc::CoreWorkerService::Stub::async::GetCoreWorkerStats,
+                     "CoreWorkerService.GetCoreWorkerStats", req, config_.rpc_timeout_ms(),
+                     [&out, &status, &pending, i](const absl::Status& s,
+                                                  rpc::GetCoreWorkerStatsReply&& reply) {
+                       status[i] = s;
+                       if (s.ok()) out[i].stats = std::move(reply);
+                       pending.DecrementCount();
+                     });
+    }
+    pending.Wait();
+  }
+  std::vector<ProcessObjectRefs> answered;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (rpc::IsTransient(status[i])) {  // once more: a busy process may be slow to answer
+      status[i] = rpc::CallSync(stubs[i].get(), &rpc::CoreWorkerService::Stub::GetCoreWorkerStats,
+                                "CoreWorkerService.GetCoreWorkerStats", req, &out[i].stats,
+                                config_.rpc_timeout_ms());
+    }
+    if (!status[i].ok()) {
+      notes->partial_failures.push_back(
+          fmt::format("process {} at {} (node {}) did not report its objects: {}", targets[i].pid,
+                      targets[i].address, targets[i].node_id, std::string(status[i].message())));
+      continue;
+    }
+    out[i].node_id = targets[i].node_id;
+    answered.push_back(std::move(out[i]));
+  }
+  return answered;
+}
+
+absl::StatusOr<std::string> StateApi::MemorySummary(const MemoryOptions& options) {
+  // A bad option is named before the cluster is asked.
+  PHOTON_RETURN_IF_ERROR(RenderMemorySummary({}, {}, options).status());
+  ListResult notes;
+  std::vector<NodeStore> stores;
+  PHOTON_ASSIGN_OR_RETURN(std::vector<ProcessObjectRefs> refs, ObjectRefs(&notes, &stores));
+  MemoryOptions with = options;
+  with.call_sites_recorded = config_.record_ref_creation_sites();
+  for (const auto& p : refs) {
+    for (const auto& r : p.stats.object_refs()) with.call_sites_recorded |= !r.call_site().empty();
+  }
+  PHOTON_ASSIGN_OR_RETURN(std::string text, RenderMemorySummary(refs, stores, with));
+  for (const auto& f : notes.partial_failures) text += "\nWARNING: " + f;
+  if (!notes.partial_failures.empty()) text += "\n";
+  return text;
+}
+
+absl::StatusOr<json> StateApi::SummarizeObjects() {
+  ListResult notes;
+  std::vector<NodeStore> stores;
+  PHOTON_ASSIGN_OR_RETURN(std::vector<ProcessObjectRefs> refs, ObjectRefs(&notes, &stores));
+  struct Group {
+    int64_t objects = 0;
+    int64_t bytes = 0;
+    std::set<std::string> workers, nodes;
+    std::map<std::string, int64_t> task_states, ref_types;
+  };
+  std::map<std::string, Group> groups;
+  int64_t total = 0, total_bytes = 0;
+  bool call_sites = false;
+  for (const auto& p : refs) {
+    for (const auto& r : p.stats.object_refs()) {
+      if (!IsHeld(r)) continue;
+      const std::string site = r.call_site().empty() ? "disabled" : r.call_site();
+      call_sites |= !r.call_site().empty();
+      Group& g = groups[site];
+      ++g.objects;
+      ++total;
+      if (r.object_size() > 0) {
+        g.bytes += r.object_size();
+        total_bytes += r.object_size();
+      }
+      g.workers.insert(p.stats.worker_id());
+      g.nodes.insert(p.node_id);
+      ++g.task_states[r.task_status()];
+      ++g.ref_types[ReferenceTypeOf(r)];
+    }
+  }
+  constexpr double kMiB = 1024.0 * 1024.0;
+  json summary = json::object();
+  for (const auto& [site, g] : groups) {
+    summary[site] = {{"total_objects", g.objects},
+                     {"total_size_mb", static_cast<double>(g.bytes) / kMiB},
+                     {"total_num_workers", g.workers.size()},
+                     {"total_num_nodes", g.nodes.size()},
+                     {"task_state_counts", g.task_states},
+                     {"ref_type_counts", g.ref_types}};
+  }
+  std::vector<std::string> warnings = notes.warnings;
+  for (const auto& f : notes.partial_failures) warnings.push_back(f);
+  return json{{"summary", summary},
+              {"total_objects", total},
+              {"total_size_mb", static_cast<double>(total_bytes) / kMiB},
+              {"callsite_enabled", call_sites},
+              {"warnings", warnings}};
 }
 
 absl::StatusOr<json> StateApi::Timeline() {

@@ -5,7 +5,8 @@
 // (through the Python bindings) and the dashboard's JSON API.
 //
 // It reads through the GCS's services (and each raylet's GetNodeStats for
-// workers), never through a private door.
+// workers, each core worker's GetCoreWorkerStats for objects), never through
+// a private door.
 //
 // Threading: each call is synchronous and thread-compatible; the GcsClient
 // is thread-safe.
@@ -20,6 +21,7 @@
 #include "photon/common/config.h"
 #include "photon/gcs_client/gcs_client.h"
 #include "photon/protocol/raylet.pb.h"
+#include "photon/state/memory_view.h"
 
 namespace photon::state {
 
@@ -31,7 +33,7 @@ struct Column {
 };
 
 // The resources, by Ray's names: "tasks", "actors", "nodes", "jobs",
-// "workers", "placement_groups" (the CLI's "placement-groups" too).
+// "workers", "placement_groups" (the CLI's "placement-groups" too), "objects".
 const std::vector<std::string>& Resources();
 // The columns of `resource`, in Ray's order; InvalidArgument for an unknown one.
 absl::StatusOr<std::vector<Column>> Schema(const std::string& resource);
@@ -99,7 +101,8 @@ class StateApi {
   // NotFound naming the id if there is none. An id that is not hex of the
   // right size is InvalidArgument.
   absl::StatusOr<nlohmann::json> Get(const std::string& resource, const std::string& id);
-  // Ray's summaries: tasks and actors by function / class name and state.
+  // Ray's summaries: tasks and actors by function / class name and state;
+  // objects by call site, with their sizes, reference types and task states.
   absl::StatusOr<nlohmann::json> Summarize(const std::string& resource);
   // A Chrome trace (the Trace Event Format that chrome://tracing and Perfetto
   // load) of the task attempts in the task table: one process per node, one
@@ -121,12 +124,23 @@ class StateApi {
   // ask from to go on (follow: ask again later with request.start = next).
   absl::StatusOr<rpc::GetLogReply> ReadLog(const LogLocation& where);
 
+  // The reference table of every live worker and driver of every live node
+  // (each asked in parallel, one retry on a transient failure) and each
+  // node's store stats. Processes or nodes that do not answer are named in
+  // notes->partial_failures.
+  absl::StatusOr<std::vector<ProcessObjectRefs>> ObjectRefs(ListResult* notes,
+                                                            std::vector<NodeStore>* stores);
+  // Ray's `ray memory` text (RenderMemorySummary of ObjectRefs), with the
+  // processes that did not answer named at its end.
+  absl::StatusOr<std::string> MemorySummary(const MemoryOptions& options);
+
  private:
   // Every row of `resource` (tasks: of `task_ids` if given; at most `limit`
   // newest if > 0, with notes->total set to how many there are).
   absl::StatusOr<nlohmann::json> Rows(const std::string& resource, ListResult* notes,
                                       const std::vector<std::string>& task_ids = {},
                                       int64_t limit = 0);
+  absl::StatusOr<nlohmann::json> SummarizeObjects();
   absl::StatusOr<rpc::GetTaskEventsReply> TaskEvents(const rpc::GetTaskEventsRequest& req,
                                                      ListResult* notes);
   // The live node of `node_id` or `node_ip`, else the head node.

@@ -127,6 +127,14 @@ def list_placement_groups(address=None, filters=None, limit=DEFAULT_LIMIT,
 
 # --- get ----------------------------------------------------------------------
 
+def list_objects(address=None, filters=None, limit=DEFAULT_LIMIT, timeout=DEFAULT_RPC_TIMEOUT,
+                 detail=False, raise_on_missing_output=True, _explain=False):
+    """Every object reference held by the cluster's workers and drivers: one row
+    per (object, process), with its size, reference type, the status of the task
+    that makes it, the holder's type, pid and ip, and its call site."""
+    return _list("objects", address, filters, limit, timeout, detail, raise_on_missing_output)
+
+
 def get_actor(id: str, address=None, timeout=DEFAULT_RPC_TIMEOUT, _explain=False):
     return _one(_get("actors", id, address))
 
@@ -155,6 +163,11 @@ def get_job(id: str, address=None, timeout=DEFAULT_RPC_TIMEOUT, _explain=False):
     return _one(_get("jobs", id, address))
 
 
+def get_objects(id: str, address=None, timeout=DEFAULT_RPC_TIMEOUT, _explain=False):
+    """Every process's row for object `id` (a list, empty if no process holds it)."""
+    return _get("objects", id, address) or []
+
+
 def get_placement_group(id: str, address=None, timeout=DEFAULT_RPC_TIMEOUT, _explain=False):
     return _one(_get("placement_groups", id, address))
 
@@ -165,7 +178,7 @@ def _summarize(resource, address):
     got = json.loads(_call(_photon.state_summarize, resource, _address(address)))
     for note in got.pop("warnings", []):
         warnings.warn(note, RuntimeWarning, stacklevel=3)
-    got["summary_by"] = "func_name" if resource == "tasks" else "class"
+    got["summary_by"] = {"tasks": "func_name", "actors": "class"}.get(resource, "callsite")
     return {"cluster": got}
 
 
@@ -179,6 +192,15 @@ def summarize_tasks(address=None, timeout=DEFAULT_RPC_TIMEOUT, raise_on_missing_
 def summarize_actors(address=None, timeout=DEFAULT_RPC_TIMEOUT, raise_on_missing_output=True,
                      _explain=False):
     return _summarize("actors", address)
+
+
+def summarize_objects(address=None, timeout=DEFAULT_RPC_TIMEOUT, raise_on_missing_output=True,
+                      _explain=False):
+    """Objects by call site: {"cluster": {"summary": {call_site: {"total_objects",
+    "total_size_mb", "total_num_workers", "total_num_nodes", "task_state_counts",
+    "ref_type_counts"}}, "total_objects", "total_size_mb", "callsite_enabled",
+    "summary_by": "callsite"}}."""
+    return _summarize("objects", address)
 
 
 # --- logs ---------------------------------------------------------------------

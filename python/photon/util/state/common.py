@@ -64,6 +64,7 @@ NodeState = _state_class("NodeState", "nodes")
 JobState = _state_class("JobState", "jobs")
 WorkerState = _state_class("WorkerState", "workers")
 PlacementGroupState = _state_class("PlacementGroupState", "placement_groups")
+ObjectState = _state_class("ObjectState", "objects")
 
 STATE_CLASSES = {
     "tasks": TaskState,
@@ -72,6 +73,7 @@ STATE_CLASSES = {
     "jobs": JobState,
     "workers": WorkerState,
     "placement_groups": PlacementGroupState,
+    "objects": ObjectState,
 }
 
 

@@ -21,14 +21,31 @@ TaskManager::TaskManager(ReferenceCounter* refs, MemoryStore* store, rpc::Addres
       events_(events) {}
 
 void TaskManager::RecordStatus(const TaskID& id, int attempt, rpc::TaskStatus status) {
+  NoteStatus(id, status);
   if (events_ != nullptr) events_->RecordStatus(id, id.JobId(), attempt, status);
+}
+
+void TaskManager::NoteStatus(const TaskID& id, rpc::TaskStatus status) {
+  absl::MutexLock lock(&mu_);
+  auto it = pending_.find(id);
+  if (it != pending_.end()) it->second.status = status;
+}
+
+std::optional<std::pair<rpc::TaskStatus, int>> TaskManager::PendingStatus(const TaskID& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return std::nullopt;
+  return std::make_pair(it->second.status, it->second.attempt);
 }
 
 void TaskManager::RecordRetry(const TaskID& id, int new_attempt, const rpc::ErrorInfo& why) {
   {
     absl::MutexLock lock(&mu_);
     auto it = pending_.find(id);
-    if (it != pending_.end()) it->second.attempt = new_attempt;
+    if (it != pending_.end()) {
+      it->second.attempt = new_attempt;
+      it->second.status = rpc::PENDING_ARGS_AVAIL;
+    }
   }
   if (events_ == nullptr) return;
   events_->RecordStatus(id, id.JobId(), new_attempt - 1, rpc::FAILED, &why);

@@ -19,6 +19,8 @@
 
 #include <deque>
 #include <functional>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -51,8 +53,14 @@ class TaskManager {
               TaskEventBuffer* events = nullptr);
 
   TaskEventBuffer* events() const { return events_; }
-  // Task events of a pending task's current attempt (nothing without events).
+  // A pending task's current attempt reached `status`: kept for the memory
+  // view, and a task event (with events).
   void RecordStatus(const TaskID& id, int attempt, rpc::TaskStatus status);
+  // The owner's view of a pending task: its status (PENDING_ARGS_AVAIL until
+  // its arguments are ready, then PENDING_NODE_ASSIGNMENT, then
+  // SUBMITTED_TO_WORKER) and attempt; nullopt once it ended.
+  void NoteStatus(const TaskID& id, rpc::TaskStatus status);
+  std::optional<std::pair<rpc::TaskStatus, int>> PendingStatus(const TaskID& id) const;
   // The attempt `new_attempt - 1` failed for `why` and the task runs again
   // as `new_attempt`: the old attempt shows FAILED.
   void RecordRetry(const TaskID& id, int new_attempt, const rpc::ErrorInfo& why);
@@ -103,6 +111,7 @@ class TaskManager {
     int num_returns = 0;
     std::vector<ObjectID> held;
     int attempt = 0;  // the current one, for the FAILED event of FailTask
+    rpc::TaskStatus status = rpc::PENDING_ARGS_AVAIL;
   };
   struct Lineage {
     rpc::TaskSpec spec;

@@ -113,6 +113,7 @@ void TaskSubmitter::OnResolved(const TaskID& id, rpc::TaskSpec spec,
       q.wait_reason = std::make_shared<const std::string>(WaitReason(t.spec));
     }
     q.tasks.push_back(id);
+    d_.tasks->NoteStatus(id, rpc::PENDING_NODE_ASSIGNMENT);  // its mutex is a leaf too
     // The buffer's mutex is a leaf (it calls nothing while held), so this
     // records under ours rather than paying for a deferred action per task.
     if (TaskEventBuffer* events = d_.tasks->events()) {
