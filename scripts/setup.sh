@@ -16,7 +16,7 @@ DEB_PACKAGES=(
   redis-server libhiredis-dev nlohmann-json3-dev libcpp-httplib-dev prometheus
 )
 PY_PACKAGES=(nanobind scikit-build-core cloudpickle numpy pytest pytest-timeout msgpack psutil
-  prometheus_client)
+  prometheus_client joblib scikit-learn)
 
 missing_debs=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -38,6 +38,7 @@ for p in "${PY_PACKAGES[@]}"; do
   case "$p" in
     scikit-build-core) mod="scikit_build_core" ;;
     pytest-timeout) mod="pytest_timeout" ;;
+    scikit-learn) mod="sklearn" ;;
   esac
   if ! "$PYTHON" -c "import ${mod}" 2>/dev/null; then missing_py+=("$p"); fi
 done
