@@ -43,8 +43,19 @@ TEST(TaskEventBufferTest, BatchesTransitionsPerAttempt) {
   TaskID t = TaskID::FromBinaryOrDie(s.task_id());
   b.RecordSubmitted(s);
   b.RecordStatus(t, kJob, 0, rpc::PENDING_NODE_ASSIGNMENT);
-  b.RecordExecution(s, rpc::RUNNING);
-  b.RecordExecution(s, rpc::FINISHED);
+  // The executor's account of the run, as its reply brings it back.
+  rpc::TaskExecutionReport report;
+  {
+    Sent executor_sent;
+    TaskEventBuffer executor = Make(&executor_sent);
+    executor.StartExecution(s);
+    executor.EndExecution(s, nullptr, &report);
+    executor.Flush();
+    EXPECT_TRUE(executor_sent.batches.empty());  // a short run: nothing of its own to send
+  }
+  EXPECT_FALSE(report.failed());
+  EXPECT_GE(report.end_ns(), report.start_ns());
+  b.RecordExecutionReport(report);
   b.Flush();
   ASSERT_EQ(sent.batches.size(), 1u);
   ASSERT_EQ(sent.batches[0].events_size(), 1);
@@ -56,6 +67,36 @@ TEST(TaskEventBufferTest, BatchesTransitionsPerAttempt) {
   EXPECT_EQ(sent.batches[0].infos(0).required_resources().at("CPU"), 1);
   EXPECT_EQ(e.worker_pid(), 7);
   EXPECT_EQ(b.NumBuffered(), 0);
+}
+
+TEST(TaskEventBufferTest, AnExecutionStillRunningAtAFlushIsReportedByItsExecutor) {
+  Sent sent;
+  TaskEventBuffer b = Make(&sent);
+  rpc::TaskSpec s = Spec(1);
+  b.StartExecution(s);
+  b.Flush();
+  ASSERT_EQ(sent.batches.size(), 1u);
+  ASSERT_EQ(sent.batches[0].events_size(), 1);
+  const auto& e = sent.batches[0].events(0);
+  ASSERT_EQ(e.transitions_size(), 1);
+  EXPECT_EQ(e.transitions(0).state(), rpc::RUNNING);
+  EXPECT_EQ(e.worker_pid(), 7);
+  b.Flush();  // once
+  EXPECT_EQ(sent.batches.size(), 1u);
+  rpc::ErrorInfo err;
+  err.set_type(rpc::TASK_EXECUTION_EXCEPTION);
+  rpc::TaskExecutionReport report;
+  b.EndExecution(s, &err, &report);
+  EXPECT_TRUE(report.failed());
+  EXPECT_EQ(report.error().type(), rpc::TASK_EXECUTION_EXCEPTION);
+  // The owner reports the end: FAILED and RUNNING with where it ran.
+  b.RecordExecutionReport(report);
+  b.Flush();
+  ASSERT_EQ(sent.batches.size(), 2u);
+  const auto& end = sent.batches[1].events(0);
+  EXPECT_EQ(end.transitions_size(), 2);
+  EXPECT_EQ(end.error_type(), "TASK_EXECUTION_EXCEPTION");
+  EXPECT_EQ(end.worker_pid(), 7);
 }
 
 TEST(TaskEventBufferTest, TasksAlikeShareOneDescriptionInABatch) {

@@ -30,7 +30,7 @@ class ActorManagerTest : public ::testing::Test {
         node_(NodeID::FromRandom()),
         actor_(ActorID::Of(job_, TaskID::ForDriverTask(job_), 1)),
         manager_(ActorManager::Deps{&config_, &publisher_, &raylets_, &workers_, &timer_,
-                                    [this] { return nodes_; }, &storage_}) {
+                                    [this] { return nodes_; }, &storage_, nullptr}) {
     rpc::NodeInfo n;
     n.set_node_id(node_.Binary());
     n.set_ip("127.0.0.1");
@@ -143,7 +143,7 @@ TEST_F(ActorManagerTest, ARestartedManagerRecoversActorsNamesAndWorkerDeaths) {
   }
   // A new manager on the same tables (the GCS after a restart).
   ActorManager again(ActorManager::Deps{&config_, &publisher_, &raylets_, &workers_, &timer_,
-                                        [this] { return nodes_; }, &storage_});
+                                        [this] { return nodes_; }, &storage_, nullptr});
   ASSERT_TRUE(again.Recover().ok());
   auto found = again.Find(actor_);
   ASSERT_TRUE(found.has_value());

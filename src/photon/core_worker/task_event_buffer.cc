@@ -8,11 +8,15 @@
 #include "absl/time/clock.h"
 #include "fmt/format.h"
 #include "photon/common/logging.h"
+#include "photon/protocol/task_events.h"
 
 namespace photon::core {
 
 TaskEventBuffer::TaskEventBuffer(Options options, SendFn send)
-    : options_(std::move(options)), send_(std::move(send)) {}
+    : options_(std::move(options)),
+      send_(std::move(send)),
+      stdout_file_(rpc::WorkerLogFile(options_.worker.Binary(), "out")),
+      stderr_file_(rpc::WorkerLogFile(options_.worker.Binary(), "err")) {}
 
 void TaskEventBuffer::Start(Timer* timer, absl::Duration period,
                             std::shared_ptr<CallbackGuard> guard) {
@@ -92,28 +96,73 @@ void TaskEventBuffer::RecordStatus(const TaskID& task, const JobID& job, int32_t
   Add(std::move(r));
 }
 
-void TaskEventBuffer::RecordExecution(const rpc::TaskSpec& spec, rpc::TaskStatus status,
-                                      const rpc::ErrorInfo* error) {
-  if (!options_.enabled) return;
-  Record r;
-  r.task = TaskID::FromBinaryOrDie(spec.task_id());
-  r.job = JobID::FromBinaryOrDie(spec.job_id());
-  r.attempt = spec.attempt();
-  r.status = status;
-  r.time_ns = absl::GetCurrentTimeNanos();
-  r.executed_here = true;
-  if (error != nullptr) r.error = std::make_shared<rpc::ErrorInfo>(*error);
-  if (options_.worker_log_files) {
-    // Where this execution's output starts (RUNNING) or ends: the size of
-    // the files behind stdout and stderr, after what stdio still buffers.
-    if (status != rpc::RUNNING) {
-      std::fflush(stdout);
-      std::fflush(stderr);
-    }
-    struct stat st {};
-    if (fstat(1, &st) == 0 && S_ISREG(st.st_mode)) r.stdout_offset = st.st_size;
-    if (fstat(2, &st) == 0 && S_ISREG(st.st_mode)) r.stderr_offset = st.st_size;
+void TaskEventBuffer::OutputOffsets(bool flush, int64_t* out, int64_t* err) const {
+  *out = *err = -1;
+  if (!options_.worker_log_files) return;
+  if (flush) {
+    std::fflush(stdout);
+    std::fflush(stderr);
   }
+  struct stat st {};
+  if (fstat(1, &st) == 0 && S_ISREG(st.st_mode)) *out = st.st_size;
+  if (fstat(2, &st) == 0 && S_ISREG(st.st_mode)) *err = st.st_size;
+}
+
+void TaskEventBuffer::StartExecution(const rpc::TaskSpec& spec) {
+  if (!options_.enabled) return;
+  Running r;
+  r.job = JobID::FromBinaryOrDie(spec.job_id());
+  r.start_ns = absl::GetCurrentTimeNanos();
+  OutputOffsets(false, &r.stdout_start, &r.stderr_start);
+  auto key = std::make_pair(TaskID::FromBinaryOrDie(spec.task_id()), spec.attempt());
+  absl::MutexLock lock(&mu_);
+  running_[key] = r;
+}
+
+void TaskEventBuffer::EndExecution(const rpc::TaskSpec& spec, const rpc::ErrorInfo* error,
+                                   rpc::TaskExecutionReport* out) {
+  if (!options_.enabled) return;
+  const int64_t end_ns = absl::GetCurrentTimeNanos();
+  int64_t stdout_end = -1, stderr_end = -1;
+  OutputOffsets(true, &stdout_end, &stderr_end);
+  Running r;  // none if it never ran (its arguments could not be had): no start
+  {
+    absl::MutexLock lock(&mu_);
+    auto it =
+        running_.find(std::make_pair(TaskID::FromBinaryOrDie(spec.task_id()), spec.attempt()));
+    if (it != running_.end()) {
+      r = it->second;
+      running_.erase(it);
+    }
+  }
+  out->set_task_id(spec.task_id());
+  out->set_attempt(spec.attempt());
+  out->set_job_id(spec.job_id());
+  out->set_start_ns(r.start_ns);
+  out->set_end_ns(end_ns);
+  out->set_failed(error != nullptr);
+  if (error != nullptr) *out->mutable_error() = *error;
+  out->set_node_id(options_.node.Binary());
+  out->set_worker_id(options_.worker.Binary());
+  out->set_pid(options_.pid);
+  out->set_stdout_start(r.stdout_start);
+  out->set_stdout_end(stdout_end);
+  out->set_stderr_start(r.stderr_start);
+  out->set_stderr_end(stderr_end);
+}
+
+void TaskEventBuffer::RecordExecutionReport(rpc::TaskExecutionReport report) {
+  if (!options_.enabled || report.end_ns() == 0) return;
+  auto task = TaskID::FromBinary(report.task_id());
+  auto job = JobID::FromBinary(report.job_id());
+  if (!task.ok() || !job.ok()) return;
+  Record r;
+  r.task = *task;
+  r.job = *job;
+  r.attempt = report.attempt();
+  r.status = report.failed() ? rpc::FAILED : rpc::FINISHED;
+  r.time_ns = report.end_ns();
+  r.execution = std::make_shared<const rpc::TaskExecutionReport>(std::move(report));
   Add(std::move(r));
 }
 
@@ -152,10 +201,17 @@ void TaskEventBuffer::FlushAndWait(absl::Duration timeout) {
 
 void TaskEventBuffer::Flush(std::function<void()> done) {
   std::vector<Record> records;
+  std::vector<std::pair<std::pair<TaskID, int32_t>, Running>> running;
   absl::flat_hash_map<JobID, int64_t> dropped;
   {
     absl::MutexLock lock(&mu_);
-    if (buffer_.empty() && dropped_.empty()) {
+    for (auto& [key, run] : running_) {
+      if (!run.reported) {
+        running.emplace_back(key, run);
+        run.reported = true;
+      }
+    }
+    if (buffer_.empty() && dropped_.empty() && running.empty()) {
       if (done) done();
       return;
     }
@@ -166,6 +222,7 @@ void TaskEventBuffer::Flush(std::function<void()> done) {
   rpc::AddTaskEventDataRequest req;
   absl::flat_hash_map<std::pair<TaskID, int32_t>, rpc::TaskEvents*> by_attempt;
   absl::flat_hash_map<const rpc::TaskInfoEntry*, int32_t> info_refs;  // sent once per batch
+  std::string names_of, out_name, err_name;  // the log files of the last executor seen
   for (Record& r : records) {
     auto [it, added] = by_attempt.try_emplace(std::make_pair(r.task, r.attempt), nullptr);
     if (added) {
@@ -180,27 +237,19 @@ void TaskEventBuffer::Flush(std::function<void()> done) {
       if (fresh) *req.add_infos() = *r.info;
       e->set_info_ref(ref->second);
     }
-    if (r.status != rpc::NIL) {
+    if (r.execution != nullptr) {
+      // The end, RUNNING and where it ran, as its executor reported them.
+      const std::string& worker = r.execution->worker_id();
+      if (worker != names_of) {  // a batch holds many runs of each worker
+        names_of = worker;
+        out_name = rpc::WorkerLogFile(worker, "out");
+        err_name = rpc::WorkerLogFile(worker, "err");
+      }
+      rpc::AddExecution(*r.execution, out_name, err_name, e);
+    } else if (r.status != rpc::NIL) {
       rpc::TaskStateTransition* t = e->add_transitions();
       t->set_state(r.status);
       t->set_time_ns(r.time_ns);
-    }
-    if (r.executed_here) {
-      e->set_node_id(options_.node.Binary());
-      e->set_worker_id(options_.worker.Binary());
-      e->set_worker_pid(options_.pid);
-      if (r.stdout_offset >= 0 || r.stderr_offset >= 0) {
-        rpc::TaskLogInfo* l = e->mutable_task_log_info();
-        l->set_stdout_file(fmt::format("worker-{}.out", options_.worker.Hex()));
-        l->set_stderr_file(fmt::format("worker-{}.err", options_.worker.Hex()));
-        const bool start = r.status == rpc::RUNNING;
-        if (r.stdout_offset >= 0) {
-          start ? l->set_stdout_start(r.stdout_offset) : l->set_stdout_end(r.stdout_offset);
-        }
-        if (r.stderr_offset >= 0) {
-          start ? l->set_stderr_start(r.stderr_offset) : l->set_stderr_end(r.stderr_offset);
-        }
-      }
     }
     if (r.error != nullptr) {
       e->set_error_type(rpc::ErrorType_Name(r.error->type()));
@@ -208,8 +257,29 @@ void TaskEventBuffer::Flush(std::function<void()> done) {
     }
     if (r.pending_reason != nullptr) e->set_pending_reason(*r.pending_reason);
   }
+  // Executions of this process that still run: RUNNING now (their end goes
+  // back to their owners in the replies).
+  for (const auto& [key, run] : running) {
+    rpc::TaskEvents* e = req.add_events();
+    e->set_task_id(key.first.Binary());
+    e->set_attempt_number(key.second);
+    e->set_job_id(run.job.Binary());
+    rpc::TaskStateTransition* t = e->add_transitions();
+    t->set_state(rpc::RUNNING);
+    t->set_time_ns(run.start_ns);
+    e->set_node_id(options_.node.Binary());
+    e->set_worker_id(options_.worker.Binary());
+    e->set_worker_pid(options_.pid);
+    if (run.stdout_start >= 0 || run.stderr_start >= 0) {
+      rpc::TaskLogInfo* l = e->mutable_task_log_info();
+      l->set_stdout_file(stdout_file_);
+      l->set_stderr_file(stderr_file_);
+      if (run.stdout_start >= 0) l->set_stdout_start(run.stdout_start);
+      if (run.stderr_start >= 0) l->set_stderr_start(run.stderr_start);
+    }
+  }
   for (const auto& [job, n] : dropped) (*req.mutable_dropped_by_job())[job.Hex()] = n;
-  const int64_t sent = static_cast<int64_t>(records.size());
+  const int64_t sent = static_cast<int64_t>(records.size() + running.size());
   // The reply may come after this buffer is gone: it touches only `lost`.
   send_(std::move(req), [lost = lost_, sent, done = std::move(done)](const absl::Status& s) {
     if (!s.ok()) {

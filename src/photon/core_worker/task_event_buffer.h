@@ -5,7 +5,11 @@
 // read back by the state API and the timeline).
 //
 // Recording is on the hot path of every task, so it only appends a small
-// record under a mutex; the protos are built on the flush. A full buffer
+// record under a mutex; the protos are built on the flush. One report per
+// task: the executor hands its side of an attempt (RUNNING, the end, where
+// it ran) back in the PushTask reply and its owner sends it with its own
+// transitions; the executor sends RUNNING itself only for an execution that
+// is still running at one of its flushes (so long tasks show RUNNING). A full buffer
 // (task_events_max_buffer_size) drops new transitions and counts them per
 // job; the count goes with the next batch, so the state API can say that
 // data is missing. A batch the GCS does not take is dropped the same way
@@ -30,6 +34,7 @@
 #include "photon/common/id.h"
 #include "photon/common/timer.h"
 #include "photon/protocol/common.pb.h"
+#include "photon/protocol/core_worker.pb.h"
 #include "photon/protocol/gcs.pb.h"
 
 namespace photon::core {
@@ -66,10 +71,17 @@ class TaskEventBuffer {
   // PENDING_NODE_ASSIGNMENT with why it waits (shared: one per lease shape).
   void RecordWaiting(const TaskID& task, const JobID& job, int32_t attempt,
                      std::shared_ptr<const std::string> reason);
-  // This process runs (RUNNING) or ran (FINISHED, FAILED with `error`) the
-  // attempt: the record carries this node, worker and pid.
-  void RecordExecution(const rpc::TaskSpec& spec, rpc::TaskStatus status,
-                       const rpc::ErrorInfo* error = nullptr);
+  // The executing side. This process starts running the attempt of `spec`
+  // (RUNNING, with this node, worker and pid): kept aside, and sent by a
+  // flush only if it still runs then.
+  void StartExecution(const rpc::TaskSpec& spec);
+  // It ended (FAILED with `error`, else FINISHED): `*out` (for the reply)
+  // says when it ran, where and how it ended, for its owner to report.
+  void EndExecution(const rpc::TaskSpec& spec, const rpc::ErrorInfo* error,
+                    rpc::TaskExecutionReport* out);
+  // The owning side: what the executor of an attempt reported in its reply
+  // (RUNNING and its end, with where it ran).
+  void RecordExecutionReport(rpc::TaskExecutionReport report);
   // Why the task waits, shown by list_tasks while it is pending.
   void RecordPendingReason(const TaskID& task, const JobID& job, int32_t attempt,
                            std::string reason);
@@ -91,14 +103,23 @@ class TaskEventBuffer {
     int32_t attempt = 0;
     rpc::TaskStatus status = rpc::NIL;
     int64_t time_ns = 0;
-    bool executed_here = false;
     std::shared_ptr<rpc::TaskInfoEntry> info;  // the owner's submission (shared, never changed)
     std::shared_ptr<rpc::ErrorInfo> error;
     std::shared_ptr<const std::string> pending_reason;
-    // Executions: the sizes of this process's stdout and stderr files (-1: not files).
-    int64_t stdout_offset = -1;
-    int64_t stderr_offset = -1;
+    // An execution elsewhere, as its executor reported it (owner side).
+    std::shared_ptr<const rpc::TaskExecutionReport> execution;
   };
+  // An execution of this process that has not ended.
+  struct Running {
+    JobID job;
+    int64_t start_ns = 0;
+    int64_t stdout_start = -1;
+    int64_t stderr_start = -1;
+    bool reported = false;  // its RUNNING went with a flush
+  };
+  // The sizes of this process's stdout and stderr files (-1: not files),
+  // after what stdio buffers if `flush`.
+  void OutputOffsets(bool flush, int64_t* out, int64_t* err) const;
   // Buffers `r` (with the description of `described`, if given) unless full.
   void Add(Record r, const rpc::TaskSpec* described = nullptr);
   static std::shared_ptr<rpc::TaskInfoEntry> InfoOf(const rpc::TaskSpec& spec);
@@ -111,6 +132,8 @@ class TaskEventBuffer {
   const SendFn send_;
   mutable absl::Mutex mu_;
   std::vector<Record> buffer_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::pair<TaskID, int32_t>, Running> running_ ABSL_GUARDED_BY(mu_);
+  const std::string stdout_file_, stderr_file_;                       // worker-<id>.out / .err
   absl::flat_hash_map<JobID, int64_t> dropped_ ABSL_GUARDED_BY(mu_);  // not yet reported
   absl::flat_hash_map<std::string, std::shared_ptr<rpc::TaskInfoEntry>> infos_
       ABSL_GUARDED_BY(mu_);  // by task name (SharedInfoOf)

@@ -465,6 +465,9 @@ void ActorManager::PushCreation(const ActorID& id, uint64_t attempt, const rpc::
       OnCreationUnanswered(id, attempt, worker, gpu_ids, backoff, s);
       return;
     }
+    if (s.ok() && reply.has_execution() && d_.on_execution) {
+      d_.on_execution(std::move(*reply.mutable_execution()));
+    }
     OnCreationReply(id, attempt, worker, s, std::move(reply));
   });
 }

@@ -54,6 +54,9 @@ class ActorManager : public rpc::ActorInfoGcsService::CallbackService {
     std::function<std::vector<rpc::NodeInfo>()> alive_nodes;
     // Where entries are written through; null or not durable: nowhere.
     GcsStorage* storage = nullptr;
+    // What the worker reported of running a constructor (its task events:
+    // the GCS, not a core worker, pushed the creation task).
+    std::function<void(rpc::TaskExecutionReport)> on_execution;
   };
   explicit ActorManager(Deps deps);
   ~ActorManager() override;

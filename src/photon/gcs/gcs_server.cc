@@ -7,6 +7,7 @@
 #include "photon/common/logging.h"
 #include "photon/common/process.h"
 #include "photon/common/status.h"
+#include "photon/protocol/task_events.h"
 #include "photon/rpc/client.h"
 #include "photon/rpc/fault_injection.h"
 #include "photon/rpc/server.h"
@@ -54,7 +55,18 @@ GcsServer::GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, s
   server_.RegisterService(&metrics_service_);
   actors_ = std::make_unique<ActorManager>(
       ActorManager::Deps{&config_, &publisher_, raylets_.get(), workers_.get(), timer_.get(),
-                         [this] { return AliveNodes(); }, storage_.get()});
+                         [this] { return AliveNodes(); }, storage_.get(),
+                         [this](rpc::TaskExecutionReport x) {
+                           if (!config_.enable_task_events()) return;
+                           rpc::AddTaskEventDataRequest req;
+                           rpc::TaskEvents* e = req.add_events();
+                           e->set_task_id(x.task_id());
+                           e->set_attempt_number(x.attempt());
+                           e->set_job_id(x.job_id());
+                           rpc::AddExecution(x, rpc::WorkerLogFile(x.worker_id(), "out"),
+                                             rpc::WorkerLogFile(x.worker_id(), "err"), e);
+                           task_events_.Add(req);
+                         }});
   server_.RegisterService(actors_.get());
   placement_groups_ = std::make_unique<PlacementGroupManager>(PlacementGroupManager::Deps{
       &config_, raylets_.get(), timer_.get(), [this] { return AliveNodes(); },

@@ -384,7 +384,7 @@ void TaskReceiver::Execute(const Item& item) {
       absl::MutexLock lock(&mu_);
       running_.insert(task_id);
     }
-    if (d_.events != nullptr) d_.events->RecordExecution(spec, rpc::RUNNING);
+    if (d_.events != nullptr) d_.events->StartExecution(spec);
     result = d_.executor(spec, args);
     {
       absl::MutexLock lock(&mu_);
@@ -404,9 +404,9 @@ void TaskReceiver::Execute(const Item& item) {
       error = e;
     }
   }
-  if (d_.events != nullptr && lost.empty()) {
-    d_.events->RecordExecution(spec, error ? rpc::FAILED : rpc::FINISHED,
-                               error ? &*error : nullptr);
+  if (d_.events != nullptr && d_.events->enabled() && lost.empty()) {
+    // Reported by the owner with its own events (one report per task).
+    d_.events->EndExecution(spec, error ? &*error : nullptr, item.reply->mutable_execution());
   }
   if (spec.type() == rpc::ACTOR_CREATION_TASK && d_.on_actor_created) {
     d_.on_actor_created(ActorID::FromBinaryOrDie(spec.actor_id()), spec.restarted());

@@ -209,6 +209,11 @@ void ActorSubmitter::OnReply(const ActorID& id, uint64_t seq, const std::string&
   std::optional<rpc::TaskSpec> lineage;
   int retries_left = 0;
   bool lookup = false;
+  // The executor's side of the call goes with this process's events.
+  if (TaskEventBuffer* events = d_.tasks->events();
+      events != nullptr && s.ok() && reply.has_execution()) {
+    events->RecordExecutionReport(std::move(*reply.mutable_execution()));
+  }
   {
     absl::MutexLock lock(&mu_);
     auto it = actors_.find(id);

@@ -457,6 +457,10 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
     OnWorkerDied(key, lease, id, std::string(status.message()));
     return;
   }
+  // The executor's side of the attempt goes with this process's events.
+  if (TaskEventBuffer* events = d_.tasks->events(); events != nullptr && reply.has_execution()) {
+    events->RecordExecutionReport(std::move(*reply.mutable_execution()));
+  }
   // Arguments lost before it ran: rebuilt (by their owner, this process)
   // and the task runs again once they are back; this is not a retry.
   bool rerun = false;
