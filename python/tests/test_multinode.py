@@ -187,3 +187,4 @@ def test_actor_calls_across_nodes(three_nodes):
     s = Store.remote()
     assert ray.get(writer.remote(s, [1, 2, 3])) == [1, 2, 3]
     assert ray.get(s.all.remote()) == [1, 2, 3]
+

@@ -212,3 +212,21 @@ def test_max_pending_calls(ray_start_regular_shared):
         a.work.remote()
     assert ray.get(refs) == [1, 1]
     assert ray.get(a.work.remote()) == 1  # room again
+
+
+def test_object_ref_nil_random_and_round_trips(ray_start_regular_shared):
+    from photon.types import ObjectRef
+
+    assert ObjectRef is ray.ObjectRef
+    nil = ray.ObjectRef.nil()
+    assert nil.is_nil() and isinstance(nil, ray.ObjectRef)
+    assert len(nil.binary()) == ray.ObjectRef.size()
+    a, b = ray.ObjectRef.from_random(), ray.ObjectRef.from_random()
+    assert a != b and not a.is_nil()
+    assert ray.ObjectRef(bytes.fromhex(a.hex())) == a
+    ref = ray.put(5)
+    again = ray.ObjectRef(ref.binary())
+    assert again == ref and hash(again) == hash(ref) and again.hex() == ref.hex()
+    assert ray.get(again) == 5
+    del a, b, nil  # untracked: dropping them tells the core nothing
+

@@ -225,3 +225,34 @@ def test_label_selector_option_and_bundle_label_selector():
     finally:
         cluster.shutdown()
         ray.shutdown()
+
+
+def test_accelerator_type_schedules_on_nodes_that_have_it(ray_start_cluster):
+    from photon.util import accelerators
+
+    assert accelerators.NVIDIA_TESLA_V100 == "V100" and accelerators.NVIDIA_A100 == "A100"
+    cluster = ray_start_cluster
+    cluster.add_node(num_cpus=1)
+    v100 = cluster.add_node(num_cpus=1, resources={"accelerator_type:V100": 1})
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address)
+
+    @ray.remote(accelerator_type=accelerators.NVIDIA_TESLA_V100)
+    def where():
+        return ray.get_runtime_context().get_node_id()
+
+    @ray.remote
+    class OnV100:
+        def where(self):
+            return ray.get_runtime_context().get_node_id()
+
+    assert {ray.get(where.remote()) for _ in range(4)} == {v100.node_id}
+    a = OnV100.options(accelerator_type="V100").remote()
+    assert ray.get(a.where.remote()) == v100.node_id
+    # No node has an A100: the task waits (infeasible), as in Ray.
+    ref = where.options(accelerator_type=accelerators.NVIDIA_A100).remote()
+    ready, _ = ray.wait([ref], timeout=1)
+    assert ready == []
+    ray.cancel(ref)
+    with pytest.raises(TypeError, match="accelerator_type"):
+        where.options(accelerator_type=3)

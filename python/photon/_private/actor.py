@@ -100,7 +100,8 @@ class ActorClass:
         core_concurrency = min(total, 64) if is_async else total
         try:
             resources = (opts.resources_of(o, default_cpus=0)
-                         if (o.get("num_cpus") or o.get("resources") or o.get("num_gpus")) else {})
+                         if any(o.get(k) for k in ("num_cpus", "resources", "num_gpus", "memory",
+                                                   "accelerator_type")) else {})
             aid = _photon.create_actor(
                 key, task_args.pack_args(args, kwargs), name, namespace, resources,
                 o.get("max_restarts") or 0, o.get("max_task_retries") or 0, core_concurrency,

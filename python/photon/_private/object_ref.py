@@ -1,13 +1,14 @@
 """ObjectRef: a reference to an object in the cluster."""
 import asyncio
 import concurrent.futures
+import os
 import threading
 
 from photon import _photon
 from photon._private import serialization
 from photon._private import state
 from photon._private import values
-from photon._private.ids import JobID, TaskID
+from photon._private.ids import JobID, ObjectID, TaskID
 
 
 def _connected():
@@ -34,6 +35,24 @@ class ObjectRef:
                 _photon.remove_local_ref(self._id)
             except Exception:  # noqa: BLE001 - interpreter shutdown
                 pass
+
+    @classmethod
+    def nil(cls):
+        """The nil reference (Ray's ObjectRef.nil()): refers to nothing."""
+        return _UntrackedRef(b"\xff" * ObjectID.SIZE, _adopt=True)
+
+    @classmethod
+    def from_random(cls):
+        """A reference with a random id that no object has (Ray's)."""
+        return _UntrackedRef(os.urandom(ObjectID.SIZE), _adopt=True)
+
+    @classmethod
+    def from_binary(cls, binary):
+        return cls(binary)
+
+    @classmethod
+    def size(cls):
+        return ObjectID.SIZE
 
     def binary(self):
         return self._id
@@ -93,3 +112,13 @@ def _rebuild_ref(binary, owner):
     if owner and _connected() and not serialization.note_deserialized_ref(binary, owner):
         _photon.register_borrowed_refs([(binary, owner)])
     return ref
+
+
+class _UntrackedRef(ObjectRef):
+    """A reference the core does not count (nil, random): made and dropped
+    without telling it."""
+
+    __slots__ = ()
+
+    def __del__(self):
+        pass

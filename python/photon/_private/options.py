@@ -5,6 +5,10 @@ from photon import _photon
 from photon._private import scheduling_strategies
 from photon._private import state
 
+# accelerator_type=X asks for this much of a node's resource accelerator_type:X (Ray's).
+ACCELERATOR_RESOURCE_PREFIX = "accelerator_type:"
+ACCELERATOR_REQUEST = 0.001
+
 _COMMON = {"num_cpus", "num_gpus", "resources", "memory", "name", "runtime_env",
            "scheduling_strategy", "accelerator_type", "label_selector", "enable_task_events",
            "_metadata", "placement_group", "placement_group_bundle_index",
@@ -64,6 +68,9 @@ def validate(options, allowed, kind):
                     raise ValueError(f"Use the 'num_cpus' and 'num_gpus' options, not "
                                      f"resources['{rname}'].")
                 _quantity(f"resources['{rname}']", qty)
+        elif key == "accelerator_type":
+            if not isinstance(value, str) or not value:
+                raise _type_error(key, "a non-empty str (see photon.util.accelerators)", value)
         elif key == "scheduling_strategy":
             scheduling_strategies.to_core(value)  # raises with the reason
         elif key == "label_selector":
@@ -153,6 +160,10 @@ def resources_of(options, default_cpus):
         res["GPU"] = options["num_gpus"]
     if options.get("memory"):
         res["memory"] = options["memory"]  # bytes; nodes offer their RAM as "memory"
+    accelerator = options.get("accelerator_type")
+    if accelerator is not None:
+        # As Ray: a sliver of the node's accelerator_type:<name> resource.
+        res[ACCELERATOR_RESOURCE_PREFIX + accelerator] = ACCELERATOR_REQUEST
     # Amounts are kept to Ray's precision of 0.0001 (0.50005 CPUs becomes 0.5).
     # CPU stays even at 0: the core reads an empty request as "1 CPU".
     return {k: round(float(v), 4) for k, v in res.items() if v or k == "CPU"}

@@ -43,7 +43,6 @@ bool ParseLabels(const std::string& text, std::map<std::string, std::string>* ou
 bool ParseResources(std::string text, std::map<std::string, double>* out, std::string* error) {
   for (char& c : text) {
     if (c == '{' || c == '}' || c == '"' || c == '\'' || c == ' ') c = ' ';
-    if (c == ':') c = '=';
   }
   size_t pos = 0;
   while (pos < text.size()) {
@@ -54,7 +53,9 @@ bool ParseResources(std::string text, std::map<std::string, double>* out, std::s
     item.erase(0, item.find_first_not_of(' '));
     item.erase(item.find_last_not_of(' ') + 1);
     if (item.empty()) continue;
-    size_t eq = item.find('=');
+    // name=quantity, or name: quantity from JSON; a name may hold ':'
+    // (accelerator_type:V100), so the last separator splits.
+    size_t eq = item.find_last_of("=:");
     std::string name = item.substr(0, eq);
     name.erase(name.find_last_not_of(' ') + 1);
     double qty = 0;

@@ -1,6 +1,10 @@
 """The joblib backend of register_ray(): joblib's multiprocessing backend with
 its pool replaced by a Pool of Photon actors."""
-from joblib._parallel_backends import MultiprocessingBackend
+try:
+    from joblib._parallel_backends import MultiprocessingBackend
+    from joblib.parallel import register_parallel_backend  # noqa: F401 - for register_ray
+except ImportError as e:
+    raise ImportError("photon.util.joblib needs joblib: pip install joblib") from e
 
 import photon
 from photon.util.multiprocessing import Pool
