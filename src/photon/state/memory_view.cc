@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -24,6 +23,17 @@ std::string ReferenceTypeOf(const rpc::ObjectRefInfo& ref) {
 bool IsHeld(const rpc::ObjectRefInfo& ref) {
   return ref.pinned_in_memory() || ref.local_ref_count() > 0 ||
          ref.submitted_task_ref_count() > 0 || ref.contained_in_owned_size() > 0;
+}
+
+absl::flat_hash_map<std::string, int64_t> KnownSizes(const std::vector<ProcessObjectRefs>& refs) {
+  absl::flat_hash_map<std::string, int64_t> sizes;
+  for (const auto& p : refs) {
+    for (const auto& r : p.stats.object_refs()) {
+      int64_t& size = sizes.try_emplace(r.object_id(), -1).first->second;
+      size = std::max(size, r.object_size());
+    }
+  }
+  return sizes;
 }
 
 namespace {
@@ -81,14 +91,7 @@ absl::StatusOr<std::string> RenderMemorySummary(const std::vector<ProcessObjectR
                        unit_name == "B" ? 0 : 3, unit_name);
   };
 
-  // Sizes: a process that does not know one (a borrower) takes its owner's.
-  std::map<std::string, int64_t> sizes;
-  for (const auto& p : refs) {
-    for (const auto& r : p.stats.object_refs()) {
-      int64_t& size = sizes.try_emplace(r.object_id(), -1).first->second;
-      size = std::max(size, r.object_size());
-    }
-  }
+  const absl::flat_hash_map<std::string, int64_t> sizes = KnownSizes(refs);
   std::vector<Row> rows;
   std::map<std::string, std::string> node_of_ip;
   for (const auto& p : refs) {
@@ -101,7 +104,7 @@ absl::StatusOr<std::string> RenderMemorySummary(const std::vector<ProcessObjectR
       row.call_site = r.call_site().empty() ? "disabled" : r.call_site();
       row.status = r.task_status() == "NIL" || r.task_status().empty() ? "-" : r.task_status();
       row.attempt = r.attempt_number();
-      row.size = sizes[r.object_id()];
+      row.size = sizes.at(r.object_id());
       row.ref_type = ReferenceTypeOf(r);
       row.object_id = absl::BytesToHexString(r.object_id());
       row.group =

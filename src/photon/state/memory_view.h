@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "photon/protocol/core_worker.pb.h"
 #include "photon/protocol/store.pb.h"
@@ -29,6 +30,9 @@ struct NodeStore {
 // PINNED_IN_MEMORY (the process maps its store copy), USED_BY_PENDING_TASK,
 // LOCAL_REFERENCE, CAPTURED_IN_OBJECT, else UNKNOWN_STATUS (in that order).
 std::string ReferenceTypeOf(const rpc::ObjectRefInfo& ref);
+// Each object's size (by binary id) as the processes that know it report it,
+// so that a borrower that does not know a size shows its owner's (-1: none knows).
+absl::flat_hash_map<std::string, int64_t> KnownSizes(const std::vector<ProcessObjectRefs>& refs);
 // Whether anything in the process holds it (else the memory view skips it:
 // an owned object only other processes borrow shows in their rows).
 bool IsHeld(const rpc::ObjectRefInfo& ref);

@@ -424,20 +424,12 @@ absl::StatusOr<json> StateApi::Rows(const std::string& resource, ListResult* not
   } else if (resource == "objects") {
     std::vector<NodeStore> stores;
     PHOTON_ASSIGN_OR_RETURN(std::vector<ProcessObjectRefs> refs, ObjectRefs(notes, &stores));
-    // A borrower may not know an object's size; its owner (or a process
-    // that mapped it) does.
-    absl::flat_hash_map<std::string, int64_t> sizes;
-    for (const auto& p : refs) {
-      for (const auto& r : p.stats.object_refs()) {
-        int64_t& size = sizes.try_emplace(r.object_id(), -1).first->second;
-        size = std::max(size, r.object_size());
-      }
-    }
+    const absl::flat_hash_map<std::string, int64_t> sizes = KnownSizes(refs);
     for (const auto& p : refs) {
       for (const auto& r : p.stats.object_refs()) {
         if (!IsHeld(r)) continue;
         rows.push_back({{"object_id", absl::BytesToHexString(r.object_id())},
-                        {"object_size", sizes[r.object_id()]},
+                        {"object_size", sizes.at(r.object_id())},
                         {"task_status", r.task_status()},
                         {"attempt_number", r.attempt_number()},
                         {"reference_type", ReferenceTypeOf(r)},
@@ -725,6 +717,7 @@ absl::StatusOr<json> StateApi::SummarizeObjects() {
   ListResult notes;
   std::vector<NodeStore> stores;
   PHOTON_ASSIGN_OR_RETURN(std::vector<ProcessObjectRefs> refs, ObjectRefs(&notes, &stores));
+  const absl::flat_hash_map<std::string, int64_t> sizes = KnownSizes(refs);
   struct Group {
     int64_t objects = 0;
     int64_t bytes = 0;
@@ -742,9 +735,9 @@ absl::StatusOr<json> StateApi::SummarizeObjects() {
       Group& g = groups[site];
       ++g.objects;
       ++total;
-      if (r.object_size() > 0) {
-        g.bytes += r.object_size();
-        total_bytes += r.object_size();
+      if (const int64_t size = sizes.at(r.object_id()); size > 0) {
+        g.bytes += size;
+        total_bytes += size;
       }
       g.workers.insert(p.stats.worker_id());
       g.nodes.insert(p.node_id);
