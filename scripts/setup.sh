@@ -14,9 +14,10 @@ DEB_PACKAGES=(
   libabsl-dev libspdlog-dev libfmt-dev libmsgpack-cxx-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
   redis-server libhiredis-dev nlohmann-json3-dev libcpp-httplib-dev prometheus
+  chromium chromium-driver
 )
 PY_PACKAGES=(nanobind scikit-build-core cloudpickle numpy pytest pytest-timeout msgpack psutil
-  prometheus_client joblib scikit-learn)
+  prometheus_client joblib scikit-learn pathspec starlette uvicorn websockets pyyaml selenium)
 
 missing_debs=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -39,6 +40,7 @@ for p in "${PY_PACKAGES[@]}"; do
     scikit-build-core) mod="scikit_build_core" ;;
     pytest-timeout) mod="pytest_timeout" ;;
     scikit-learn) mod="sklearn" ;;
+    pyyaml) mod="yaml" ;;
   esac
   if ! "$PYTHON" -c "import ${mod}" 2>/dev/null; then missing_py+=("$p"); fi
 done

@@ -30,6 +30,12 @@ from photon._private.remote_function import RemoteFunction as _RemoteFunction  #
 from photon.runtime_context import get_runtime_context  # noqa: E402
 from photon._private.ids import ActorID, JobID, NodeID, ObjectID, TaskID, WorkerID  # noqa: E402
 from photon import runtime_env  # noqa: E402,F401
+from photon._private import config as _config  # noqa: E402
+from photon._private.runtime_env import resolve as _runtime_env_resolve  # noqa: E402
+from photon.dashboard import launcher as _dashboard_launcher  # noqa: E402
+
+# The dashboard photon.init() started with its local cluster (stopped by shutdown).
+_local_dashboard = None
 
 __version__ = _photon.version()
 
@@ -60,7 +66,7 @@ class _InitContext(dict):
 
     @property
     def dashboard_url(self):
-        return None
+        return self.get("dashboard_url")
 
     @property
     def python_version(self):
@@ -125,8 +131,15 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
         # Photon runs them on a local cluster, which gives the same results.
         _warnings.warn("local_mode is deprecated and not supported by Photon: tasks and actors "
                       "run on a local cluster instead", DeprecationWarning, stacklevel=2)
+    job_config = _submitted_job_config()
+    if runtime_env is None and job_config.get("runtime_env"):
+        runtime_env = job_config["runtime_env"]  # a submitted job's driver: the job's env
     if runtime_env is not None:
         _options.validate_runtime_env(runtime_env)
+    if dashboard_port is not None and (isinstance(dashboard_port, bool) or
+                                       not isinstance(dashboard_port, int) or
+                                       not 0 <= dashboard_port <= 65535):
+        raise ValueError(f"dashboard_port must be a port number, got {dashboard_port!r}")
     env_vars = _options.env_vars_of({"runtime_env": runtime_env})
     if address is None:
         address = _os.environ.get("PHOTON_ADDRESS") or _os.environ.get("RAY_ADDRESS") or ""
@@ -164,6 +177,12 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
                            namespace, env_vars, overrides, metrics_port or 0)
     info = dict(info)
     try:
+        _after_connect(info, not address, runtime_env, job_config, include_dashboard,
+                       dashboard_host, dashboard_port)
+    except BaseException:
+        shutdown()
+        raise
+    try:
         node_id = info.get("node_id")
         node_hex = node_id.hex() if isinstance(node_id, bytes) else node_id
         for n in nodes():
@@ -174,8 +193,59 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
     return _InitContext(info)
 
 
+def _submitted_job_config():
+    """What a job's supervisor gave its entrypoint (job_config_json): the
+    submission id, runtime_env and metadata; {} for any other driver."""
+    raw = _os.environ.get("PHOTON_JOB_CONFIG_JSON", "")
+    if not raw:
+        return {}
+    import json
+
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ValueError("PHOTON_JOB_CONFIG_JSON (job_config_json) is not JSON") from None
+
+
+def _after_connect(info, local, runtime_env, job_config, include_dashboard, dashboard_host,
+                   dashboard_port):
+    global _local_dashboard
+    conn = _state.connection
+    beyond_env_vars = {k: v for k, v in (runtime_env or {}).items() if k != "env_vars"}
+    # Local folders are packed and uploaded once, here (their URIs go with every task).
+    conn.job_runtime_env = (_runtime_env_resolve.resolve(beyond_env_vars, conn.epoch)
+                            if beyond_env_vars else {})
+    # As Ray shows it: packages by their URIs.
+    shown = dict(conn.job_runtime_env)
+    if (runtime_env or {}).get("env_vars"):
+        shown["env_vars"] = dict(runtime_env["env_vars"])
+    conn.runtime_env = shown or None
+    if job_config.get("submission_id"):
+        _photon.kv_put("job", f"driver:{job_config['submission_id']}".encode(),
+                       info["job_id"].hex().encode(), True)
+    if local:
+        wanted = include_dashboard
+        if wanted is None:
+            wanted = _config.setting("include_dashboard") and _dashboard_launcher.available()
+        if wanted and not _dashboard_launcher.available():
+            raise RuntimeError("include_dashboard=True needs the dashboard's packages: "
+                               "pip install starlette uvicorn websockets")
+        if wanted:
+            _local_dashboard = _dashboard_launcher.start(
+                info["gcs_address"], info["session_dir"], dashboard_host, dashboard_port)
+            info["dashboard_url"] = _local_dashboard.url
+    else:
+        info["dashboard_url"] = _dashboard_launcher.recorded_url(info["gcs_address"])
+    info["webui_url"] = info.get("dashboard_url")
+
+
 def shutdown(_exiting_interpreter=False):
-    """Disconnects; stops the local cluster init started. Safe to call twice."""
+    """Disconnects; stops the local cluster (and its dashboard) init started.
+    Safe to call twice."""
+    global _local_dashboard
+    dash, _local_dashboard = _local_dashboard, None
+    if dash is not None:
+        dash.stop()
     _worker.disconnect()
 
 

@@ -16,7 +16,8 @@ void BindActors(nb::module_& m) {
       [](const std::string& class_key, nb::list args, const std::string& name,
          const std::string& ns, const std::map<std::string, double>& resources, int max_restarts,
          int max_task_retries, int max_concurrency, bool detached,
-         const SchedulingTuple& scheduling, const std::string& class_name) {
+         const SchedulingTuple& scheduling, const std::string& class_name,
+         const std::string& runtime_env) {
         auto w = CurrentWorker();
         core::ActorCreationOptions o;
         o.scheduling = ToStrategy(scheduling);
@@ -29,6 +30,7 @@ void BindActors(nb::module_& m) {
         o.max_task_retries = max_task_retries;
         o.max_concurrency = max_concurrency;
         o.detached = detached;
+        o.runtime_env = runtime_env;
         auto cargs = ToArgs(args);
         absl::StatusOr<ActorID> id;
         {
@@ -42,7 +44,7 @@ void BindActors(nb::module_& m) {
       nb::arg("max_concurrency"), nb::arg("detached"),
       nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false, nb::bytes("", 0), -1,
                                               false, std::vector<LabelTerm>()),
-      nb::arg("class_name") = "");
+      nb::arg("class_name") = "", nb::arg("runtime_env") = "");
 
   m.def("submit_actor_task", [](nb::bytes actor_id, const std::string& method, nb::list args,
                                 int num_returns, const std::string& name, bool streaming) {

@@ -2,10 +2,15 @@
 // photon.util.state turns into Ray's state objects. Every call releases the
 // GIL while the cluster answers.
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <list>
+#include <utility>
+
+#include "absl/synchronization/mutex.h"
 #include "bindings.h"
 #include "photon/cluster/local_cluster.h"
 #include "photon/rpc/auth.h"
@@ -19,10 +24,40 @@ namespace {
 // environment, or the one a cluster on this host recorded).
 struct Source {
   std::shared_ptr<core::CoreWorker> worker;
-  std::unique_ptr<GcsClient> own;
+  std::shared_ptr<GcsClient> own;
   SystemConfig config;
   GcsClient* gcs() { return own ? own.get() : &worker->gcs(); }
 };
+
+// Clients of GCSes this process is not connected to, kept for the next call
+// (the dashboard asks the same GCS many times a second): keyed by address and
+// token, the least recently used dropped beyond kMaxCachedClients.
+constexpr size_t kMaxCachedClients = 8;
+absl::Mutex cache_mu;
+std::list<std::pair<std::string, std::shared_ptr<GcsClient>>>& CachedClients()
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(cache_mu) {
+  static auto* clients = new std::list<std::pair<std::string, std::shared_ptr<GcsClient>>>();
+  return *clients;
+}
+
+std::shared_ptr<GcsClient> Cached(const std::string& key) ABSL_LOCKS_EXCLUDED(cache_mu) {
+  absl::MutexLock lock(&cache_mu);
+  auto& clients = CachedClients();
+  for (auto it = clients.begin(); it != clients.end(); ++it) {
+    if (it->first != key) continue;
+    clients.splice(clients.begin(), clients, it);
+    return clients.front().second;
+  }
+  return nullptr;
+}
+
+void Cache(const std::string& key, std::shared_ptr<GcsClient> client)
+    ABSL_LOCKS_EXCLUDED(cache_mu) {
+  absl::MutexLock lock(&cache_mu);
+  auto& clients = CachedClients();
+  clients.emplace_front(key, std::move(client));
+  while (clients.size() > kMaxCachedClients) clients.pop_back();
+}
 
 Source Open(const std::string& address) {
   Source src;
@@ -45,12 +80,16 @@ Source Open(const std::string& address) {
     if (found.ok()) token = *found;
   }
   rpc::SetClusterToken(token);
+  const std::string key = address + "\n" + token;
+  src.own = Cached(key);
+  if (src.own != nullptr) return src;
   absl::StatusOr<std::unique_ptr<GcsClient>> gcs;
   {
     nb::gil_scoped_release release;
     gcs = GcsClient::Connect(address, src.config);
   }
   src.own = Check(std::move(gcs));
+  Cache(key, src.own);
   return src;
 }
 
@@ -95,6 +134,64 @@ void BindStateApi(nb::module_& m) {
           if (absl::IsNotFound(r.status())) return std::nullopt;
           return Check(std::move(r)).dump();
         });
+  // The GCS's internal key-value store by address (no driver connection
+  // needed): what the dashboard and the job client keep there.
+  m.def("state_kv_get",
+        [](const std::string& ns, nb::bytes key, const std::string& address) -> nb::object {
+          Source src = Open(address);
+          std::string k(key.c_str(), key.size());
+          absl::StatusOr<std::optional<std::string>> v;
+          {
+            nb::gil_scoped_release release;
+            v = src.gcs()->KvGet(ns, k);
+          }
+          auto r = Check(std::move(v));
+          if (!r) return nb::none();
+          return Bytes(*r);
+        });
+  m.def("state_kv_put", [](const std::string& ns, nb::bytes key, nb::bytes value, bool overwrite,
+                           const std::string& address) {
+    Source src = Open(address);
+    std::string k(key.c_str(), key.size()), v(value.c_str(), value.size());
+    absl::StatusOr<bool> added;
+    {
+      nb::gil_scoped_release release;
+      added = src.gcs()->KvPut(ns, k, v, overwrite);
+    }
+    return Check(std::move(added));
+  });
+  m.def("state_kv_del",
+        [](const std::string& ns, nb::bytes key, bool by_prefix, const std::string& address) {
+          Source src = Open(address);
+          std::string k(key.c_str(), key.size());
+          absl::StatusOr<int64_t> n;
+          {
+            nb::gil_scoped_release release;
+            n = src.gcs()->KvDel(ns, k, by_prefix);
+          }
+          return Check(std::move(n));
+        });
+  m.def("state_kv_keys", [](const std::string& ns, nb::bytes prefix, const std::string& address) {
+    Source src = Open(address);
+    std::string p(prefix.c_str(), prefix.size());
+    absl::StatusOr<std::vector<std::string>> keys;
+    {
+      nb::gil_scoped_release release;
+      keys = src.gcs()->KvKeys(ns, p);
+    }
+    std::vector<nb::bytes> out;
+    for (const auto& k : Check(std::move(keys))) out.push_back(Bytes(k));
+    return out;
+  });
+  m.def("state_cluster_status", [](const std::string& address) {
+    Source src = Open(address);
+    absl::StatusOr<nlohmann::json> r;
+    {
+      nb::gil_scoped_release release;
+      r = state::StateApi(src.gcs(), src.config).ClusterStatus();
+    }
+    return Check(std::move(r)).dump();
+  });
   m.def("state_timeline", [](const std::string& address) {
     Source src = Open(address);
     absl::StatusOr<nlohmann::json> r;

@@ -14,7 +14,7 @@ void BindTasks(nb::module_& m) {
       "submit_task",
       [](const std::string& function, const std::string& name, nb::list args, int num_returns,
          const std::map<std::string, double>& resources, int max_retries, bool retry_exceptions,
-         bool streaming, const SchedulingTuple& scheduling) {
+         bool streaming, const SchedulingTuple& scheduling, const std::string& runtime_env) {
         auto w = CurrentWorker();
         core::TaskOptions o;
         o.scheduling = ToStrategy(scheduling);
@@ -25,6 +25,7 @@ void BindTasks(nb::module_& m) {
         o.resources = resources;
         o.max_retries = max_retries;
         o.retry_exceptions = retry_exceptions;
+        o.runtime_env = runtime_env;
         auto cargs = ToArgs(args);
         absl::StatusOr<std::vector<ObjectID>> ids;
         {
@@ -37,7 +38,8 @@ void BindTasks(nb::module_& m) {
       nb::arg("resources"), nb::arg("max_retries"), nb::arg("retry_exceptions"),
       nb::arg("streaming") = false,
       nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false, nb::bytes("", 0), -1,
-                                              false, std::vector<LabelTerm>()));
+                                              false, std::vector<LabelTerm>()),
+      nb::arg("runtime_env") = "");
 
   m.def(
       "cancel",

@@ -18,6 +18,9 @@ _SESSION_ROOT = tempfile.mkdtemp(prefix="photon-pytest-")
 os.environ["PHOTON_SESSION_DIR_ROOT"] = _SESSION_ROOT
 # Every process of the tests checks its lock order (off by default: it is slow).
 os.environ["PHOTON_MUTEX_DEADLOCK_DETECTION"] = "true"
+# Local clusters start no dashboard unless a test asks (include_dashboard=True):
+# a web server per photon.init() would cost every test its start-up.
+os.environ["PHOTON_INCLUDE_DASHBOARD"] = "false"
 
 import photon  # noqa: E402
 from photon.cluster_utils import Cluster  # noqa: E402

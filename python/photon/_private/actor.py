@@ -107,7 +107,7 @@ class ActorClass:
                 o.get("max_restarts") or 0, o.get("max_task_retries") or 0, core_concurrency,
                 o.get("lifetime") == "detached",
                 opts.scheduling_of(o, resources, f"actor {self._cls.__name__}"),
-                self._cls.__name__)
+                self._cls.__name__, opts.runtime_env_of(o))
         except ValueError as e:
             if o.get("get_if_exists") and "already exists" in str(e):
                 existing = _photon.get_named_actor(name, namespace)

@@ -19,6 +19,7 @@ from photon._private import function_manager
 from photon._private import serialization
 from photon._private import state
 from photon._private import task_args
+from photon._private.runtime_env import setup as runtime_env_setup
 
 conn = state.connection
 running = state.running
@@ -206,6 +207,7 @@ def _run_task_function(task, fn, args, kwargs):
 
 def _execute_task(task, raw_args):
     try:
+        runtime_env_setup.ensure()
         if "actor_name" in task:
             conn.actor_name = task["actor_name"]
         args, kwargs = task_args.unpack_args(raw_args)

@@ -3,6 +3,7 @@ import math
 
 from photon import _photon
 from photon._private import scheduling_strategies
+from photon._private.runtime_env import resolve
 from photon._private import state
 
 # accelerator_type=X asks for this much of a node's resource accelerator_type:X (Ray's).
@@ -125,30 +126,36 @@ def validate(options, allowed, kind):
         raise ValueError("The option 'get_if_exists' requires 'name'.")
 
 
+def _check_env_var(name):
+    if name.startswith("PHOTON_"):
+        known = {row["env_var"] for row in _photon.config_table()}
+        if name not in known:
+            raise ValueError(f"runtime_env['env_vars'] sets {name}, which names no Photon "
+                             "setting (see docs/config.md)")
+
+
 def validate_runtime_env(runtime_env):
-    """Photon supports the env_vars field of runtime_env (str -> str)."""
-    if not isinstance(runtime_env, dict):
-        raise TypeError(f"runtime_env must be a dict, got {type(runtime_env).__name__}")
-    unsupported = set(runtime_env) - {"env_vars"}
-    if unsupported:
-        raise ValueError(f"runtime_env fields {sorted(unsupported)} are not supported "
-                         "(only env_vars)")
-    env_vars = runtime_env.get("env_vars") or {}
-    if not isinstance(env_vars, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in env_vars.items()):
-        raise TypeError("runtime_env['env_vars'] must map str to str")
-    known = None
-    for k in env_vars:
-        if k.startswith("PHOTON_"):
-            known = known or {row["env_var"] for row in _photon.config_table()}
-            if k not in known:
-                raise ValueError(f"runtime_env['env_vars'] sets {k}, which names no Photon "
-                                 "setting (see docs/config.md)")
+    """Checks a runtime_env's fields (photon/_private/runtime_env/resolve.py)."""
+    resolve.validate(runtime_env, _check_env_var)
 
 
 def env_vars_of(options):
     """The runtime_env env_vars of a task's or actor's options ({} if none)."""
     return dict((options.get("runtime_env") or {}).get("env_vars") or {})
+
+
+def runtime_env_of(options):
+    """TaskSpec.runtime_env of a task or actor: its runtime_env (beyond
+    env_vars, which the worker applies per call) resolved and merged over the
+    one it inherits (the job's, or the running task's); "" for none."""
+    own = options.get("runtime_env")
+    inherited = state.inherited_runtime_env()
+    if own:
+        own = {k: v for k, v in own.items() if k != "env_vars"}
+    if not own:
+        return resolve.encode(inherited)
+    return resolve.encode(resolve.merge(inherited,
+                                        resolve.resolve(own, state.connection.epoch)))
 
 
 def resources_of(options, default_cpus):

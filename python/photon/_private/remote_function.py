@@ -80,7 +80,7 @@ class RemoteFunction:
         ids = _photon.submit_task(
             key, name, task_args.pack_args(args, kwargs), num_returns, resources,
             -2 if max_retries is None else max_retries, bool(retry_exceptions), streaming,
-            scheduling)
+            scheduling, opts.runtime_env_of(task_options))
         call_site.record(ids, "task call")
         refs = [ObjectRef(i, _adopt=True) for i in ids]
         if streaming:

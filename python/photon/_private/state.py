@@ -10,6 +10,8 @@ This module imports nothing else of Photon's: every other module of
 photon._private may import it.
 """
 import contextvars
+import json
+import os
 import threading
 
 
@@ -30,10 +32,22 @@ class Connection:
         self.actor_placement_group_id = b""  # the group its creation runs in ...
         self.actor_capture_child_tasks = False  # ... and whether its calls' children join it
         self.original_cuda = None   # the worker's own CUDA_VISIBLE_DEVICES
-        self.runtime_env = None
+        self.runtime_env = None     # what get_runtime_context().runtime_env shows
+        # The resolved runtime_env (beyond env_vars) the tasks this process
+        # submits inherit: the driver's from init, a worker's from its
+        # environment (PHOTON_RUNTIME_ENV, the runtime_env setting).
+        self.job_runtime_env = None
 
 
 connection = Connection()
+
+
+def inherited_runtime_env():
+    conn = connection
+    if conn.job_runtime_env is None and conn.mode == "worker":
+        raw = os.environ.get("PHOTON_RUNTIME_ENV", "")
+        conn.job_runtime_env = json.loads(raw) if raw else {}
+    return conn.job_runtime_env or {}
 
 
 class TaskContext:

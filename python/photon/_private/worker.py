@@ -103,6 +103,8 @@ def disconnect():
         _photon.disconnect()
     conn.info = None
     conn.namespace = None
+    conn.job_runtime_env = None
+    conn.runtime_env = None
     function_manager.forget()
 
 

@@ -39,6 +39,15 @@ PHOTON_CONFIG(bool, record_ref_creation_sites, false, "Record where each object 
 PHOTON_CONFIG(bool, enable_metrics_collection, true, "Every raylet serves its node's metrics (its own, its workers', the GCS's on the head) on an HTTP /metrics endpoint in the Prometheus text format")
 PHOTON_CONFIG(int64_t, metrics_scrape_timeout_ms, 2000, "How long a /metrics scrape waits for each process of the node; one that does not answer is left out of that scrape")
 
+// --- dashboard, jobs, runtime environments (the Python package photon.dashboard) ---
+PHOTON_CONFIG(bool, include_dashboard, true, "Start the dashboard (web UI and jobs REST API; needs starlette and uvicorn) with the head node of photon start --head and of the local cluster of photon.init()")
+PHOTON_CONFIG(std::string, dashboard_host, "127.0.0.1", "Interface the dashboard listens on")
+PHOTON_CONFIG(int64_t, dashboard_port, 8265, "Port of the dashboard; the local cluster of photon.init() takes the next free port when this one is taken and the port was not asked for")
+PHOTON_CONFIG(int64_t, job_stop_wait_time_s, 3, "After stop_job's SIGTERM, how long a job's entrypoint has to exit before it is killed (SIGKILL)")
+PHOTON_CONFIG(std::string, job_config_json, "", "Set by a job's supervisor in its entrypoint's environment: the submission id, runtime_env and metadata that the entrypoint's photon.init() gives its job (JSON)")
+PHOTON_CONFIG(std::string, runtime_env, "", "Set in a worker's environment by its driver: the runtime_env its tasks run in (working_dir and py_modules as package URIs, pip), as JSON; workers with different values never share a process")
+PHOTON_CONFIG(int64_t, runtime_env_working_dir_max_bytes, 256LL * 1024 * 1024, "Largest packed size (zip bytes) of a runtime_env working_dir or py_modules entry; a larger one is refused when the task, actor or job is submitted")
+
 // --- RPC between raylets and core workers ---
 PHOTON_CONFIG(int64_t, rpc_timeout_ms, 10000, "Deadline of one attempt of a control call between raylets and core workers (not task pushes or lease requests, which wait for work)")
 PHOTON_CONFIG(int64_t, rpc_retry_deadline_ms, 60000, "How long a control call to a peer that is not known to be dead is tried again after transient failures")

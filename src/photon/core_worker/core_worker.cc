@@ -547,6 +547,7 @@ absl::StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(std::vector<TaskArg
                                      options.name, options.num_returns);
   spec.set_streaming(options.streaming);
   *spec.mutable_scheduling() = options.scheduling;
+  spec.set_runtime_env(options.runtime_env);
   spec.set_max_retries(options.max_retries == -2 ? static_cast<int>(config_.task_max_retries())
                                                  : options.max_retries);
   spec.set_retry_exceptions(options.retry_exceptions);
@@ -623,6 +624,7 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(std::vector<TaskArgument> args,
   rpc::TaskSpec spec = specs_->Begin(rpc::ACTOR_CREATION_TASK, task_id, parent,
                                      options.factory_name, class_name + ".__init__", 1);
   *spec.mutable_scheduling() = options.scheduling;
+  spec.set_runtime_env(options.runtime_env);
   for (const auto& [k, v] : options.resources) (*spec.mutable_resources())[k] = v;
   PHOTON_RETURN_IF_ERROR(TaskSpecBuilder::PlaceInBundle(&spec));
   spec.set_actor_id(actor_id.Binary());
@@ -643,23 +645,25 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(std::vector<TaskArgument> args,
 
   // Wait for the constructor's ObjectRef arguments, inline the small ones,
   // then hand the creation task to the GCS.
-  resolver_->Resolve(std::move(spec),
-                     [this, task_id](rpc::TaskSpec resolved, std::optional<rpc::ErrorInfo> error) {
-                       // An argument that failed stays a reference: the worker finds the error
-                       // when it fetches it, and the constructor (and the actor) fails with it.
-                       (void)error;
-                       rpc::CreateActorRequest req;
-                       *req.mutable_creation_task() = std::move(resolved);
-                       for (const auto& c : options_.worker_command) req.add_worker_command(c);
-                       for (const auto& [k, v] : options_.worker_env)
-                         (*req.mutable_worker_env())[k] = v;
-                       gcs_->CreateActorAsync(req, [task_id](const absl::Status& s) {
-                         if (!s.ok()) {
-                           PHOTON_LOG_ERROR("cannot create actor {}: {}", task_id.ActorId().Hex(),
-                                            std::string(s.message()));
-                         }
-                       });
-                     });
+  resolver_->Resolve(std::move(spec), [this, task_id](rpc::TaskSpec resolved,
+                                                      std::optional<rpc::ErrorInfo> error) {
+    // An argument that failed stays a reference: the worker finds the error
+    // when it fetches it, and the constructor (and the actor) fails with it.
+    (void)error;
+    rpc::CreateActorRequest req;
+    *req.mutable_creation_task() = std::move(resolved);
+    for (const auto& c : options_.worker_command) req.add_worker_command(c);
+    for (const auto& [k, v] : options_.worker_env) (*req.mutable_worker_env())[k] = v;
+    if (!req.creation_task().runtime_env().empty()) {
+      (*req.mutable_worker_env())[ConfigEnvVar("runtime_env")] = req.creation_task().runtime_env();
+    }
+    gcs_->CreateActorAsync(req, [task_id](const absl::Status& s) {
+      if (!s.ok()) {
+        PHOTON_LOG_ERROR("cannot create actor {}: {}", task_id.ActorId().Hex(),
+                         std::string(s.message()));
+      }
+    });
+  });
   return actor_id;
 }
 

@@ -97,6 +97,7 @@ struct ActorCreationOptions {
   int max_concurrency = 1;
   bool detached = false;
   rpc::SchedulingStrategy scheduling;
+  std::string runtime_env;  // TaskSpec.runtime_env
 };
 
 struct TaskOptions {
@@ -110,6 +111,7 @@ struct TaskOptions {
   // reports its items as it yields them (see StreamNext).
   bool streaming = false;
   rpc::SchedulingStrategy scheduling;  // normal tasks (actor calls go to the actor)
+  std::string runtime_env;             // TaskSpec.runtime_env
 };
 
 class CoreWorker {

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/time/clock.h"
 #include "fmt/format.h"
@@ -23,6 +25,10 @@ namespace photon::state {
 namespace {
 
 using nlohmann::json;
+
+// Where photon.dashboard's job manager keeps submitted jobs
+// (python/photon/dashboard/modules/job/common.py).
+constexpr char kJobNamespace[] = "job";
 
 // Hex of an id's bytes, or null when it is unset.
 json Hex(const std::string& binary) {
@@ -441,7 +447,38 @@ absl::StatusOr<json> StateApi::Rows(const std::string& resource, ListResult* not
     }
   } else if (resource == "jobs") {
     PHOTON_ASSIGN_OR_RETURN(auto jobs, gcs_->GetAllJobs());
+    // Submitted jobs (photon.dashboard's job manager keeps one JSON record
+    // per submission in the "job" namespace, and the driver of each records
+    // its job id there): one SUBMISSION row each, carrying its driver's job id.
+    absl::flat_hash_map<std::string, std::string> submission_of_job;
+    PHOTON_ASSIGN_OR_RETURN(auto keys, gcs_->KvKeys(kJobNamespace, "info:"));
+    for (const auto& key : keys) {
+      PHOTON_ASSIGN_OR_RETURN(auto raw, gcs_->KvGet(kJobNamespace, key));
+      if (!raw) continue;
+      json record = json::parse(*raw, nullptr, /*allow_exceptions=*/false);
+      if (!record.is_object()) continue;
+      const std::string sid = key.substr(5);
+      PHOTON_ASSIGN_OR_RETURN(auto driver, gcs_->KvGet(kJobNamespace, "driver:" + sid));
+      json row = {{"job_id", driver ? json(*driver) : json(nullptr)},
+                  {"submission_id", sid},
+                  {"type", "SUBMISSION"}};
+      for (const char* field :
+           {"status", "entrypoint", "message", "error_type", "start_time", "end_time", "metadata",
+            "runtime_env", "driver_info", "driver_node_id", "driver_exit_code"}) {
+        row[field] = record.contains(field) ? record[field] : json(nullptr);
+      }
+      row["namespace"] = nullptr;
+      if (driver) submission_of_job[*driver] = sid;
+      rows.push_back(std::move(row));
+    }
     for (const auto& j : jobs) {
+      // A submission's driver is its SUBMISSION row; the dashboard's own
+      // connection (an internal namespace, as Ray's) is no user's job.
+      if (submission_of_job.contains(absl::BytesToHexString(j.job_id()))) continue;
+      if (absl::StartsWith(j.ray_namespace(), "_photon_internal") ||
+          absl::StartsWith(j.ray_namespace(), "_ray_internal")) {
+        continue;
+      }
       rows.push_back({{"job_id", Hex(j.job_id())},
                       {"submission_id", nullptr},
                       {"type", "DRIVER"},
@@ -556,6 +593,60 @@ absl::StatusOr<ListResult> StateApi::List(const std::string& resource_name,
   return result;
 }
 
+absl::StatusOr<json> StateApi::ClusterStatus() {
+  PHOTON_ASSIGN_OR_RETURN(std::vector<rpc::NodeInfo> nodes, gcs_->GetAllNodes());
+  std::vector<std::optional<rpc::GetNodeStatsReply>> stats(nodes.size());
+  std::vector<std::string> why(nodes.size());
+  {
+    std::vector<std::thread> askers;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (nodes[i].state() != rpc::NodeInfo::ALIVE) continue;
+      askers.emplace_back(
+          [&, i] { stats[i] = NodeStats(nodes[i], config_.rpc_timeout_ms(), &why[i], false); });
+    }
+    for (auto& t : askers) t.join();
+  }
+  json out = {{"nodes", json::array()},
+              {"total", json::object()},
+              {"available", json::object()},
+              {"partial_failures", json::array()}};
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const rpc::NodeInfo& n = nodes[i];
+    const bool alive = n.state() == rpc::NodeInfo::ALIVE;
+    json row = {{"node_id", Hex(n.node_id())},
+                {"node_ip", n.ip()},
+                {"raylet_port", n.raylet_port()},
+                {"metrics_export_port", n.metrics_export_port()},
+                {"state", alive ? "ALIVE" : "DEAD"},
+                {"is_head_node", n.resources_total().contains("node:__internal_head__")},
+                {"resources_total", Map(n.resources_total())},
+                {"resources_available", Map(n.resources_available())}};
+    if (stats[i]) {
+      const auto& s = *stats[i];
+      row["resources_available"] = Map(s.resources_available());
+      row["num_workers"] = s.num_workers();
+      row["num_idle_workers"] = s.num_idle_workers();
+      row["pending_reasons"] = s.pending_reasons();
+      row["object_store"] = {{"capacity", s.store().capacity()},
+                             {"bytes_used", s.store().bytes_used()},
+                             {"num_objects", s.store().num_objects()},
+                             {"spilled_bytes_current", s.store().spilled_bytes_current()}};
+    } else if (alive) {
+      out["partial_failures"].push_back(why[i]);
+    }
+    if (alive) {
+      for (const auto& [k, v] : row["resources_total"].items()) {
+        out["total"][k] = out["total"].value(k, 0.0) + v.get<double>();
+      }
+      for (const auto& [k, v] : row["resources_available"].items()) {
+        out["available"][k] = out["available"].value(k, 0.0) + v.get<double>();
+      }
+    }
+    out["nodes"].push_back(std::move(row));
+  }
+  return out;
+}
+
 absl::StatusOr<json> StateApi::Get(const std::string& resource_name, const std::string& id) {
   PHOTON_ASSIGN_OR_RETURN(std::vector<Column> columns, Schema(resource_name));
   const std::string resource = Canonical(resource_name);
@@ -563,7 +654,7 @@ absl::StatusOr<json> StateApi::Get(const std::string& resource_name, const std::
       !id.empty() && id.size() % 2 == 0 &&
       std::all_of(id.begin(), id.end(), [](char c) { return absl::ascii_isxdigit(c); });
   std::string binary = hex ? absl::HexStringToBytes(id) : std::string();
-  if (binary.empty()) {
+  if (binary.empty() && resource != "jobs") {  // a job is also found by its submission id
     const std::string noun = resource.substr(0, resource.size() - 1);
     const bool vowel = std::string("aeiou").find(noun[0]) != std::string::npos;
     return absl::InvalidArgumentError(
@@ -577,8 +668,10 @@ absl::StatusOr<json> StateApi::Get(const std::string& resource_name, const std::
   const std::string want = absl::AsciiStrToLower(id);
   json found = json::array();
   for (auto& row : rows) {
-    if (row[key].is_string() && row[key].get<std::string>() == want)
-      found.push_back(std::move(row));
+    const bool match =
+        (row[key].is_string() && row[key].get<std::string>() == want) ||
+        (resource == "jobs" && row["submission_id"].is_string() && row["submission_id"] == id);
+    if (match) found.push_back(std::move(row));
   }
   if (found.empty()) {
     return absl::NotFoundError(fmt::format("Resource with id={} not found in {}", id, resource));

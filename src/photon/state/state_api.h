@@ -112,6 +112,12 @@ class StateApi {
   // RUNNING; metadata events name the nodes and workers.
   absl::StatusOr<nlohmann::json> Timeline();
 
+  // What the dashboard's overview shows: every node with its address, state,
+  // resources total and available, workers and object store (live nodes'
+  // raylets asked in parallel, each once), and the cluster's totals.
+  // {"nodes": [...], "total": {...}, "available": {...}, "partial_failures": [...]}
+  absl::StatusOr<nlohmann::json> ClusterStatus();
+
   // Ray's list_logs: the node's log files by kind ("gcs_server", "raylet",
   // "worker_out", "worker_err", "core_worker", "driver", "misc"), names only.
   absl::StatusOr<nlohmann::json> ListLogs(const std::string& node_id, const std::string& node_ip,

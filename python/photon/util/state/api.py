@@ -13,6 +13,7 @@ import warnings
 from typing import List, Optional, Tuple, Union
 
 from photon import _photon
+from photon.dashboard.modules.job import common as job_common
 from photon.util.state.common import dict_to_state
 from photon.util.state.exception import RayStateApiException
 
@@ -241,8 +242,16 @@ def get_log(address: Optional[str] = None, node_id: Optional[str] = None,
     worker's file) or a worker's by pid. suffix "out" or "err"; tail: the last lines only;
     follow: keep yielding what is written until the caller stops."""
     if submission_id is not None:
-        raise RayStateApiException("logs by submission_id need job submission, which Photon "
-                                   "does not have yet")
+        # A submitted job's entrypoint output, on the node its supervisor ran it.
+        raw = _call(_photon.state_kv_get, job_common.KV_NAMESPACE,
+                    job_common.info_key(submission_id), _address(address))
+        record = job_common.loads(raw)
+        if record is None:
+            raise RayStateApiException(f"Job {submission_id} does not exist")
+        if not record.get("driver_node_id"):
+            raise RayStateApiException(f"Job {submission_id} has not started (it is "
+                                       f"{record.get('status')}): it has no logs yet")
+        node_id, filename = record["driver_node_id"], job_common.log_file_name(submission_id)
     if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0):
         raise RayStateApiException(f"pid must be a positive int, got {pid!r}")
     if not isinstance(tail, int) or isinstance(tail, bool):

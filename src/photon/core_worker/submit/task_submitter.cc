@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "fmt/format.h"
+#include "photon/common/config.h"
 #include "photon/common/logging.h"
 
 namespace photon::core {
@@ -22,6 +23,7 @@ std::string SchedulingKey(const rpc::TaskSpec& spec) {
   if (!st.node_id().empty() || st.spread()) {
     key += fmt::format("|{}{}{}", st.node_id(), st.soft() ? "s" : "", st.spread() ? "S" : "");
   }
+  if (!spec.runtime_env().empty()) key += "|R" + spec.runtime_env();
   if (st.by_labels()) {
     rpc::SchedulingStrategy labels;
     *labels.mutable_label_hard() = st.label_hard();
@@ -110,6 +112,9 @@ void TaskSubmitter::OnResolved(const TaskID& id, rpc::TaskSpec spec,
       *lt.mutable_scheduling() = t.spec.scheduling();
       for (const auto& a : d_.worker_command) lt.add_worker_command(a);
       for (const auto& [k, v] : d_.worker_env) (*lt.mutable_worker_env())[k] = v;
+      if (!t.spec.runtime_env().empty()) {
+        (*lt.mutable_worker_env())[ConfigEnvVar("runtime_env")] = t.spec.runtime_env();
+      }
       q.wait_reason = std::make_shared<const std::string>(WaitReason(t.spec));
     }
     q.tasks.push_back(id);

@@ -1,0 +1,3 @@
+from photon.dashboard.dashboard import main
+
+main()

@@ -1,0 +1,1 @@
+"""The dashboard's modules: each adds routes to the head's application."""

@@ -1,0 +1,218 @@
+"""Job submission: JobSubmissionClient against the dashboard of a live local
+cluster: submit, status, logs (whole and tailed), stop, delete, list; failing
+and bad jobs; the runtime_env of a job (working_dir shipped by the client);
+`photon job` from the command line."""
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import photon
+from photon.job_submission import JobDetails, JobStatus, JobSubmissionClient
+
+pytestmark = pytest.mark.timeout(180, method="thread")
+
+DRIVER = textwrap.dedent("""
+    import photon
+    photon.init()
+
+    @photon.remote
+    def square(x):
+        return x * x
+
+    print("squares", sum(photon.get([square.remote(i) for i in range(5)])))
+""")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ctx = photon.init(num_cpus=4, include_dashboard=True)
+    try:
+        yield ctx
+    finally:
+        photon.shutdown()
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
+    return JobSubmissionClient(f"http://{cluster.dashboard_url}")
+
+
+def wait_status(client, sid, statuses, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get_job_status(sid)
+        if status in statuses:
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"job {sid} is {client.get_job_status(sid)}, not {statuses}: "
+                         f"{client.get_job_info(sid).message}\n{client.get_job_logs(sid)}")
+
+
+def test_submit_runs_a_driver_that_joins_the_cluster(client, tmp_path):
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER)
+    sid = client.submit_job(entrypoint=f"{sys.executable} {script}",
+                            metadata={"owner": "tests"})
+    assert sid.startswith("raysubmit_")
+    assert wait_status(client, sid, {JobStatus.SUCCEEDED, JobStatus.FAILED}) == \
+        JobStatus.SUCCEEDED
+    assert "squares 30" in client.get_job_logs(sid)
+    info = client.get_job_info(sid)
+    assert isinstance(info, JobDetails)
+    assert info.submission_id == sid and info.type.value == "SUBMISSION"
+    assert info.metadata == {"owner": "tests"} and info.driver_exit_code == 0
+    assert info.job_id  # the driver's job id, recorded by its photon.init()
+    assert info.start_time <= info.end_time
+    assert client.get_job_info(info.job_id).submission_id == sid
+    listed = {j.submission_id: j for j in client.list_jobs()}
+    assert listed[sid].status == JobStatus.SUCCEEDED
+    # The dashboard's own connection is no user's job; the submission's driver
+    # appears once, as the submission.
+    assert all(j.job_id != info.job_id for j in client.list_jobs() if j.submission_id != sid)
+
+
+def test_failing_job_reports_exit_code_and_log_tail(client):
+    sid = client.submit_job(entrypoint="echo about to fail; exit 3")
+    assert wait_status(client, sid, {JobStatus.FAILED, JobStatus.SUCCEEDED}) == JobStatus.FAILED
+    info = client.get_job_info(sid)
+    assert info.driver_exit_code == 3
+    assert "exit code 3" in info.message and "about to fail" in info.message
+
+
+def test_stop_a_running_job(client):
+    sid = client.submit_job(entrypoint="echo started; sleep 300", submission_id="stop-me")
+    assert sid == "stop-me"
+    wait_status(client, sid, {JobStatus.RUNNING})
+    assert client.stop_job(sid) is True
+    assert wait_status(client, sid, {JobStatus.STOPPED}, timeout=30) == JobStatus.STOPPED
+    assert client.stop_job(sid) is False  # already over
+    assert "started" in client.get_job_logs(sid)
+
+
+def test_delete_only_ended_jobs(client):
+    sid = client.submit_job(entrypoint="sleep 300")
+    wait_status(client, sid, {JobStatus.RUNNING})
+    with pytest.raises(RuntimeError, match="non-terminal state"):
+        client.delete_job(sid)
+    client.stop_job(sid)
+    wait_status(client, sid, {JobStatus.STOPPED})
+    assert client.delete_job(sid) is True
+    with pytest.raises(RuntimeError, match="404"):
+        client.get_job_info(sid)
+
+
+def test_bad_submissions_are_clear_errors(client):
+    sid = client.submit_job(entrypoint="true", submission_id="taken-id")
+    with pytest.raises(RuntimeError, match="already exists"):
+        client.submit_job(entrypoint="true", submission_id="taken-id")
+    with pytest.raises(RuntimeError, match="entrypoint"):
+        client.submit_job(entrypoint="   ")
+    with pytest.raises(RuntimeError, match="entrypoint_num_cpus"):
+        client.submit_job(entrypoint="true", entrypoint_num_cpus=-1)
+    with pytest.raises(ValueError, match="unknown runtime_env field"):
+        client.submit_job(entrypoint="true", runtime_env={"no_such_field": 1})
+    with pytest.raises(ValueError, match="not an existing folder"):
+        client.submit_job(entrypoint="true", runtime_env={"working_dir": "/no/such/dir"})
+    with pytest.raises(RuntimeError, match="404"):
+        client.get_job_status("no-such-job")
+    wait_status(client, sid, {JobStatus.SUCCEEDED})
+
+
+def test_tail_job_logs(client):
+    sid = client.submit_job(entrypoint="for i in 1 2 3; do echo line$i; sleep 0.3; done")
+
+    async def collect():
+        return "".join([chunk async for chunk in client.tail_job_logs(sid)])
+
+    text = asyncio.run(collect())
+    assert "line1" in text and "line3" in text
+    assert client.get_job_status(sid) == JobStatus.SUCCEEDED
+
+
+def test_job_runtime_env_working_dir_and_env_vars(client, tmp_path):
+    wd = tmp_path / "project"
+    wd.mkdir()
+    (wd / "helper.py").write_text("GREETING = 'hello from the working_dir'\n")
+    (wd / "main.py").write_text(textwrap.dedent("""
+        import os
+        import photon
+        import helper
+        photon.init()
+
+        @photon.remote
+        def in_task():
+            import helper
+            return helper.GREETING, os.environ.get("JOB_FLAVOUR")
+
+        print("driver:", helper.GREETING, os.environ.get("JOB_FLAVOUR"))
+        print("task:", photon.get(in_task.remote()))
+    """))
+    sid = client.submit_job(entrypoint="python main.py",
+                            runtime_env={"working_dir": str(wd),
+                                         "env_vars": {"JOB_FLAVOUR": "vanilla"}})
+    assert wait_status(client, sid, {JobStatus.SUCCEEDED, JobStatus.FAILED}) == \
+        JobStatus.SUCCEEDED, client.get_job_logs(sid)
+    logs = client.get_job_logs(sid)
+    assert "driver: hello from the working_dir vanilla" in logs
+    assert "task: ('hello from the working_dir', 'vanilla')" in logs
+    assert client.get_job_info(sid).runtime_env["working_dir"].startswith("gcs://")
+
+
+def test_entrypoint_resources_that_no_node_has_stay_pending(client):
+    sid = client.submit_job(entrypoint="true", entrypoint_resources={"no_such_thing": 1})
+    time.sleep(1.5)
+    assert client.get_job_status(sid) == JobStatus.PENDING
+    assert client.stop_job(sid) is True
+    assert wait_status(client, sid, {JobStatus.STOPPED}) == JobStatus.STOPPED
+
+
+def _cli(*args, env=None):
+    cmd = [sys.executable, "-m", "photon._private.cli", "job", *args]
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=120, env=env)
+
+
+def test_photon_job_cli(client, cluster):
+    address = ["--address", f"http://{cluster.dashboard_url}"]
+    out = _cli("submit", *address, "--submission-id", "cli-job", "--", "echo", "from-cli")
+    assert out.returncode == 0, out.stdout
+    assert "Job 'cli-job' submitted successfully" in out.stdout
+    assert "from-cli" in out.stdout and "succeeded" in out.stdout
+    out = _cli("status", *address, "cli-job")
+    assert "SUCCEEDED" in out.stdout
+    out = _cli("logs", *address, "cli-job")
+    assert "from-cli" in out.stdout
+    out = _cli("list", *address, "--format", "json")
+    assert any(j["submission_id"] == "cli-job" for j in json.loads(out.stdout))
+    out = _cli("submit", *address, "--no-wait", "--", "exit", "1")
+    assert out.returncode == 0 and "submitted successfully" in out.stdout
+    out = _cli("delete", *address, "cli-job")
+    assert out.returncode == 0, out.stdout
+    out = _cli("status", *address, "cli-job")
+    assert out.returncode == 1 and "does not exist" in out.stdout
+    # The address found from RAY_ADDRESS, as Ray's CLI does.
+    env = dict(os.environ, RAY_ADDRESS=f"http://{cluster.dashboard_url}")
+    out = _cli("list", env=env)
+    assert out.returncode == 0 and "SUBMISSION" in out.stdout
+
+
+def test_rays_own_client_talks_to_photon(cluster):
+    ray_sdk = pytest.importorskip("ray.job_submission")
+    token_file = os.path.join(cluster["session_dir"], "cluster_token")
+    with open(token_file) as f:
+        token = f.read().strip()
+    c = ray_sdk.JobSubmissionClient(f"http://{cluster.dashboard_url}",
+                                    headers={"Authorization": f"Bearer {token}"})
+    sid = c.submit_job(entrypoint="echo ray-client")
+    deadline = time.monotonic() + 60
+    while str(c.get_job_status(sid)) not in ("SUCCEEDED", "FAILED"):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert str(c.get_job_status(sid)) == "SUCCEEDED"
+    assert "ray-client" in c.get_job_logs(sid)
