@@ -10,7 +10,7 @@ CMAKE ?= cmake
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz chaos
+.PHONY: all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz chaos dashboard-screenshots
 
 all: build
 
@@ -47,6 +47,13 @@ DURATION ?= 600
 chaos: build
 	PYTHONPATH=$(CURDIR)/python:$(CURDIR)/$(BUILD_DIR)/python $(PYTHON) tests/chaos/chaos.py \
 	  --duration $(DURATION)
+
+# Refreshes docs/images/dashboard-*.png: the dashboard's pages in headless
+# Chromium against a live cluster (python/tests/test_dashboard_ui.py).
+dashboard-screenshots: build
+	DASHBOARD_SCREENSHOTS_DIR=$(CURDIR)/docs/images \
+	  PYTHONPATH=$(CURDIR)/python:$(CURDIR)/$(BUILD_DIR)/python \
+	  $(PYTHON) -m pytest -q python/tests/test_dashboard_ui.py
 
 demo: build
 	@bash scripts/demo.sh $(BUILD_DIR)

@@ -459,7 +459,7 @@ def test_runtime_env_per_task_and_actor(ray_start_regular_shared):
     actor = Reader.options(runtime_env=env).remote()
     assert ray.get(actor.read.remote("PER_TASK_SETTING")) == "on"
     with pytest.raises(ValueError):
-        read.options(runtime_env={"pip": ["requests"]})
+        read.options(runtime_env={"conda": "my-env"})
     with pytest.raises(TypeError):
         read.options(runtime_env={"env_vars": {"A": 1}})
 

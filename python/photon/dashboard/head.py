@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 import photon
 from photon import _photon
+from photon.dashboard.metrics_history import MetricsHistory
 from photon.dashboard.modules.job import job_head
 
 CLIENT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "client")
@@ -104,8 +105,9 @@ def _bool(params, name, default=False):
     return v.lower() in ("1", "true", "yes")
 
 
-def create_app(ctx):
+def create_app(ctx, history=None):
     jobs = job_head.JobHead(ctx)
+    history = history or MetricsHistory(ctx.gcs_address)
 
     async def version(request):
         return JSONResponse({"version": API_VERSION, "ray_version": photon.__version__,
@@ -186,6 +188,20 @@ def create_app(ctx):
             return fail(str(e))
         return PlainTextResponse(text)
 
+    async def cluster_status(request):
+        try:
+            got = await run_in_threadpool(_photon.state_cluster_status, ctx.gcs_address)
+        except (ValueError, RuntimeError, TimeoutError) as e:
+            return fail(str(e), 503)
+        return Response(got, media_type="application/json")
+
+    async def metrics_history(request):
+        try:
+            since = float(request.query_params.get("since", 0))
+        except ValueError:
+            return fail("since must be a time in seconds since the epoch")
+        return JSONResponse(history.snapshot(since))
+
     async def index(request):
         path = os.path.join(CLIENT_DIR, "index.html")
         if not os.path.exists(path):
@@ -195,6 +211,8 @@ def create_app(ctx):
     routes = [
         Route("/", index),
         Route("/api/version", version),
+        Route("/api/cluster_status", cluster_status),
+        Route("/api/metrics/history", metrics_history),
         Route("/api/v0/tasks/timeline", timeline),
         Route("/api/v0/logs", list_logs),
         Route("/api/v0/logs/file", get_log),
@@ -206,7 +224,9 @@ def create_app(ctx):
         routes.append(Mount("/static", StaticFiles(directory=os.path.join(CLIENT_DIR, "static"))))
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        history.start()
         yield
+        history.stop()
         await run_in_threadpool(jobs.shutdown)
 
     app = Starlette(routes=routes, middleware=[Middleware(TokenAuth, token=ctx.token)],

@@ -68,7 +68,8 @@ class JobHead:
             return _text(400, "the request body is not JSON")
         if not isinstance(body, dict):
             return _text(400, "the request body must be a JSON object")
-        unknown = sorted(set(body) - set(_SUBMIT_FIELDS))
+        # Fields of newer Ray clients that Photon lacks pass when unset.
+        unknown = sorted(k for k in set(body) - set(_SUBMIT_FIELDS) if body[k] is not None)
         if unknown:
             return _text(400, f"unknown field(s) in the job submission: {', '.join(unknown)}")
         kwargs = {k: body.get(k) for k in _SUBMIT_FIELDS if k != "job_id"}

@@ -36,6 +36,7 @@ class JobManager:
         self.session_dir = session_dir
         self._lock = threading.Lock()
         self._supervisor_cls = None
+        self._stopped = set()  # stopped here: their supervisors' deaths are no failure
 
     # --- the GCS's key-value store, by address ---
 
@@ -165,7 +166,8 @@ class JobManager:
             photon.get(done)
         except Exception as e:  # noqa: BLE001 - the supervisor died or could not start
             info = self._get(common.info_key(submission_id)) or {}
-            if info.get("status") not in ("STOPPED", "SUCCEEDED", "FAILED"):
+            if submission_id not in self._stopped and \
+                    info.get("status") not in ("STOPPED", "SUCCEEDED", "FAILED"):
                 setup = type(e).__name__ == "RuntimeEnvSetupError"
                 self._finish(submission_id, "FAILED",
                              "RUNTIME_ENV_SETUP_FAILURE" if setup else "JOB_SUPERVISOR_ACTOR_DIED",
@@ -197,22 +199,23 @@ class JobManager:
             raise KeyError(submission_id)
         if info.get("status") in ("STOPPED", "SUCCEEDED", "FAILED"):
             return False
+        self._stopped.add(submission_id)
         supervisor = self._supervisor(submission_id)
-        stopped = False
+        if supervisor is not None and info.get("status") == "RUNNING":
+            try:
+                photon.get(supervisor.stop.remote(config.setting("job_stop_wait_time_s")),
+                           timeout=30)
+                return True  # the supervisor records STOPPED when the entrypoint is gone
+            except Exception:  # noqa: BLE001 - its supervisor is gone: record it here
+                pass
+        # Not running yet (waiting for resources or its runtime_env): it never
+        # starts. (Had it just started, its entrypoint dies with its supervisor.)
+        self._finish(submission_id, "STOPPED", None, "Job was intentionally stopped.")
         if supervisor is not None:
             try:
-                stopped = photon.get(supervisor.stop.remote(config.setting("job_stop_wait_time_s")),
-                                     timeout=30)
-            except Exception:  # noqa: BLE001 - not up yet: stop it below
-                stopped = False
-        if not stopped:
-            # Not running yet (waiting for resources or its runtime_env): it never starts.
-            if supervisor is not None:
-                try:
-                    photon.kill(supervisor)
-                except Exception:  # noqa: BLE001
-                    pass
-            self._finish(submission_id, "STOPPED", None, "Job was intentionally stopped.")
+                photon.kill(supervisor)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
         return True
 
     def delete(self, submission_id):

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -24,6 +25,17 @@ from photon._private import config
 _WORKER_ONLY = ("raylet_address", "worker_id", "job_id", "session_dir", "raylet_pid",
                 "job_namespace", "job_worker_command", "job_worker_env", "runtime_env",
                 "job_config_json")
+
+
+# Runs the entrypoint with /bin/sh -c, killed if the supervisor (argv[1]) dies
+# first (prctl PDEATHSIG, set in the child itself: a preexec_fn is unsafe in
+# the supervisor's threaded process).
+_DIE_WITH_SUPERVISOR = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGKILL)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(143)\n"
+    "os.execv('/bin/sh', ['/bin/sh', '-c', sys.argv[2]])\n")
 
 
 def _now_ms():
@@ -92,7 +104,8 @@ class JobSupervisor:
             log = open(self.log_path, "ab")
             try:
                 self.proc = subprocess.Popen(
-                    self.entrypoint, shell=True, stdin=subprocess.DEVNULL, stdout=log,
+                    [sys.executable, "-c", _DIE_WITH_SUPERVISOR, str(os.getpid()),
+                     self.entrypoint], stdin=subprocess.DEVNULL, stdout=log,
                     stderr=subprocess.STDOUT, env=self._env(), start_new_session=True)
             except OSError as e:
                 log.close()
