@@ -183,6 +183,21 @@ def test_pip_install_failure_names_the_package(cluster, tmp_path):
         assert name.endswith(".lock") or os.path.exists(os.path.join(root, name, ".photon_ready"))
 
 
+def test_list_runtime_envs(cluster):
+    from photon.util.state import list_runtime_envs
+    from photon.util.state.exception import RayStateApiException
+
+    envs = list_runtime_envs(limit=1000)
+    good = [e for e in envs if e.success and "working_dir" in e.runtime_env]
+    assert good and all(e.runtime_env["working_dir"].startswith("gcs://") for e in good)
+    assert good[0].node_id == cluster["node_id"] and good[0].creation_time_ms > 0
+    bad = list_runtime_envs(filters=[("success", "=", "false")])
+    assert bad and all(not e.success for e in bad)
+    assert any("photon-no-such-package-xyz" in e.error for e in bad)
+    with pytest.raises(RayStateApiException, match="cannot filter runtime envs on 'pid'"):
+        list_runtime_envs(filters=[("pid", "=", "1")])
+
+
 def test_init_runtime_env_applies_to_every_task(tmp_path, shutdown_only):
     if photon.is_initialized():
         photon.shutdown()

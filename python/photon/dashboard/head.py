@@ -25,8 +25,10 @@ from photon.dashboard.modules.job import job_head
 
 CLIENT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "client")
 TOKEN_COOKIE = "photon-token"
-# Ray's dashboard API version (what Ray's JobSubmissionClient checks).
+# Ray's dashboard API version, and the Ray release whose API Photon follows:
+# Ray's JobSubmissionClient refuses a cluster whose ray_version is below 1.9.
 API_VERSION = "4"
+RAY_API_RELEASE = "2.60.0"
 # The state API resources the /api/v0/{resource} routes serve.
 STATE_RESOURCES = ("tasks", "actors", "objects", "nodes", "jobs", "workers", "placement_groups")
 SUMMARIES = ("tasks", "actors", "objects")
@@ -110,7 +112,7 @@ def create_app(ctx, history=None):
     history = history or MetricsHistory(ctx.gcs_address)
 
     async def version(request):
-        return JSONResponse({"version": API_VERSION, "ray_version": photon.__version__,
+        return JSONResponse({"version": API_VERSION, "ray_version": RAY_API_RELEASE,
                              "photon_version": photon.__version__, "ray_commit": "",
                              "session_name": os.path.basename(ctx.session_dir)})
 

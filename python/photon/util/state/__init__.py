@@ -14,6 +14,8 @@ from photon.util.state.api import (  # noqa: F401
     list_nodes,
     list_objects,
     list_placement_groups,
+    list_runtime_envs,
+    RuntimeEnvState,
     list_tasks,
     list_workers,
     summarize_actors,

@@ -7,12 +7,14 @@ default, the cluster this process is connected to. `timeout` is accepted for
 Ray's signatures; the calls are bounded by gcs_rpc_timeout_ms and
 rpc_timeout_ms (each raylet asked for workers) instead.
 """
+import dataclasses
 import json
 import logging
 import warnings
 from typing import List, Optional, Tuple, Union
 
 from photon import _photon
+from photon._private.runtime_env import setup as runtime_env_setup
 from photon.dashboard.modules.job import common as job_common
 from photon.util.state.common import dict_to_state
 from photon.util.state.exception import RayStateApiException
@@ -124,6 +126,60 @@ def list_placement_groups(address=None, filters=None, limit=DEFAULT_LIMIT,
                           raise_on_missing_output=True, _explain=False):
     return _list("placement_groups", address, filters, limit, timeout, detail,
                  raise_on_missing_output)
+
+
+@dataclasses.dataclass
+class RuntimeEnvState:
+    """A runtime env set up on a node (Ray's RuntimeEnvState): its resolved
+    form (packages by URI), whether setting it up worked, the error if not,
+    when, and where. ref_cnt is not tracked (None)."""
+    runtime_env: dict
+    success: bool
+    creation_time_ms: Optional[int] = None
+    node_id: Optional[str] = None
+    error: Optional[str] = None
+    ref_cnt: Optional[int] = None
+
+    def asdict(self):
+        return dataclasses.asdict(self)
+
+    def __getitem__(self, key):
+        return getattr(self, key)
+
+
+_RUNTIME_ENV_FILTERABLE = ("node_id", "success", "error")
+
+
+def list_runtime_envs(address=None, filters=None, limit=DEFAULT_LIMIT,
+                      timeout=DEFAULT_RPC_TIMEOUT, detail=False, raise_on_missing_output=True,
+                      _explain=False):
+    """The runtime envs the cluster's nodes set up (one per env and node)."""
+    if not isinstance(limit, int) or limit <= 0:
+        raise RayStateApiException(f"limit must be a positive int, got {limit!r}")
+    checked = _filters(filters)
+    for key, _, _ in checked:
+        if key not in _RUNTIME_ENV_FILTERABLE:
+            raise RayStateApiException(
+                f"cannot filter runtime envs on {key!r}: filter on one of "
+                f"{', '.join(_RUNTIME_ENV_FILTERABLE)}")
+    keys = _call(_photon.state_kv_keys, runtime_env_setup.KV_NAMESPACE, b"", _address(address))
+    rows = []
+    for key in sorted(keys):
+        raw = _call(_photon.state_kv_get, runtime_env_setup.KV_NAMESPACE, key, _address(address))
+        if raw is None:
+            continue
+        row = json.loads(raw)
+
+        def matches(k, op, v):
+            got = row.get(k)
+            text = str(got).lower() if isinstance(got, bool) else str(got)
+            return (text == v.lower() if isinstance(got, bool) else text == v) == (op == "=")
+
+        if all(matches(k, op, v) for k, op, v in checked):
+            rows.append(RuntimeEnvState(**{k: row.get(k) for k in (
+                "runtime_env", "success", "creation_time_ms", "node_id", "error")}))
+    rows.sort(key=lambda r: r.creation_time_ms or 0)
+    return rows[:limit]
 
 
 # --- get ----------------------------------------------------------------------

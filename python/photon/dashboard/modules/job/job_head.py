@@ -123,6 +123,7 @@ class JobHead:
             return _text(404, f"Job {job_id} does not exist")
         if info.get("type") != "SUBMISSION":
             return JSONResponse({"logs": ""})
+        polling = "offset" in request.query_params
         try:
             offset = int(request.query_params.get("offset", 0))
             text, nxt = await run_in_threadpool(self.manager.read_logs, info["submission_id"],
@@ -131,7 +132,9 @@ class JobHead:
             return _text(400, str(e))
         except Exception as e:  # noqa: BLE001 - the node is gone, say so
             return _text(500, f"cannot read the logs of job {job_id}: {e}")
-        return JSONResponse({"logs": text, "next_offset": nxt})
+        # Ray's client builds a JobLogsResponse of exactly {"logs"}: the
+        # offset comes back only to a caller that polls with one.
+        return JSONResponse({"logs": text, "next_offset": nxt} if polling else {"logs": text})
 
     async def tail(self, websocket):
         job_id = websocket.path_params["job_id"]
