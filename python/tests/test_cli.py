@@ -5,6 +5,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 
 import pytest
@@ -175,3 +176,43 @@ def test_stop_force_kills_at_once(cli_env):
     stopped = _photon("stop", "--force")
     assert stopped.returncode == 0 and "Stopped" in stopped.stdout
     assert not _still_running(pids, within=5)
+
+
+def _console(*args, timeout=60):
+    """The `photon` console script (Python): what starts and stops the dashboard."""
+    return subprocess.run([sys.executable, "-m", "photon._private.cli", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_start_head_serves_the_dashboard_and_stop_stops_it(cli_env):
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    try:
+        started = _console("start", "--head", "--port", "0", "--num-cpus", "1",
+                           "--include-dashboard=true", "--dashboard-port", str(port))
+        assert started.returncode == 0, started.stderr
+        assert f"Dashboard:   http://127.0.0.1:{port}" in started.stdout, started.stdout
+        session = re.search(r"started \(session (.+)\)\.", started.stdout).group(1)
+        token = open(os.path.join(session, "cluster_token")).read().strip()
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v0/nodes")
+        req.add_header("Authorization", f"Bearer {token}")
+        nodes = json.loads(urllib.request.urlopen(req, timeout=30).read())
+        assert nodes["data"]["result"]["total"] == 1
+        # A driver of the cluster learns the URL from the GCS.
+        address = re.search(r"GCS address: (\S+)", started.stdout).group(1)
+        assert photon.init(address=address).dashboard_url == f"127.0.0.1:{port}"
+        photon.shutdown()
+        pids = [int(p) for p in (cli_env / "cli_dashboards").read_text().split()]
+    finally:
+        stopped = _console("stop")
+    assert stopped.returncode == 0, stopped.stderr
+    deadline = time.time() + 10
+    while time.time() < deadline and any(os.path.exists(f"/proc/{p}") for p in pids):
+        time.sleep(0.1)
+    assert not any(os.path.exists(f"/proc/{p}") for p in pids)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()

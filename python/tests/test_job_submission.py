@@ -233,3 +233,31 @@ def test_rays_own_client_talks_to_photon(cluster):
                          timeout=150)
     assert out.returncode == 0, out.stdout
     assert "tail: ok" in out.stdout
+
+
+def test_bad_entrypoint_and_bad_pip_fail_with_the_reason(client):
+    sid = client.submit_job(entrypoint="photon-no-such-command --flag")
+    assert wait_status(client, sid, {JobStatus.FAILED, JobStatus.SUCCEEDED}) == JobStatus.FAILED
+    info = client.get_job_info(sid)
+    assert info.driver_exit_code == 127 and "not found" in info.message
+    sid = client.submit_job(entrypoint="true", runtime_env={
+        "pip": {"packages": ["photon-no-such-package-abc==1.0"],
+                "pip_install_options": ["--no-index"]}})
+    assert wait_status(client, sid, {JobStatus.FAILED, JobStatus.SUCCEEDED}) == JobStatus.FAILED
+    info = client.get_job_info(sid)
+    assert info.error_type == "RUNTIME_ENV_SETUP_FAILURE"
+    assert "photon-no-such-package-abc" in info.message
+
+
+def test_stop_escalates_to_sigkill(client):
+    sid = client.submit_job(entrypoint="trap '' TERM; echo ignoring; sleep 300")
+    wait_status(client, sid, {JobStatus.RUNNING})
+    deadline = time.monotonic() + 20
+    while "ignoring" not in client.get_job_logs(sid):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    started = time.monotonic()
+    assert client.stop_job(sid)
+    assert wait_status(client, sid, {JobStatus.STOPPED}, timeout=30) == JobStatus.STOPPED
+    # job_stop_wait_time_s (3 s) after the SIGTERM it ignored.
+    assert time.monotonic() - started >= 2.5

@@ -168,7 +168,9 @@ class JobManager:
             info = self._get(common.info_key(submission_id)) or {}
             if submission_id not in self._stopped and \
                     info.get("status") not in ("STOPPED", "SUCCEEDED", "FAILED"):
-                setup = type(e).__name__ == "RuntimeEnvSetupError"
+                # The supervisor's constructor fails first when its runtime_env
+                # cannot be set up: the actor's death carries that error.
+                setup = "RuntimeEnvSetupError" in f"{type(e).__name__} {e}"
                 self._finish(submission_id, "FAILED",
                              "RUNTIME_ENV_SETUP_FAILURE" if setup else "JOB_SUPERVISOR_ACTOR_DIED",
                              (f"runtime_env setup failed: {e}" if setup else
