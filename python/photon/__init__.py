@@ -28,7 +28,10 @@ from photon._private.object_ref import ObjectRef  # noqa: E402
 from photon._private.generator import ObjectRefGenerator  # noqa: E402
 from photon._private.remote_function import RemoteFunction as _RemoteFunction  # noqa: E402
 from photon.runtime_context import get_runtime_context  # noqa: E402
-from photon._private.ids import ActorID, JobID, NodeID, ObjectID, TaskID, WorkerID  # noqa: E402
+from photon._private.ids import ActorID, JobID, NodeID, TaskID, WorkerID  # noqa: E402
+
+# Ray keeps ObjectID as another name of ObjectRef.
+ObjectID = ObjectRef
 from photon import runtime_env  # noqa: E402,F401
 from photon._private import config as _config  # noqa: E402
 from photon._private.runtime_env import resolve as _runtime_env_resolve  # noqa: E402
@@ -87,12 +90,31 @@ class _InitContext(dict):
 
 
 def _cli_cluster_address():
+    """address="auto": the cluster `photon start` started on this host, else
+    the newest one (a cluster_utils.Cluster, another driver's local cluster)
+    whose GCS answers, as Ray's "auto" finds the latest cluster of the host."""
+    import glob
+    import socket
+
     root = _os.environ.get("PHOTON_SESSION_DIR_ROOT", "/tmp/photon")
     try:
         with open(_os.path.join(root, "cluster_address")) as f:
-            return f.read().strip()
+            address = f.read().strip()
+        if address:
+            return address
     except OSError:
-        return ""
+        pass
+    recorded = glob.glob(_os.path.join(root, "session_*", "gcs_address"))
+    for path in sorted(recorded, key=_os.path.getmtime, reverse=True):
+        try:
+            with open(path) as f:
+                address = f.read().strip()
+            host, _, port = address.rpartition(":")
+            with socket.create_connection((host, int(port)), timeout=0.2):
+                return address
+        except (OSError, ValueError):
+            continue
+    return ""
 
 
 # Ray's private init arguments that programs and tests pass: accepted and ignored

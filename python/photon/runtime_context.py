@@ -45,7 +45,14 @@ class RuntimeContext:
         return task.name if task is not None else None
 
     def get_task_function_name(self):
-        return self.get_task_name()
+        """module.qualname of the running function or actor method (Ray's:
+        a script's functions by the script's name), None in a driver."""
+        if state.connection.mode == "driver":
+            return None
+        task = state.current_task()
+        if task is None:
+            return None
+        return task.function_name or task.name
 
     def get_actor_name(self):
         """The name of the running actor, if it has one ("" otherwise, None

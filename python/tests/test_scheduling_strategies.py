@@ -265,3 +265,15 @@ def test_accelerator_type_schedules_on_nodes_that_have_it(ray_start_cluster):
     ray.cancel(ref)
     with pytest.raises(TypeError, match="accelerator_type"):
         where.options(accelerator_type=3)
+
+
+def test_init_auto_finds_a_cluster_utils_cluster():
+    from photon.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        ctx = ray.init(address="auto")
+        assert ctx["gcs_address"] == cluster.address
+    finally:
+        ray.shutdown()
+        cluster.shutdown()

@@ -340,3 +340,49 @@ def test_util_exports_match_ray():
     import queue as std_queue
     assert issubclass(Empty, std_queue.Empty) and issubclass(Full, std_queue.Full)
     assert callable(ray.util.as_completed) and callable(ray.util.map_unordered)
+
+
+def test_runtime_context_names_and_omp_threads(ray_start_regular_shared):
+    import os
+
+    @ray.remote
+    def f():
+        c = ray.get_runtime_context()
+        return c.get_task_name(), c.get_task_function_name(), os.environ.get("OMP_NUM_THREADS")
+
+    @ray.remote(num_cpus=2)
+    def two():
+        return os.environ.get("OMP_NUM_THREADS")
+
+    @ray.remote(num_cpus=0.5)
+    def half():
+        return os.environ.get("OMP_NUM_THREADS")
+
+    @ray.remote
+    class Named:
+        def m(self):
+            c = ray.get_runtime_context()
+            return c.get_task_name(), c.get_task_function_name()
+
+    local = f"{__name__}.test_runtime_context_names_and_omp_threads.<locals>"
+    assert ray.get(f.remote()) == (f.__qualname__, f"{local}.f", "1")
+    assert ray.get(f.options(name="custom").remote())[:2] == ("custom", f"{local}.f")
+    assert ray.get(two.remote()) == "2"
+    assert ray.get(half.remote()) == "1"
+    assert ray.get(Named.remote().m.remote()) == ("Named.m", f"{local}.Named.m")
+    # The user's own value wins.
+    assert ray.get(f.options(runtime_env={"env_vars": {"OMP_NUM_THREADS": "7"}})
+                      .remote())[2] == "7"
+    assert ray.get_runtime_context().get_task_function_name() is None
+    assert ray.ObjectID is ray.ObjectRef
+
+
+def test_oversized_function_is_refused_with_its_size(ray_start_regular_shared):
+    big = b"x" * (110 * 1000 * 1000)
+
+    @ray.remote
+    def captures():
+        return len(big)
+
+    with pytest.raises(ValueError, match="too large .* FUNCTION_SIZE_ERROR_THRESHOLD"):
+        captures.remote()

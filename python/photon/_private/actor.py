@@ -47,6 +47,7 @@ class ActorClass:
     def __init__(self, cls, actor_options):
         opts.validate(actor_options, opts.ACTOR_OPTIONS, "an actor class")
         self._cls = cls
+        function_manager.remember_name(cls)
         self._options = dict(actor_options)
         self._keys = {}  # None -> (epoch, exported key)
         self.__name__ = cls.__name__

@@ -101,6 +101,22 @@ def _cancelled_error(task):
 _NO_ENV = object()
 
 
+def _name_running(obj, method=None):
+    task = state.current_task()
+    if task is not None:
+        name = function_manager.qualified_name(obj)
+        task.function_name = f"{name}.{method}" if method else name
+
+
+def _set_omp_threads(resources):
+    """As Ray does: OMP_NUM_THREADS is the task's (or actor's) CPU count (1 for
+    less than one CPU), unless the worker's environment set it already."""
+    if conn.original_omp is None:
+        conn.original_omp = os.environ.get("OMP_NUM_THREADS", _NO_ENV)
+    if conn.original_omp is _NO_ENV:
+        os.environ["OMP_NUM_THREADS"] = str(max(1, int(resources.get("CPU", 0))))
+
+
 def _set_gpu_ids(ids):
     """As Ray does: a task or actor holding GPUs sees them (and only them) in
     CUDA_VISIBLE_DEVICES; a task without GPUs sees the worker's own value."""
@@ -163,6 +179,7 @@ def execute_task(task, raw_args):
             conn.actor_resources, conn.actor_gpu_ids = resources, gpu_ids
             conn.actor_placement_group_id, conn.actor_capture_child_tasks = pg, capture
         _set_gpu_ids(gpu_ids)
+        _set_omp_threads(resources)
     else:  # an actor call runs with its actor's
         resources, gpu_ids = conn.actor_resources, conn.actor_gpu_ids
         pg, capture = conn.actor_placement_group_id, conn.actor_capture_child_tasks
@@ -214,6 +231,7 @@ def _execute_task(task, raw_args):
         kind = task["type"]
         if kind == "normal":
             fn = function_manager.load(task["function"])
+            _name_running(fn.function if isinstance(fn, function_manager.TaskFunction) else fn)
             if isinstance(fn, function_manager.TaskFunction):
                 return _run_task_function(task, fn, args, kwargs)
             result = fn(*args, **kwargs)
@@ -225,9 +243,13 @@ def _execute_task(task, raw_args):
                 os.environ.update(cls.env_vars)  # the worker is the actor's alone
                 groups, default_limit = cls.concurrency_groups, cls.default_limit
                 cls = cls.cls
+            _name_running(cls, "__init__")
             conn.actor = actor_host.instantiate(cls, args, kwargs, groups, default_limit)
             return "ok", [serialization.serialize_to_bytes(None)]
         # An actor method.
+        if conn.actor is not None:
+            _name_running(type(conn.actor.instance),
+                          task["function"].partition(actor_host.GROUP_SEPARATOR)[0])
         result = actor_host.call_method(conn.actor, task["function"], args, kwargs, task)
         return _returns_of(task, result, conn.actor.loop if conn.actor else None)
     except (exceptions.AsyncioActorExit, actor_host.ActorExit):

@@ -3,7 +3,9 @@ into the GCS key-value store (by content hash) and cached by the workers
 that load them. Wrappers carry the options the core does not (applied in the
 worker)."""
 import hashlib
+import logging
 import os
+import sys
 
 import cloudpickle
 
@@ -12,15 +14,71 @@ from photon import exceptions
 from photon._private import state
 
 FUNCTION_NS = "photon:functions"
+# The driver's module.qualname of a function or class, kept on it so that a
+# worker that unpickles a script's function by value still names it as Ray does.
+NAME_ATTR = "__photon_qualified_name__"
+
+logger = logging.getLogger(__name__)
 
 _exported = set()   # keys already in the GCS (this connection)
 _functions = {}     # key -> function or class (cache)
 _lock = state.connection.lock
 
 
+# Ray's limits on a pickled function or class (ray_constants): above the
+# first a warning, above the second a ValueError before anything is shipped.
+FUNCTION_SIZE_WARN_THRESHOLD = 10**7
+FUNCTION_SIZE_ERROR_THRESHOLD = 10**8
+
+
+def _described(obj):
+    inner = getattr(obj, "function", None) or getattr(obj, "cls", None) or obj
+    kind = "actor class" if isinstance(inner, type) else "remote function"
+    return kind, qualified_name(inner)
+
+
+def qualified_name(obj):
+    """module.qualname, as Ray names functions and classes (a script's
+    __main__ by the script's name, as the driver saw it)."""
+    recorded = getattr(obj, "__dict__", {}).get(NAME_ATTR)
+    if recorded:
+        return recorded
+    module = getattr(obj, "__module__", None) or "__main__"
+    if module == "__main__":
+        main = sys.modules.get("__main__")
+        path = getattr(main, "__file__", None)
+        if path:
+            module = os.path.splitext(os.path.basename(path))[0]
+    return f"{module}.{getattr(obj, '__qualname__', getattr(obj, '__name__', '?'))}"
+
+
+def remember_name(obj):
+    """Records qualified_name on a function or class before it is shipped."""
+    try:
+        setattr(obj, NAME_ATTR, qualified_name(obj))
+    except (AttributeError, TypeError):  # a builtin or a slotted object: named where it runs
+        pass
+
+
+def _check_size(obj, size):
+    if size <= FUNCTION_SIZE_WARN_THRESHOLD:
+        return
+    kind, name = _described(obj)
+    mib = size // (1024 * 1024)
+    if size > FUNCTION_SIZE_ERROR_THRESHOLD:
+        raise ValueError(
+            f"The {kind} {name} is too large ({mib} MiB > FUNCTION_SIZE_ERROR_THRESHOLD="
+            f"{FUNCTION_SIZE_ERROR_THRESHOLD // (1024 * 1024)} MiB): its pickled definition "
+            "holds that much, usually a large array or object it captures from its scope. "
+            "Put such objects in the object store with photon.put() and pass the ref instead.")
+    logger.warning("The %s %s is very large (%d MiB): its definition probably captures a large "
+                   "object; photon.put() it and pass the ref instead.", kind, name, mib)
+
+
 def export(obj):
     """Ships a function or class to the cluster once; returns its key."""
     pickled = cloudpickle.dumps(obj)
+    _check_size(obj, len(pickled))
     key = hashlib.sha1(pickled).hexdigest()
     with _lock:
         if key in _exported:

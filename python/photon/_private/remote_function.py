@@ -19,6 +19,7 @@ class RemoteFunction:
     def __init__(self, function, task_options):
         opts.validate(task_options, opts.TASK_OPTIONS, "a remote function")
         self._function = function
+        function_manager.remember_name(function)
         self._options = dict(task_options)
         self._keys = {}  # None or retry_exceptions classes -> (epoch, exported key)
         self._signature = signature.of_function(function)

@@ -32,6 +32,7 @@ class Connection:
         self.actor_placement_group_id = b""  # the group its creation runs in ...
         self.actor_capture_child_tasks = False  # ... and whether its calls' children join it
         self.original_cuda = None   # the worker's own CUDA_VISIBLE_DEVICES
+        self.original_omp = None    # the worker's own OMP_NUM_THREADS
         self.runtime_env = None     # what get_runtime_context().runtime_env shows
         # The resolved runtime_env (beyond env_vars) the tasks this process
         # submits inherit: the driver's from init, a worker's from its
@@ -54,7 +55,7 @@ class TaskContext:
     """The task a thread (or an async actor's coroutine) runs."""
 
     __slots__ = ("task_id", "name", "resources", "gpu_ids", "placement_group_id",
-                 "capture_child_tasks")
+                 "capture_child_tasks", "function_name")
 
     def __init__(self, task_id, name, resources, gpu_ids, placement_group_id=b"",
                  capture_child_tasks=False):
@@ -64,6 +65,7 @@ class TaskContext:
         self.gpu_ids = gpu_ids      # list of ints
         self.placement_group_id = placement_group_id    # bytes; b"" outside a group
         self.capture_child_tasks = capture_child_tasks  # its children default to the group
+        self.function_name = None   # module.qualname of what runs (Ray's get_task_function_name)
 
 
 _current_task = contextvars.ContextVar("photon_current_task", default=None)
