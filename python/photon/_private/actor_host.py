@@ -1,14 +1,22 @@
 """The side of an actor that runs it: the hosted instance, its method calls
 (threads, event loop, concurrency groups) and exit_actor()."""
 import asyncio
+import atexit
 import concurrent.futures
 import inspect
+import logging
 import threading
 
 from photon import _photon
 from photon import exceptions
 from photon._private import state
 from photon._private.actor import GROUP_SEPARATOR, is_async_class
+
+logger = logging.getLogger(__name__)
+
+# How long a graceful exit waits for the actor's __ray_shutdown__ and the
+# process's atexit handlers before the worker exits anyway.
+SHUTDOWN_HOOKS_TIMEOUT_S = 30.0
 
 
 class _Hosted:
@@ -35,18 +43,77 @@ class _Hosted:
         return self.limits[group]
 
 
+class _Constructing:
+    """The instance whose __init__ runs (so that exit_actor() there can still
+    call its __ray_shutdown__, as Ray does)."""
+    instance = None
+
+
 def instantiate(cls, args, kwargs, groups=None, default_limit=1):
+    """The hosted actor; None if its constructor called exit_actor() (the
+    actor then exits once its creation is answered)."""
     loop = None
     if is_async_class(cls):
         loop = asyncio.new_event_loop()
         threading.Thread(target=loop.run_forever, daemon=True, name="photon-actor-loop").start()
-    return _Hosted(cls(*args, **kwargs), loop, groups, default_limit)
+    instance = cls.__new__(cls) if cls.__new__ is object.__new__ else \
+        cls.__new__(cls, *args, **kwargs)  # what type.__call__ does
+    _Constructing.instance = instance
+    try:
+        if isinstance(instance, cls):
+            instance.__init__(*args, **kwargs)
+    except ActorExit:
+        _photon.exit_worker_after_task()
+        return None
+    finally:
+        _Constructing.instance = None
+    return _Hosted(instance, loop, groups, default_limit)
+
+
+def run_shutdown_hooks(instance, loop=None):
+    """A graceful exit, as Ray's: the actor's __ray_shutdown__, then the
+    process's atexit handlers (each once), bounded by SHUTDOWN_HOOKS_TIMEOUT_S."""
+    def hooks():
+        hook = getattr(instance, "__ray_shutdown__", None) if instance is not None else None
+        try:
+            if hook is not None:
+                result = hook()
+                if inspect.iscoroutine(result):
+                    on_loop = loop is not None and _running_loop() is loop
+                    if loop is None:
+                        asyncio.run(result)
+                    elif on_loop:
+                        loop.create_task(result)  # cannot wait on the loop we run on
+                    else:
+                        asyncio.run_coroutine_threadsafe(result, loop).result(
+                            SHUTDOWN_HOOKS_TIMEOUT_S)
+        except Exception:  # noqa: BLE001 - the actor exits anyway
+            logger.exception("__ray_shutdown__ raised")
+        atexit._run_exitfuncs()
+
+    if getattr(state.connection, "shutdown_hooks_ran", False):
+        return
+    state.connection.shutdown_hooks_ran = True
+    t = threading.Thread(target=hooks, name="photon-actor-shutdown", daemon=True)
+    t.start()
+    t.join(SHUTDOWN_HOOKS_TIMEOUT_S)
+    if t.is_alive():
+        logger.warning("the actor's shutdown hooks did not finish within %s s; it exits anyway",
+                       SHUTDOWN_HOOKS_TIMEOUT_S)
+
+
+def _running_loop():
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def call_method(hosted, name, args, kwargs, task=None):
     if hosted is None:
         raise exceptions.RayActorError("this worker hosts no actor")
     if name == "__ray_terminate__":
+        run_shutdown_hooks(hosted.instance, hosted.loop)
         _photon.exit_actor()
         return None
     if name == "__ray_ready__":
@@ -108,15 +175,20 @@ def exit_actor():
     """Called inside an actor: ends the current call and then the actor (as in
     Ray: the call raises ActorDiedError, later calls too). In an async actor
     it raises AsyncioActorExit, else SystemExit."""
+    if _Constructing.instance is not None:
+        # In the constructor: the actor is not up yet; it exits once its
+        # creation is answered (its calls then raise ActorDiedError).
+        run_shutdown_hooks(_Constructing.instance)
+        raise ActorExit("exit_actor() is called.")
+    hosted = state.connection.actor
+    if hosted is None:
+        raise TypeError("exit_actor called on a non-actor worker.")
+    run_shutdown_hooks(hosted.instance, hosted.loop)
     try:
         _photon.exit_actor()
     except RuntimeError as e:
         raise TypeError("exit_actor called on a non-actor worker.") from e
-    try:
-        asyncio.get_running_loop()
-        in_loop = True
-    except RuntimeError:
-        in_loop = False
+    in_loop = _running_loop() is not None
     if in_loop:
         raise exceptions.AsyncioActorExit("exit_actor() is called.")
     raise ActorExit("exit_actor() is called.")
