@@ -34,6 +34,7 @@ from photon._private.ids import ActorID, JobID, NodeID, TaskID, WorkerID  # noqa
 ObjectID = ObjectRef
 from photon import runtime_env  # noqa: E402,F401
 from photon._private import config as _config  # noqa: E402
+from photon._private import system_config as _system_config_module  # noqa: E402
 from photon._private.runtime_env import resolve as _runtime_env_resolve  # noqa: E402
 from photon.dashboard import launcher as _dashboard_launcher  # noqa: E402
 
@@ -176,14 +177,15 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
         address = address.split("://", 1)[1]
     if address:
         given = {"num_cpus": num_cpus, "num_gpus": num_gpus, "resources": resources,
-                 "object_store_memory": object_store_memory}
+                 "object_store_memory": object_store_memory,
+                 "_system_config": _system_config or None}
         bad = [k for k, v in given.items() if v is not None]
         if bad:
             raise ValueError(f"When connecting to an existing cluster, {', '.join(bad)} must not "
                              "be provided.")
     if num_cpus is not None and (not isinstance(num_cpus, (int, float)) or num_cpus < 0):
         raise ValueError(f"num_cpus must be a number >= 0, got {num_cpus!r}")
-    overrides = dict(_system_config or {})
+    overrides = _system_config_module.translate(_system_config)
     overrides["log_to_driver"] = "true" if log_to_driver else "false"
     if logging_level is not None:
         level = logging_level if isinstance(logging_level, str) else {
@@ -195,8 +197,20 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
                                      not isinstance(metrics_port, int) or
                                      not 0 <= metrics_port <= 65535):
         raise ValueError(f"_metrics_export_port must be a port number, got {metrics_port!r}")
-    info = _worker.connect(address, num_cpus, num_gpus, resources, object_store_memory,
-                           namespace, env_vars, overrides, metrics_port or 0)
+    # A new local cluster's daemons take the system config from their environment.
+    daemon_env = _system_config_module.environment(
+        _system_config_module.translate(_system_config)) if not address else {}
+    saved_env = {k: _os.environ.get(k) for k in daemon_env}
+    _os.environ.update(daemon_env)
+    try:
+        info = _worker.connect(address, num_cpus, num_gpus, resources, object_store_memory,
+                               namespace, env_vars, overrides, metrics_port or 0)
+    finally:
+        for k, v in saved_env.items():
+            if v is None:
+                _os.environ.pop(k, None)
+            else:
+                _os.environ[k] = v
     info = dict(info)
     try:
         _after_connect(info, not address, runtime_env, job_config, include_dashboard,

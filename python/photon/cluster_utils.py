@@ -23,25 +23,30 @@ store; they share one ``photon-gcs``. As in Ray, the first node added is the
 head node. Every daemon dies with the process that made the cluster.
 """
 import atexit
+import os
 import time
 import weakref
 
 import photon
 from photon import _photon
+from photon._private import system_config
 from photon._private import worker
+from photon.dashboard import launcher
 
 
 # add_node arguments that Ray accepts and that have no meaning here; they are
 # accepted so that Ray test code runs unchanged.
-_IGNORED_NODE_ARGS = {"node_name", "dashboard_port", "include_dashboard", "dashboard_host",
-                      "dashboard_agent_listen_port", "min_worker_port", "max_worker_port",
+_IGNORED_NODE_ARGS = {"node_name", "dashboard_agent_listen_port", "min_worker_port",
+                      "max_worker_port",
                       "node_ip_address", "enable_object_reconstruction",
                       "log_to_driver", "namespace", "redis_port", "port",
                       "object_store_memory_fraction", "temp_dir"}
 _NODE_ARGS = {"num_cpus", "num_gpus", "resources", "object_store_memory", "labels",
-              "metrics_export_port"}
-# Arguments only the head node takes: where the GCS keeps its tables.
-_HEAD_ARGS = {"redis_address", "redis_password"}
+              "metrics_export_port", "memory", "_system_config"}
+# Arguments only the head node takes: where the GCS keeps its tables, and its
+# dashboard (started when asked for: include_dashboard=True or a dashboard_port).
+_HEAD_ARGS = {"redis_address", "redis_password", "include_dashboard", "dashboard_port",
+              "dashboard_host"}
 
 
 class ClusterNode:
@@ -107,6 +112,14 @@ class ClusterNode:
         return f"ClusterNode({kind}, node_id={self.node_id}, raylet={self.raylet_address})"
 
 
+def _restore(saved):
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 def _shutdown_at_exit(ref):
     cluster = ref()
     if cluster is not None:
@@ -133,6 +146,8 @@ class Cluster:
         self.worker_nodes = set()
         self.connected = False
         self._removed_node_ids = set()
+        self._saved_env = {}   # PHOTON_* the head's _system_config set, to restore
+        self._dashboard = None
         if shutdown_at_exit:
             atexit.register(_shutdown_at_exit, weakref.ref(self))
         if initialize_head:
@@ -166,20 +181,33 @@ class Cluster:
         resources (dict of custom resources), object_store_memory (bytes).
         Returns the node (``.node_id`` in hex, ``.address``).
         """
-        unknown = set(node_args) - _NODE_ARGS - _HEAD_ARGS - _IGNORED_NODE_ARGS - {
-            "_system_config", "env_vars"}
+        unknown = set(node_args) - _NODE_ARGS - _HEAD_ARGS - _IGNORED_NODE_ARGS - {"env_vars"}
         if unknown:
             raise ValueError(f"Unsupported add_node arguments: {sorted(unknown)}; supported "
                              f"are {sorted(_NODE_ARGS)}")
-        if node_args.get("_system_config"):
-            raise ValueError("_system_config is not supported per node; set PHOTON_* "
-                             "environment variables before creating the Cluster")
+        if self._local is not None:
+            given = sorted(k for k in _HEAD_ARGS if node_args.get(k) is not None)
+            if given:
+                raise ValueError(f"{', '.join(given)}: arguments of the head node (the first "
+                                 "add_node), not of a later one")
+        # Ray's system config (Ray's names mapped to Photon's): the daemons
+        # started here get it through their environment; the head's stays set
+        # for the cluster's life, so later nodes and drivers of this process share it.
+        settings = system_config.translate(node_args.get("_system_config"),
+                                           "add_node(_system_config=...)")
         if node_args.get("env_vars"):
             raise ValueError("env_vars is not supported per node")
         num_cpus = node_args.get("num_cpus")
         num_gpus = node_args.get("num_gpus")
         resources = node_args.get("resources") or {}
         memory = node_args.get("object_store_memory")
+        node_memory = node_args.get("memory")
+        if node_memory is not None:
+            # Ray's `memory` resource of the node (bytes tasks may reserve).
+            if isinstance(node_memory, bool) or not isinstance(node_memory, (int, float)) or \
+                    node_memory < 0:
+                raise ValueError(f"memory must be a number of bytes >= 0, got {node_memory!r}")
+            resources = dict(resources, memory=float(node_memory))
         metrics_port = node_args.get("metrics_export_port") or 0
         if isinstance(metrics_port, bool) or not isinstance(metrics_port, int) or \
                 not 0 <= metrics_port <= 65535:
@@ -215,16 +243,32 @@ class Cluster:
             host, sep, port = str(redis_address).rpartition(":")
             if not isinstance(redis_address, str) or not sep or not host or not port.isdigit():
                 raise ValueError(f"redis_address must be 'HOST:PORT', got {redis_address!r}")
-        if self._local is None:
-            self._local = _photon.LocalCluster.start(
-                redis_address=redis_address or "",
-                redis_password=str(node_args.get("redis_password") or ""))
-        proc = self._local.add_node(
-            num_cpus=-1.0 if num_cpus is None else float(num_cpus),
-            num_gpus=float(num_gpus or 0),
-            resources={str(k): float(v) for k, v in resources.items()},
-            object_store_memory=int(memory or 0), labels=dict(labels),
-            metrics_export_port=metrics_port)
+        env = system_config.environment(settings)
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        head_starts = self._local is None
+        try:
+            if self._local is None:
+                self._local = _photon.LocalCluster.start(
+                    redis_address=redis_address or "",
+                    redis_password=str(node_args.get("redis_password") or ""))
+            proc = self._local.add_node(
+                num_cpus=-1.0 if num_cpus is None else float(num_cpus),
+                num_gpus=float(num_gpus or 0),
+                resources={str(k): float(v) for k, v in resources.items()},
+                object_store_memory=int(memory or 0), labels=dict(labels),
+                metrics_export_port=metrics_port)
+        finally:
+            if head_starts:
+                self._saved_env.update({k: v for k, v in saved.items()
+                                        if k not in self._saved_env})
+            else:
+                _restore(saved)
+        if head_starts and (node_args.get("include_dashboard") or
+                            node_args.get("dashboard_port") is not None):
+            self._dashboard = launcher.start(self._local.gcs_address, self._local.session_dir,
+                                             node_args.get("dashboard_host"),
+                                             node_args.get("dashboard_port"))
         is_head = self.head_node is None
         node = ClusterNode(proc, self._local.gcs_address, is_head, node_args,
                            local=self._local if is_head else None)
@@ -315,11 +359,21 @@ class Cluster:
                 photon.shutdown()
             finally:
                 self.connected = False
+        if self._dashboard is not None:
+            self._dashboard.stop()
+            self._dashboard = None
         if self._local is not None:
             self._local.shutdown()
             self._local = None
+        _restore(self._saved_env)
+        self._saved_env = {}
         self.head_node = None
         self.worker_nodes = set()
+
+    @property
+    def dashboard_url(self):
+        """host:port of the head's dashboard (None unless the head asked for one)."""
+        return None if self._dashboard is None else self._dashboard.url
 
     def __enter__(self):
         return self
