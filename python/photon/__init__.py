@@ -25,6 +25,7 @@ from photon._private.actor import ActorHandle  # noqa: E402
 from photon._private.actor import class_of_actor as _actor_class_of  # noqa: E402
 from photon._private.actor import method  # noqa: E402
 from photon._private.object_ref import ObjectRef  # noqa: E402
+from photon._private.generator import DynamicObjectRefGenerator  # noqa: E402
 from photon._private.generator import ObjectRefGenerator  # noqa: E402
 from photon._private.remote_function import RemoteFunction as _RemoteFunction  # noqa: E402
 from photon.runtime_context import get_runtime_context  # noqa: E402
@@ -409,5 +410,5 @@ __all__ = [
     "__version__", "init", "shutdown", "is_initialized", "remote", "method", "get", "put",
     "wait", "cancel", "kill", "get_actor", "get_runtime_context", "nodes",
     "cluster_resources", "available_resources", "timeline", "get_gpu_ids", "ObjectRef", "ObjectRefGenerator", "ActorHandle",
-    "exceptions", "util", "ActorID", "JobID", "NodeID", "ObjectID", "TaskID", "WorkerID",
+    "DynamicObjectRefGenerator", "exceptions", "util", "ActorID", "JobID", "NodeID", "ObjectID", "TaskID", "WorkerID",
 ]

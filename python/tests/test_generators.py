@@ -195,3 +195,83 @@ def test_non_generator_with_streaming_option_is_a_clear_error(ray_start_regular_
     g = not_gen.remote()
     with pytest.raises(TypeError, match="not a generator"):
         ray.get(next(g))
+
+
+# --- num_returns=N and num_returns="dynamic" on generators (Ray's semantics) ---
+
+@ray.remote(num_returns=3)
+def _three(n, fail_at=None):
+    for i in range(n):
+        if i == fail_at:
+            raise KeyError("boom")
+        yield i
+
+
+def test_generator_with_fixed_num_returns(ray_start_regular_shared):
+    assert ray.get(list(_three.remote(3))) == [0, 1, 2]
+    # Fewer values than refs: the refs left over raise Ray's error at get.
+    refs = _three.remote(2)
+    assert ray.get(refs[:2]) == [0, 1]
+    with pytest.raises(ray.exceptions.RayTaskError,
+                       match=r"Task returned 2 objects, but num_returns=3\."):
+        ray.get(refs[2])
+    # More: the first three, the rest dropped.
+    assert ray.get(list(_three.remote(5))) == [0, 1, 2]
+    # An error part-way: the refs not yet filled raise it.
+    refs = _three.remote(3, fail_at=1)
+    assert ray.get(refs[0]) == 0
+    for r in refs[1:]:
+        with pytest.raises(KeyError):
+            ray.get(r)
+
+
+def test_tuple_of_the_wrong_length_raises_rays_error_at_get(ray_start_regular_shared):
+    @ray.remote(num_returns=2)
+    def three_values():
+        return 1, 2, 3
+
+    a, b = three_values.remote()
+    with pytest.raises(ray.exceptions.RayTaskError,
+                       match=r"Task returned 3 objects, but num_returns=2\."):
+        ray.get(a)
+
+
+def test_num_returns_dynamic(ray_start_regular_shared):
+    with pytest.warns(DeprecationWarning):
+        @ray.remote(num_returns="dynamic")
+        def tens(n):
+            for i in range(n):
+                yield i * 10
+
+    ref = tens.remote(3)
+    assert isinstance(ref, ray.ObjectRef)
+    gen = ray.get(ref)
+    assert isinstance(gen, ray.DynamicObjectRefGenerator) and len(gen) == 3
+    assert [ray.get(r) for r in gen] == [0, 10, 20]
+    # Passed to another task, the refs resolve there too.
+
+    @ray.remote
+    def total(g):
+        return sum(ray.get(list(g)))
+
+    assert ray.get(total.remote(gen)) == 30
+    with pytest.warns(DeprecationWarning):
+        ref = tens.options(num_returns="dynamic").remote(0)
+    assert len(ray.get(ref)) == 0
+
+
+def test_num_returns_dynamic_error_and_bad_use(ray_start_regular_shared):
+    with pytest.warns(DeprecationWarning):
+        @ray.remote(num_returns="dynamic")
+        def one_then_fail():
+            yield 1
+            raise ValueError("part-way")
+
+    refs = list(ray.get(one_then_fail.remote()))
+    assert len(refs) == 2 and ray.get(refs[0]) == 1
+    with pytest.raises(ValueError, match="part-way"):
+        ray.get(refs[1])
+    with pytest.raises(ValueError, match="only for generator functions"):
+        @ray.remote(num_returns="dynamic")
+        def not_a_generator():
+            return 1

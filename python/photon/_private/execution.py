@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import ctypes
 import inspect
+import logging
 import os
 import threading
 import traceback
@@ -19,7 +20,11 @@ from photon._private import function_manager
 from photon._private import serialization
 from photon._private import state
 from photon._private import task_args
+from photon._private.generator import DynamicObjectRefGenerator
+from photon._private.object_ref import ObjectRef
 from photon._private.runtime_env import setup as runtime_env_setup
+
+logger = logging.getLogger(__name__)
 
 conn = state.connection
 running = state.running
@@ -27,9 +32,11 @@ running = state.running
 
 # --- results ------------------------------------------------------------------------
 
-def _serialize_returns(value, num_returns):
+def _serialize_returns(value, num_returns, task=None):
     """(metadata, data, nested_ref_ids) per return. The core holds the nested
     refs for the caller (it becomes their borrower before the reply goes)."""
+    if inspect.isgenerator(value) and task is not None:
+        return _static_generator_returns(task, value, num_returns)
     if num_returns == 1:
         vals = [value]
     elif num_returns == 0:
@@ -39,6 +46,52 @@ def _serialize_returns(value, num_returns):
         if len(vals) != num_returns:
             raise ValueError(f"Task returned {len(vals)} objects, but num_returns={num_returns}.")
     return [serialization.serialize_to_bytes(v) for v in vals]
+
+
+def _static_generator_returns(task, gen, num_returns):
+    """A generator task with num_returns=N, as Ray: the N refs get the first N
+    values yielded; if it yields fewer, the refs left over raise Ray's error
+    ("Task returned k objects, but num_returns=N."); if it raises, the refs
+    not yet filled raise its error; values beyond N are dropped (logged)."""
+    out = []
+    try:
+        for value in gen:
+            if len(out) == num_returns:
+                logger.error("Task %s returned more than num_returns=%d objects; the rest are "
+                             "dropped", task["name"], num_returns)
+                gen.close()
+                break
+            out.append(serialization.serialize_to_bytes(value))
+    except Exception as exc:  # noqa: BLE001 - the refs not yet filled hold it
+        error = bytes(_error_bytes(task, exc))
+        return out + [(_photon.ERROR_METADATA, error, [])] * (num_returns - len(out))
+    if len(out) < num_returns:
+        try:
+            raise ValueError(f"Task returned {len(out)} objects, but num_returns={num_returns}.")
+        except ValueError as exc:
+            error = bytes(_error_bytes(task, exc))
+        out += [(_photon.ERROR_METADATA, error, [])] * (num_returns - len(out))
+    return out
+
+
+def _dynamic_returns(task, gen):
+    """num_returns="dynamic": each value yielded is put here (this worker owns
+    it; the caller borrows it), and the task's one return is the
+    DynamicObjectRefGenerator of their refs. If the generator raises, one more
+    ref holds the error (as in Ray)."""
+    refs = []
+    try:
+        for value in gen:
+            meta, parts, nested = serialization.serialize(value)
+            oid = _photon.put_parts(meta, parts)
+            if nested:
+                _photon.add_contained_refs(oid, nested)
+            refs.append(ObjectRef(oid, _adopt=True))
+    except Exception as exc:  # noqa: BLE001 - the last ref holds it
+        oid = _photon.put(_photon.ERROR_METADATA, bytes(_error_bytes(task, exc)))
+        refs.append(ObjectRef(oid, _adopt=True))
+    result = DynamicObjectRefGenerator(refs)
+    return "ok", [serialization.serialize_to_bytes(result)], result
 
 
 def _stream_items(task, result, loop=None):
@@ -74,7 +127,7 @@ def _returns_of(task, result, loop=None):
         return _stream_items(task, result, loop)
     # The value itself goes back too: its refs must stay alive until the core
     # has taken its own hold on them.
-    return "ok", _serialize_returns(result, task["num_returns"]), result
+    return "ok", _serialize_returns(result, task["num_returns"], task), result
 
 
 def _error_bytes(task, exc):
@@ -219,6 +272,8 @@ def _run_task_function(task, fn, args, kwargs):
             # Not retryable: the error is the task's result.
             error = bytes(_error_bytes(task, exc))
             return "ok", [(_photon.ERROR_METADATA, error, [])] * task["num_returns"]
+        if fn.dynamic:
+            return _dynamic_returns(task, result)
         return _returns_of(task, result)
 
 

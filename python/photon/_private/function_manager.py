@@ -129,8 +129,10 @@ class TaskFunction:
     the duration of the call) and max_calls (the worker exits after that many
     calls of the function, as in Ray)."""
 
-    def __init__(self, function, retry_classes=None, env_vars=None, max_calls=0):
+    def __init__(self, function, retry_classes=None, env_vars=None, max_calls=0,
+                 dynamic=False):
         self.function = function
+        self.dynamic = dynamic  # num_returns="dynamic": returns a DynamicObjectRefGenerator
         self.retry_classes = None if retry_classes is None else tuple(retry_classes)
         self.env_vars = dict(env_vars or {})
         self.max_calls = max_calls or 0

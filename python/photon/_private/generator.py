@@ -100,3 +100,21 @@ class ObjectRefGenerator:
 
     def __repr__(self):
         return f"ObjectRefGenerator({self._task_id.hex()})"
+
+
+class DynamicObjectRefGenerator:
+    """The value of a num_returns="dynamic" task's ObjectRef (Ray's, deprecated
+    there too): the refs of the values the task yielded, in order."""
+
+    def __init__(self, refs):
+        self._refs = list(refs)
+
+    def __iter__(self):
+        return iter(self._refs)
+
+    def __len__(self):
+        return len(self._refs)
+
+    def __repr__(self):
+        return f"DynamicObjectRefGenerator({len(self._refs)} refs)"
+

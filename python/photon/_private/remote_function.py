@@ -1,6 +1,7 @@
 """@photon.remote on functions."""
 import functools
 import inspect
+import warnings
 
 from photon import _photon
 from photon._private import call_site
@@ -18,6 +19,7 @@ class RemoteFunction:
 
     def __init__(self, function, task_options):
         opts.validate(task_options, opts.TASK_OPTIONS, "a remote function")
+        _check_dynamic(function, task_options)
         self._function = function
         function_manager.remember_name(function)
         self._options = dict(task_options)
@@ -31,6 +33,7 @@ class RemoteFunction:
 
     def options(self, **task_options):
         opts.validate(task_options, opts.TASK_OPTIONS, "a remote function")
+        _check_dynamic(self._function, task_options)
         parent = self
 
         class _Bound:
@@ -50,13 +53,14 @@ class RemoteFunction:
         retry_classes = tuple(retry) if isinstance(retry, (list, tuple)) else None
         env_vars = opts.env_vars_of(task_options)
         max_calls = task_options.get("max_calls") or 0
-        if retry_classes is None and not env_vars and not max_calls:
+        dynamic = task_options.get("num_returns") == "dynamic"
+        if retry_classes is None and not env_vars and not max_calls and not dynamic:
             return function_manager.export_cached(self._keys, None, lambda: self._function)
-        cache_key = (retry_classes, tuple(sorted(env_vars.items())), max_calls)
+        cache_key = (retry_classes, tuple(sorted(env_vars.items())), max_calls, dynamic)
         return function_manager.export_cached(
             self._keys, cache_key,
             lambda: function_manager.TaskFunction(self._function, retry_classes, env_vars,
-                                                  max_calls))
+                                                  max_calls, dynamic))
 
     def _remote(self, args, kwargs, task_options):
         signature.check(self._signature, args, kwargs, f"'{self._function.__qualname__}'")
@@ -66,9 +70,9 @@ class RemoteFunction:
             # Ray's default for a generator function is "streaming".
             num_returns = "streaming" if inspect.isgeneratorfunction(self._function) else 1
         if num_returns == "dynamic":
-            raise NotImplementedError(
-                f"'{self._function.__qualname__}': num_returns='dynamic' (deprecated in Ray) is "
-                "not supported; use num_returns='streaming' (the default for generators)")
+            # One return: the DynamicObjectRefGenerator of the yielded values
+            # (the worker puts each one; the caller borrows them).
+            num_returns = 1
         streaming = num_returns == "streaming"
         if streaming:
             num_returns = 1  # the completion; items are reported as they come
@@ -94,3 +98,15 @@ class RemoteFunction:
 
     def bind(self, *args, **kwargs):
         raise NotImplementedError("DAG building (.bind) is not supported")
+
+
+def _check_dynamic(function, task_options):
+    if task_options.get("num_returns") != "dynamic":
+        return
+    if not inspect.isgeneratorfunction(function):
+        raise ValueError("num_returns='dynamic' is only for generator functions (functions "
+                         f"that yield); '{function.__qualname__}' is not one.")
+    warnings.warn("num_returns='dynamic' is deprecated (as in Ray): use "
+                  "num_returns='streaming', the default for generator functions",
+                  DeprecationWarning, stacklevel=3)
+
