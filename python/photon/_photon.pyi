@@ -42,7 +42,8 @@ def disconnect() -> None:
 
 def is_connected() -> bool: ...
 
-def run_worker(executor: Callable, interrupter: Callable[[bytes], None]) -> int:
+def run_worker(executor: Callable, interrupter: Callable[[bytes], None],
+               before_exit: Optional[Callable[[], None]]) -> int:
     """In a process the raylet started: serves tasks until told to exit, then
     returns the exit code. For each task, calls (with the GIL held)
       executor(task: dict, args: list[tuple[bytes metadata, Buffer data]])

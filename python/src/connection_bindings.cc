@@ -159,7 +159,7 @@ void BindConnection(nb::module_& m) {
 
   m.def("is_connected", [] { return Connected(); });
 
-  m.def("run_worker", [](nb::object executor, nb::object interrupter) {
+  m.def("run_worker", [](nb::object executor, nb::object interrupter, nb::object before_exit) {
     auto sys = SystemConfig::FromProcessEnvironment();
     if (!sys.ok()) throw nb::value_error(std::string(sys.status().message()).c_str());
     auto* exec = new nb::object(executor);          // lives as long as the process
@@ -186,8 +186,17 @@ void BindConnection(nb::module_& m) {
     c->worker = std::move(*worker);
     std::shared_ptr<core::CoreWorker> w = c->worker;
     SetConnection(std::move(c));
+    auto* hooks = new nb::object(before_exit);  // lives as long as the process
     nb::gil_scoped_release release;
-    return w->RunTaskLoop();
+    return w->RunTaskLoop([hooks] {
+      if (hooks->is_none()) return;
+      nb::gil_scoped_acquire gil;
+      try {
+        (*hooks)();
+      } catch (const std::exception& e) {
+        PHOTON_LOG_WARN("the worker's shutdown hooks failed: {}", e.what());
+      }
+    });
   });
 
   m.def("exit_actor", [] { Check(CurrentWorker()->ExitActor()); });

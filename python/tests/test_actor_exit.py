@@ -1,5 +1,6 @@
 """Actor exit as Ray does it: exit_actor() from a sync method, an async
-method and the constructor, and __ray_terminate__: the actor's
+method and the constructor, __ray_terminate__, and an actor whose handles
+all went out of scope: the actor's
 __ray_shutdown__ and its process's atexit handlers run, and its calls raise
 ActorDiedError; photon.kill is forced and runs neither."""
 import os
@@ -96,6 +97,14 @@ def test_ray_terminate_is_graceful(ray_start_regular_shared, tmp_path):
     assert _hooks_ran(path)
     with pytest.raises(ActorDiedError):
         ray.get(a.ping.remote(), timeout=30)
+
+
+def test_out_of_scope_actor_ends_gracefully(ray_start_regular_shared, tmp_path):
+    path = str(tmp_path / "scope")
+    a = Hooked.remote(path)
+    assert ray.get(a.ping.remote()) == "pong"
+    del a
+    assert _hooks_ran(path)
 
 
 def test_kill_is_forced_and_runs_no_hooks(ray_start_regular_shared, tmp_path):

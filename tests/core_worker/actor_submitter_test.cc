@@ -145,11 +145,31 @@ TEST_F(ActorSubmitterTest, ActorIsDestroyedOnceHandlesAreGoneAndCallsFinished) {
   CreateAlive(w);
   Call();
   submitter_.OnHandlesGone(actor_);
-  EXPECT_TRUE(gcs_.Kills().empty()) << "a call is still in flight";
+  EXPECT_TRUE(Worker(w)->exits.size() == 0) << "a call is still in flight";
   auto push = Worker(w)->pushes.Take();
   push.done(absl::OkStatus(), ReplyWith(push.request.task(), "last"));
+  // A live actor is asked to end gracefully (it then tells the GCS itself).
+  ASSERT_EQ(Worker(w)->exits.size(), 1u);
+  Worker(w)->exits.Reply(absl::OkStatus());
+  EXPECT_TRUE(gcs_.Kills().empty());
+}
+
+TEST_F(ActorSubmitterTest, OutOfScopeActorThatCannotBeAskedIsKilledByTheGcs) {
+  rpc::Address w = NewWorker(local_node_);
+  CreateAlive(w);
+  submitter_.OnHandlesGone(actor_);
+  ASSERT_EQ(Worker(w)->exits.size(), 1u);
+  Worker(w)->exits.Reply(absl::UnavailableError("connection refused"));
   ASSERT_EQ(gcs_.Kills().size(), 1u);
   EXPECT_EQ(gcs_.Kills()[0], actor_);
+}
+
+TEST_F(ActorSubmitterTest, OutOfScopeActorNotYetAliveIsKilledByTheGcs) {
+  auto d = State(rpc::ActorTableData::PENDING_CREATION, nullptr);
+  gcs_.SetActor(d);
+  submitter_.AddOwnedActor(actor_, d, TaskID::ForActorCreationTask(actor_));
+  submitter_.OnHandlesGone(actor_);
+  ASSERT_EQ(gcs_.Kills().size(), 1u);
 }
 
 TEST_F(ActorSubmitterTest, DetachedActorIsNotDestroyedByHandleCounting) {

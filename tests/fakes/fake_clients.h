@@ -182,12 +182,16 @@ class FakeCoreWorkerClient : public rpc::CoreWorkerClient {
                            rpc::ReplyCallback<rpc::ReportGeneratorItemReply> d) override {
     items.Add(r, std::move(d));
   }
+  void Exit(const rpc::ExitRequest& r, rpc::ReplyCallback<rpc::ExitReply> d) override {
+    exits.Add(r, std::move(d));
+  }
 
   CallLog<rpc::PushTaskRequest, rpc::PushTaskReply> pushes;
   CallLog<rpc::GetObjectStatusRequest, rpc::GetObjectStatusReply> statuses;
   CallLog<rpc::CancelTaskRequest, rpc::CancelTaskReply> cancels;
   CallLog<rpc::ObjectBorrowRequest, rpc::ObjectBorrowReply> borrows;
   CallLog<rpc::ReportGeneratorItemRequest, rpc::ReportGeneratorItemReply> items;
+  CallLog<rpc::ExitRequest, rpc::ExitReply> exits;
 
  private:
   rpc::Address address_;

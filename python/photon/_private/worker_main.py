@@ -8,14 +8,18 @@ from photon._private import execution
 from photon._private import state
 
 
-def main():
-    state.connection.mode = "worker"
-    code = _photon.run_worker(execution.execute_task, execution.interrupt_task)
+def _before_exit():
+    """A graceful end (exit_actor, __ray_terminate__, or asked to by its owner
+    when the actor went out of scope): the actor's hooks run, once, before it
+    tells the GCS it is gone."""
     hosted = state.connection.actor
     if hosted is not None:
-        # A graceful end the actor did not ask for itself (asked by its
-        # raylet or the GCS): its hooks still run, once.
         actor_host.run_shutdown_hooks(hosted.instance, hosted.loop)
+
+
+def main():
+    state.connection.mode = "worker"
+    code = _photon.run_worker(execution.execute_task, execution.interrupt_task, _before_exit)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -771,10 +771,11 @@ void CoreWorker::OnActorExitRequested() {
   }
 }
 
-int CoreWorker::RunTaskLoop() {
+int CoreWorker::RunTaskLoop(const std::function<void()>& before_exit) {
   if (receiver_ == nullptr) return 1;
   int code = receiver_->Run();
   if (receiver_->exit_requested()) {
+    if (before_exit) before_exit();
     // A graceful exit: let the replies already sent reach their callers,
     // then (an actor) have the GCS mark the actor dead (no restart).
     server_->Shutdown(config_.shutdown_rpc_timeout_ms());

@@ -240,7 +240,9 @@ class CoreWorker {
   ActorID current_actor_id() const;
 
   // For a worker: serves tasks until told to exit; returns the exit code.
-  int RunTaskLoop();
+  // On a graceful exit (ExitActor, or the Exit RPC) `before_exit` runs (the
+  // front end's shutdown hooks) before an actor tells the GCS it is gone.
+  int RunTaskLoop(const std::function<void()>& before_exit = {});
 
   // --- identity ---
   const JobID& job_id() const { return options_.job_id; }

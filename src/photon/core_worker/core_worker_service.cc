@@ -151,7 +151,11 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::CancelTask(grpc::CallbackServer
 grpc::ServerUnaryReactor* CoreWorkerServiceImpl::Exit(grpc::CallbackServerContext* ctx,
                                                       const rpc::ExitRequest*, rpc::ExitReply*) {
   Handlers h;
-  if (Ready(&h) && h.receiver != nullptr) h.receiver->Exit(0);
+  if (Ready(&h) && h.receiver != nullptr) {
+    // As the actor's own ExitActor: no restart, after its shutdown hooks.
+    h.receiver->ExitAfterCurrentTask();
+    h.receiver->Exit(0);
+  }
   return rpc::FinishNow(ctx);
 }
 

@@ -35,6 +35,9 @@ class GrpcCoreWorkerClient : public CoreWorkerClient,
     Call(&Stub::async::UpdateObjectBorrowers, "UpdateObjectBorrowers", req, timeout_ms_,
          std::move(done));
   }
+  void Exit(const ExitRequest& req, ReplyCallback<ExitReply> done) override {
+    Call(&Stub::async::Exit, "Exit", req, timeout_ms_, std::move(done));
+  }
   // No deadline: the caller takes the item when it has room.
   void ReportGeneratorItem(const ReportGeneratorItemRequest& req,
                            ReplyCallback<ReportGeneratorItemReply> done) override {

@@ -34,6 +34,9 @@ class CoreWorkerClient {
                                      ReplyCallback<ObjectBorrowReply> done) = 0;
   virtual void ReportGeneratorItem(const ReportGeneratorItemRequest& req,
                                    ReplyCallback<ReportGeneratorItemReply> done) = 0;
+  // Asks the worker to end gracefully (an actor: its shutdown hooks run, then
+  // it tells the GCS it is gone, not to be restarted).
+  virtual void Exit(const ExitRequest& req, ReplyCallback<ExitReply> done) = 0;
 };
 
 // Clients by worker (its address and WorkerID). Thread-safe.

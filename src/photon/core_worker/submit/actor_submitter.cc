@@ -340,15 +340,30 @@ void ActorSubmitter::MaybeDestroy(const ActorID& id, Actor& a, std::vector<Actio
   if (!a.owned || !a.handles_gone || a.destroy_requested || !a.calls.empty()) return;
   if (a.data.detached() || a.data.state() == rpc::ActorTableData::DEAD) return;
   a.destroy_requested = true;
-  actions->push_back([this, id] {
-    d_.gcs->KillActorAsync(id, /*no_restart=*/true, "all references to the actor were removed",
-                           [id](const absl::Status& s) {
-                             if (!s.ok()) {
-                               PHOTON_LOG_WARN("cannot destroy actor {} (out of scope): {}",
-                                               id.Hex(), std::string(s.message()));
-                             }
-                           });
-  });
+  if (a.data.state() == rpc::ActorTableData::ALIVE && !a.data.address().worker_id().empty()) {
+    // As Ray: a live actor that went out of scope ends gracefully (its
+    // __ray_shutdown__ and atexit handlers run, and it tells the GCS it is
+    // gone). If it cannot be asked, the GCS ends it.
+    std::shared_ptr<rpc::CoreWorkerClient> to = ClientFor(a);
+    actions->push_back([this, id, to, g = d_.guard] {
+      to->Exit(rpc::ExitRequest(), [this, id, g](const absl::Status& st, rpc::ExitReply&&) {
+        auto token = g->Enter();
+        if (token && !st.ok()) Kill(id);
+      });
+    });
+    return;
+  }
+  actions->push_back([this, id] { Kill(id); });
+}
+
+void ActorSubmitter::Kill(const ActorID& id) {
+  d_.gcs->KillActorAsync(id, /*no_restart=*/true, "all references to the actor were removed",
+                         [id](const absl::Status& s) {
+                           if (!s.ok()) {
+                             PHOTON_LOG_WARN("cannot destroy actor {} (out of scope): {}", id.Hex(),
+                                             std::string(s.message()));
+                           }
+                         });
 }
 
 absl::Status ActorSubmitter::Cancel(const TaskID& task) {

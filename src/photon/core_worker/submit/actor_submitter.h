@@ -119,6 +119,8 @@ class ActorSubmitter {
   void SendReady(const ActorID& id, Actor& a, std::vector<Action>* actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The client to the actor's current incarnation (kept while it lasts).
+  // Has the GCS end an out-of-scope actor (no restart).
+  void Kill(const ActorID& id) ABSL_LOCKS_EXCLUDED(mu_);
   std::shared_ptr<rpc::CoreWorkerClient> ClientFor(Actor& a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Send(const ActorID& id, uint64_t seq, std::shared_ptr<rpc::CoreWorkerClient> to,
             rpc::PushTaskRequest req);
