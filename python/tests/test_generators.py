@@ -275,3 +275,25 @@ def test_num_returns_dynamic_error_and_bad_use(ray_start_regular_shared):
         @ray.remote(num_returns="dynamic")
         def not_a_generator():
             return 1
+
+
+def test_num_returns_dynamic_on_actor_methods(ray_start_regular_shared):
+    @ray.remote
+    class Producer:
+        def values(self, n):
+            for i in range(n):
+                yield i + 100
+
+        def plain(self):
+            return 1
+
+    p = Producer.remote()
+    with pytest.warns(DeprecationWarning):
+        ref = p.values.options(num_returns="dynamic").remote(3)
+    gen = ray.get(ref)
+    assert isinstance(gen, ray.DynamicObjectRefGenerator)
+    assert [ray.get(r) for r in gen] == [100, 101, 102]
+    with pytest.raises(ValueError, match="only for generator methods"):
+        p.plain.options(num_returns="dynamic").remote()
+    # The actor carries on with normal calls.
+    assert ray.get(p.plain.remote()) == 1

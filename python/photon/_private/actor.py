@@ -1,6 +1,7 @@
 """@photon.remote on classes: actors, their handles and methods (the
 caller's side; actor_host.py is the side that runs them)."""
 import inspect
+import warnings
 
 from photon import _photon
 from photon import exceptions
@@ -19,6 +20,8 @@ from photon._private.object_ref import ObjectRef
 # A call's concurrency group given with .options(concurrency_group=...) travels
 # in the method name, after this separator.
 GROUP_SEPARATOR = "\x1f"
+# Ends the method name of a num_returns="dynamic" call (before any group).
+DYNAMIC_MARK = "\x1e"
 
 
 def method(*args, **kwargs):
@@ -225,12 +228,21 @@ class ActorHandle:
             is_gen = attr is not None and (inspect.isgeneratorfunction(attr)
                                            or inspect.isasyncgenfunction(attr))
             num_returns = "streaming" if is_gen else 1
-        if num_returns == "dynamic":
-            raise NotImplementedError("num_returns='dynamic' (deprecated in Ray) is not "
-                                      "supported; use num_returns='streaming'")
+        dynamic = num_returns == "dynamic"
+        if dynamic:
+            attr = getattr(self._cls, name, None) if self._cls is not None else None
+            if attr is not None and not inspect.isgeneratorfunction(attr):
+                raise ValueError("num_returns='dynamic' is only for generator methods (that "
+                                 f"yield); '{self._cls.__name__}.{name}' is not one.")
+            warnings.warn("num_returns='dynamic' is deprecated (as in Ray): use "
+                          "num_returns='streaming', the default for generator methods",
+                          DeprecationWarning, stacklevel=3)
+            num_returns = 1  # the DynamicObjectRefGenerator
         streaming = num_returns == "streaming"
         group = method_options.get("concurrency_group")
-        function = name if not group else f"{name}{GROUP_SEPARATOR}{group}"
+        function = name + (DYNAMIC_MARK if dynamic else "")
+        if group:
+            function = f"{function}{GROUP_SEPARATOR}{group}"
         ids = _photon.submit_actor_task(self._actor_id, function,
                                         task_args.pack_args(args, kwargs),
                                         1 if streaming else num_returns,

@@ -10,7 +10,7 @@ import threading
 from photon import _photon
 from photon import exceptions
 from photon._private import state
-from photon._private.actor import GROUP_SEPARATOR, is_async_class
+from photon._private.actor import DYNAMIC_MARK, GROUP_SEPARATOR, is_async_class
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +119,7 @@ def call_method(hosted, name, args, kwargs, task=None):
     if name == "__ray_ready__":
         return True
     name, _, group = name.partition(GROUP_SEPARATOR)
+    name = name.removesuffix(DYNAMIC_MARK)
     fn = getattr(hosted.instance, name)
     limit = hosted.limit_of(fn, group or None)
     if hosted.loop is None:

@@ -304,8 +304,12 @@ def _execute_task(task, raw_args):
         # An actor method.
         if conn.actor is not None:
             _name_running(type(conn.actor.instance),
-                          task["function"].partition(actor_host.GROUP_SEPARATOR)[0])
+                          task["function"].partition(actor_host.GROUP_SEPARATOR)[0]
+                          .removesuffix(actor_host.DYNAMIC_MARK))
         result = actor_host.call_method(conn.actor, task["function"], args, kwargs, task)
+        if task["function"].partition(actor_host.GROUP_SEPARATOR)[0].endswith(
+                actor_host.DYNAMIC_MARK):
+            return _dynamic_returns(task, result)
         return _returns_of(task, result, conn.actor.loop if conn.actor else None)
     except (exceptions.AsyncioActorExit, actor_host.ActorExit):
         # exit_actor(): the call fails as the actor's later calls will.

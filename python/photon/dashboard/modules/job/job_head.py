@@ -86,16 +86,26 @@ class JobHead:
     async def _find(self, job_id):
         return await run_in_threadpool(self.manager.find, job_id)
 
-    async def get_or_delete(self, request):
-        job_id = request.path_params["job_id"]
+    async def _submission(self, job_id, what):
+        """(its record, None) for a submitted job; (None, the error response)
+        for an unknown job or a plain driver."""
         info = await self._find(job_id)
         if info is None:
-            return _text(404, f"Job {job_id} does not exist")
-        if request.method == "GET":
-            return JSONResponse(info)
+            return None, _text(404, f"Job {job_id} does not exist")
         if info.get("type") != "SUBMISSION":
-            return _text(400, f"Job {job_id} is a driver, not a submitted job: only submitted "
-                              "jobs can be deleted")
+            return None, _text(400, f"Job {job_id} is a driver, not a submitted job: {what}")
+        return info, None
+
+    async def get_or_delete(self, request):
+        job_id = request.path_params["job_id"]
+        if request.method == "GET":
+            info = await self._find(job_id)
+            if info is None:
+                return _text(404, f"Job {job_id} does not exist")
+            return JSONResponse(info)
+        info, error = await self._submission(job_id, "only submitted jobs can be deleted")
+        if error is not None:
+            return error
         try:
             deleted = await run_in_threadpool(self.manager.delete, info["submission_id"])
         except RuntimeError as e:
@@ -103,13 +113,10 @@ class JobHead:
         return JSONResponse({"deleted": deleted})
 
     async def stop(self, request):
-        job_id = request.path_params["job_id"]
-        info = await self._find(job_id)
-        if info is None:
-            return _text(404, f"Job {job_id} does not exist")
-        if info.get("type") != "SUBMISSION":
-            return _text(400, f"Job {job_id} is a driver, not a submitted job: stop it where "
-                              "it runs")
+        info, error = await self._submission(request.path_params["job_id"],
+                                             "stop it where it runs")
+        if error is not None:
+            return error
         try:
             stopped = await run_in_threadpool(self.manager.stop, info["submission_id"])
         except Exception as e:  # noqa: BLE001
