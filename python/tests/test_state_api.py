@@ -319,3 +319,29 @@ def test_workers_that_ended_are_listed_dead_with_how(ray_start_regular):
     assert w.end_time_ms >= w.start_time_ms
     alive = list_workers(filters=[("is_alive", "=", "True")])
     assert pid not in [x.pid for x in alive] and os.getpid() in [x.pid for x in alive]
+
+
+def test_actors_show_what_their_creation_asked_for(ray_start):
+    from photon.util.placement_group import placement_group
+    from photon.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    @ray.remote(num_cpus=0.5)
+    class Asker:
+        def ping(self):
+            return 1
+
+    plain = Asker.options(name="plain_asker").remote()
+    ray.get(plain.ping.remote())
+    pg = placement_group([{"CPU": 1}])
+    ray.get(pg.ready())
+    grouped = Asker.options(name="grouped_asker",
+                            scheduling_strategy=PlacementGroupSchedulingStrategy(pg)).remote()
+    ray.get(grouped.ping.remote())
+    rows = {a.name: a for a in list_actors(detail=True)}
+    assert rows["plain_asker"].required_resources == {"CPU": 0.5}
+    assert rows["plain_asker"].placement_group_id is None
+    # In a group: the resources it asked for, not the bundle's names.
+    assert rows["grouped_asker"].required_resources == {"CPU": 0.5}
+    assert rows["grouped_asker"].placement_group_id == pg.id.hex()
+    tasks = list_tasks(filters=[("name", "=", "Asker.__init__")], detail=True)
+    assert all(t.required_resources == {"CPU": 0.5} for t in tasks)

@@ -59,6 +59,25 @@ json Map(const google::protobuf::Map<std::string, double>& m) {
   return out;
 }
 
+// What a task or actor asked for, as Ray shows it: in a placement group its
+// bundle resources (CPU_group_<pg>, CPU_group_<i>_<pg>) under the resource
+// they reserve (CPU).
+json Requested(const google::protobuf::Map<std::string, double>& m) {
+  json out = Map(m);
+  const std::map<std::string, double> sorted(m.begin(), m.end());
+  for (bool indexed : {false, true}) {
+    for (const auto& [k, v] : sorted) {
+      const size_t at = k.find("_group_");
+      if (at == std::string::npos) continue;
+      const bool has_index = k.find('_', at + 7) != std::string::npos;
+      const std::string base = k.substr(0, at);
+      if (base == "bundle") continue;  // the group's own marker, not asked for
+      if (has_index == indexed && !out.contains(base)) out[base] = v;
+    }
+  }
+  return out;
+}
+
 const std::map<std::string, std::vector<Column>>& Schemas() {
   static const auto* schemas = new std::map<std::string, std::vector<Column>>{
       {"tasks",
@@ -240,7 +259,7 @@ json TaskRow(const rpc::TaskEvents& e) {
       {"pending_reason",
        pending && !e.pending_reason().empty() ? json(e.pending_reason()) : json(nullptr)},
       {"language", rpc::Language_Name(info.language())},
-      {"required_resources", Map(info.required_resources())},
+      {"required_resources", Requested(info.required_resources())},
       {"runtime_env_info", nullptr},
       {"placement_group_id", pg},
       {"events", events},
@@ -340,7 +359,26 @@ absl::StatusOr<json> StateApi::Rows(const std::string& resource, ListResult* not
     notes->total = reply.num_total();
   } else if (resource == "actors") {
     PHOTON_ASSIGN_OR_RETURN(auto actors, gcs_->ListActors());
+    // What each actor's creation task asked for (the task table has it: its
+    // resources, placement group and call site).
+    rpc::GetTaskEventsRequest creations;
     for (const auto& a : actors) {
+      auto id = ActorID::FromBinary(a.actor_id());
+      if (id.ok()) creations.add_task_ids(TaskID::ForActorCreationTask(*id).Binary());
+    }
+    absl::flat_hash_map<std::string, rpc::TaskInfoEntry> created_as;
+    if (creations.task_ids_size() > 0) {
+      creations.set_limit(creations.task_ids_size() * 4);  // every attempt of each
+      auto got = TaskEvents(creations, notes);
+      if (got.ok()) {
+        for (const auto& e : got->events()) {
+          if (!e.info().actor_id().empty()) created_as[e.info().actor_id()] = e.info();
+        }
+      }
+    }
+    for (const auto& a : actors) {
+      auto created = created_as.find(a.actor_id());
+      const rpc::TaskInfoEntry* c = created == created_as.end() ? nullptr : &created->second;
       json death = nullptr;
       if (a.state() == rpc::ActorTableData::DEAD && a.has_death_cause()) {
         death = json{{"error_type", rpc::ErrorType_Name(a.death_cause().type())},
@@ -356,14 +394,18 @@ absl::StatusOr<json> StateApi::Rows(const std::string& resource, ListResult* not
                       {"pid", a.pid() == 0 ? json(nullptr) : json(a.pid())},
                       {"ray_namespace", a.ray_namespace()},
                       {"serialized_runtime_env", nullptr},
-                      {"required_resources", nullptr},
+                      {"required_resources",
+                       c != nullptr ? Requested(c->required_resources()) : json(nullptr)},
                       {"death_cause", death},
                       {"is_detached", a.detached()},
-                      {"placement_group_id", nullptr},
+                      {"placement_group_id", c != nullptr && !c->placement_group_id().empty()
+                                                 ? Hex(c->placement_group_id())
+                                                 : json(nullptr)},
                       {"repr_name", ""},
                       {"num_restarts", a.num_restarts()},
                       {"num_restarts_due_to_lineage_reconstruction", 0},
-                      {"call_site", nullptr},
+                      {"call_site", c != nullptr && !c->call_site().empty() ? json(c->call_site())
+                                                                            : json(nullptr)},
                       {"label_selector", nullptr}});
     }
   } else if (resource == "nodes" || resource == "workers") {
