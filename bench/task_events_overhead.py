@@ -23,27 +23,43 @@ ray.init(num_cpus=2)
 def small_value():
     return b"ok"
 
-def cpu_of_cluster():
+def kind_of(p):
+    if p.pid == os.getpid():
+        return "driver"
+    cmd = " ".join(p.cmdline())
+    for k in ("photon-gcs", "photon-raylet"):
+        if k in cmd:
+            return k.split("-")[1]
+    return "workers"
+
+def cpu_of_cluster(by_kind=None):
     me = psutil.Process()
     total = 0.0
     for p in [me] + me.children(recursive=True):
         try:
             t = p.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
+            cpu = t.user + t.system + t.children_user + t.children_system
+            total += cpu
+            if by_kind is not None:
+                k = kind_of(p)
+                by_kind[k] = by_kind.get(k, 0.0) + cpu
         except psutil.NoSuchProcess:
             pass
     return total
 
 ray.get([small_value.remote() for _ in range(2000)])  # warm-up: workers started
 n = int(sys.argv[1])
-cpu0, t0 = cpu_of_cluster(), time.perf_counter()
+kinds0 = {}
+cpu0, t0 = cpu_of_cluster(kinds0), time.perf_counter()
 done = 0
 while done < n:
     ray.get([small_value.remote() for _ in range(1000)])
     done += 1000
 wall = time.perf_counter() - t0
-cpu = cpu_of_cluster() - cpu0
-print(json.dumps({"tasks_per_s": n / wall, "cpu_us_per_task": cpu / n * 1e6}))
+kinds1 = {}
+cpu = cpu_of_cluster(kinds1) - cpu0
+by_kind = {k: round((v - kinds0.get(k, 0.0)) / n * 1e6, 1) for k, v in kinds1.items()}
+print(json.dumps({"tasks_per_s": n / wall, "cpu_us_per_task": cpu / n * 1e6, "by_kind": by_kind}))
 ray.shutdown()
 """
 
@@ -68,7 +84,7 @@ def main():
             r = one(events, a.tasks)
             runs[events].append(r)
             print(f"events={'on ' if events else 'off'} {r['tasks_per_s']:8.1f} tasks/s "
-                  f"{r['cpu_us_per_task']:7.1f} us CPU/task", flush=True)
+                  f"{r['cpu_us_per_task']:7.1f} us CPU/task  {r['by_kind']}", flush=True)
     summary = {}
     for events, rs in runs.items():
         tps = [r["tasks_per_s"] for r in rs]
@@ -76,6 +92,9 @@ def main():
         summary["on" if events else "off"] = {
             "tasks_per_s_median": statistics.median(tps),
             "cpu_us_per_task_median": statistics.median(cpu)}
+        summary["on" if events else "off"]["by_kind_median"] = {
+            k: statistics.median(r["by_kind"].get(k, 0.0) for r in rs)
+            for k in sorted({k for r in rs for k in r["by_kind"]})}
     on, off = summary["on"], summary["off"]
     print(json.dumps(summary, indent=1))
     print(f"throughput on/off {on['tasks_per_s_median'] / off['tasks_per_s_median']:.3f}; "

@@ -3,7 +3,9 @@ worker; excludes and .gitignore honoured; size limit), py_modules, pip (a
 venv per distinct list, made once, with a clear error when the install
 fails), per task and actor and from photon.init(); workers with different
 runtime envs never share a process."""
+import json
 import os
+import time
 import zipfile
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 import photon
 from photon.exceptions import RuntimeEnvSetupError
 from photon.runtime_env import RuntimeEnv, RuntimeEnvConfig
+from photon.util import state
 
 pytestmark = pytest.mark.timeout(120, method="thread")
 
@@ -213,3 +216,55 @@ def test_init_runtime_env_applies_to_every_task(tmp_path, shutdown_only):
     assert photon.get(nested.remote()) == "epsilon"
     wd = photon.get_runtime_context().runtime_env["working_dir"]
     assert wd.startswith("gcs://_photon_pkg_")
+
+
+@photon.remote
+def env_reader():
+    return os.environ.get("STATE_TEST_ENV")
+
+
+@photon.remote
+class EnvActor:
+    def ping(self):
+        return os.environ.get("STATE_TEST_ENV")
+
+
+def test_state_api_shows_runtime_envs_and_profiling(cluster, tmp_path):
+    proj = make_project(tmp_path / "state_proj", "s")
+    env = {"working_dir": str(proj), "env_vars": {"STATE_TEST_ENV": "state-env"}}
+    assert photon.get(env_reader.options(runtime_env=env, name="env_reader_task").remote()) == "state-env"
+    actor = EnvActor.options(runtime_env=env, name="env_state_actor").remote()
+    assert photon.get(actor.ping.remote()) == "state-env"
+    tasks = []
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        tasks = state.list_tasks(filters=[("name", "=", "env_reader_task")], detail=True)
+        if tasks and tasks[0].state == "FINISHED" and tasks[0].profiling_data:
+            break
+        time.sleep(0.2)
+    row = tasks[0]
+    shown = json.loads(row.runtime_env_info["serialized_runtime_env"])
+    assert shown["working_dir"].startswith("gcs://")  # as Ray shows it: the uploaded package
+    assert "runtime_env_config" in row.runtime_env_info
+    span = row.profiling_data["events"][0]
+    assert span["event_name"] == "task:execute"
+    assert row.profiling_data["component_type"] == "worker"
+    assert row.profiling_data["component_id"] == row.worker_id
+    assert span["start_time"] <= span["end_time"]
+    actors = state.list_actors(filters=[("name", "=", "env_state_actor")], detail=True)
+    assert json.loads(actors[0].serialized_runtime_env)["working_dir"] == shown["working_dir"]
+    # A task with no runtime_env shows Ray's empty one.
+    photon.get(probe_plain.options(name="plain_state_task").remote())
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        plain = state.list_tasks(filters=[("name", "=", "plain_state_task")], detail=True)
+        if plain:
+            break
+        time.sleep(0.2)
+    assert plain[0].runtime_env_info["serialized_runtime_env"] == "{}"
+    photon.kill(actor)
+
+
+@photon.remote
+def probe_plain():
+    return 1

@@ -222,6 +222,35 @@ const char* IdColumn(const std::string& resource) {
 
 int64_t MsOf(int64_t ns) { return ns / 1000000; }
 
+std::string RuntimeEnvText(const rpc::TaskInfoEntry& info) {
+  return info.runtime_env().empty() ? "{}" : info.runtime_env();
+}
+
+// Ray's runtime_env_info: the serialized runtime_env and its config.
+json RuntimeEnvInfo(const rpc::TaskInfoEntry& info) {
+  return json{{"serialized_runtime_env", RuntimeEnvText(info)},
+              {"runtime_env_config", {{"setup_timeout_seconds", 600}, {"eager_install", true}}}};
+}
+
+// Ray's profiling_data: the spans of the execution, on the worker that ran it
+// (nanoseconds since the epoch).
+json ProfilingData(const rpc::TaskEvents& e, const std::vector<rpc::TaskStateTransition>& ts) {
+  int64_t run = 0, end = 0;
+  for (const auto& t : ts) {
+    if (t.state() == rpc::RUNNING && run == 0) run = t.time_ns();
+    if ((t.state() == rpc::FINISHED || t.state() == rpc::FAILED) && end == 0) end = t.time_ns();
+  }
+  if (run == 0 || e.worker_id().empty()) return nullptr;
+  json span = {
+      {"event_name", "task:execute"},
+      {"start_time", run},
+      {"end_time", end == 0 ? json(nullptr) : json(end)},
+      {"extra_data", json{{"name", e.info().name()}, {"task_id", Hex(e.task_id())}}.dump()}};
+  return json{{"component_type", "worker"},
+              {"component_id", Hex(e.worker_id())},
+              {"events", json::array({span})}};
+}
+
 json TaskRow(const rpc::TaskEvents& e) {
   const rpc::TaskInfoEntry& info = e.info();
   json events = json::array();
@@ -260,10 +289,10 @@ json TaskRow(const rpc::TaskEvents& e) {
        pending && !e.pending_reason().empty() ? json(e.pending_reason()) : json(nullptr)},
       {"language", rpc::Language_Name(info.language())},
       {"required_resources", Requested(info.required_resources())},
-      {"runtime_env_info", nullptr},
+      {"runtime_env_info", RuntimeEnvInfo(info)},
       {"placement_group_id", pg},
       {"events", events},
-      {"profiling_data", nullptr},
+      {"profiling_data", ProfilingData(e, ts)},
       {"creation_time_ms", creation},
       {"start_time_ms", start},
       {"end_time_ms", end},
@@ -385,28 +414,29 @@ absl::StatusOr<json> StateApi::Rows(const std::string& resource, ListResult* not
                      {"error_message", a.death_cause().message()}};
       }
       const bool placed = !a.address().node_id().empty();
-      rows.push_back({{"actor_id", Hex(a.actor_id())},
-                      {"class_name", a.class_name()},
-                      {"state", rpc::ActorTableData::State_Name(a.state())},
-                      {"job_id", Hex(a.job_id())},
-                      {"name", a.name()},
-                      {"node_id", placed ? Hex(a.address().node_id()) : json(nullptr)},
-                      {"pid", a.pid() == 0 ? json(nullptr) : json(a.pid())},
-                      {"ray_namespace", a.ray_namespace()},
-                      {"serialized_runtime_env", nullptr},
-                      {"required_resources",
-                       c != nullptr ? Requested(c->required_resources()) : json(nullptr)},
-                      {"death_cause", death},
-                      {"is_detached", a.detached()},
-                      {"placement_group_id", c != nullptr && !c->placement_group_id().empty()
-                                                 ? Hex(c->placement_group_id())
-                                                 : json(nullptr)},
-                      {"repr_name", ""},
-                      {"num_restarts", a.num_restarts()},
-                      {"num_restarts_due_to_lineage_reconstruction", 0},
-                      {"call_site", c != nullptr && !c->call_site().empty() ? json(c->call_site())
-                                                                            : json(nullptr)},
-                      {"label_selector", nullptr}});
+      rows.push_back(
+          {{"actor_id", Hex(a.actor_id())},
+           {"class_name", a.class_name()},
+           {"state", rpc::ActorTableData::State_Name(a.state())},
+           {"job_id", Hex(a.job_id())},
+           {"name", a.name()},
+           {"node_id", placed ? Hex(a.address().node_id()) : json(nullptr)},
+           {"pid", a.pid() == 0 ? json(nullptr) : json(a.pid())},
+           {"ray_namespace", a.ray_namespace()},
+           {"serialized_runtime_env", c != nullptr ? json(RuntimeEnvText(*c)) : json("{}")},
+           {"required_resources",
+            c != nullptr ? Requested(c->required_resources()) : json(nullptr)},
+           {"death_cause", death},
+           {"is_detached", a.detached()},
+           {"placement_group_id", c != nullptr && !c->placement_group_id().empty()
+                                      ? Hex(c->placement_group_id())
+                                      : json(nullptr)},
+           {"repr_name", ""},
+           {"num_restarts", a.num_restarts()},
+           {"num_restarts_due_to_lineage_reconstruction", 0},
+           {"call_site",
+            c != nullptr && !c->call_site().empty() ? json(c->call_site()) : json(nullptr)},
+           {"label_selector", nullptr}});
     }
   } else if (resource == "nodes" || resource == "workers") {
     PHOTON_ASSIGN_OR_RETURN(auto nodes, gcs_->GetAllNodes());
