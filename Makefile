@@ -10,7 +10,7 @@ CMAKE ?= cmake
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz chaos dashboard-screenshots
+.PHONY: all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz chaos dashboard-screenshots bench bench-compare
 
 all: build
 
@@ -54,6 +54,17 @@ dashboard-screenshots: build
 	DASHBOARD_SCREENSHOTS_DIR=$(CURDIR)/docs/images \
 	  PYTHONPATH=$(CURDIR)/python:$(CURDIR)/$(BUILD_DIR)/python \
 	  $(PYTHON) -m pytest -q python/tests/test_dashboard_ui.py
+
+# Photon's benchmark suite (bench/compare.py; results in bench/results/).
+# `make bench-compare` (or `make bench COMPARE=ray`) also runs the same code on
+# Ray, installed into .venv-ray, and rewrites docs/benchmarks.md's table.
+# QUICK=1: shorter rounds, for development only.
+BENCH_FLAGS = $(if $(filter ray,$(COMPARE)),--compare-ray) $(if $(QUICK),--quick)
+bench: build
+	$(PYTHON) bench/compare.py $(BENCH_FLAGS)
+
+bench-compare: build
+	$(PYTHON) bench/compare.py --compare-ray $(if $(QUICK),--quick)
 
 demo: build
 	@bash scripts/demo.sh $(BUILD_DIR)

@@ -1,43 +1,93 @@
 """Ray's core microbenchmarks (ray_perf.py's metric names), run against Photon
 or Ray with the same code, so both are measured on this machine in one run.
 
-    python bench/python_microbenchmark.py --backend photon [--quick]
+    python bench/python_microbenchmark.py --backend photon [--quick] [--json F]
     /path/to/venv-with-ray/bin/python bench/python_microbenchmark.py --backend ray
 
-Each metric is operations per second (as in `ray microbenchmark`): the best
-of a few rounds after a warm-up. Output: "<metric> <value> <unit>".
+Measured as Ray measures: a warm-up, then 4 rounds of at least 2 s each; the
+result is the mean and standard deviation of the rounds' rates. `--quick`
+(for development only, and marked so in the output) runs 2 rounds of 0.5 s
+with reduced counts. Output: "<metric> <mean> +- <std> <unit>" lines, and
+with --json a file {"backend", "quick", "results": [{name, mean, std, unit}]}.
 """
 import argparse
 import importlib
+import json
+import os
+import socket
 import sys
 import time
 
 import numpy as np
 
+RESULTS = []
+ROUNDS = 4
+ROUND_S = 2.0
 
-def timeit(name, fn, multiplier=1, duration=2.0, rounds=3, unit="ops/s"):
-    fn()  # warm-up
-    best = 0.0
-    for _ in range(rounds):
+
+def timeit(name, fn, multiplier=1, duration=None, unit="ops/s"):
+    del duration  # every metric runs ROUNDS rounds of ROUND_S (Ray's ray_perf)
+    start = time.perf_counter()
+    while time.perf_counter() - start < min(ROUND_S, 1.0):  # warm-up
+        fn()
+    rates = []
+    for _ in range(ROUNDS):
         count = 0
         start = time.perf_counter()
-        while time.perf_counter() - start < duration / rounds:
+        while time.perf_counter() - start < ROUND_S:
             fn()
             count += 1
-        rate = multiplier * count / (time.perf_counter() - start)
-        best = max(best, rate)
-    print(f"{name:44s} {best:14.1f} {unit}", flush=True)
-    return best
+        rates.append(multiplier * count / (time.perf_counter() - start))
+    mean, std = float(np.mean(rates)), float(np.std(rates))
+    RESULTS.append({"name": name, "mean": mean, "std": std, "unit": unit})
+    print(f"{name:44s} {mean:14.1f} +- {std:10.1f} {unit}", flush=True)
+    return mean
+
+
+def unix_socket_ping_pong():
+    """The baseline of one round trip between two processes on this machine:
+    a byte sent over a Unix socket pair and echoed by a child process."""
+    a, b = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        a.close()
+        while True:
+            got = b.recv(1)
+            if not got:
+                os._exit(0)
+            b.sendall(got)
+    b.close()
+
+    def ping():
+        a.sendall(b"x")
+        a.recv(1)
+
+    try:
+        timeit("unix_socket_ping_pong_baseline", ping, unit="round trips/s")
+    finally:
+        a.close()
+        os.waitpid(pid, 0)
 
 
 def main():
+    global ROUNDS, ROUND_S
     p = argparse.ArgumentParser()
     p.add_argument("--backend", choices=["photon", "ray"], default="photon")
-    p.add_argument("--quick", action="store_true")
+    p.add_argument("--quick", action="store_true", help="development only: shorter rounds")
     p.add_argument("--only", default="")
+    p.add_argument("--json", default="", help="write the results to this file")
     a = p.parse_args()
+    if a.quick:
+        ROUNDS, ROUND_S = 2, 0.5
+        print("QUICK RUN (development only: 2 rounds of 0.5 s, reduced counts)", flush=True)
     ray = importlib.import_module(a.backend)
-    dur = 1.0 if a.quick else 3.0
+    dur = None
+
+    def want(name):
+        return not a.only or a.only in name
+
+    if want("unix_socket_ping_pong"):
+        unix_socket_ping_pong()  # before init: the fork has no cluster threads
     # "custom" is what Ray's placement-group metric reserves (ray_perf.py).
     if a.backend == "ray":
         ray.init(num_cpus=2, resources={"custom": 100}, include_dashboard=False)
@@ -56,10 +106,7 @@ def main():
         def small_value_arg(self, x):
             return b"ok"
 
-    def want(name):
-        return not a.only or a.only in name
-
-    print(f"backend: {a.backend}", flush=True)
+    print(f"backend: {a.backend} {getattr(ray, '__version__', '')}", flush=True)
     if want("single_client_get_calls"):
         value = ray.put(0)
         timeit("single_client_get_calls_Plasma_Store", lambda: ray.get(value), duration=dur)
@@ -217,6 +264,11 @@ def main():
 
         timeit("placement_group_create/removal", create_remove, multiplier=100, duration=dur)
     ray.shutdown()
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"backend": a.backend, "version": getattr(ray, "__version__", ""),
+                       "quick": a.quick, "rounds": ROUNDS, "round_s": ROUND_S,
+                       "results": RESULTS}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ DEB_PACKAGES=(
   chromium chromium-driver
 )
 PY_PACKAGES=(nanobind scikit-build-core cloudpickle numpy pytest pytest-timeout msgpack psutil
-  prometheus_client joblib scikit-learn pathspec starlette uvicorn websockets pyyaml selenium)
+  prometheus_client joblib scikit-learn pathspec starlette uvicorn websockets pyyaml selenium
+  matplotlib)
 
 missing_debs=()
 for p in "${DEB_PACKAGES[@]}"; do
