@@ -5,12 +5,12 @@ fails), per task and actor and from photon.init(); workers with different
 runtime envs never share a process."""
 import json
 import os
-import time
 import zipfile
 
 import pytest
 
 import photon
+from photon._private.test_utils import wait_for_condition
 from photon.exceptions import RuntimeEnvSetupError
 from photon.runtime_env import RuntimeEnv, RuntimeEnvConfig
 from photon.util import state
@@ -235,14 +235,13 @@ def test_state_api_shows_runtime_envs_and_profiling(cluster, tmp_path):
     assert photon.get(env_reader.options(runtime_env=env, name="env_reader_task").remote()) == "state-env"
     actor = EnvActor.options(runtime_env=env, name="env_state_actor").remote()
     assert photon.get(actor.ping.remote()) == "state-env"
-    tasks = []
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        tasks = state.list_tasks(filters=[("name", "=", "env_reader_task")], detail=True)
-        if tasks and tasks[0].state == "FINISHED" and tasks[0].profiling_data:
-            break
-        time.sleep(0.2)
-    row = tasks[0]
+
+    def finished(name):
+        rows = state.list_tasks(filters=[("name", "=", name)], detail=True)
+        return rows[0] if rows and rows[0].state == "FINISHED" and rows[0].profiling_data else None
+
+    wait_for_condition(lambda: finished("env_reader_task"), timeout=30)
+    row = finished("env_reader_task")
     shown = json.loads(row.runtime_env_info["serialized_runtime_env"])
     assert shown["working_dir"].startswith("gcs://")  # as Ray shows it: the uploaded package
     assert "runtime_env_config" in row.runtime_env_info
@@ -255,13 +254,9 @@ def test_state_api_shows_runtime_envs_and_profiling(cluster, tmp_path):
     assert json.loads(actors[0].serialized_runtime_env)["working_dir"] == shown["working_dir"]
     # A task with no runtime_env shows Ray's empty one.
     photon.get(probe_plain.options(name="plain_state_task").remote())
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        plain = state.list_tasks(filters=[("name", "=", "plain_state_task")], detail=True)
-        if plain:
-            break
-        time.sleep(0.2)
-    assert plain[0].runtime_env_info["serialized_runtime_env"] == "{}"
+    wait_for_condition(lambda: finished("plain_state_task"), timeout=30)
+    plain = finished("plain_state_task")
+    assert plain.runtime_env_info["serialized_runtime_env"] == "{}"
     photon.kill(actor)
 
 

@@ -232,19 +232,14 @@ json RuntimeEnvInfo(const rpc::TaskInfoEntry& info) {
               {"runtime_env_config", {{"setup_timeout_seconds", 600}, {"eager_install", true}}}};
 }
 
-// Ray's profiling_data: the spans of the execution, on the worker that ran it
-// (nanoseconds since the epoch).
-json ProfilingData(const rpc::TaskEvents& e, const std::vector<rpc::TaskStateTransition>& ts) {
-  int64_t run = 0, end = 0;
-  for (const auto& t : ts) {
-    if (t.state() == rpc::RUNNING && run == 0) run = t.time_ns();
-    if ((t.state() == rpc::FINISHED || t.state() == rpc::FAILED) && end == 0) end = t.time_ns();
-  }
-  if (run == 0 || e.worker_id().empty()) return nullptr;
+// Ray's profiling_data: the span of the execution (`run_ns` to `end_ns`, 0
+// while it runs; nanoseconds since the epoch), on the worker that ran it.
+json ProfilingData(const rpc::TaskEvents& e, int64_t run_ns, int64_t end_ns) {
+  if (run_ns == 0 || e.worker_id().empty()) return nullptr;
   json span = {
       {"event_name", "task:execute"},
-      {"start_time", run},
-      {"end_time", end == 0 ? json(nullptr) : json(end)},
+      {"start_time", run_ns},
+      {"end_time", end_ns == 0 ? json(nullptr) : json(end_ns)},
       {"extra_data", json{{"name", e.info().name()}, {"task_id", Hex(e.task_id())}}.dump()}};
   return json{{"component_type", "worker"},
               {"component_id", Hex(e.worker_id())},
@@ -254,7 +249,8 @@ json ProfilingData(const rpc::TaskEvents& e, const std::vector<rpc::TaskStateTra
 json TaskRow(const rpc::TaskEvents& e) {
   const rpc::TaskInfoEntry& info = e.info();
   json events = json::array();
-  json creation = nullptr, start = nullptr, end = nullptr;
+  json creation = nullptr;
+  int64_t run_ns = 0, end_ns = 0;  // the first RUNNING and end
   std::vector<rpc::TaskStateTransition> ts(e.transitions().begin(), e.transitions().end());
   std::sort(ts.begin(), ts.end(),
             [](const auto& a, const auto& b) { return a.time_ns() < b.time_ns(); });
@@ -262,9 +258,9 @@ json TaskRow(const rpc::TaskEvents& e) {
     events.push_back(
         {{"state", rpc::TaskStatus_Name(t.state())}, {"created_ms", MsOf(t.time_ns())}});
     if (t.state() == rpc::PENDING_ARGS_AVAIL && creation.is_null()) creation = MsOf(t.time_ns());
-    if (t.state() == rpc::RUNNING && start.is_null()) start = MsOf(t.time_ns());
-    if ((t.state() == rpc::FINISHED || t.state() == rpc::FAILED) && end.is_null()) {
-      end = MsOf(t.time_ns());
+    if (t.state() == rpc::RUNNING && run_ns == 0) run_ns = t.time_ns();
+    if ((t.state() == rpc::FINISHED || t.state() == rpc::FAILED) && end_ns == 0) {
+      end_ns = t.time_ns();
     }
   }
   if (creation.is_null() && !ts.empty()) creation = MsOf(ts.front().time_ns());
@@ -292,10 +288,10 @@ json TaskRow(const rpc::TaskEvents& e) {
       {"runtime_env_info", RuntimeEnvInfo(info)},
       {"placement_group_id", pg},
       {"events", events},
-      {"profiling_data", ProfilingData(e, ts)},
+      {"profiling_data", ProfilingData(e, run_ns, end_ns)},
       {"creation_time_ms", creation},
-      {"start_time_ms", start},
-      {"end_time_ms", end},
+      {"start_time_ms", run_ns == 0 ? json(nullptr) : json(MsOf(run_ns))},
+      {"end_time_ms", end_ns == 0 ? json(nullptr) : json(MsOf(end_ns))},
       {"task_log_info", LogInfo(e)},
       {"error_message", e.error_message().empty() ? json(nullptr) : json(e.error_message())},
       {"is_debugger_paused", nullptr},
