@@ -17,9 +17,10 @@ void BindActors(nb::module_& m) {
          const std::string& ns, const std::map<std::string, double>& resources, int max_restarts,
          int max_task_retries, int max_concurrency, bool detached,
          const SchedulingTuple& scheduling, const std::string& class_name,
-         const std::string& runtime_env) {
+         const std::string& runtime_env, const std::string& call_site) {
         auto w = CurrentWorker();
         core::ActorCreationOptions o;
+        o.call_site = call_site;
         o.scheduling = ToStrategy(scheduling);
         o.factory_name = class_key;
         o.class_name = class_name;
@@ -44,25 +45,30 @@ void BindActors(nb::module_& m) {
       nb::arg("max_concurrency"), nb::arg("detached"),
       nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false, nb::bytes("", 0), -1,
                                               false, std::vector<LabelTerm>()),
-      nb::arg("class_name") = "", nb::arg("runtime_env") = "");
+      nb::arg("class_name") = "", nb::arg("runtime_env") = "", nb::arg("call_site") = "");
 
-  m.def("submit_actor_task", [](nb::bytes actor_id, const std::string& method, nb::list args,
-                                int num_returns, const std::string& name, bool streaming) {
-    auto w = CurrentWorker();
-    core::TaskOptions o;
-    o.function_name = method;
-    o.name = name;
-    o.num_returns = num_returns;
-    o.streaming = streaming;
-    auto cargs = ToArgs(args);
-    ActorID aid = ToActorId(actor_id);
-    absl::StatusOr<std::vector<ObjectID>> ids;
-    {
-      nb::gil_scoped_release release;
-      ids = w->SubmitActorTask(aid, std::move(cargs), o);
-    }
-    return IdList(Check(std::move(ids)));
-  });
+  m.def(
+      "submit_actor_task",
+      [](nb::bytes actor_id, const std::string& method, nb::list args, int num_returns,
+         const std::string& name, bool streaming, const std::string& call_site) {
+        auto w = CurrentWorker();
+        core::TaskOptions o;
+        o.call_site = call_site;
+        o.function_name = method;
+        o.name = name;
+        o.num_returns = num_returns;
+        o.streaming = streaming;
+        auto cargs = ToArgs(args);
+        ActorID aid = ToActorId(actor_id);
+        absl::StatusOr<std::vector<ObjectID>> ids;
+        {
+          nb::gil_scoped_release release;
+          ids = w->SubmitActorTask(aid, std::move(cargs), o);
+        }
+        return IdList(Check(std::move(ids)));
+      },
+      nb::arg("actor_id"), nb::arg("method"), nb::arg("args"), nb::arg("num_returns"),
+      nb::arg("name"), nb::arg("streaming"), nb::arg("call_site") = "");
 
   m.def("kill_actor", [](nb::bytes actor_id, bool no_restart) {
     auto w = CurrentWorker();

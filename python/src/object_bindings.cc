@@ -103,6 +103,8 @@ void BindObjects(nb::module_& m) {
   // record_ref_creation_sites: whether to record, and where `ids` were made.
   m.def("record_ref_creation_sites",
         [] { return CurrentWorker()->config().record_ref_creation_sites(); });
+  m.def("record_task_actor_creation_sites",
+        [] { return CurrentWorker()->config().record_task_actor_creation_sites(); });
   m.def("record_call_site", [](const std::vector<nb::bytes>& ids, const std::string& site) {
     CurrentWorker()->RecordCallSite(ToObjectIds(ids), site);
   });

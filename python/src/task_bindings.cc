@@ -14,9 +14,11 @@ void BindTasks(nb::module_& m) {
       "submit_task",
       [](const std::string& function, const std::string& name, nb::list args, int num_returns,
          const std::map<std::string, double>& resources, int max_retries, bool retry_exceptions,
-         bool streaming, const SchedulingTuple& scheduling, const std::string& runtime_env) {
+         bool streaming, const SchedulingTuple& scheduling, const std::string& runtime_env,
+         const std::string& call_site) {
         auto w = CurrentWorker();
         core::TaskOptions o;
+        o.call_site = call_site;
         o.scheduling = ToStrategy(scheduling);
         o.function_name = function;
         o.name = name;
@@ -39,7 +41,7 @@ void BindTasks(nb::module_& m) {
       nb::arg("streaming") = false,
       nb::arg("scheduling") = std::make_tuple(nb::bytes("", 0), false, false, nb::bytes("", 0), -1,
                                               false, std::vector<LabelTerm>()),
-      nb::arg("runtime_env") = "");
+      nb::arg("runtime_env") = "", nb::arg("call_site") = "");
 
   m.def(
       "cancel",

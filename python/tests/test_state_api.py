@@ -345,3 +345,36 @@ def test_actors_show_what_their_creation_asked_for(ray_start):
     assert rows["grouped_asker"].placement_group_id == pg.id.hex()
     tasks = list_tasks(filters=[("name", "=", "Asker.__init__")], detail=True)
     assert all(t.required_resources == {"CPU": 0.5} for t in tasks)
+
+
+def test_call_sites_of_tasks_and_actors_when_recorded(monkeypatch):
+    # Off by default (a stack walk per call), on with Ray's env flag.
+    monkeypatch.setenv("PHOTON_TASK_EVENTS_REPORT_INTERVAL_MS", "100")
+    monkeypatch.setenv("RAY_record_task_actor_creation_sites", "1")
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(num_cpus=2)
+    try:
+        assert ray.get(f.remote(1)) == 1  # the task's line
+        c = Counter.remote()
+        assert ray.get(c.incr.remote()) == 1
+        tasks = _wait_for(lambda: (lambda t: t if len(t) >= 3 and all(
+            x.state == "FINISHED" for x in t) else None)(list_tasks(detail=True)))
+        by_name = {t.name: t for t in tasks}
+        for name, kind in (("f", "task call"), ("Counter.__init__", "actor creation"),
+                           ("Counter.incr", "actor call")):
+            site = by_name[name].call_site
+            assert site.startswith(f"({kind}) "), (name, site)
+            assert "test_state_api.py" in site
+            assert "test_call_sites_of_tasks_and_actors_when_recorded" in site
+        [actor] = list_actors(detail=True)
+        assert actor.call_site.startswith("(actor creation) ")
+    finally:
+        ray.shutdown()
+
+
+def test_call_sites_are_not_recorded_by_default(ray_start):
+    assert ray.get(f.remote(1)) == 1
+    [t] = _wait_for(lambda: (lambda t: t if t and t[0].state == "FINISHED" else None)(
+        list_tasks(detail=True)))
+    assert t.call_site is None

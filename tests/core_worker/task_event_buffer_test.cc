@@ -112,6 +112,21 @@ TEST(TaskEventBufferTest, TasksAlikeShareOneDescriptionInABatch) {
   EXPECT_EQ(sent.batches[0].infos_size(), 2);
 }
 
+TEST(TaskEventBufferTest, TasksMadeAtAnotherCallSiteGetTheirOwnDescription) {
+  Sent sent;
+  TaskEventBuffer b = Make(&sent);
+  rpc::TaskSpec here = Spec(1), there = Spec(2);
+  here.set_call_site("(task call) a.py:1:main");
+  there.set_call_site("(task call) a.py:2:main");
+  b.RecordSubmitted(here);
+  b.RecordSubmitted(there);
+  b.Flush();
+  ASSERT_EQ(sent.batches.size(), 1u);
+  ASSERT_EQ(sent.batches[0].infos_size(), 2);
+  EXPECT_EQ(sent.batches[0].infos(0).call_site(), "(task call) a.py:1:main");
+  EXPECT_EQ(sent.batches[0].infos(1).call_site(), "(task call) a.py:2:main");
+}
+
 TEST(TaskEventBufferTest, AFullBufferDropsAndCountsPerJob) {
   Sent sent;
   TaskEventBuffer b = Make(&sent, true, 2);

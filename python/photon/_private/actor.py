@@ -111,7 +111,8 @@ class ActorClass:
                 o.get("max_restarts") or 0, o.get("max_task_retries") or 0, core_concurrency,
                 o.get("lifetime") == "detached",
                 opts.scheduling_of(o, resources, f"actor {self._cls.__name__}"),
-                self._cls.__name__, opts.runtime_env_of(o))
+                self._cls.__name__, opts.runtime_env_of(o),
+                call_site.task_site("actor creation"))
         except ValueError as e:
             if o.get("get_if_exists") and "already exists" in str(e):
                 existing = _photon.get_named_actor(name, namespace)
@@ -247,7 +248,7 @@ class ActorHandle:
                                         task_args.pack_args(args, kwargs),
                                         1 if streaming else num_returns,
                                         method_options.get("name") or self._task_name(name),
-                                        streaming)
+                                        streaming, call_site.task_site("actor call"))
         call_site.record(ids, "actor call")
         refs = [ObjectRef(i, _adopt=True) for i in ids]
         if streaming:

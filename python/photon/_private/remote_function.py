@@ -85,7 +85,7 @@ class RemoteFunction:
         ids = _photon.submit_task(
             key, name, task_args.pack_args(args, kwargs), num_returns, resources,
             -2 if max_retries is None else max_retries, bool(retry_exceptions), streaming,
-            scheduling, opts.runtime_env_of(task_options))
+            scheduling, opts.runtime_env_of(task_options), call_site.task_site("task call"))
         call_site.record(ids, "task call")
         refs = [ObjectRef(i, _adopt=True) for i in ids]
         if streaming:

@@ -36,6 +36,7 @@ PHOTON_CONFIG(int64_t, task_events_report_interval_ms, 1000, "How often a core w
 PHOTON_CONFIG(int64_t, task_events_max_buffer_size, 100000, "Task state transitions a core worker keeps before sending; more are dropped and counted")
 PHOTON_CONFIG(int64_t, task_events_max_num_task_in_gcs, 100000, "Task attempts the GCS keeps for the state API; beyond it the oldest finished go first, and the drops are counted")
 PHOTON_CONFIG(bool, record_ref_creation_sites, false, "Record where each object reference was created (the Python call site of ray.put or .remote) for the memory view (photon memory, list_objects call_site); costs a stack walk per created reference")
+PHOTON_CONFIG(bool, record_task_actor_creation_sites, false, "Record where each task, actor and actor call was made (the Python call site of .remote) for the state API (list_tasks and list_actors call_site); costs a stack walk per call")
 PHOTON_CONFIG(bool, enable_metrics_collection, true, "Every raylet serves its node's metrics (its own, its workers', the GCS's on the head) on an HTTP /metrics endpoint in the Prometheus text format")
 PHOTON_CONFIG(int64_t, metrics_scrape_timeout_ms, 2000, "How long a /metrics scrape waits for each process of the node; one that does not answer is left out of that scrape")
 

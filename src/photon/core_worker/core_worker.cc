@@ -548,6 +548,7 @@ absl::StatusOr<std::vector<ObjectID>> CoreWorker::SubmitTask(std::vector<TaskArg
   spec.set_streaming(options.streaming);
   *spec.mutable_scheduling() = options.scheduling;
   spec.set_runtime_env(options.runtime_env);
+  spec.set_call_site(options.call_site);
   spec.set_max_retries(options.max_retries == -2 ? static_cast<int>(config_.task_max_retries())
                                                  : options.max_retries);
   spec.set_retry_exceptions(options.retry_exceptions);
@@ -625,6 +626,7 @@ absl::StatusOr<ActorID> CoreWorker::CreateActor(std::vector<TaskArgument> args,
                                      options.factory_name, class_name + ".__init__", 1);
   *spec.mutable_scheduling() = options.scheduling;
   spec.set_runtime_env(options.runtime_env);
+  spec.set_call_site(options.call_site);
   for (const auto& [k, v] : options.resources) (*spec.mutable_resources())[k] = v;
   PHOTON_RETURN_IF_ERROR(TaskSpecBuilder::PlaceInBundle(&spec));
   spec.set_actor_id(actor_id.Binary());
@@ -679,6 +681,7 @@ absl::StatusOr<std::vector<ObjectID>> CoreWorker::SubmitActorTask(const ActorID&
                                      options.name, options.num_returns);
   spec.set_streaming(options.streaming);
   spec.set_actor_id(actor.Binary());
+  spec.set_call_site(options.call_site);
   PHOTON_ASSIGN_OR_RETURN(ArgumentRefs held, specs_->AddArgs(std::move(args), &spec));
   std::vector<ObjectID> returns = tasks_->AddPendingTask(spec, held);
   if (options.streaming) streams_->Open(task_id);

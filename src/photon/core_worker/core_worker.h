@@ -98,6 +98,7 @@ struct ActorCreationOptions {
   bool detached = false;
   rpc::SchedulingStrategy scheduling;
   std::string runtime_env;  // TaskSpec.runtime_env
+  std::string call_site;    // TaskSpec.call_site
 };
 
 struct TaskOptions {
@@ -112,6 +113,7 @@ struct TaskOptions {
   bool streaming = false;
   rpc::SchedulingStrategy scheduling;  // normal tasks (actor calls go to the actor)
   std::string runtime_env;             // TaskSpec.runtime_env
+  std::string call_site;               // TaskSpec.call_site
 };
 
 class CoreWorker {

@@ -39,6 +39,7 @@ std::shared_ptr<rpc::TaskInfoEntry> TaskEventBuffer::InfoOf(const rpc::TaskSpec&
   info->mutable_required_resources()->insert(spec.resources().begin(), spec.resources().end());
   info->set_placement_group_id(spec.scheduling().placement_group_id());
   info->set_runtime_env(spec.runtime_env());
+  info->set_call_site(spec.call_site());
   return info;
 }
 
@@ -49,7 +50,7 @@ std::shared_ptr<rpc::TaskInfoEntry> TaskEventBuffer::SharedInfoOf(const rpc::Tas
     bool same = c.type() == spec.type() && c.parent_task_id() == spec.parent_task_id() &&
                 c.actor_id() == spec.actor_id() && c.job_id() == spec.job_id() &&
                 c.placement_group_id() == spec.scheduling().placement_group_id() &&
-                c.runtime_env() == spec.runtime_env() &&
+                c.runtime_env() == spec.runtime_env() && c.call_site() == spec.call_site() &&
                 c.required_resources_size() == spec.resources_size();
     for (const auto& [k, v] : spec.resources()) {
       if (!same) break;
