@@ -272,6 +272,7 @@ grpc::ServerUnaryReactor* NodeManager::RequestWorkerLease(grpc::CallbackServerCo
   std::vector<PendingLease> granted;
   {
     absl::MutexLock lock(&mu_);
+    last_lease_request_ = absl::Now();
     if (!req->lease_id().empty()) {
       // A repeated request (its reply was lost): the same grant again.
       auto g = granted_.find(req->lease_id());
@@ -1265,13 +1266,22 @@ void NodeManager::CheckMemory() {
 // ---- periodic work ---------------------------------------------------------------
 
 void NodeManager::Tick() {
-  bool dirty;
+  bool dirty, want_view;
   {
     absl::MutexLock lock(&mu_);
     dirty = resources_dirty_;
+    // Other nodes' free resources matter to the leases placed here: the view
+    // is fresh every tick while leases are queued or asked for (in the last
+    // second). An idle node asks once a report period, so an idle cluster
+    // does not cost the GCS nodes x nodes reads ten times a second; joins
+    // and deaths come on the node channel at once either way.
+    const absl::Time now = absl::Now();
+    want_view = !pending_.empty() || now - last_lease_request_ < absl::Seconds(1) ||
+                now - last_view_refresh_ >= absl::Milliseconds(config_.resource_report_period_ms());
+    if (want_view) last_view_refresh_ = now;
   }
   if (dirty) ReportResources();
-  RefreshClusterView();
+  if (want_view) RefreshClusterView();
   SpillbackQueuedLeases();
   ReapIdleWorkers();
   StopUnregisteredWorkers();

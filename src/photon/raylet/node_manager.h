@@ -33,6 +33,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "photon/common/callback_guard.h"
 #include "photon/common/config.h"
 #include "photon/common/id.h"
@@ -283,6 +284,10 @@ class NodeManager : public rpc::NodeManagerService::CallbackService {
   void CheckMemory();
   pid_t oom_victim_ ABSL_GUARDED_BY(mu_) = 0;
   bool resources_dirty_ ABSL_GUARDED_BY(mu_) = true;
+  // When a lease was last asked for here and the cluster view last asked
+  // for (Tick: every tick while leases come, else once a report period).
+  absl::Time last_lease_request_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time last_view_refresh_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::atomic<bool> declared_dead_{false};
   // Workers of a pool key that died before registering, in a row.
   absl::flat_hash_map<std::string, int> startup_failures_ ABSL_GUARDED_BY(mu_);
