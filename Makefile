@@ -10,7 +10,7 @@ CMAKE ?= cmake
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz chaos dashboard-screenshots bench bench-compare
+.PHONY: bench-profile all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz chaos dashboard-screenshots bench bench-compare
 
 all: build
 
@@ -59,12 +59,21 @@ dashboard-screenshots: build
 # `make bench-compare` (or `make bench COMPARE=ray`) also runs the same code on
 # Ray, installed into .venv-ray, and rewrites docs/benchmarks.md's table.
 # QUICK=1: shorter rounds, for development only.
-BENCH_FLAGS = $(if $(filter ray,$(COMPARE)),--compare-ray) $(if $(QUICK),--quick)
+# SCALABILITY=small|none: a smaller envelope (or none) than the full one.
+BENCH_FLAGS = $(if $(filter ray,$(COMPARE)),--compare-ray) $(if $(QUICK),--quick) \
+	$(if $(SCALABILITY),--scalability $(SCALABILITY))
 bench: build
 	$(PYTHON) bench/compare.py $(BENCH_FLAGS)
 
 bench-compare: build
-	$(PYTHON) bench/compare.py --compare-ray $(if $(QUICK),--quick)
+	$(PYTHON) bench/compare.py --compare-ray $(if $(QUICK),--quick) \
+	  $(if $(SCALABILITY),--scalability $(SCALABILITY))
+
+# Flame graphs (perf, every process of the cluster) of the metrics where
+# Photon's lead over Ray is smallest, into docs/images/ (docs/benchmarks.md).
+PROFILE_METRICS ?= 1_1_async_actor_calls 1_1_actor_calls single_client_wait_1k_refs
+bench-profile: build
+	for m in $(PROFILE_METRICS); do $(PYTHON) bench/flamegraph.py --metric $$m --out docs/images/flame-$$m.svg || exit 1; done
 
 demo: build
 	@bash scripts/demo.sh $(BUILD_DIR)

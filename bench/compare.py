@@ -36,9 +36,10 @@ def ray_python():
     if not os.path.exists(py):
         print(f"creating {VENV} with {RAY_SPEC}", flush=True)
         subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
-    probe = subprocess.run([py, "-c", "import ray"], capture_output=True)
-    if probe.returncode != 0:
-        subprocess.run([py, "-m", "pip", "install", "-q", RAY_SPEC, "numpy"], check=True)
+    probe = subprocess.run([py, "-c", "import ray, numpy, psutil"], capture_output=True)
+    if probe.returncode != 0:  # psutil: the scalability runs read their processes with it
+        subprocess.run([py, "-m", "pip", "install", "-q", RAY_SPEC, "numpy", "psutil"],
+                       check=True)
     return py
 
 
@@ -152,6 +153,22 @@ def scalability_table(photon, ray):
     return "\n".join(lines)
 
 
+def extras_table(photon, ray):
+    """The figures a shape reports beside its time (idle CPU, shutdown, ...)."""
+    by_ray = {(r["shape"], r["size"]): r for r in ray}
+    lines = ["| shape | size | figure | Ray | Photon |", "|---|---|---|---|---|"]
+    for r in photon:
+        o = by_ray.get((r["shape"], r["size"]))
+        keys = list(r.get("extra", {})) + [k for k in (o or {}).get("extra", {})
+                                            if k not in r.get("extra", {})]
+        for k in keys:
+            def cell(x):
+                v = (x or {}).get("extra", {}).get(k)
+                return "—" if v is None else f"{v:,.2f}"
+            lines.append(f"| {r['shape']} | {r['size']:,} | {k} | {cell(o)} | {cell(r)} |")
+    return "\n".join(lines)
+
+
 def plot(photon, ray, folder):
     """One PNG per shape: seconds against size, log-log, Photon and Ray."""
     import matplotlib
@@ -232,9 +249,17 @@ def main():
         "",
         f"Scalability envelope (bench/scalability.py, sizes `{a.scalability}`): a fresh local"
         " cluster per run; seconds for the whole shape, the driver's peak RSS and the GCS's RSS"
-        " at the end.",
+        " at the end. `nodes`: raylets on this host, seconds until all are alive; `broadcast`:"
+        " size MiB in one object read by a task on each of 4 nodes; `idle`: seconds of"
+        " `init()`, then the cluster idles for size seconds.",
         "",
         scalability_table(result["photon_scalability"], result.get("ray_scalability", [])),
+        "",
+        "Other figures of those runs (`idle_cpu_pct`: CPU of every process of the idle local"
+        " cluster, % of one core; `cluster_rss_mib`: their RSS; `gcs_idle_cpu_pct`: the GCS"
+        " of an idle n-node cluster):",
+        "",
+        extras_table(result["photon_scalability"], result.get("ray_scalability", [])),
         "",
         " ".join(f"![{n}](images/{n})" for n in plots),
     ] if a.scalability != "none" else []) + [END])

@@ -14,7 +14,7 @@ DEB_PACKAGES=(
   libabsl-dev libspdlog-dev libfmt-dev libmsgpack-cxx-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev
   redis-server libhiredis-dev nlohmann-json3-dev libcpp-httplib-dev prometheus
-  chromium chromium-driver
+  chromium chromium-driver linux-perf
 )
 PY_PACKAGES=(nanobind scikit-build-core cloudpickle numpy pytest pytest-timeout msgpack psutil
   prometheus_client joblib scikit-learn pathspec starlette uvicorn websockets pyyaml selenium
