@@ -156,16 +156,16 @@ def scalability_table(photon, ray):
 def extras_table(photon, ray):
     """The figures a shape reports beside its time (idle CPU, shutdown, ...)."""
     by_ray = {(r["shape"], r["size"]): r for r in ray}
+    def cell(run, key):
+        v = (run or {}).get("extra", {}).get(key)
+        return "—" if v is None else f"{v:,.2f}"
+
     lines = ["| shape | size | figure | Ray | Photon |", "|---|---|---|---|---|"]
     for r in photon:
         o = by_ray.get((r["shape"], r["size"]))
-        keys = list(r.get("extra", {})) + [k for k in (o or {}).get("extra", {})
-                                            if k not in r.get("extra", {})]
+        keys = dict.fromkeys(list(r.get("extra", {})) + list((o or {}).get("extra", {})))
         for k in keys:
-            def cell(x):
-                v = (x or {}).get("extra", {}).get(k)
-                return "—" if v is None else f"{v:,.2f}"
-            lines.append(f"| {r['shape']} | {r['size']:,} | {k} | {cell(o)} | {cell(r)} |")
+            lines.append(f"| {r['shape']} | {r['size']:,} | {k} | {cell(o, k)} | {cell(r, k)} |")
     return "\n".join(lines)
 
 

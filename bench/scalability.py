@@ -35,11 +35,51 @@ SIZES = {
              "puts": [1000000], "nodes": [2, 8, 32], "broadcast": [1024], "idle": [60]},
 }
 
-RUN = r"""
-import json, os, resource, sys, time
+# What both run scripts start with: the arguments and the cluster's processes.
+PRELUDE = r"""import json, os, resource, sys, time
 import psutil
 backend, shape, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 ray = __import__(backend)
+MiB = 2**20
+
+
+def cluster_procs():
+    return psutil.Process().children(recursive=True)
+
+
+def gcs_proc():
+    for p in cluster_procs():
+        try:
+            cmd = " ".join(p.cmdline())
+            if "photon-gcs" in cmd or "gcs_server" in cmd:
+                return p
+        except psutil.Error:
+            pass
+    return None
+
+
+def cpu_of(procs):
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def rss_of(procs):
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+"""
+
+RUN = PRELUDE + r"""
 kw = {"include_dashboard": False} if backend == "ray" else {}
 ray.init(num_cpus=2, resources={"custom": 1000000}, **kw)
 
@@ -82,67 +122,19 @@ elif shape == "ref_args":
 elif shape == "puts":
     held = [ray.put(i) for i in range(n)]
 seconds = time.perf_counter() - t0
-gcs = 0
-for p in psutil.Process().children(recursive=True):  # the cluster this driver started
-    try:
-        cmd = " ".join(p.cmdline())
-        if "photon-gcs" in cmd or "gcs_server" in cmd:
-            gcs = max(gcs, p.memory_info().rss)
-    except psutil.Error:
-        pass
+g = gcs_proc()
+gcs = g.memory_info().rss if g else 0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"shape": shape, "size": n, "seconds": seconds, "rate": n / seconds,
                   "submit_rate": n / submit_s if submit_s else None,
-                  "driver_rss_mib": rss / 2**20, "gcs_rss_mib": gcs / 2**20}))
+                  "driver_rss_mib": rss / MiB, "gcs_rss_mib": gcs / MiB}))
 ray.shutdown()
 """
 
 
 # Shapes that start their own cluster (cluster_utils) or time init itself.
-CLUSTER_RUN = r"""
-import json, os, resource, sys, time
-import psutil
-backend, shape, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-ray = __import__(backend)
+CLUSTER_RUN = PRELUDE + r"""
 Cluster = __import__(backend + ".cluster_utils", fromlist=["Cluster"]).Cluster
-MiB = 2**20
-
-
-def cluster_procs():
-    return psutil.Process().children(recursive=True)
-
-
-def gcs_proc():
-    for p in cluster_procs():
-        try:
-            cmd = " ".join(p.cmdline())
-            if "photon-gcs" in cmd or "gcs_server" in cmd:
-                return p
-        except psutil.Error:
-            pass
-    return None
-
-
-def cpu_of(procs):
-    total = 0.0
-    for p in procs:
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            pass
-    return total
-
-
-def rss_of(procs):
-    total = 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
-
 
 extra = {}
 gcs_rss = 0
