@@ -223,7 +223,15 @@ def one(python, backend, shape, n, env):
                          capture_output=True, text=True, timeout=3600)
     if out.returncode != 0:
         return {"shape": shape, "size": n, "error": out.stderr.strip()[-1500:]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    # The result is the last JSON line; a system may print its own lines after it.
+    for line in reversed(out.stdout.strip().splitlines()):
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                pass
+    return {"shape": shape, "size": n,
+            "error": "no result line in the output:\n" + (out.stdout + out.stderr).strip()[-1500:]}
 
 
 def main():
