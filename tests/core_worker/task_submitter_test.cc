@@ -28,7 +28,8 @@ class TaskSubmitterTest : public SubmitterFixture {
                                          return rebuild_ok_;
                                        }}) {}
 
-  TaskID Submit(int max_retries = 0, bool retry_exceptions = false) {
+  TaskID Submit(int max_retries = 0, bool retry_exceptions = false,
+                const std::string& resource = "CPU") {
     TaskID id = TaskID::ForNormalTask(job_, TaskID::ForDriverTask(job_), ++counter_);
     rpc::TaskSpec spec;
     spec.set_task_id(id.Binary());
@@ -38,7 +39,7 @@ class TaskSubmitterTest : public SubmitterFixture {
     spec.set_num_returns(1);
     spec.set_max_retries(max_retries);
     spec.set_retry_exceptions(retry_exceptions);
-    (*spec.mutable_resources())["CPU"] = 1;
+    (*spec.mutable_resources())[resource] = 1;
     tasks_.AddPendingTask(spec, {});
     submitter_.Submit(spec);
     return id;
@@ -143,6 +144,31 @@ TEST_F(TaskSubmitterTest, OneIdleCheckPerLeaseCountsFromTheLastTask) {
   ASSERT_EQ(Local()->returns.size(), 1u);
   EXPECT_EQ(submitter_.NumLeases(), 0u);
   EXPECT_EQ(timer_.NumPending("return idle lease"), 0u);
+}
+
+// A lease with nothing left of its shape is given back at once, not after
+// worker_lease_timeout_ms, while tasks of another shape wait for a worker:
+// the raylet can hand the worker on instead of starting one per shape.
+TEST_F(TaskSubmitterTest, AnIdleLeaseIsReturnedAtOnceWhileAnotherShapeWaits) {
+  TaskID a = Submit();
+  rpc::Address w = GrantLease(Local(), local_node_);
+  TaskID b = Submit(0, false, "custom");  // another shape: its own lease request
+  ASSERT_EQ(Local()->leases.size(), 1u);
+  auto push = Worker(w)->pushes.Take();
+  push.done(absl::OkStatus(), ReplyWith(push.request.task(), "a"));
+  EXPECT_EQ(Value(a)->data, "a");
+  ASSERT_EQ(Local()->returns.size(), 1u);
+  EXPECT_EQ(Local()->returns.Take().request.worker_id(), w.worker_id());
+  // The same when the lease already idles as the other shape's tasks come.
+  rpc::Address v = GrantLease(Local(), local_node_);
+  push = Worker(v)->pushes.Take();
+  push.done(absl::OkStatus(), ReplyWith(push.request.task(), "b"));
+  EXPECT_EQ(Value(b)->data, "b");
+  EXPECT_EQ(Local()->returns.size(), 0u);  // nothing else waits: kept for reuse
+  Submit();
+  ASSERT_EQ(Local()->returns.size(), 1u);
+  EXPECT_EQ(Local()->returns.Take().request.worker_id(), v.worker_id());
+  EXPECT_EQ(Local()->leases.size(), 1u);
 }
 
 TEST_F(TaskSubmitterTest, FollowsSpillbackToAnotherRaylet) {

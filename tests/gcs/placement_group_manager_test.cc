@@ -21,7 +21,7 @@ class PlacementGroupManagerTest : public ::testing::Test {
   PlacementGroupManagerTest()
       : job_(JobID::FromParts(1, 1)),
         manager_(PlacementGroupManager::Deps{
-            &config_, &raylets_, &timer_, [this] { return nodes_; },
+            &config_, &raylets_, &timer_, [this](bool) { return nodes_; },
             [this](const std::string& pg) { removed_.push_back(pg); },
             [this](const std::string& node, const raylet::ResourceSet& named) {
               committed_[node].Add(named);

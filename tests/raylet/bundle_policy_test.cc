@@ -144,6 +144,18 @@ TEST(BundleResourcesTest, NamesAreRays) {
                                                     {"bundle_group_1_" + pg.Hex(), 0.001}}));
   EXPECT_TRUE(IsBundleResourceOf("CPU_group_1_" + pg.Hex(), pg));
   EXPECT_FALSE(IsBundleResourceOf("CPU", pg));
+  // Of any group: every name a committed bundle adds, and nothing else.
+  for (const auto& [name, amount] :
+       CommittedBundleResources(pg, 3, *ResourceSet::FromMap({{"CPU", 1}, {"my_group_x", 2}}))
+           .ToMap()) {
+    EXPECT_TRUE(IsBundleResource(name)) << name;
+  }
+  EXPECT_FALSE(IsBundleResource("CPU"));
+  EXPECT_FALSE(IsBundleResource("my_group_x"));
+  EXPECT_FALSE(IsBundleResource("CPU_group_" + pg.Hex().substr(1)));  // too short a hex
+  EXPECT_FALSE(IsBundleResource("CPU_grou_1_" + pg.Hex()));
+  EXPECT_FALSE(IsBundleResource("CPU_group_x_" + pg.Hex()));
+  EXPECT_FALSE(IsBundleResource("CPU_" + pg.Hex()));
 }
 
 TEST(BundleLedgerTest, PrepareCommitCancelMoveTheResources) {

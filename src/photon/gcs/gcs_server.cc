@@ -8,6 +8,7 @@
 #include "photon/common/process.h"
 #include "photon/common/status.h"
 #include "photon/protocol/task_events.h"
+#include "photon/raylet/scheduling/bundle_resources.h"
 #include "photon/rpc/client.h"
 #include "photon/rpc/fault_injection.h"
 #include "photon/rpc/server.h"
@@ -69,49 +70,79 @@ GcsServer::GcsServer(SystemConfig config, std::unique_ptr<GcsStorage> storage, s
                          }});
   server_.RegisterService(actors_.get());
   placement_groups_ = std::make_unique<PlacementGroupManager>(PlacementGroupManager::Deps{
-      &config_, raylets_.get(), timer_.get(), [this] { return AliveNodes(); },
+      &config_, raylets_.get(), timer_.get(),
+      [this](bool resources) {
+        return AliveNodes(resources ? NodeResources::kWithoutBundles : NodeResources::kNone);
+      },
       [this](const std::string& pg) { actors_->OnPlacementGroupRemoved(pg); },
       [this](const std::string& node_id, const raylet::ResourceSet& named) {
-        UpdateNodeResources(node_id, [&](raylet::ResourceSet* total, raylet::ResourceSet* avail) {
-          total->Add(named);
-          avail->Add(named);
-        });
+        UpdateNodeResources(node_id, /*only_bundle_names=*/true,
+                            [&](ResourceMap* total, ResourceMap* avail) {
+                              named.ApplyToProto(total, /*subtract=*/false);
+                              named.ApplyToProto(avail, /*subtract=*/false);
+                            });
       },
       [this](const std::string& node_id, const raylet::ResourceSet& named,
              const raylet::ResourceSet& raw) {
-        UpdateNodeResources(node_id, [&](raylet::ResourceSet* total, raylet::ResourceSet* avail) {
-          total->Subtract(named);
-          total->DropNonPositive();
-          avail->Subtract(named);
-          avail->Add(raw);
-          avail->KeepOnlyNamesOf(*total);
-          avail->DropNonPositive();
-        });
+        UpdateNodeResources(node_id, /*only_bundle_names=*/false,
+                            [&](ResourceMap* total, ResourceMap* avail) {
+                              named.ApplyToProto(total, /*subtract=*/true);
+                              named.ApplyToProto(avail, /*subtract=*/true);
+                              raw.ApplyToProto(avail, /*subtract=*/false);
+                              // Available never names what the total does not have.
+                              for (const auto* set : {&named, &raw}) {
+                                for (const auto& [name, amount] : set->ToMap()) {
+                                  if (!total->contains(name)) avail->erase(name);
+                                }
+                              }
+                            });
       },
       storage_.get()});
   server_.RegisterService(placement_groups_.get());
   server_.RegisterService(&task_info_);
 }
 
-void GcsServer::UpdateNodeResources(
-    const std::string& node_id,
-    const std::function<void(raylet::ResourceSet*, raylet::ResourceSet*)>& change) {
+void GcsServer::UpdateNodeResources(const std::string& node_id, bool only_bundle_names,
+                                    const std::function<void(ResourceMap*, ResourceMap*)>& change) {
   absl::MutexLock lock(&mu_);
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return;
-  auto total = raylet::ResourceSet::FromProto(it->second.info.resources_total());
-  auto available = raylet::ResourceSet::FromProto(it->second.info.resources_available());
-  if (!total.ok() || !available.ok()) return;
-  change(&*total, &*available);
-  total->ToProto(it->second.info.mutable_resources_total());
-  available->ToProto(it->second.info.mutable_resources_available());
+  change(it->second.info.mutable_resources_total(), it->second.info.mutable_resources_available());
+  if (!only_bundle_names) it->second.base_stale = true;
 }
 
-std::vector<rpc::NodeInfo> GcsServer::AliveNodes() {
+std::vector<rpc::NodeInfo> GcsServer::AliveNodes(NodeResources resources) {
   std::vector<rpc::NodeInfo> alive;
   absl::MutexLock lock(&mu_);
-  for (const auto& [id, e] : nodes_) {
-    if (e.info.state() == rpc::NodeInfo::ALIVE) alive.push_back(e.info);
+  for (auto& [id, e] : nodes_) {
+    if (e.info.state() != rpc::NodeInfo::ALIVE) continue;
+    if (resources == NodeResources::kAll) {
+      alive.push_back(e.info);
+      continue;
+    }
+    // Copied without the maps (a node with many bundles has thousands of
+    // names), then given only the names that are not a bundle's.
+    if (resources == NodeResources::kWithoutBundles && e.base_stale) {
+      e.base_total.clear();
+      e.base_available.clear();
+      for (const auto& [name, amount] : e.info.resources_total()) {
+        if (!raylet::IsBundleResource(name)) e.base_total[name] = amount;
+      }
+      for (const auto& [name, amount] : e.info.resources_available()) {
+        if (!raylet::IsBundleResource(name)) e.base_available[name] = amount;
+      }
+      e.base_stale = false;
+    }
+    ResourceMap total, available;
+    total.swap(*e.info.mutable_resources_total());
+    available.swap(*e.info.mutable_resources_available());
+    rpc::NodeInfo& n = alive.emplace_back(e.info);
+    e.info.mutable_resources_total()->swap(total);
+    e.info.mutable_resources_available()->swap(available);
+    if (resources == NodeResources::kWithoutBundles) {
+      *n.mutable_resources_total() = e.base_total;
+      *n.mutable_resources_available() = e.base_available;
+    }
   }
   return alive;
 }
@@ -239,6 +270,7 @@ grpc::ServerUnaryReactor* GcsServer::RegisterNode(grpc::CallbackServerContext* c
     NodeEntry& e = nodes_[info.node_id()];
     e.info = info;
     e.failed_checks = 0;
+    e.base_stale = true;
   }
   if (auto s = storage_->Put("nodes", info.node_id(), info.SerializeAsString(), true); !s.ok()) {
     // The in-memory table above is what the GCS serves from.
@@ -320,6 +352,7 @@ void GcsServer::MarkNodeDead(const std::string& node_id, const std::string& reas
     it->second.info.set_state(rpc::NodeInfo::DEAD);
     it->second.info.set_death_reason(reason);
     it->second.info.clear_resources_available();
+    it->second.base_stale = true;
     info = it->second.info;
   }
   if (auto s = storage_->Put("nodes", node_id, info.SerializeAsString(), true); !s.ok()) {
@@ -361,6 +394,7 @@ grpc::ServerUnaryReactor* GcsServer::ReportResources(grpc::CallbackServerContext
     if (req->has_resources_total()) {
       *it->second.info.mutable_resources_total() = req->resources_total();
     }
+    it->second.base_stale = true;
   }
   return rpc::FinishNow(ctx);
 }

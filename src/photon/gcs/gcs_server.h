@@ -102,6 +102,12 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
     rpc::NodeInfo info;
     int failed_checks = 0;
     bool check_in_flight = false;
+    // info's resources without the bundles' names, for placement; rebuilt
+    // when `base_stale` (a report or a change to names that are not a
+    // bundle's), so that placing each of many groups does not filter
+    // thousands of names.
+    google::protobuf::Map<std::string, double> base_total, base_available;
+    bool base_stale = true;
   };
   // Loads the cluster's identity, nodes and jobs from storage (or records a
   // new identity), then the actors and placement groups.
@@ -109,16 +115,22 @@ class GcsServer : public rpc::NodeInfoGcsService::CallbackService,
   void RunHealthChecks();
   void MarkNodeDead(const std::string& node_id, const std::string& reason);
   void PublishNode(const rpc::NodeInfo& info);
-  std::vector<rpc::NodeInfo> AliveNodes();
+  // What a copy of a node's entry keeps of its resources: all of them; all
+  // but the names committed placement-group bundles add (placing bundles
+  // never asks for them; a node with many bundles has thousands); none.
+  enum class NodeResources { kAll, kWithoutBundles, kNone };
+  std::vector<rpc::NodeInfo> AliveNodes(NodeResources resources = NodeResources::kAll);
   // Rewrites the file_sd target list (set_service_discovery_file).
   void WriteServiceDiscovery();
   // photon_tasks, photon_actors, photon_placement_groups, jobs, nodes.
   void CollectMetrics(std::vector<rpc::MetricFamily>* out);
   // Applies `change` to a node's (total, available) resources in the table,
   // ahead of the raylet's next report (placement-group bundles).
-  void UpdateNodeResources(const std::string& node_id,
-                           const std::function<void(raylet::ResourceSet* total,
-                                                    raylet::ResourceSet* available)>& change);
+  // `only_bundle_names`: the change touches bundles' names alone.
+  using ResourceMap = google::protobuf::Map<std::string, double>;
+  void UpdateNodeResources(
+      const std::string& node_id, bool only_bundle_names,
+      const std::function<void(ResourceMap* total, ResourceMap* available)>& change);
 
   const SystemConfig config_;
   std::unique_ptr<GcsStorage> storage_;

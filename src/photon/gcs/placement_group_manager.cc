@@ -96,7 +96,7 @@ absl::Status PlacementGroupManager::Recover() {
     for (const auto& [t, id] : order) pending_.push_back(id);
   }
   for (const auto& [id, indexes] : unplaced) {
-    for (const auto& n : d_.alive_nodes()) {
+    for (const auto& n : d_.alive_nodes(/*resources=*/false)) {
       rpc::CancelResourceReserveRequest req;
       req.set_placement_group_id(id.Binary());
       for (int i : indexes) req.add_bundle_indexes(i);
@@ -202,7 +202,12 @@ grpc::ServerUnaryReactor* PlacementGroupManager::CreatePlacementGroup(
 }
 
 void PlacementGroupManager::ScheduleNext() {
-  std::vector<rpc::NodeInfo> nodes = d_.alive_nodes();
+  {
+    // Nothing to place, or an attempt out: not worth a copy of the nodes.
+    absl::MutexLock lock(&mu_);
+    if (stopped_ || in_flight_ || pending_.empty()) return;
+  }
+  std::vector<rpc::NodeInfo> nodes = d_.alive_nodes(/*resources=*/true);
   raylet::ClusterView view;
   std::map<std::string, std::string> address_of;  // node id -> raylet address
   for (const auto& n : nodes) {
@@ -474,7 +479,7 @@ void PlacementGroupManager::RetryLater() {
 }
 
 void PlacementGroupManager::CancelEverywhere(const PlacementGroupID& id, bool removed) {
-  for (const auto& n : d_.alive_nodes()) {
+  for (const auto& n : d_.alive_nodes(/*resources=*/false)) {
     rpc::CancelResourceReserveRequest req;
     req.set_placement_group_id(id.Binary());
     req.set_removed(removed);

@@ -52,8 +52,9 @@ class PlacementGroupManager : public rpc::PlacementGroupInfoGcsService::Callback
     const SystemConfig* config;
     rpc::RayletClientPool* raylets;
     Timer* timer;
-    // The live nodes (for placement, and to reach every raylet on removal).
-    std::function<std::vector<rpc::NodeInfo>()> alive_nodes;
+    // The live nodes: with `resources`, for placement (their resources need
+    // not list committed bundles' names); without, to reach every raylet.
+    std::function<std::vector<rpc::NodeInfo>(bool resources)> alive_nodes;
     // A group was removed: its actors must die.
     std::function<void(const std::string& placement_group_id)> on_removed;
     // Bundles were committed on `node_id`: the node table gains `named`

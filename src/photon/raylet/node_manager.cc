@@ -204,7 +204,7 @@ int NodeManager::MaxStartingWorkers() const {
 
 // ---- leases -------------------------------------------------------------------
 
-void NodeManager::SyncLocalViewLocked() {
+NodeView* NodeManager::LocalViewLocked() {
   NodeView* local = cluster_.Find(node_id_);
   if (local == nullptr) {
     NodeView v;
@@ -218,16 +218,19 @@ void NodeManager::SyncLocalViewLocked() {
     local = cluster_.Find(node_id_);
   }
   local->alive = true;
-  local->total = total_;
-  local->available = available_;
+  return local;
 }
 
 bool NodeManager::DecideLocked(const rpc::RequestWorkerLeaseRequest& req,
                                const ResourceSet& resources, rpc::RequestWorkerLeaseReply* reply) {
-  SyncLocalViewLocked();
   SchedulingRequest request{resources, req.scheduling(), req.grant_or_reject(),
                             req.function_name()};
+  NodeView* local = LocalViewLocked();
+  std::swap(local->total, total_);
+  std::swap(local->available, available_);
   SchedulingDecision d = Schedule(cluster_, request, scheduling_options_, &scheduling_state_);
+  std::swap(local->total, total_);
+  std::swap(local->available, available_);
   switch (d.kind) {
     case SchedulingDecision::Kind::kLocal:
       PHOTON_LOG_DEBUG("lease {} ('{}') waits here (available: {})", req.lease_id(),
@@ -244,6 +247,15 @@ bool NodeManager::DecideLocked(const rpc::RequestWorkerLeaseRequest& req,
       return true;
     }
     case SchedulingDecision::Kind::kInfeasible:
+      if (!req.scheduling().placement_group_id().empty()) {
+        // Its group's bundle is not committed anywhere the view shows yet
+        // (the group is still being placed): the lease waits here, granted
+        // when the bundle commits on this node or moved (each tick) to the
+        // node where it commits; a removed group's queued leases are refused.
+        PHOTON_LOG_DEBUG("lease {} ('{}') waits for its placement group's bundle", req.lease_id(),
+                         req.function_name());
+        return false;
+      }
       reply->set_infeasible(true);
       reply->set_message(d.message);
       NoteInfeasibleLocked(resources, req.function_name());
@@ -464,7 +476,7 @@ void NodeManager::StartWorkersLocked(const absl::flat_hash_map<std::string, int>
 void NodeManager::ReleaseWorkerLocked(Worker& w) {
   available_.Add(w.held);
   // Bundle resources of a placement group removed meanwhile are gone.
-  available_.KeepOnlyNamesOf(total_);
+  available_.KeepOnlyNamesOf(total_, w.held);
   w.held = ResourceSet();
   for (const auto& [index, share] : w.gpus) {
     if (static_cast<size_t>(index) < gpu_free_.size()) {
@@ -846,7 +858,6 @@ grpc::ServerUnaryReactor* NodeManager::CommitBundleResources(
       return rpc::FinishNow(
           ctx, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, std::string(s.message())));
     resources_dirty_ = true;
-    SyncLocalViewLocked();
     DispatchLocked(&granted);  // leases waiting for the bundle
   }
   FinishDispatch(granted);
@@ -883,10 +894,7 @@ grpc::ServerUnaryReactor* NodeManager::CancelResourceReserve(
         }
       }
     }
-    if (bundles_.Cancel(*pg, indexes, &total_, &available_)) {
-      resources_dirty_ = true;
-      SyncLocalViewLocked();
-    }
+    if (bundles_.Cancel(*pg, indexes, &total_, &available_)) resources_dirty_ = true;
     if (req->removed()) {
       // Queued leases for the group can never be served now.
       for (auto it = pending_.begin(); it != pending_.end();) {
@@ -1397,7 +1405,7 @@ void NodeManager::SpillbackQueuedLeases() {
   std::vector<PendingLease> moved;
   {
     absl::MutexLock lock(&mu_);
-    SyncLocalViewLocked();
+    LocalViewLocked();  // present, so that the remote nodes are told apart from it
     for (auto it = pending_.begin(); it != pending_.end();) {
       // A lease still waiting for resources here goes to a node that has
       // them free now (the cluster view is refreshed every tick).

@@ -174,12 +174,38 @@ void TaskSubmitter::Pump(const std::string& key, std::vector<Action>* actions) {
   // Ask for more workers while tasks wait (unless waiting out a retry delay).
   if (q.retry_scheduled || stopped_) return;
   size_t wanted = std::min(q.tasks.size(), kMaxPendingLeaseRequests);
+  if (q.pending_requests.size() < wanted) ReturnIdleLeasesOfOthers(key, actions);
   while (q.pending_requests.size() < wanted) {
     std::string lease_id = NewLeaseId();
     q.pending_requests[lease_id] = d_.local_raylet;
     actions->push_back([this, key, raylet = d_.local_raylet, lease_id] {
       RequestLease(key, raylet, lease_id, false);
     });
+  }
+}
+
+bool TaskSubmitter::OtherShapeWaitsLocked(const std::string& key) const {
+  if (queues_.size() < 2) return false;
+  for (const auto& [k, q] : queues_) {
+    if (k != key && !q.pending_requests.empty()) return true;
+  }
+  return false;
+}
+
+void TaskSubmitter::ReturnIdleLeasesOfOthers(const std::string& key, std::vector<Action>* actions) {
+  if (queues_.size() < 2) return;
+  for (auto& [k, q] : queues_) {
+    if (k == key || !q.tasks.empty()) continue;
+    for (auto it = q.leases.begin(); it != q.leases.end();) {
+      std::shared_ptr<Lease> lease = *it;
+      if (lease->busy || lease->dead) {
+        ++it;
+        continue;
+      }
+      lease->dead = true;
+      it = q.leases.erase(it);
+      actions->push_back([this, lease] { ReturnLease(lease, false); });
+    }
   }
 }
 
@@ -540,6 +566,14 @@ void TaskSubmitter::OnPushReply(const std::string& key, std::shared_ptr<Lease> l
           retries_left = t.retries_left;
         }
       }
+    }
+    // Nothing more of this shape to run while another shape waits for a
+    // worker: give the worker back now (its raylet hands it on) rather than
+    // idling on it for worker_lease_timeout_ms.
+    if (!lease->dead && !lease->busy && q.tasks.empty() && OtherShapeWaitsLocked(key)) {
+      lease->dead = true;
+      return_lease = true;
+      std::erase(q.leases, lease);
     }
     Pump(key, &actions);
   }

@@ -1,7 +1,10 @@
 // Submission of normal tasks: once a task's arguments are resolved, leases a
 // worker for its resource shape from a raylet (following spillback), pushes
 // the task straight to the leased worker, reuses a lease for further tasks of
-// the same shape and returns it after it idles (worker_lease_timeout_ms).
+// the same shape and returns it after it idles (worker_lease_timeout_ms), or
+// at once when tasks of another shape wait for a worker (so that a burst of
+// shapes, e.g. one task per placement group, reuses a few workers instead of
+// starting one per shape).
 //
 // Failures are judged on evidence. A push that fails because the worker did
 // not answer is sent again to the same worker while its raylet says it lives
@@ -147,6 +150,14 @@ class TaskSubmitter {
   // Checks `lease` for idleness `delay` from now, unless a check is pending.
   void ScheduleIdleCheck(const std::string& key, const std::shared_ptr<Lease>& lease,
                          absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True if a queue other than `key`'s has lease requests out (its tasks
+  // wait for a worker).
+  bool OtherShapeWaitsLocked(const std::string& key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `key`'s tasks are about to ask for workers: the idle leases of queues
+  // with nothing to run are returned, so their raylet can hand the workers on
+  // instead of starting new ones.
+  void ReturnIdleLeasesOfOthers(const std::string& key, std::vector<Action>* actions)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Cancels the lease requests of a queue that has nothing left to run.
   void CancelUnneededRequests(Queue& q, std::vector<Action>* actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -1,6 +1,7 @@
 #include "photon/raylet/scheduling/bundle_resources.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "fmt/format.h"
 
@@ -20,6 +21,23 @@ bool IsBundleResourceOf(const std::string& name, const PlacementGroupID& pg) {
   const std::string hex = pg.Hex();
   return name.size() > hex.size() && name.compare(name.size() - hex.size(), hex.size(), hex) == 0 &&
          name.find("_group_") != std::string::npos;
+}
+
+bool IsBundleResource(std::string_view name) {
+  constexpr size_t kHex = 2 * PlacementGroupID::kSize;
+  constexpr std::string_view kGroup = "_group_";
+  if (name.size() < kHex + kGroup.size() + 1 || name[name.size() - kHex - 1] != '_') return false;
+  std::string_view hex = name.substr(name.size() - kHex);
+  if (!std::all_of(hex.begin(), hex.end(), [](char c) { return std::isxdigit(c); })) return false;
+  std::string_view rest = name.substr(0, name.size() - kHex);  // "<res>_group_[<index>_]"
+  if (rest.ends_with(kGroup)) return true;
+  if (rest.back() != '_') return false;
+  rest.remove_suffix(1);  // the '_' between the index and the hex
+  size_t digits = 0;
+  while (digits < rest.size() && std::isdigit(rest[rest.size() - 1 - digits])) ++digits;
+  if (digits == 0) return false;
+  rest.remove_suffix(digits);
+  return rest.ends_with(kGroup);
 }
 
 std::map<std::string, double> RenameIntoBundle(const std::map<std::string, double>& request,
@@ -90,6 +108,7 @@ bool BundleLedger::Cancel(const PlacementGroupID& pg, const std::vector<int>& in
   auto g = groups_.find(pg);
   if (g == groups_.end()) return false;
   bool any = false;
+  ResourceSet touched;  // the names this cancel changes
   for (auto it = g->second.begin(); it != g->second.end();) {
     const auto& [index, e] = *it;
     if (!indexes.empty() && std::find(indexes.begin(), indexes.end(), index) == indexes.end()) {
@@ -100,15 +119,17 @@ bool BundleLedger::Cancel(const PlacementGroupID& pg, const std::vector<int>& in
       ResourceSet named = CommittedBundleResources(pg, index, e.resources);
       total->Subtract(named);
       available->Subtract(named);
+      touched.Add(named);
     }
     available->Add(e.resources);
+    touched.Add(e.resources);
     any = true;
     it = g->second.erase(it);
   }
   if (g->second.empty()) groups_.erase(g);
   if (!any) return false;
-  total->DropNonPositive();
-  available->KeepOnlyNamesOf(*total);
+  total->DropNonPositive(touched);
+  available->KeepOnlyNamesOf(*total, touched);
   return true;
 }
 

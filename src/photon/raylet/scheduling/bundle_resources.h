@@ -12,6 +12,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -32,6 +33,9 @@ inline constexpr double kBundleMarkerRequest = 0.001;
 std::string BundleResourceName(const std::string& resource, int index, const PlacementGroupID& pg);
 // The placement group a bundle resource name belongs to, if it is one.
 bool IsBundleResourceOf(const std::string& name, const PlacementGroupID& pg);
+// True if `name` is a committed bundle's resource (of any group): it ends in
+// "_group_[<index>_]<pg hex>".
+bool IsBundleResource(std::string_view name);
 
 // A task's or actor's request renamed into bundle `index` (-1: any bundle) of
 // `pg`, with the bundle marker added.

@@ -30,12 +30,21 @@ class ResourceSet {
   double Get(const std::string& name) const;
   // Drops every resource that `names` does not have (a positive quantity of).
   void KeepOnlyNamesOf(const ResourceSet& names);
+  // The same, looking only at the names of `among` (what a change touched):
+  // O(|among| log n) rather than O(n log |names|).
+  void KeepOnlyNamesOf(const ResourceSet& names, const ResourceSet& among);
   // Drops the resources whose quantity is zero or less.
   void DropNonPositive();
+  // The same, looking only at the names of `among`.
+  void DropNonPositive(const ResourceSet& among);
   bool empty() const { return units_.empty(); }
 
   std::map<std::string, double> ToMap() const;
   void ToProto(google::protobuf::Map<std::string, double>* out) const;
+  // Adds (or, with `subtract`, takes away) this set's quantities to the
+  // entries of `m` they name, in fixed point, touching no other entry; an
+  // entry left at zero or less is erased. O(size of this set), not of `m`.
+  void ApplyToProto(google::protobuf::Map<std::string, double>* m, bool subtract) const;
   std::string ToString() const;
   // Utilization in [0,1] of the most used resource of `request` (0 if none).
   double Utilization(const ResourceSet& total, const ResourceSet& request) const;
