@@ -45,10 +45,18 @@ void BindObjects(nb::module_& m) {
   m.def("get", [](const std::vector<nb::bytes>& ids, int64_t timeout_ms) {
     auto w = CurrentWorker();
     std::vector<ObjectID> oids = ToObjectIds(ids);
-    // In slices, so that Ctrl-C interrupts a blocked get.
-    using Values = std::vector<std::shared_ptr<core::ObjectValue>>;
-    absl::StatusOr<Values> values =
-        CallInSlices<Values>(timeout_ms, [&](int64_t slice) { return w->Get(oids, slice); });
+    // Ctrl-C interrupts a blocked get: the core asks every 100 ms (taking the
+    // GIL to run Python's signal handlers) while keeping its wait, so a get
+    // of many refs is not started over at each check.
+    absl::StatusOr<std::vector<std::shared_ptr<core::ObjectValue>>> values;
+    {
+      nb::gil_scoped_release release;
+      values = w->Get(oids, timeout_ms, rpc::PullObjectRequest::GET, [] {
+        nb::gil_scoped_acquire acquire;
+        return PyErr_CheckSignals() != 0;
+      });
+    }
+    if (PyErr_Occurred() != nullptr) throw nb::python_error();  // raised by a signal handler
     if (!values.ok()) {
       if (absl::IsDeadlineExceeded(values.status())) {
         ThrowStatus(

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
 #include <thread>
 
 namespace photon::core {
@@ -72,6 +74,38 @@ TEST(MemoryStoreTest, TimedOutWaitsLeaveNothingBehind) {
   }
   EXPECT_EQ(store.NumPendingWaits(), 0u);
   store.Put(ids[0], Value("late"));  // nothing left to wake
+  EXPECT_EQ(store.NumPendingWaits(), 0u);
+}
+
+// `stop` is polled while the wait keeps its registrations: values that come
+// between polls count, and a true answer ends the wait and says so.
+TEST(MemoryStoreTest, AWaitAsksStopBetweenPollsAndKeepsItsRegistrations) {
+  MemoryStore store;
+  ObjectID a = ObjectID::FromRandom(), b = ObjectID::FromRandom();
+  std::atomic<int> polls = 0;
+  std::function<bool()> never = [&] {
+    if (++polls == 1) store.Put(a, Value("a"));  // arrives while the wait is unlocked
+    return false;
+  };
+  std::thread putter([&] {
+    std::this_thread::sleep_for(absl::ToChronoMilliseconds(3 * MemoryStore::kStopPollInterval));
+    store.Put(b, Value("b"));
+  });
+  bool stopped = false;
+  auto values = store.Wait({a, b}, 2, absl::Now() + absl::Seconds(30), &never, &stopped);
+  putter.join();
+  EXPECT_FALSE(stopped);
+  EXPECT_GE(polls.load(), 2);
+  ASSERT_NE(values[0], nullptr);
+  ASSERT_NE(values[1], nullptr);
+
+  ObjectID c = ObjectID::FromRandom();
+  std::function<bool()> now = [] { return true; };
+  const absl::Time start = absl::Now();
+  values = store.Wait({c}, 1, absl::Now() + absl::Seconds(30), &now, &stopped);
+  EXPECT_TRUE(stopped);
+  EXPECT_EQ(values[0], nullptr);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
   EXPECT_EQ(store.NumPendingWaits(), 0u);
 }
 

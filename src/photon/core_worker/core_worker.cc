@@ -377,9 +377,9 @@ std::optional<rpc::Address> CoreWorker::OwnerOf(const ObjectID& id) const {
 }
 
 absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> CoreWorker::Get(
-    const std::vector<ObjectID>& ids, int64_t timeout_ms,
-    rpc::PullObjectRequest::Priority priority) {
-  return fetcher_->Get(ids, timeout_ms, priority);
+    const std::vector<ObjectID>& ids, int64_t timeout_ms, rpc::PullObjectRequest::Priority priority,
+    const std::function<bool()>& interrupted) {
+  return fetcher_->Get(ids, timeout_ms, priority, interrupted);
 }
 
 absl::StatusOr<std::vector<bool>> CoreWorker::Wait(const std::vector<ObjectID>& ids,

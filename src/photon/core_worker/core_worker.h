@@ -142,10 +142,13 @@ class CoreWorker {
   // Values of `ids` in order, or the first error: DeadlineExceeded on timeout
   // (timeout_ms < 0: wait forever), NotFound for an unknown id. A failed
   // object comes back as an error value (ObjectValue::IsError), not as a
-  // Status. `priority` orders the pulls of remote objects.
+  // Status. `priority` orders the pulls of remote objects. `interrupted`
+  // (optional) is asked every 100 ms while it blocks; true ends the get
+  // with Cancelled (Ctrl-C in the Python API).
   absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> Get(
       const std::vector<ObjectID>& ids, int64_t timeout_ms,
-      rpc::PullObjectRequest::Priority priority = rpc::PullObjectRequest::GET);
+      rpc::PullObjectRequest::Priority priority = rpc::PullObjectRequest::GET,
+      const std::function<bool()>& interrupted = nullptr);
   // One flag per id: ready. Returns once `num_objects` are ready or on timeout.
   // With `fetch_local` (as in Ray), an object held in a store counts as ready
   // only once a copy is on this node.

@@ -69,7 +69,9 @@ void MemoryStore::CancelOnReady(const ObjectID& id, uint64_t token) {
 }
 
 std::vector<std::shared_ptr<ObjectValue>> MemoryStore::Wait(const std::vector<ObjectID>& ids,
-                                                            size_t num_ready, absl::Time deadline) {
+                                                            size_t num_ready, absl::Time deadline,
+                                                            const std::function<bool()>* stop,
+                                                            bool* stopped) {
   std::vector<std::shared_ptr<ObjectValue>> out(ids.size());
   Waiter waiter;
   std::vector<size_t> missing;
@@ -90,7 +92,21 @@ std::vector<std::shared_ptr<ObjectValue>> MemoryStore::Wait(const std::vector<Ob
   for (size_t i : missing) waiters_[ids[i]].push_back(&waiter);
   const size_t needed = num_ready - already;
   auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return waiter.ready >= needed; };
-  mu_.AwaitWithDeadline(absl::Condition(&enough), deadline);
+  if (stop == nullptr || !*stop) {
+    mu_.AwaitWithDeadline(absl::Condition(&enough), deadline);
+  } else {
+    while (!mu_.AwaitWithDeadline(absl::Condition(&enough),
+                                  std::min(deadline, absl::Now() + kStopPollInterval)) &&
+           absl::Now() < deadline) {
+      mu_.Unlock();  // `stop` may take other locks (the GIL)
+      const bool give_up = (*stop)();
+      mu_.Lock();
+      if (give_up) {
+        if (stopped != nullptr) *stopped = true;
+        break;
+      }
+    }
+  }
   for (size_t i : missing) {
     auto it = values_.find(ids[i]);
     if (it != values_.end()) {

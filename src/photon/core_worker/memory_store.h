@@ -39,8 +39,16 @@ class MemoryStore {
 
   // Blocks until `num_ready` of `ids` have values or `deadline` passes;
   // returns the values (nullptr for the ones not ready) in input order.
+  // `stop` (optional) is asked every kStopPollInterval, without the lock,
+  // whether to give up early (e.g. Ctrl-C): then *stopped is set. Polling it
+  // keeps the wait's registrations, so a long wait for many ids costs
+  // nothing per poll (waiting in short slices re-registered every id each
+  // time: quadratic for a get of 100k refs).
+  static constexpr absl::Duration kStopPollInterval = absl::Milliseconds(100);
   std::vector<std::shared_ptr<ObjectValue>> Wait(const std::vector<ObjectID>& ids, size_t num_ready,
-                                                 absl::Time deadline);
+                                                 absl::Time deadline,
+                                                 const std::function<bool()>* stop = nullptr,
+                                                 bool* stopped = nullptr);
 
   // Drops the value (waiters keep waiting; OnReady callbacks stay registered).
   void Erase(const ObjectID& id);

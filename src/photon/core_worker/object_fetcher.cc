@@ -151,8 +151,11 @@ std::shared_ptr<ObjectValue> ObjectFetcher::Materialize(const ObjectID& id,
 // ---- get and wait ---------------------------------------------------------------
 
 absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> ObjectFetcher::Get(
-    const std::vector<ObjectID>& ids, int64_t timeout_ms,
-    rpc::PullObjectRequest::Priority priority) {
+    const std::vector<ObjectID>& ids, int64_t timeout_ms, rpc::PullObjectRequest::Priority priority,
+    const std::function<bool()>& interrupted) {
+  const std::function<bool()>* stop = interrupted ? &interrupted : nullptr;
+  bool stopped = false;
+  const absl::Status cancelled = absl::CancelledError("get interrupted");
   for (const ObjectID& id : ids) {
     if (!d_.memory_store->Contains(id) && !d_.refs->IsOwned(id)) {
       auto owner = d_.refs->OwnerOf(id);
@@ -168,8 +171,9 @@ absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> ObjectFetcher::Get(
   bool all = std::all_of(values.begin(), values.end(), [](const auto& v) { return v != nullptr; });
   if (!all) {
     NotifyBlocked(true);
-    values = d_.memory_store->Wait(ids, ids.size(), deadline);
+    values = d_.memory_store->Wait(ids, ids.size(), deadline, stop, &stopped);
     NotifyBlocked(false);
+    if (stopped) return cancelled;
   }
   for (size_t i = 0; i < ids.size(); ++i) {
     if (values[i] == nullptr) {
@@ -185,7 +189,8 @@ absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> ObjectFetcher::Get(
       if (auto owner = d_.refs->OwnerOf(ids[i])) {
         d_.memory_store->Erase(ids[i]);
         FetchFromOwner(ids[i], *owner, values[i]->plasma_node);
-        auto again = d_.memory_store->Wait({ids[i]}, 1, deadline);
+        auto again = d_.memory_store->Wait({ids[i]}, 1, deadline, stop, &stopped);
+        if (stopped) return cancelled;
         if (again[0] == nullptr) {
           return absl::DeadlineExceededError(
               fmt::format("get timed out after {} ms waiting for object {} (being rebuilt by "
@@ -202,7 +207,8 @@ absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> ObjectFetcher::Get(
         if (why.type() != rpc::OBJECT_LOST) v = ObjectValue::FromError(why);
         break;
       }
-      auto again = d_.memory_store->Wait({ids[i]}, 1, deadline);
+      auto again = d_.memory_store->Wait({ids[i]}, 1, deadline, stop, &stopped);
+      if (stopped) return cancelled;
       if (again[0] == nullptr) {
         return absl::DeadlineExceededError(
             fmt::format("get timed out after {} ms waiting for object {} (being rebuilt)",

@@ -65,10 +65,13 @@ class ObjectFetcher {
   // object comes back as an error value (ObjectValue::IsError), not as a
   // Status. `priority` orders the pulls of remote objects. An owned object
   // whose copies are all lost is rebuilt through `reconstruct` and waited
-  // for again.
+  // for again. `interrupted` (optional) is asked every
+  // MemoryStore::kStopPollInterval while the get blocks; true ends it with
+  // Cancelled.
   absl::StatusOr<std::vector<std::shared_ptr<ObjectValue>>> Get(
       const std::vector<ObjectID>& ids, int64_t timeout_ms,
-      rpc::PullObjectRequest::Priority priority);
+      rpc::PullObjectRequest::Priority priority,
+      const std::function<bool()>& interrupted = nullptr);
   // One flag per id: ready. Returns once `num_objects` are ready or on
   // timeout. With `fetch_local`, an object held in a store counts as ready
   // only once a copy is on this node (ready remote objects are pulled at WAIT
