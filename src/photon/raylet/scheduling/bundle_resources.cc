@@ -17,12 +17,6 @@ std::string BundleResourceName(const std::string& resource, int index, const Pla
   return fmt::format("{}_group_{}_{}", resource, index, pg.Hex());
 }
 
-bool IsBundleResourceOf(const std::string& name, const PlacementGroupID& pg) {
-  const std::string hex = pg.Hex();
-  return name.size() > hex.size() && name.compare(name.size() - hex.size(), hex.size(), hex) == 0 &&
-         name.find("_group_") != std::string::npos;
-}
-
 bool IsBundleResource(std::string_view name) {
   constexpr size_t kHex = 2 * PlacementGroupID::kSize;
   constexpr std::string_view kGroup = "_group_";
@@ -38,6 +32,10 @@ bool IsBundleResource(std::string_view name) {
   if (digits == 0) return false;
   rest.remove_suffix(digits);
   return rest.ends_with(kGroup);
+}
+
+bool IsBundleResourceOf(const std::string& name, const PlacementGroupID& pg) {
+  return IsBundleResource(name) && name.ends_with(pg.Hex());
 }
 
 std::map<std::string, double> RenameIntoBundle(const std::map<std::string, double>& request,

@@ -76,13 +76,6 @@ double ResourceSet::Get(const std::string& name) const {
   return it == units_.end() ? 0.0 : static_cast<double>(it->second) / kUnit;
 }
 
-void ResourceSet::KeepOnlyNamesOf(const ResourceSet& names) {
-  std::erase_if(units_, [&](const auto& e) {
-    auto it = names.units_.find(e.first);
-    return it == names.units_.end() || it->second <= 0;
-  });
-}
-
 void ResourceSet::KeepOnlyNamesOf(const ResourceSet& names, const ResourceSet& among) {
   for (const auto& [name, unused] : among.units_) {
     auto it = units_.find(name);
@@ -97,10 +90,6 @@ void ResourceSet::DropNonPositive(const ResourceSet& among) {
     auto it = units_.find(name);
     if (it != units_.end() && it->second <= 0) units_.erase(it);
   }
-}
-
-void ResourceSet::DropNonPositive() {
-  std::erase_if(units_, [](const auto& e) { return e.second <= 0; });
 }
 
 std::map<std::string, double> ResourceSet::ToMap() const {

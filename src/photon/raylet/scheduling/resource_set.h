@@ -28,14 +28,10 @@ class ResourceSet {
   // May go negative (a blocked worker's CPU returned, then taken back).
   void Subtract(const ResourceSet& other);
   double Get(const std::string& name) const;
-  // Drops every resource that `names` does not have (a positive quantity of).
-  void KeepOnlyNamesOf(const ResourceSet& names);
-  // The same, looking only at the names of `among` (what a change touched):
-  // O(|among| log n) rather than O(n log |names|).
+  // Drops each resource named in `among` (what a change touched) that
+  // `names` does not have a positive quantity of: O(|among| log n).
   void KeepOnlyNamesOf(const ResourceSet& names, const ResourceSet& among);
-  // Drops the resources whose quantity is zero or less.
-  void DropNonPositive();
-  // The same, looking only at the names of `among`.
+  // Drops each resource named in `among` whose quantity is zero or less.
   void DropNonPositive(const ResourceSet& among);
   bool empty() const { return units_.empty(); }
 
