@@ -197,7 +197,7 @@ def read_parquet(paths, *, filesystem=None, columns=None, parallelism=-1, ray_re
                  **arrow_parquet_args):
     """Parquet files: `columns` read only those columns, `filter` (a
     pyarrow.dataset expression or DNF list) is pushed down to the reader."""
-    reader = DS.ParquetReader(columns, filter or arrow_parquet_args.get("filters"), schema)
+    reader = DS.ParquetReader(columns, filter if filter is not None else arrow_parquet_args.get("filters"), schema)
     return _read_files(paths, reader, "ReadParquet", override_num_blocks, filesystem,
                        file_extensions, include_paths)
 

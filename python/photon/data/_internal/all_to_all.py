@@ -142,7 +142,7 @@ def _sample(table, keys, k):
 
 def _sort_indices(table, keys, descending):
     order = [(k, "descending" if d else "ascending") for k, d in zip(keys, descending)]
-    return pc.sort_indices(table, sort_keys=order, null_placement="at_end")
+    return pc.sort_indices(table, sort_keys=order)
 
 
 def _partition_by_bounds(table, keys, descending, bounds):
