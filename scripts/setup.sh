@@ -18,7 +18,7 @@ DEB_PACKAGES=(
 )
 PY_PACKAGES=(nanobind scikit-build-core cloudpickle numpy pytest pytest-timeout msgpack psutil
   prometheus_client joblib scikit-learn pathspec starlette uvicorn websockets pyyaml selenium
-  matplotlib)
+  matplotlib pyarrow pandas tqdm pillow)
 
 missing_debs=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -42,6 +42,7 @@ for p in "${PY_PACKAGES[@]}"; do
     pytest-timeout) mod="pytest_timeout" ;;
     scikit-learn) mod="sklearn" ;;
     pyyaml) mod="yaml" ;;
+    pillow) mod="PIL" ;;
   esac
   if ! "$PYTHON" -c "import ${mod}" 2>/dev/null; then missing_py+=("$p"); fi
 done

@@ -412,3 +412,15 @@ __all__ = [
     "cluster_resources", "available_resources", "timeline", "get_gpu_ids", "ObjectRef", "ObjectRefGenerator", "ActorHandle",
     "DynamicObjectRefGenerator", "exceptions", "util", "ActorID", "JobID", "NodeID", "ObjectID", "TaskID", "WorkerID",
 ]
+
+
+# Ray's libraries are imported on first use (``ray.data`` works after only
+# ``import ray``), so that ``import photon`` stays light.
+_LAZY_SUBMODULES = ("data",)
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f"photon.{name}")
+    raise AttributeError(f"module 'photon' has no attribute {name!r}")

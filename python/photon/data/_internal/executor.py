@@ -1,0 +1,273 @@
+"""The streaming executor: runs a dataset's physical stages concurrently,
+blocks flowing between them through the object store as ObjectRefs.
+
+Each stage keeps a bounded number of tasks in flight and only takes more
+input when its outputs are consumed, so the bytes in flight stay within
+the budget (a fraction of the object store, DataContext limits) however
+large the dataset: a pull-driven pipeline. Outputs keep their input order.
+
+Stages: a TaskStage runs a fused chain of block transforms in one task per
+input (a read task or a block); an ActorPoolStage runs a callable class on
+an autoscaling pool of actors; a LimitStage stops the pipeline after n
+rows; an all-to-all stage (sort, shuffle, groupby, repartition) is a barrier
+that materializes its input and runs map/reduce tasks over it."""
+import collections
+import time
+
+import photon
+from photon.data import block as B
+from photon.data._internal import stats as stats_mod
+
+
+def _run_chain(table, chain):
+    for fn in chain:
+        table = fn(table)
+    return table
+
+
+def _transform_task(source, chain, is_read):
+    t0 = time.process_time()
+    table = source() if is_read else source
+    if isinstance(table, list):
+        table = B.concat(table)
+    table = _run_chain(table, chain)
+    meta = B.metadata_of(table)
+    meta_out = (meta.num_rows, meta.size_bytes, meta.schema, time.process_time() - t0)
+    return table, meta_out
+
+
+_transform_remote = None
+
+
+def _remote_transform():
+    global _transform_remote
+    if _transform_remote is None:
+        _transform_remote = photon.remote(num_returns=2)(_transform_task)
+    return _transform_remote
+
+
+class _MapWorker:
+    """The actor of an ActorPoolStage: builds the user's class once. The
+    task maps (and read) fused before it run in the actor too."""
+
+    def __init__(self, make_chain, pre_chain, is_read):
+        self._chain = list(pre_chain) + make_chain()
+        self._is_read = is_read
+
+    @photon.method(num_returns=2)
+    def process(self, source):
+        t0 = time.process_time()
+        table = source() if self._is_read else source
+        if isinstance(table, list):
+            table = B.concat(table)
+        table = _run_chain(table, self._chain)
+        meta = B.metadata_of(table)
+        return table, (meta.num_rows, meta.size_bytes, meta.schema, time.process_time() - t0)
+
+    def ready(self):
+        return True
+
+
+_map_worker_cls = None
+
+
+def _map_worker():
+    global _map_worker_cls
+    if _map_worker_cls is None:
+        _map_worker_cls = photon.remote(_MapWorker)
+    return _map_worker_cls
+
+
+class Budget:
+    """How many tasks a stage may have in flight: by the CPU limit and by
+    the object-store budget over the blocks' observed size."""
+
+    def __init__(self, context, num_stages):
+        self.context = context
+        self.num_stages = max(1, num_stages)
+        limits = context.execution_options.resource_limits
+        try:
+            cluster = photon.cluster_resources()
+        except Exception:  # noqa: BLE001 - not connected yet: defaults
+            cluster = {}
+        self.cpus = limits.cpu if limits.cpu is not None else cluster.get("CPU", 1)
+        store = limits.object_store_memory
+        if store is None:
+            store = cluster.get("object_store_memory", 2 * 1024**3) * \
+                context.object_store_memory_fraction
+        self.store_bytes = max(1, store)
+        self.block_bytes = None  # running mean of output block sizes
+
+    def observe(self, size_bytes):
+        if self.block_bytes is None:
+            self.block_bytes = size_bytes
+        else:
+            self.block_bytes = 0.8 * self.block_bytes + 0.2 * size_bytes
+
+    def max_in_flight(self, num_cpus_per_task):
+        per_task = num_cpus_per_task if num_cpus_per_task else 0
+        by_cpu = max(1, int(self.cpus / per_task)) if per_task > 0 else max(1, int(self.cpus * 4))
+        by_cpu = max(by_cpu, 2)  # one running, one queued: the pipeline never stalls on a hand-off
+        if self.block_bytes:
+            # Outputs held: in flight here plus one consumed-not-freed per stage.
+            by_mem = int(self.store_bytes / (self.num_stages * max(self.block_bytes, 1)))
+            return max(1, min(by_cpu, by_mem))
+        return by_cpu
+
+
+class TaskStage:
+    def __init__(self, name, chain, remote_args, is_read, concurrency=None):
+        self.name = name
+        self.chain = chain
+        self.remote_args = dict(remote_args or {})
+        self.remote_args.setdefault("num_cpus", 1)
+        self.is_read = is_read
+        self.concurrency = concurrency
+
+    def run(self, upstream, budget, stats):
+        fn = _remote_transform().options(**self.remote_args)
+        in_flight = collections.deque()
+        upstream = iter(upstream)
+        exhausted = False
+        op = stats.operator(self.name)
+        while True:
+            cap = budget.max_in_flight(self.remote_args.get("num_cpus"))
+            if self.concurrency:
+                cap = min(cap, self.concurrency)
+            while not exhausted and len(in_flight) < cap:
+                try:
+                    item = next(upstream)
+                except StopIteration:
+                    exhausted = True
+                    break
+                source = item if self.is_read else item[0]
+                block_ref, meta_ref = fn.remote(source, self.chain, self.is_read)
+                in_flight.append((block_ref, meta_ref, time.perf_counter()))
+            if not in_flight:
+                return
+            block_ref, meta_ref, started = in_flight.popleft()
+            num_rows, size_bytes, schema, cpu_s = photon.get(meta_ref)
+            budget.observe(size_bytes)
+            op.add(num_rows, size_bytes, time.perf_counter() - started, cpu_s)
+            yield block_ref, B.BlockMetadata(num_rows, size_bytes, schema)
+
+
+class ActorPoolStage:
+    def __init__(self, name, make_chain, min_size, max_size, remote_args,
+                 max_tasks_in_flight_per_actor, pre_chain=(), is_read=False):
+        self.name = name
+        self.make_chain = make_chain
+        self.pre_chain = list(pre_chain)
+        self.is_read = is_read
+        self.min_size = min_size
+        self.max_size = max_size
+        self.remote_args = dict(remote_args or {})
+        self.remote_args.setdefault("num_cpus", 1)
+        self.per_actor = max(1, max_tasks_in_flight_per_actor)
+
+    def run(self, upstream, budget, stats):
+        cls = _map_worker().options(**self.remote_args)
+        actors = []
+        load = {}
+        op = stats.operator(self.name)
+
+        def add_actor():
+            a = cls.remote(self.make_chain, self.pre_chain, self.is_read)
+            actors.append(a)
+            load[id(a)] = 0
+            return a
+
+        for _ in range(self.min_size):
+            add_actor()
+        photon.get([a.ready.remote() for a in actors])
+        in_flight = collections.deque()
+        upstream = iter(upstream)
+        exhausted = False
+        try:
+            while True:
+                cap = min(budget.max_in_flight(0), self.max_size * self.per_actor)
+                while not exhausted and len(in_flight) < cap:
+                    actor = min(actors, key=lambda a: load[id(a)])
+                    if load[id(actor)] >= self.per_actor:
+                        if len(actors) < self.max_size:
+                            actor = add_actor()  # every actor busy: scale up
+                        else:
+                            break
+                    try:
+                        item = next(upstream)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    source = item if self.is_read else item[0]
+                    block_ref, meta_ref = actor.process.remote(source)
+                    load[id(actor)] += 1
+                    in_flight.append((block_ref, meta_ref, actor, time.perf_counter()))
+                if not in_flight:
+                    return
+                block_ref, meta_ref, actor, started = in_flight.popleft()
+                num_rows, size_bytes, schema, cpu_s = photon.get(meta_ref)
+                load[id(actor)] -= 1
+                budget.observe(size_bytes)
+                op.add(num_rows, size_bytes, time.perf_counter() - started, cpu_s)
+                yield block_ref, B.BlockMetadata(num_rows, size_bytes, schema)
+        finally:
+            for a in actors:
+                try:
+                    photon.kill(a)
+                except Exception:  # noqa: BLE001 - already gone
+                    pass
+
+
+class LimitStage:
+    def __init__(self, limit):
+        self.name = f"Limit[{limit}]"
+        self.limit = limit
+
+    def run(self, upstream, budget, stats):
+        left = self.limit
+        if left <= 0:
+            return
+        for ref, meta in upstream:
+            if meta.num_rows <= left:
+                left -= meta.num_rows
+                yield ref, meta
+            else:
+                table = photon.get(ref).slice(0, left)
+                left = 0
+                yield photon.put(table), B.metadata_of(table)
+            if left <= 0:
+                return
+
+
+class AllToAllStage:
+    """A barrier: `fn(list of (ref, meta), context) -> list of (ref, meta)`."""
+
+    def __init__(self, name, fn):
+        self.name = name
+        self.fn = fn
+
+    def run(self, upstream, budget, stats):
+        t0 = time.perf_counter()
+        blocks = list(upstream)
+        out = self.fn(blocks, budget.context)
+        op = stats.operator(self.name)
+        for ref, meta in out:
+            op.add(meta.num_rows, meta.size_bytes, 0, 0)
+        op.wall_s += time.perf_counter() - t0
+        yield from out
+
+
+def execute(source_items, stages, context, stats=None):
+    """Yields (block ref, BlockMetadata) of the plan's output in order.
+    `source_items`: the read tasks (for a first TaskStage with is_read) or
+    (ref, meta) pairs."""
+    stats = stats if stats is not None else stats_mod.DatasetStats()
+    budget = Budget(context, len(stages))
+    stream = iter(source_items)
+    for stage in stages:
+        stream = stage.run(stream, budget, stats)
+    start = time.perf_counter()
+    try:
+        yield from stream
+    finally:
+        stats.total_wall_s += time.perf_counter() - start

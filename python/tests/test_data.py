@@ -1,0 +1,259 @@
+"""photon.data, written as a Ray Data user writes programs (`ray.data`
+after `import photon as ray`), with exact expected values."""
+import os
+
+import numpy as np
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+pd = pytest.importorskip("pandas")
+
+import photon as ray  # noqa: E402
+from photon.data.aggregate import Count, Max, Mean, Sum  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data_cluster():
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(num_cpus=2)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def test_range_count_take_and_schema(data_cluster):
+    ds = ray.data.range(1000)
+    assert ds.count() == 1000
+    assert ds.take(3) == [{"id": 0}, {"id": 1}, {"id": 2}]
+    assert ds.schema().names == ["id"]
+    assert ds.columns() == ["id"]
+    assert [r["id"] for r in ds.take_all()] == list(range(1000))
+    assert ds.sum("id") == sum(range(1000))
+    assert ds.min("id") == 0 and ds.max("id") == 999
+    assert ds.mean("id") == pytest.approx(499.5)
+    assert ds.std("id") == pytest.approx(np.std(np.arange(1000), ddof=1))
+
+
+def test_from_items_map_filter_flat_map(data_cluster):
+    ds = ray.data.from_items([{"a": i, "b": str(i)} for i in range(20)])
+    out = ds.map(lambda r: {"a": r["a"] * 2, "b": r["b"]}).filter(lambda r: r["a"] % 4 == 0)
+    assert [r["a"] for r in out.take_all()] == [i * 2 for i in range(20) if (i * 2) % 4 == 0]
+    flat = ray.data.from_items([1, 2, 3]).flat_map(lambda r: [{"x": r["item"]}] * r["item"])
+    assert [r["x"] for r in flat.take_all()] == [1, 2, 2, 3, 3, 3]
+    with pytest.raises(Exception, match="dict"):
+        ray.data.range(3).map(lambda r: r["id"]).take_all()
+
+
+@pytest.mark.parametrize("fmt", ["default", "numpy", "pandas", "pyarrow"])
+def test_map_batches_formats(data_cluster, fmt):
+    def double(batch):
+        if fmt == "pandas":
+            assert isinstance(batch, pd.DataFrame)
+            batch["id"] = batch["id"] * 2
+            return batch
+        if fmt == "pyarrow":
+            assert isinstance(batch, pa.Table)
+            return pa.table({"id": pa.compute.multiply(batch["id"], 2)})
+        assert isinstance(batch, dict) and isinstance(batch["id"], np.ndarray)
+        return {"id": batch["id"] * 2}
+    ds = ray.data.range(100).map_batches(double, batch_format=fmt, batch_size=16)
+    assert sorted(r["id"] for r in ds.take_all()) == [2 * i for i in range(100)]
+
+
+def test_map_batches_bad_inputs(data_cluster):
+    with pytest.raises(ValueError, match="batch format"):
+        ray.data.range(3).map_batches(lambda b: b, batch_format="bad")
+    with pytest.raises(ValueError, match="concurrency"):
+        class C:
+            def __call__(self, b):
+                return b
+        ray.data.range(3).map_batches(C)
+    with pytest.raises(Exception, match="map_batches"):
+        ray.data.range(3).map_batches(lambda b: 5).take_all()
+
+
+def test_map_batches_on_an_actor_pool(data_cluster):
+    class AddPid:
+        def __init__(self, offset):
+            self.offset = offset
+            self.pid = os.getpid()
+
+        def __call__(self, batch):
+            return {"id": batch["id"] + self.offset, "pid": np.full(len(batch["id"]), self.pid)}
+
+    ds = ray.data.range(200, override_num_blocks=10).map_batches(
+        AddPid, fn_constructor_args=(1000,), concurrency=2, batch_size=10)
+    rows = ds.take_all()
+    assert sorted(r["id"] for r in rows) == [1000 + i for i in range(200)]
+    assert 1 <= len({r["pid"] for r in rows}) <= 2
+    auto = ray.data.range(50, override_num_blocks=5).map_batches(
+        AddPid, fn_constructor_args=(0,), concurrency=(1, 2), num_cpus=0.5)
+    assert auto.count() == 50
+
+
+def test_columns_ops(data_cluster):
+    ds = ray.data.from_items([{"a": i, "b": i * 10} for i in range(5)])
+    assert ds.add_column("c", lambda df: df["a"] + df["b"]).take(2) == [
+        {"a": 0, "b": 0, "c": 0}, {"a": 1, "b": 10, "c": 11}]
+    assert ds.drop_columns(["b"]).take(1) == [{"a": 0}]
+    assert ds.select_columns(["b"]).take(1) == [{"b": 0}]
+    assert ds.rename_columns({"a": "x"}).columns() == ["x", "b"]
+    with pytest.raises(Exception, match="not found"):
+        ds.select_columns(["zzz"]).take_all()
+
+
+def test_limit_repartition_shuffle_sort(data_cluster):
+    ds = ray.data.range(100)
+    assert ds.limit(7).count() == 7
+    assert [r["id"] for r in ds.limit(5).take_all()] == [0, 1, 2, 3, 4]
+    rep = ds.repartition(3).materialize()
+    assert rep.num_blocks() == 3
+    assert [r["id"] for r in rep.take_all()] == list(range(100))
+    shuffled = [r["id"] for r in ds.random_shuffle(seed=1).take_all()]
+    assert sorted(shuffled) == list(range(100)) and shuffled != list(range(100))
+    assert [r["id"] for r in ds.random_shuffle(seed=3).sort("id").take_all()] == list(range(100))
+    assert [r["id"] for r in ds.sort("id", descending=True).take(3)] == [99, 98, 97]
+    assert sorted(r["id"] for r in ds.randomize_block_order(seed=0).take_all()) == \
+        list(range(100))
+
+
+def test_groupby(data_cluster):
+    ds = ray.data.from_items([{"k": i % 3, "v": i} for i in range(30)])
+    assert ds.groupby("k").count().take_all() == [
+        {"k": 0, "count()": 10}, {"k": 1, "count()": 10}, {"k": 2, "count()": 10}]
+    assert ds.groupby("k").sum("v").take_all() == [
+        {"k": k, "sum(v)": sum(i for i in range(30) if i % 3 == k)} for k in range(3)]
+    agg = ds.groupby("k").aggregate(Max("v"), Mean("v")).take_all()
+    assert agg[2] == {"k": 2, "max(v)": 29, "mean(v)": pytest.approx(15.5)}
+    assert ds.aggregate(Count(), Sum("v")) == {"count()": 30, "sum(v)": 435}
+
+    def top(group):
+        i = int(np.argmax(group["v"]))
+        return {"k": group["k"][i:i + 1], "v": group["v"][i:i + 1]}
+    assert ds.groupby("k").map_groups(top).sort("k").take_all() == [
+        {"k": 0, "v": 27}, {"k": 1, "v": 28}, {"k": 2, "v": 29}]
+    assert sorted(ds.unique("k")) == [0, 1, 2]
+    with pytest.raises(Exception, match="does not exist"):
+        ds.groupby("nope").count().take_all()
+
+
+def test_union_zip_split(data_cluster):
+    a, b = ray.data.range(5), ray.data.range(3)
+    assert [r["id"] for r in a.union(b).take_all()] == [0, 1, 2, 3, 4, 0, 1, 2]
+    z = ray.data.range(4).zip(ray.data.from_items([{"id": i * 10} for i in range(4)]))
+    assert z.take_all() == [{"id": i, "id_1": i * 10} for i in range(4)]
+    parts = ray.data.range(10).split(3, equal=True)
+    assert [p.count() for p in parts] == [3, 3, 3]
+    first, second = ray.data.range(10).split_at_indices([4])
+    assert [r["id"] for r in first.take_all()] == [0, 1, 2, 3]
+    assert second.count() == 6
+    train, test = ray.data.range(10).train_test_split(test_size=0.2)
+    assert train.count() == 8 and [r["id"] for r in test.take_all()] == [8, 9]
+
+
+def test_iter_batches_and_rows(data_cluster):
+    ds = ray.data.range(100, override_num_blocks=7)
+    sizes = [len(b["id"]) for b in ds.iter_batches(batch_size=32)]
+    assert sizes == [32, 32, 32, 4]
+    assert [len(b["id"]) for b in ds.iter_batches(batch_size=32, drop_last=True)] == [32] * 3
+    got = np.concatenate([b["id"] for b in ds.iter_batches(batch_size=10,
+                                                           local_shuffle_buffer_size=30,
+                                                           local_shuffle_seed=0)])
+    assert sorted(got.tolist()) == list(range(100)) and got.tolist() != list(range(100))
+    pdb = next(iter(ds.iter_batches(batch_size=5, batch_format="pandas")))
+    assert list(pdb["id"]) == [0, 1, 2, 3, 4]
+    assert [r["id"] for r in ds.iter_rows()] == list(range(100))
+    assert list(ds.take_batch(3)["id"]) == [0, 1, 2]
+
+
+def test_from_pandas_numpy_arrow_and_back(data_cluster):
+    df = pd.DataFrame({"x": [1, 2, 3], "y": ["a", "b", "c"]})
+    ds = ray.data.from_pandas(df)
+    pd.testing.assert_frame_equal(ds.to_pandas(), df)
+    arr = np.arange(12).reshape(4, 3)
+    nds = ray.data.from_numpy(arr)
+    rows = nds.take_all()
+    assert len(rows) == 4 and np.array_equal(rows[1]["data"], [3, 4, 5])
+    t = pa.table({"z": [1.5, 2.5]})
+    assert ray.data.from_arrow(t).take_all() == [{"z": 1.5}, {"z": 2.5}]
+    refs = ray.data.range(10).to_arrow_refs()
+    assert sum(ray.get(r).num_rows for r in refs) == 10
+    tensor = ray.data.range_tensor(6, shape=(2, 2))
+    assert tensor.take(2)[1]["data"].tolist() == [[1, 1], [1, 1]]
+    with pytest.raises(ValueError, match="limit"):
+        ray.data.range(10).to_pandas(limit=5)
+
+
+def test_read_and_write_files(data_cluster, tmp_path):
+    ds = ray.data.from_items([{"a": i, "b": f"s{i}"} for i in range(50)])
+    ds.write_parquet(str(tmp_path / "pq"))
+    back = ray.data.read_parquet(str(tmp_path / "pq"))
+    assert sorted(r["a"] for r in back.take_all()) == list(range(50))
+    only_a = ray.data.read_parquet(str(tmp_path / "pq"), columns=["a"])
+    assert only_a.columns() == ["a"]
+    import pyarrow.dataset as pds
+    filtered = ray.data.read_parquet(str(tmp_path / "pq"), filter=pds.field("a") < 5)
+    assert sorted(r["a"] for r in filtered.take_all()) == [0, 1, 2, 3, 4]
+    ds.write_csv(str(tmp_path / "csv"))
+    assert ray.data.read_csv(str(tmp_path / "csv")).count() == 50
+    ds.write_json(str(tmp_path / "json"))
+    assert sorted(r["a"] for r in ray.data.read_json(str(tmp_path / "json")).take_all()) == \
+        list(range(50))
+    (tmp_path / "t.txt").write_text("hello\n\nworld\n")
+    assert ray.data.read_text(str(tmp_path / "t.txt")).take_all() == [
+        {"text": "hello"}, {"text": "world"}]
+    rows = ray.data.read_binary_files(str(tmp_path / "t.txt"), include_paths=True).take_all()
+    assert rows[0]["bytes"] == b"hello\n\nworld\n" and rows[0]["path"].endswith("t.txt")
+    np.save(tmp_path / "a.npy", np.arange(6).reshape(3, 2))
+    assert ray.data.read_numpy(str(tmp_path / "a.npy")).count() == 3
+    ray.data.range(4).write_numpy(str(tmp_path / "npout"), column="id")
+    assert ray.data.read_numpy(str(tmp_path / "npout")).sum("data") == 6
+    glob_ds = ray.data.read_parquet(str(tmp_path / "pq" / "*.parquet"))
+    assert glob_ds.count() == 50
+    with pytest.raises(FileNotFoundError):
+        ray.data.read_parquet(str(tmp_path / "missing"))
+
+
+def test_read_images(data_cluster, tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    for i in range(3):
+        Image.fromarray(np.full((4, 5, 3), i, dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    rows = ray.data.read_images(str(tmp_path), size=(2, 2)).take_all()
+    assert len(rows) == 3 and rows[0]["image"].shape == (2, 2, 3)
+
+
+def test_materialize_stats_and_context(data_cluster):
+    ctx = ray.data.DataContext.get_current()
+    assert ctx.target_max_block_size > 0
+    mat = ray.data.range(20).map_batches(lambda b: b).materialize()
+    assert isinstance(mat, ray.data.MaterializedDataset)
+    assert mat.count() == 20
+    assert "MapBatches" in mat.stats()
+    assert "num_rows=20" in repr(mat)
+    with pytest.raises(TypeError):
+        iter(ray.data.range(3))
+
+
+def test_streaming_split(data_cluster):
+    a, b = ray.data.range(40, override_num_blocks=8).streaming_split(2)
+
+    @ray.remote(num_cpus=0)  # the split's own tasks need the CPUs
+    def consume(it):
+        return sum(int(x) for batch in it.iter_batches(batch_size=5) for x in batch["id"])
+    assert sum(ray.get([consume.remote(a), consume.remote(b)])) == sum(range(40))
+
+
+def test_a_dataset_larger_than_its_budget_streams(data_cluster, tmp_path):
+    ctx = ray.data.DataContext.get_current()
+    old = ctx.execution_options.resource_limits
+    ctx.execution_options.resource_limits = ray.data.ExecutionResources(
+        object_store_memory=8 * 1024 * 1024)
+    try:
+        ds = ray.data.range(64, override_num_blocks=64).map_batches(
+            lambda b: {"x": np.ones((len(b["id"]), 128 * 1024), dtype=np.uint8)})
+        ds.write_parquet(str(tmp_path / "big"))
+        assert ray.data.read_parquet(str(tmp_path / "big")).count() == 64
+    finally:
+        ctx.execution_options.resource_limits = old
