@@ -3,6 +3,8 @@ Data's names and output column names ("count()", "sum(x)", ...)."""
 import numpy as np
 import pyarrow as pa
 
+from photon.data import block as B
+
 
 class AggregateFn:
     """A user aggregation (Ray's AggregateFn): `init(key)` makes an
@@ -25,7 +27,6 @@ class AggregateFn:
         pass
 
     def finalize_many(self, table, groups):
-        from photon.data import block as B
         out = []
         for s, n in groups:
             part = table.slice(s, n)

@@ -19,6 +19,8 @@ from photon.data._internal import executor as X
 from photon.data._internal import plan as P
 from photon.data._internal import stats as S
 from photon.data.context import DataContext
+from photon.data.grouped_data import GroupedData
+from photon.data.iterator import DataIterator, _make_streaming_split
 
 
 class ActorPoolStrategy:
@@ -387,7 +389,6 @@ class Dataset:
 
     def groupby(self, key, num_partitions=None):
         """Groups rows by `key` (a column, a list of them, or None: one group)."""
-        from photon.data.grouped_data import GroupedData
         if key is not None and not isinstance(key, (str, list, tuple)):
             raise ValueError(f"groupby key must be a string, a list of strings or None, "
                              f"got {key!r}")
@@ -546,7 +547,6 @@ class Dataset:
     def streaming_split(self, n, *, equal=False, locality_hints=None):
         """n DataIterators over disjoint parts of the dataset, to be read
         concurrently (e.g. one per training worker)."""
-        from photon.data.iterator import _make_streaming_split
         if not isinstance(n, int) or n <= 0:
             raise ValueError(f"The number of splits {n} is not positive.")
         return _make_streaming_split(self, n, equal)
@@ -664,7 +664,6 @@ class Dataset:
             yield from B.rows_of(table)
 
     def iterator(self):
-        from photon.data.iterator import DataIterator
         return DataIterator(self._stream, self._context)
 
     def iter_batches(self, *, prefetch_batches=1, batch_size=256, batch_format="default",

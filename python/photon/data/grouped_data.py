@@ -1,6 +1,7 @@
 """GroupedData: the result of Dataset.groupby (Ray's GroupedData)."""
 from photon.data import aggregate as A
 from photon.data import block as B
+from photon.data import dataset as D  # (a cycle: dataset imports this module)
 from photon.data._internal import all_to_all as AA
 from photon.data._internal import plan as P
 
@@ -23,8 +24,7 @@ class GroupedData:
         def fn(blocks, ctx):
             _check_keys(blocks, keys)
             return AA.aggregate(blocks, keys, list(aggs), n)
-        from photon.data.dataset import Dataset
-        return Dataset(self._dataset._plan.with_op(P.AllToAllOp("Aggregate", fn)),
+        return D.Dataset(self._dataset._plan.with_op(P.AllToAllOp("Aggregate", fn)),
                        self._dataset._context)
 
     def _agg(self, cls, on, ignore_nulls, **kw):
@@ -74,8 +74,7 @@ class GroupedData:
         def run(blocks, ctx):
             _check_keys(blocks, keys)
             return AA.map_groups(blocks, keys, fn, batch_format, fa, fk, args)
-        from photon.data.dataset import Dataset
-        return Dataset(self._dataset._plan.with_op(P.AllToAllOp("MapGroups", run)),
+        return D.Dataset(self._dataset._plan.with_op(P.AllToAllOp("MapGroups", run)),
                        self._dataset._context)
 
 

@@ -8,6 +8,7 @@ import pyarrow as pa
 
 import photon
 from photon.data import block as B
+from photon.data import dataset as D  # (a cycle: dataset imports this module)
 
 _DONE = object()
 
@@ -148,8 +149,7 @@ class DataIterator:
             yield to_torch(batch)
 
     def materialize(self):
-        from photon.data.dataset import MaterializedDataset
-        return MaterializedDataset.from_blocks(list(self._stream_fn()), self._context)
+        return D.MaterializedDataset.from_blocks(list(self._stream_fn()), self._context)
 
     def stats(self):
         return ""

@@ -68,6 +68,10 @@ void TaskReceiver::HandlePushTask(grpc::ServerUnaryReactor* reactor,
       reactor->Finish(grpc::Status::OK);
       return;
     }
+    if (exit_after_task_) {
+      FinishExiting(item);  // no new work starts once an exit is asked for
+      return;
+    }
     inflight_[key];
     queue_.push_back(item);
     return;
@@ -83,6 +87,12 @@ void TaskReceiver::HandlePushTask(grpc::ServerUnaryReactor* reactor,
   if (auto done = q.replies.find(seq); done != q.replies.end()) {
     *reply = done->second;  // a resend of a call that finished: its reply again
     reactor->Finish(grpc::Status::OK);
+    return;
+  }
+  if (exit_after_task_) {
+    // The actor called exit_actor (or was asked to exit): a call that
+    // arrives now fails as the actor's death, it never starts.
+    FinishExiting(item);
     return;
   }
   inflight_[key];
@@ -215,7 +225,10 @@ void TaskReceiver::FinishExiting(const Item& item) {
 
 bool TaskReceiver::Next(Item* item) {
   absl::MutexLock lock(&mu_);
-  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return exiting_ || !queue_.empty(); };
+  // Once an exit is asked for, queued work waits for the exit (which fails it).
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return exiting_ || (!queue_.empty() && !exit_after_task_);
+  };
   mu_.Await(absl::Condition(&ready));
   if (exiting_) return false;
   *item = queue_.front();
@@ -232,6 +245,15 @@ void TaskReceiver::StartPool(int threads) {
   }
 }
 
+void TaskReceiver::ExitAfterCurrentTask() {
+  absl::MutexLock lock(&mu_);
+  exit_after_task_ = true;
+  if (running_.empty() && !exiting_) {
+    exiting_ = true;  // asked from outside any task: nothing to wait for
+    exit_code_ = 0;
+  }
+}
+
 void TaskReceiver::Exit(int code) {
   absl::MutexLock lock(&mu_);
   if (exiting_) return;
@@ -244,8 +266,9 @@ int TaskReceiver::Run() {
     Item item;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return exiting_ || !queue_.empty(); };
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return exiting_ || (!queue_.empty() && !exit_after_task_);
+      };
       mu_.Await(absl::Condition(&ready));
       if (exiting_) {
         for (auto& i : queue_) FinishExiting(i);

@@ -104,7 +104,9 @@ class TaskReceiver {
   bool Cancel(const TaskID& task, bool recursive);
   // Exit once the current task has replied (an actor's ExitActor, or
   // max_calls of a task).
-  void ExitAfterCurrentTask() { exit_after_task_ = true; }
+  // From then on no new work starts (new pushes are answered "exiting");
+  // the worker exits once the running task finishes, at once if none runs.
+  void ExitAfterCurrentTask();
   bool exit_requested() const { return exit_after_task_; }
 
  private:
