@@ -65,11 +65,17 @@ def test_map_batches_formats(data_cluster, fmt):
 def test_map_batches_bad_inputs(data_cluster):
     with pytest.raises(ValueError, match="batch format"):
         ray.data.range(3).map_batches(lambda b: b, batch_format="bad")
-    with pytest.raises(ValueError, match="concurrency"):
-        class C:
-            def __call__(self, b):
-                return b
-        ray.data.range(3).map_batches(C)
+    class C:
+        def __call__(self, b):
+            return b
+    with pytest.raises(ValueError, match="task pool strategy"):
+        ray.data.range(3).map_batches(C, compute=ray.data.TaskPoolStrategy())
+    with pytest.raises(ValueError, match="is not a callable class"):
+        ray.data.range(3).map_batches(lambda b: b, concurrency=(1, 2))
+    with pytest.raises(ValueError, match="Batch size can't be negative or 0"):
+        ray.data.range(3).map_batches(lambda b: b, batch_size=0)
+    with pytest.raises(ValueError, match="must provide `batch_size`"):
+        ray.data.range(3).map_batches(lambda b: b, num_gpus=1)
     with pytest.raises(Exception, match="map_batches"):
         ray.data.range(3).map_batches(lambda b: 5).take_all()
 
@@ -257,3 +263,68 @@ def test_a_dataset_larger_than_its_budget_streams(data_cluster, tmp_path):
         assert ray.data.read_parquet(str(tmp_path / "big")).count() == 64
     finally:
         ctx.execution_options.resource_limits = old
+
+
+def test_map_batches_bundles_small_blocks_up_to_batch_size(data_cluster):
+    # As Ray: batch_size=None passes whole blocks; an int joins small blocks
+    # into one task and cuts batches of that many rows.
+    ds = ray.data.range(10, override_num_blocks=10)
+
+    def sizes(b):
+        return {"n": [len(b["id"])]}
+    assert [r["n"] for r in ds.map_batches(sizes).take_all()] == [1] * 10
+    assert [r["n"] for r in ds.map_batches(sizes, batch_size=5).take_all()] == [5, 5]
+    assert [r["n"] for r in ds.map_batches(sizes, batch_size=3).take_all()] == [3, 3, 3, 1]
+    assert ds.map_batches(lambda b: b, batch_size=5).materialize().num_blocks() == 2
+    auto = ray.data.range(10000, override_num_blocks=4).map_batches(sizes, batch_size="auto")
+    assert [r["n"] for r in auto.take_all()] == [2500] * 4
+
+
+def test_range_and_from_items_cut_blocks_as_ray_does(data_cluster):
+    # range: blocks of n // k rows (so 1000 in 3 is 333, 333, 333, 1).
+    rows = [len(b["id"]) for b in ray.data.range(1000, override_num_blocks=3)
+            .iter_batches(batch_size=None)]
+    assert rows == [333, 333, 333, 1]
+    # from_items: the first len % k blocks one item longer.
+    sizes = ray.data.from_items(list(range(5)), override_num_blocks=4).map_batches(
+        lambda b: {"n": [len(b["item"])]}).take_all()
+    assert [r["n"] for r in sizes] == [2, 1, 1, 1]
+
+
+def test_filter_and_with_column_by_expression(data_cluster):
+    from photon.data.expressions import col, lit
+    ds = ray.data.range(10)
+    assert [r["id"] for r in ds.filter(expr="id > 5").take_all()] == [6, 7, 8, 9]
+    assert [r["id"] for r in ds.filter(expr="id in [1, 3] or id >= 9").take_all()] == [1, 3, 9]
+    both = ds.filter(expr=(col("id") > 2) & (col("id") % 2 == 0))
+    assert [r["id"] for r in both.take_all()] == [4, 6, 8]
+    assert [r["id"] for r in ds.filter(expr=~col("id").is_in([0, 1, 2])).take_all()] == \
+        list(range(3, 10))
+    wc = ray.data.range(3).with_column("x", col("id") * 2 + lit(1)).take_all()
+    assert wc == [{"id": 0, "x": 1}, {"id": 1, "x": 3}, {"id": 2, "x": 5}]
+    with pytest.raises(ValueError, match="Exactly one of 'fn' or 'expr'"):
+        ds.filter()
+    with pytest.raises(ValueError, match="Invalid syntax"):
+        ds.filter(expr="id >")
+    with pytest.raises(Exception, match="names column"):
+        ds.filter(expr="nope > 1").take_all()
+    with pytest.raises(TypeError, match="no truth value"):
+        bool(col("id") > 1)
+
+
+def test_callable_class_defaults_to_an_autoscaling_pool(data_cluster):
+    class AddTen:
+        def __init__(self):
+            self.k = 10
+
+        def __call__(self, b):
+            return {"id": b["id"] + self.k}
+    assert sorted(r["id"] for r in ray.data.range(6).map_batches(AddTen).take_all()) == \
+        list(range(10, 16))
+    s = ray.data.ActorPoolStrategy(min_size=1, max_size=2, initial_size=2)
+    assert (s.min_size, s.max_size, s.initial_size) == (1, 2, 2)
+    assert ray.data.ActorPoolStrategy().max_size == float("inf")
+    out = ray.data.range(6).map_batches(AddTen, compute=s, batch_size=2).take_all()
+    assert sorted(r["id"] for r in out) == list(range(10, 16))
+    with pytest.raises(ValueError, match="initial_size"):
+        ray.data.ActorPoolStrategy(min_size=2, max_size=3, initial_size=1)

@@ -14,6 +14,7 @@ import photon
 from photon.data import aggregate as A
 from photon.data import block as B
 from photon.data import datasource as DS
+from photon.data import expressions as E
 from photon.data._internal import all_to_all as AA
 from photon.data._internal import executor as X
 from photon.data._internal import plan as P
@@ -25,37 +26,121 @@ from photon.data.iterator import DataIterator, _make_streaming_split
 
 class ActorPoolStrategy:
     """Run a map on a pool of actors (Ray's ActorPoolStrategy): `size` fixed,
-    or autoscaling between `min_size` and `max_size`."""
+    or autoscaling between `min_size` and `max_size` (unbounded: as many as
+    the cluster's CPUs hold), starting with `initial_size`."""
 
-    def __init__(self, *, size=None, min_size=None, max_size=None,
-                 max_tasks_in_flight_per_actor=None):
+    def __init__(self, *, size=None, min_size=None, max_size=None, initial_size=None,
+                 max_tasks_in_flight_per_actor=None, max_concurrent_calls_per_actor=None,
+                 enable_true_multi_threading=None):
         if size is not None:
-            if not isinstance(size, int) or size < 1:
-                raise ValueError(f"size must be >= 1, got {size!r}")
-            if min_size is not None or max_size is not None:
-                raise ValueError("min_size and max_size cannot be set at the same time as size")
-            min_size = max_size = size
-        min_size = 1 if min_size is None else min_size
-        if not isinstance(min_size, int) or min_size < 1:
-            raise ValueError(f"min_size must be >= 1, got {min_size!r}")
-        if max_size is not None and (not isinstance(max_size, int) or max_size < min_size):
-            raise ValueError(f"max_size must be >= min_size ({min_size}), got {max_size!r}")
+            if size < 1:
+                raise ValueError("size must be >= 1", size)
+            if max_size is not None or min_size is not None or initial_size is not None:
+                raise ValueError("min_size, max_size, and initial_size cannot be set at the "
+                                 "same time as `size`")
+            min_size = max_size = initial_size = size
+        if min_size is not None and min_size < 1:
+            raise ValueError("min_size must be >= 1", min_size)
+        if max_size is not None:
+            min_size = 1 if min_size is None else min_size
+            if min_size > max_size:
+                raise ValueError("min_size must be <= max_size", min_size, max_size)
         if max_tasks_in_flight_per_actor is not None and max_tasks_in_flight_per_actor < 1:
-            raise ValueError("max_tasks_in_flight_per_actor must be >= 1, got "
-                             f"{max_tasks_in_flight_per_actor}")
-        self.min_size = min_size
-        self.max_size = max_size
+            raise ValueError("max_tasks_in_flight_per_actor must be >= 1, got: ",
+                             max_tasks_in_flight_per_actor)
+        if max_concurrent_calls_per_actor is not None and max_concurrent_calls_per_actor < 1:
+            raise ValueError("max_concurrent_calls_per_actor must be >= 1, got: ",
+                             max_concurrent_calls_per_actor)
+        self.min_size = min_size or 1
+        self.max_size = max_size or float("inf")
+        if initial_size is not None:
+            if initial_size < self.min_size:
+                raise ValueError(f"initial_size ({initial_size}) must be >= min_size "
+                                 f"({self.min_size})")
+            if initial_size > self.max_size:
+                raise ValueError(f"initial_size ({initial_size}) must be <= max_size "
+                                 f"({self.max_size})")
+        self.initial_size = initial_size or self.min_size
         self.max_tasks_in_flight_per_actor = max_tasks_in_flight_per_actor
+        self.max_concurrent_calls_per_actor = max_concurrent_calls_per_actor
+        self.enable_true_multi_threading = bool(enable_true_multi_threading)
+
+    def __eq__(self, other):
+        return isinstance(other, ActorPoolStrategy) and (
+            self.min_size, self.max_size, self.initial_size,
+            self.max_tasks_in_flight_per_actor) == (
+            other.min_size, other.max_size, other.initial_size,
+            other.max_tasks_in_flight_per_actor)
 
     def __repr__(self):
-        return f"ActorPoolStrategy(min_size={self.min_size}, max_size={self.max_size})"
+        return (f"ActorPoolStrategy(min_size={self.min_size}, max_size={self.max_size}, "
+                f"initial_size={self.initial_size}, max_tasks_in_flight_per_actor="
+                f"{self.max_tasks_in_flight_per_actor})")
 
 
 class TaskPoolStrategy:
-    """Run a map as tasks (the default)."""
+    """Run a map as tasks (the default), at most `size` at once."""
 
     def __init__(self, size=None):
+        if size is not None and size < 1:
+            raise ValueError("`size` must be >= 1", size)
         self.size = size
+
+    def __eq__(self, other):
+        return isinstance(other, TaskPoolStrategy) and self.size == other.size
+
+    def __repr__(self):
+        return f"TaskPoolStrategy(size={self.size})"
+
+
+def _compute_strategy(fn, ctor_args, compute, concurrency):
+    """Ray's rules from (fn, compute, concurrency) to a strategy."""
+    is_class = _is_callable_class(fn)
+    if not is_class and ctor_args is not None:
+        raise ValueError("``fn_constructor_args`` can only be specified if providing a "
+                         f"callable class instance for ``fn``, but got: {fn}.")
+    if compute is not None:
+        if is_class and (compute == "tasks" or isinstance(compute, TaskPoolStrategy)):
+            raise ValueError(
+                f"You specified the callable class {fn} as your UDF with the compute "
+                f"{compute}, but Ray Data can't schedule callable classes with the task "
+                f"pool strategy. To fix this error, pass an ActorPoolStrategy to compute or "
+                f"None to use the default compute strategy.")
+        if not is_class and (compute == "actors" or isinstance(compute, ActorPoolStrategy)):
+            raise ValueError(
+                f"You specified the function {fn} as your UDF with the compute "
+                f"{compute}, but Ray Data can't schedule regular functions with the actor "
+                f"pool strategy. To fix this error, pass a TaskPoolStrategy to compute or "
+                f"None to use the default compute strategy.")
+        if compute == "tasks":
+            return TaskPoolStrategy()
+        if compute == "actors":
+            return ActorPoolStrategy(min_size=1, max_size=None)
+        if not isinstance(compute, (TaskPoolStrategy, ActorPoolStrategy)):
+            raise ValueError(f"compute must be a TaskPoolStrategy or an ActorPoolStrategy, "
+                             f"got {compute!r}")
+        return compute
+    if concurrency is not None:
+        if isinstance(concurrency, tuple):
+            if len(concurrency) not in (2, 3) or not all(
+                    isinstance(c, int) and not isinstance(c, bool) for c in concurrency):
+                raise ValueError("``concurrency`` is expected to be set as a tuple of "
+                                 f"integers, but got: {concurrency}.")
+            if not is_class:
+                raise ValueError(
+                    "``concurrency`` is set as a tuple of integers, but ``fn`` is not a "
+                    f"callable class: {fn}. Use ``concurrency=n`` to control maximum number "
+                    "of workers to use.")
+            if len(concurrency) == 2:
+                return ActorPoolStrategy(min_size=concurrency[0], max_size=concurrency[1])
+            return ActorPoolStrategy(min_size=concurrency[0], max_size=concurrency[1],
+                                     initial_size=concurrency[2])
+        if isinstance(concurrency, int) and not isinstance(concurrency, bool):
+            return ActorPoolStrategy(size=concurrency) if is_class else \
+                TaskPoolStrategy(size=concurrency)
+        raise ValueError("``concurrency`` is expected to be set as an integer or a tuple of "
+                         f"integers, but got: {concurrency}.")
+    return ActorPoolStrategy(min_size=1, max_size=None) if is_class else TaskPoolStrategy()
 
 
 class Schema:
@@ -101,11 +186,17 @@ def _check_batch_format(batch_format):
                          f"of {list(B.VALID_BATCH_FORMATS)}).")
 
 
+# batch_size="auto": rows per batch so that a batch holds about this many bytes.
+AUTO_BATCH_BYTES = 16 * 1024 * 1024
+
+
 def _check_batch_size(batch_size):
-    if batch_size is None or batch_size == "default":
+    if batch_size is None or batch_size == "auto":
         return
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"Batch size must be a positive integer or None, got {batch_size!r}")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool):
+        raise ValueError(f"batch_size must be an int, None or 'auto', got {batch_size!r}")
+    if batch_size < 1:
+        raise ValueError("Batch size can't be negative or 0")
 
 
 def _row_fn(fn, fn_args, fn_kwargs, what):
@@ -150,9 +241,11 @@ def _filter_fn(fn, fn_args, fn_kwargs):
 
 
 def _batch_fn(fn, batch_size, batch_format, fn_args, fn_kwargs):
-    size = 1024 if batch_size == "default" else batch_size
-
     def apply(table):
+        size = batch_size
+        if size == "auto":
+            size = max(1, int(AUTO_BATCH_BYTES * table.num_rows / max(table.nbytes, 1))) \
+                if table.num_rows else None
         outs = []
         for piece in B.split_table(table, size):
             res = fn(B.to_batch(piece, batch_format), *fn_args, **fn_kwargs)
@@ -161,6 +254,18 @@ def _batch_fn(fn, batch_size, batch_format, fn_args, fn_kwargs):
             else:
                 outs.append(B.from_batch(res))
         return B.concat(outs)
+    return apply
+
+
+def _expr_filter_fn(predicate):
+    def apply(table):
+        if not table.num_rows:
+            return table
+        mask = E.evaluate(predicate, table)
+        if not pa.types.is_boolean(mask.type):
+            raise ValueError(f"filter(expr=...) needs a boolean expression; {predicate!r} "
+                             f"gives {mask.type}")
+        return table.filter(mask, null_selection_behavior="drop")
     return apply
 
 
@@ -203,71 +308,101 @@ class Dataset:
             fn_constructor_kwargs=None, num_cpus=None, num_gpus=None, concurrency=None,
             **ray_remote_args):
         """Applies fn to each row (a dict); fn returns a dict."""
-        fn_args, fn_kwargs = tuple(fn_args or ()), dict(fn_kwargs or {})
-        if _is_callable_class(fn):
-            return self._actor_map(
-                "Map", fn, lambda f: _row_fn(f, fn_args, fn_kwargs, "map"), compute, concurrency,
-                fn_constructor_args, fn_constructor_kwargs, num_cpus, num_gpus, ray_remote_args)
-        _check_callable(fn, "map")
-        return self._task_map(f"Map({_name(fn)})", _row_fn(fn, fn_args, fn_kwargs, "map"),
-                              num_cpus, num_gpus, concurrency, ray_remote_args,
-                              preserves_rows=True)
+        fa, fk = tuple(fn_args or ()), dict(fn_kwargs or {})
+        return self._udf_map("Map", fn, lambda f: _row_fn(f, fa, fk, "map"), compute,
+                             concurrency, fn_constructor_args, fn_constructor_kwargs, num_cpus,
+                             num_gpus, ray_remote_args, preserves_rows=True)
 
-    def map_batches(self, fn, *, batch_size="default", compute=None, batch_format="default",
-                    zero_copy_batch=False, fn_args=None, fn_kwargs=None,
+    def map_batches(self, fn, *, batch_size=None, compute=None, batch_format="default",
+                    zero_copy_batch=True, fn_args=None, fn_kwargs=None,
                     fn_constructor_args=None, fn_constructor_kwargs=None, num_cpus=None,
-                    num_gpus=None, concurrency=None, **ray_remote_args):
+                    num_gpus=None, memory=None, concurrency=None, udf_modifying_row_count=True,
+                    **ray_remote_args):
         """Applies fn to batches of rows (numpy dicts by default, or
-        "pandas" / "pyarrow"); fn returns a batch. A callable class runs on
-        an actor pool (`concurrency=n` or `(min, max)`), built once per
-        actor."""
+        "pandas" / "pyarrow"); fn returns a batch. `batch_size=None` (the
+        default) passes whole blocks; an int cuts batches of that many rows,
+        small blocks bundled into one task to fill them; "auto" sizes them
+        to about 16 MiB. A callable class runs on an actor pool (autoscaling
+        by default, `compute=ActorPoolStrategy(...)` or `concurrency=`),
+        built once per actor."""
         _check_batch_format(batch_format)
         _check_batch_size(batch_size)
-        fn_args, fn_kwargs = tuple(fn_args or ()), dict(fn_kwargs or {})
-        if _is_callable_class(fn):
-            return self._actor_map(
-                "MapBatches", fn, lambda f: _batch_fn(f, batch_size, batch_format, fn_args,
-                                                      fn_kwargs),
-                compute, concurrency, fn_constructor_args, fn_constructor_kwargs, num_cpus,
-                num_gpus, ray_remote_args)
-        if fn_constructor_args is not None or fn_constructor_kwargs is not None:
-            raise ValueError("fn_constructor_args and fn_constructor_kwargs can only be "
-                             "specified if providing a callable class instance for fn, but got: "
-                             f"{fn}.")
-        _check_callable(fn, "map_batches")
-        return self._task_map(f"MapBatches({_name(fn)})",
-                              _batch_fn(fn, batch_size, batch_format, fn_args, fn_kwargs),
-                              num_cpus, num_gpus, concurrency, ray_remote_args)
+        if num_gpus and (batch_size is None or batch_size == "auto"):
+            raise ValueError(
+                "You must provide `batch_size` to `map_batches` when requesting GPUs. The "
+                "optimal batch size depends on the model, data, and GPU used.")
+        if memory is not None:
+            ray_remote_args["memory"] = memory
+        fa, fk = tuple(fn_args or ()), dict(fn_kwargs or {})
+        return self._udf_map(
+            "MapBatches", fn, lambda f: _batch_fn(f, batch_size, batch_format, fa, fk), compute,
+            concurrency, fn_constructor_args, fn_constructor_kwargs, num_cpus, num_gpus,
+            ray_remote_args, min_rows=batch_size if isinstance(batch_size, int) else None,
+            preserves_rows=not udf_modifying_row_count)
 
     def flat_map(self, fn, *, compute=None, fn_args=None, fn_kwargs=None,
                  fn_constructor_args=None, fn_constructor_kwargs=None, num_cpus=None,
                  num_gpus=None, concurrency=None, **ray_remote_args):
         """Applies fn to each row; fn returns a list of rows."""
-        fn_args, fn_kwargs = tuple(fn_args or ()), dict(fn_kwargs or {})
-        if _is_callable_class(fn):
-            return self._actor_map("FlatMap", fn, lambda f: _flat_fn(f, fn_args, fn_kwargs),
-                                   compute, concurrency, fn_constructor_args,
-                                   fn_constructor_kwargs, num_cpus, num_gpus, ray_remote_args)
-        _check_callable(fn, "flat_map")
-        return self._task_map(f"FlatMap({_name(fn)})", _flat_fn(fn, fn_args, fn_kwargs),
-                              num_cpus, num_gpus, concurrency, ray_remote_args)
+        fa, fk = tuple(fn_args or ()), dict(fn_kwargs or {})
+        return self._udf_map("FlatMap", fn, lambda f: _flat_fn(f, fa, fk), compute,
+                             concurrency, fn_constructor_args, fn_constructor_kwargs, num_cpus,
+                             num_gpus, ray_remote_args)
 
     def filter(self, fn=None, expr=None, *, compute=None, fn_args=None, fn_kwargs=None,
                fn_constructor_args=None, fn_constructor_kwargs=None, num_cpus=None,
                num_gpus=None, concurrency=None, **ray_remote_args):
-        """Keeps the rows for which fn(row) is true."""
+        """Keeps the rows for which fn(row) is true, or for which `expr` (a
+        photon.data.expressions predicate such as `col("x") > 5`, or a string
+        such as "x > 5 and y == 'a'") holds; an expression is evaluated on
+        whole blocks by pyarrow."""
         if (fn is None) == (expr is None):
             raise ValueError("Exactly one of 'fn' or 'expr' must be provided.")
         if expr is not None:
-            raise NotImplementedError("filter(expr=...) is not supported yet; pass fn")
-        fn_args, fn_kwargs = tuple(fn_args or ()), dict(fn_kwargs or {})
-        if _is_callable_class(fn):
-            return self._actor_map("Filter", fn, lambda f: _filter_fn(f, fn_args, fn_kwargs),
-                                   compute, concurrency, fn_constructor_args,
-                                   fn_constructor_kwargs, num_cpus, num_gpus, ray_remote_args)
-        _check_callable(fn, "filter")
-        return self._task_map(f"Filter({_name(fn)})", _filter_fn(fn, fn_args, fn_kwargs),
-                              num_cpus, num_gpus, concurrency, ray_remote_args)
+            if fn_args or fn_kwargs or fn_constructor_args or fn_constructor_kwargs:
+                raise ValueError("when 'expr' is used, 'fn_args/fn_kwargs' or "
+                                 "'fn_constructor_args/fn_constructor_kwargs' cannot be used.")
+            predicate = E.parse(expr) if isinstance(expr, str) else expr
+            if not isinstance(predicate, E.Expr):
+                raise TypeError(f"expr must be a string or a photon.data.expressions.Expr, "
+                                f"got {type(expr).__name__}")
+            return self._task_map(f"Filter({predicate!r})", _expr_filter_fn(predicate),
+                                  num_cpus, num_gpus, concurrency, ray_remote_args)
+        fa, fk = tuple(fn_args or ()), dict(fn_kwargs or {})
+        return self._udf_map("Filter", fn, lambda f: _filter_fn(f, fa, fk), compute,
+                             concurrency, fn_constructor_args, fn_constructor_kwargs, num_cpus,
+                             num_gpus, ray_remote_args)
+
+    def _udf_map(self, label, fn, make_apply, compute, concurrency, ctor_args, ctor_kwargs,
+                 num_cpus, num_gpus, remote_args, min_rows=None, preserves_rows=False):
+        """A map of a user function (tasks) or callable class (an actor pool)."""
+        strategy = _compute_strategy(fn, ctor_args, compute, concurrency)
+        if isinstance(strategy, ActorPoolStrategy):
+            return self._actor_map(label, fn, make_apply, strategy, ctor_args, ctor_kwargs,
+                                   num_cpus, num_gpus, remote_args, min_rows)
+        if ctor_kwargs is not None:
+            raise ValueError("fn_constructor_kwargs can only be specified if providing a "
+                             f"callable class instance for fn, but got: {fn}.")
+        _check_callable(fn, _METHOD_OF_LABEL[label])
+        return self._task_map(f"{label}({_name(fn)})", make_apply(fn), num_cpus, num_gpus,
+                              strategy.size, remote_args, preserves_rows=preserves_rows,
+                              min_rows=min_rows)
+
+    def with_column(self, column_name, expr, **ray_remote_args):
+        """Adds (or replaces) the column `column_name` with the value of the
+        expression `expr` (photon.data.expressions), computed by pyarrow."""
+        if not isinstance(expr, E.Expr):
+            raise TypeError(f"expr must be a photon.data.expressions.Expr, got "
+                            f"{type(expr).__name__}")
+
+        def apply(table):
+            values = E.evaluate(expr, table) if table.num_rows else pa.nulls(0)
+            if column_name in table.column_names:
+                return table.set_column(table.column_names.index(column_name), column_name,
+                                        values)
+            return table.append_column(column_name, values)
+        return self._task_map(f"WithColumn({column_name})", apply, None, None, None,
+                              ray_remote_args, preserves_rows=True)
 
     def add_column(self, col, fn, *, batch_format="pandas", compute=None, concurrency=None,
                    **ray_remote_args):
@@ -437,46 +572,27 @@ class Dataset:
         return self._derive(P.AllToAllOp("Zip", fn, preserves_rows=True))
 
     def _task_map(self, name, block_fn, num_cpus, num_gpus, concurrency, remote_args,
-                  preserves_rows=False):
+                  preserves_rows=False, min_rows=None):
         args = _remote_args(num_cpus, num_gpus, remote_args)
         if concurrency is not None and not (isinstance(concurrency, int) and concurrency >= 1):
             raise ValueError(f"concurrency for a function must be a positive int, got "
                              f"{concurrency!r}")
-        return self._derive(P.MapOp(name, block_fn, args, concurrency, preserves_rows))
+        return self._derive(P.MapOp(name, block_fn, args, concurrency, preserves_rows,
+                                    min_rows))
 
-    def _actor_map(self, label, cls, make_apply, compute, concurrency, ctor_args, ctor_kwargs,
-                   num_cpus, num_gpus, remote_args):
-        if isinstance(compute, ActorPoolStrategy):
-            min_size, max_size = compute.min_size, compute.max_size or compute.min_size
-            per_actor = compute.max_tasks_in_flight_per_actor
-        elif compute is not None and compute != "actors":
-            raise ValueError(f"compute must be an ActorPoolStrategy for a callable class, got "
-                             f"{compute!r}")
-        elif concurrency is None:
-            raise ValueError("``concurrency`` must be specified when using a callable class. "
-                             "For example, use ``concurrency=n`` for a pool of ``n`` workers.")
-        else:
-            per_actor = None
-        if compute is None or compute == "actors":
-            if isinstance(concurrency, int) and not isinstance(concurrency, bool) \
-                    and concurrency >= 1:
-                min_size = max_size = concurrency
-            elif isinstance(concurrency, tuple) and len(concurrency) == 2 and all(
-                    isinstance(c, int) and c >= 1 for c in concurrency) and \
-                    concurrency[0] <= concurrency[1]:
-                min_size, max_size = concurrency
-            else:
-                raise ValueError(f"``concurrency`` is expected to be a positive int or a tuple "
-                                 f"(min, max) with 1 <= min <= max, got {concurrency!r}")
+    def _actor_map(self, label, cls, make_apply, strategy, ctor_args, ctor_kwargs,
+                   num_cpus, num_gpus, remote_args, min_rows=None):
         ctor_args = tuple(ctor_args or ())
         ctor_kwargs = dict(ctor_kwargs or {})
 
         def make_chain():
             return [make_apply(cls(*ctor_args, **ctor_kwargs))]
-        per_actor = per_actor or self._context.max_tasks_in_flight_per_actor
-        return self._derive(P.ActorMapOp(f"{label}({cls.__name__})", make_chain, min_size,
-                                         max_size, _remote_args(num_cpus, num_gpus, remote_args),
-                                         per_actor))
+        per_actor = strategy.max_tasks_in_flight_per_actor or \
+            self._context.max_tasks_in_flight_per_actor
+        return self._derive(P.ActorMapOp(
+            f"{label}({cls.__name__})", make_chain, strategy.min_size, strategy.max_size,
+            _remote_args(num_cpus, num_gpus, remote_args), per_actor, min_rows,
+            initial_size=strategy.initial_size))
 
     # ---- splitting ------------------------------------------------------------
 
@@ -842,6 +958,10 @@ def _remote_args(num_cpus, num_gpus, extra):
     if num_gpus is not None:
         args["num_gpus"] = num_gpus
     return args
+
+
+_METHOD_OF_LABEL = {"Map": "map", "MapBatches": "map_batches", "FlatMap": "flat_map",
+                    "Filter": "filter"}
 
 
 def _check_callable(fn, what):

@@ -45,6 +45,7 @@ def _num_blocks(override, size_bytes, num_rows=None):
 class _RangeRead:
     def __init__(self, start, stop, tensor_shape=None):
         self.start, self.stop, self.tensor_shape = start, stop, tensor_shape
+        self.num_rows = stop - start
 
     def __call__(self):
         ids = np.arange(self.start, self.stop, dtype=np.int64)
@@ -72,14 +73,17 @@ def range_tensor(n, *, shape=(1,), parallelism=-1, override_num_blocks=None, con
 def _range(n, override, shape, name):
     row_bytes = 8 * (int(np.prod(shape)) if shape else 1)
     k = _num_blocks(override, n * row_bytes, n) if n else 1
-    bounds = [n * i // k for i in builtins.range(k + 1)]
-    tasks = [_RangeRead(a, b, shape) for a, b in zip(bounds, bounds[1:])]
+    # As Ray cuts a range: tasks of n // k rows (the last may be shorter, and
+    # there may be one more than k).
+    step = max(1, n // k)
+    tasks = [_RangeRead(a, min(a + step, n), shape) for a in builtins.range(0, n, step)]
     return Dataset(P.Plan(P.Source(read_tasks=tasks, num_rows=n, name=name)))
 
 
 class _Items:
     def __init__(self, items):
         self.items = items
+        self.num_rows = len(items)
 
     def __call__(self):
         return B.table_from_rows(self.items)
@@ -92,7 +96,9 @@ def from_items(items, *, parallelism=-1, override_num_blocks=None):
         raise TypeError(f"Argument `items` must be a list, got {type(items)}")
     items = list(items)
     k = _num_blocks(override_num_blocks, 64 * len(items), len(items)) if items else 1
-    bounds = [len(items) * i // k for i in builtins.range(k + 1)]
+    # The first len % k blocks get one item more, as Ray cuts them.
+    size, extra = divmod(len(items), k)
+    bounds = [i * size + min(i, extra) for i in builtins.range(k + 1)]
     tasks = [_Items(items[a:b]) for a, b in zip(bounds, bounds[1:])]
     return Dataset(P.Plan(P.Source(read_tasks=tasks, num_rows=len(items), name="FromItems")))
 

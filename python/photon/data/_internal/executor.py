@@ -25,12 +25,40 @@ def _run_chain(table, chain):
     return table
 
 
-def _transform_task(source, chain, is_read):
+def _input_table(sources, is_read):
+    """The one table a task transforms: its read tasks' output or its input
+    blocks, joined (a bundle of small inputs, see _bundles)."""
+    tables = [s() for s in sources] if is_read else list(sources)
+    tables = [B.concat(t) if isinstance(t, list) else t for t in tables]
+    return tables[0] if len(tables) == 1 else B.concat(tables)
+
+
+def _rows_of(item, is_read):
+    """The rows an input will give, if known before running."""
+    if is_read:
+        return getattr(item, "num_rows", None)
+    return item[1].num_rows
+
+
+def _bundles(upstream, min_rows, is_read):
+    """Groups the stage's inputs so that each task gets at least `min_rows`
+    rows (a map_batches batch_size): small blocks are joined into one task,
+    as Ray's block bundler does. An input of unknown size ends a bundle."""
+    bundle, rows = [], 0
+    for item in upstream:
+        bundle.append(item)
+        n = _rows_of(item, is_read)
+        rows = min_rows if n is None else rows + n
+        if not min_rows or rows >= min_rows:
+            yield bundle
+            bundle, rows = [], 0
+    if bundle:
+        yield bundle
+
+
+def _transform_task(chain, is_read, *sources):
     t0 = time.process_time()
-    table = source() if is_read else source
-    if isinstance(table, list):
-        table = B.concat(table)
-    table = _run_chain(table, chain)
+    table = _run_chain(_input_table(sources, is_read), chain)
     meta = B.metadata_of(table)
     meta_out = (meta.num_rows, meta.size_bytes, meta.schema, time.process_time() - t0)
     return table, meta_out
@@ -55,12 +83,9 @@ class _MapWorker:
         self._is_read = is_read
 
     @photon.method(num_returns=2)
-    def process(self, source):
+    def process(self, *sources):
         t0 = time.process_time()
-        table = source() if self._is_read else source
-        if isinstance(table, list):
-            table = B.concat(table)
-        table = _run_chain(table, self._chain)
+        table = _run_chain(_input_table(sources, self._is_read), self._chain)
         meta = B.metadata_of(table)
         return table, (meta.num_rows, meta.size_bytes, meta.schema, time.process_time() - t0)
 
@@ -116,8 +141,9 @@ class Budget:
 
 
 class TaskStage:
-    def __init__(self, name, chain, remote_args, is_read, concurrency=None):
+    def __init__(self, name, chain, remote_args, is_read, concurrency=None, min_rows=None):
         self.name = name
+        self.min_rows = min_rows  # rows each task gets at least (map_batches' batch_size)
         self.chain = chain
         self.remote_args = dict(remote_args or {})
         self.remote_args.setdefault("num_cpus", 1)
@@ -127,7 +153,7 @@ class TaskStage:
     def run(self, upstream, budget, stats):
         fn = _remote_transform().options(**self.remote_args)
         in_flight = collections.deque()
-        upstream = iter(upstream)
+        upstream = _bundles(upstream, self.min_rows, self.is_read)
         exhausted = False
         op = stats.operator(self.name)
         while True:
@@ -140,8 +166,8 @@ class TaskStage:
                 except StopIteration:
                     exhausted = True
                     break
-                source = item if self.is_read else item[0]
-                block_ref, meta_ref = fn.remote(source, self.chain, self.is_read)
+                sources = item if self.is_read else [ref for ref, _ in item]
+                block_ref, meta_ref = fn.remote(self.chain, self.is_read, *sources)
                 in_flight.append((block_ref, meta_ref, time.perf_counter()))
             if not in_flight:
                 return
@@ -154,8 +180,11 @@ class TaskStage:
 
 class ActorPoolStage:
     def __init__(self, name, make_chain, min_size, max_size, remote_args,
-                 max_tasks_in_flight_per_actor, pre_chain=(), is_read=False):
+                 max_tasks_in_flight_per_actor, pre_chain=(), is_read=False, min_rows=None,
+                 initial_size=None):
         self.name = name
+        self.min_rows = min_rows
+        self.initial_size = max(min_size, initial_size or min_size)
         self.make_chain = make_chain
         self.pre_chain = list(pre_chain)
         self.is_read = is_read
@@ -177,19 +206,25 @@ class ActorPoolStage:
             load[id(a)] = 0
             return a
 
-        for _ in range(self.min_size):
+        # An unbounded pool (max_size=inf) grows to what the CPUs hold.
+        per_cpu = self.remote_args.get("num_cpus") or 0
+        max_size = self.max_size
+        if max_size == float("inf"):
+            max_size = max(self.initial_size, int(budget.cpus / per_cpu) if per_cpu else
+                           int(budget.cpus) or 1)
+        for _ in range(self.initial_size):
             add_actor()
         photon.get([a.ready.remote() for a in actors])
         in_flight = collections.deque()
-        upstream = iter(upstream)
+        upstream = _bundles(upstream, self.min_rows, self.is_read)
         exhausted = False
         try:
             while True:
-                cap = min(budget.max_in_flight(0), self.max_size * self.per_actor)
+                cap = min(budget.max_in_flight(0), max_size * self.per_actor)
                 while not exhausted and len(in_flight) < cap:
                     actor = min(actors, key=lambda a: load[id(a)])
                     if load[id(actor)] >= self.per_actor:
-                        if len(actors) < self.max_size:
+                        if len(actors) < max_size:
                             actor = add_actor()  # every actor busy: scale up
                         else:
                             break
@@ -198,8 +233,8 @@ class ActorPoolStage:
                     except StopIteration:
                         exhausted = True
                         break
-                    source = item if self.is_read else item[0]
-                    block_ref, meta_ref = actor.process.remote(source)
+                    sources = item if self.is_read else [ref for ref, _ in item]
+                    block_ref, meta_ref = actor.process.remote(*sources)
                     load[id(actor)] += 1
                     in_flight.append((block_ref, meta_ref, actor, time.perf_counter()))
                 if not in_flight:

@@ -18,8 +18,10 @@ class Source:
 class MapOp:
     """A one-to-one transform of blocks, run as tasks."""
 
-    def __init__(self, name, block_fn, remote_args=None, concurrency=None, preserves_rows=False):
+    def __init__(self, name, block_fn, remote_args=None, concurrency=None, preserves_rows=False,
+                 min_rows=None):
         self.name = name
+        self.min_rows = min_rows  # rows per task at least (map_batches' batch_size)
         self.block_fn = block_fn
         self.remote_args = dict(remote_args or {})
         self.concurrency = concurrency
@@ -30,8 +32,10 @@ class ActorMapOp:
     """A transform run on a pool of actors holding a callable class."""
 
     def __init__(self, name, make_fn, min_size, max_size, remote_args,
-                 max_tasks_in_flight_per_actor):
+                 max_tasks_in_flight_per_actor, min_rows=None, initial_size=None):
         self.name = name
+        self.min_rows = min_rows
+        self.initial_size = initial_size or min_size
         self.make_fn = make_fn
         self.min_size = min_size
         self.max_size = max_size
@@ -96,25 +100,27 @@ class Plan:
                         _same_resources(pending.remote_args, op.remote_args)):
                     pending.chain.append(op.block_fn)
                     pending.name += "->" + op.name
+                    pending.min_rows = _most(pending.min_rows, op.min_rows)
                     pending.remote_args.update(op.remote_args)
                     continue
                 if pending is not None:
                     stages.append(pending)
                 pending = X.TaskStage(op.name, [op.block_fn], op.remote_args, is_read=False,
-                                      concurrency=op.concurrency)
+                                      concurrency=op.concurrency, min_rows=op.min_rows)
                 continue
             if isinstance(op, ActorMapOp):
                 # The task maps (and read) before it run in its actors: no
                 # tasks competing with the pool for its CPUs (as Ray fuses
                 # a task map into the actor map after it).
-                pre, is_read, name = [], False, op.name
+                pre, is_read, name, min_rows = [], False, op.name, op.min_rows
                 if pending is not None:
                     pre, is_read = pending.chain, pending.is_read
                     name = pending.name + "->" + op.name
+                    min_rows = _most(pending.min_rows, op.min_rows)
                     pending = None
                 stages.append(X.ActorPoolStage(name, op.make_fn, op.min_size, op.max_size,
                                                op.remote_args, op.max_tasks_in_flight_per_actor,
-                                               pre, is_read))
+                                               pre, is_read, min_rows, op.initial_size))
                 continue
             if pending is not None:
                 stages.append(pending)
@@ -126,6 +132,10 @@ class Plan:
         if pending is not None:
             stages.append(pending)
         return items, stages
+
+
+def _most(a, b):
+    return b if a is None else a if b is None else max(a, b)
 
 
 def _same_resources(a, b):
