@@ -328,3 +328,18 @@ def test_callable_class_defaults_to_an_autoscaling_pool(data_cluster):
     assert sorted(r["id"] for r in out) == list(range(10, 16))
     with pytest.raises(ValueError, match="initial_size"):
         ray.data.ActorPoolStrategy(min_size=2, max_size=3, initial_size=1)
+
+
+def test_progress_bars_draw_per_operator_and_turn_off(data_cluster, capfd):
+    ds = ray.data.range(100, override_num_blocks=4).map_batches(lambda b: b)
+    assert sum(len(b["id"]) for b in ds.iter_batches()) == 100
+    err = capfd.readouterr().err
+    assert "Running Dataset" in err and "- ReadRange->MapBatches(<lambda>)" in err
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    try:
+        assert sum(len(b["id"]) for b in ray.data.range(100).map_batches(
+            lambda b: b).iter_batches()) == 100
+        assert "Running Dataset" not in capfd.readouterr().err
+    finally:
+        ctx.enable_progress_bars = True

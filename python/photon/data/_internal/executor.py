@@ -12,7 +12,13 @@ an autoscaling pool of actors; a LimitStage stops the pipeline after n
 rows; an all-to-all stage (sort, shuffle, groupby, repartition) is a barrier
 that materializes its input and runs map/reduce tasks over it."""
 import collections
+import sys
 import time
+
+try:
+    import tqdm
+except ImportError:  # progress bars are drawn only when tqdm is installed
+    tqdm = None
 
 import photon
 from photon.data import block as B
@@ -292,17 +298,64 @@ class AllToAllStage:
         yield from out
 
 
+class _Progress:
+    """Ray Data's progress display: one tqdm line per operator (blocks done,
+    rows), under an overall line for the dataset; off with
+    DataContext.enable_progress_bars (or enable_operator_progress_bars for
+    the per-operator lines), and when tqdm is not installed."""
+
+    def __init__(self, context, stages, num_inputs):
+        self.bars = []
+        self.enabled = bool(tqdm is not None and context.enable_progress_bars and stages)
+        if not self.enabled:
+            return
+        self.total = tqdm.tqdm(desc="Running Dataset", total=num_inputs, unit=" blocks",
+                               position=0, leave=False, file=sys.stderr, dynamic_ncols=True)
+        if context.enable_operator_progress_bars:
+            for i, stage in enumerate(stages):
+                self.bars.append(tqdm.tqdm(desc=f"- {stage.name}", total=num_inputs,
+                                           unit=" blocks", position=i + 1, leave=False,
+                                           file=sys.stderr, dynamic_ncols=True))
+
+    def wrap(self, i, stream):
+        """`stream` (a stage's output) counted on operator i's line."""
+        if not self.bars:
+            return stream
+        bar, rows = self.bars[i], [0]
+
+        def counted():
+            for ref, meta in stream:
+                rows[0] += meta.num_rows or 0
+                bar.update(1)
+                bar.set_postfix_str(f"{rows[0]} rows", refresh=False)
+                yield ref, meta
+        return counted()
+
+    def done_one(self):
+        if self.enabled:
+            self.total.update(1)
+
+    def close(self):
+        for bar in self.bars + ([self.total] if self.enabled else []):
+            bar.close()
+
+
 def execute(source_items, stages, context, stats=None):
     """Yields (block ref, BlockMetadata) of the plan's output in order.
     `source_items`: the read tasks (for a first TaskStage with is_read) or
     (ref, meta) pairs."""
     stats = stats if stats is not None else stats_mod.DatasetStats()
     budget = Budget(context, len(stages))
+    num_inputs = len(source_items) if hasattr(source_items, "__len__") else None
+    progress = _Progress(context, stages, num_inputs)
     stream = iter(source_items)
-    for stage in stages:
-        stream = stage.run(stream, budget, stats)
+    for i, stage in enumerate(stages):
+        stream = progress.wrap(i, stage.run(stream, budget, stats))
     start = time.perf_counter()
     try:
-        yield from stream
+        for item in stream:
+            progress.done_one()
+            yield item
     finally:
+        progress.close()
         stats.total_wall_s += time.perf_counter() - start
