@@ -161,6 +161,11 @@ class ObjectReconstructionFailedLineageEvictedError(ObjectLostError):
     """The lineage needed to rebuild the object is gone."""
 
 
+class UserCodeException(RayError):
+    """An exception raised by user code that a library ran (a Ray Data UDF);
+    the user's exception is its __cause__."""
+
+
 class ObjectStoreFullError(RayError):
     """The object store is full."""
 

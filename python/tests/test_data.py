@@ -343,3 +343,34 @@ def test_progress_bars_draw_per_operator_and_turn_off(data_cluster, capfd):
         assert "Running Dataset" not in capfd.readouterr().err
     finally:
         ctx.enable_progress_bars = True
+
+
+def test_a_map_task_whose_worker_dies_is_retried(data_cluster, tmp_path):
+    marker = str(tmp_path / "died-once")
+
+    def die_once(batch):
+        if 3 in batch["id"] and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(1)  # the worker process dies mid-task: a system failure, retried
+        return batch
+    ds = ray.data.range(8, override_num_blocks=8).map_batches(die_once)
+    assert sorted(r["id"] for r in ds.take_all()) == list(range(8))
+    assert os.path.exists(marker)
+
+
+def test_udf_errors_name_the_problem(data_cluster):
+    from photon.exceptions import UserCodeException
+    with pytest.raises(UserCodeException, match="ZeroDivisionError") as info:
+        ray.data.range(4).map(lambda r: {"x": 1 / 0}).take_all()
+    assert "ReadRange->Map(<lambda>)" in str(info.value)
+    with pytest.raises(ZeroDivisionError):  # the original, when asked for
+        ctx = ray.data.DataContext.get_current()
+        ctx.raise_original_map_exception = True
+        try:
+            ray.data.range(4).map(lambda r: {"x": 1 / 0}).take_all()
+        finally:
+            ctx.raise_original_map_exception = False
+    with pytest.raises(Exception, match="Standalone Python objects are not allowed"):
+        ray.data.range(4).map(lambda r: 5).take_all()
+    with pytest.raises(Exception, match="not found|No such file|does not exist"):
+        ray.data.read_parquet("/nonexistent/photon-data-path").take_all()

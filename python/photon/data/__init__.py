@@ -3,7 +3,7 @@
 numpy dicts, pandas DataFrames or Arrow tables."""
 from photon.data.aggregate import (AbsMax, AggregateFn, Count, Max, Mean, Min, Quantile, Std,
                                    Sum, Unique)
-from photon.data import expressions  # noqa: F401 - photon.data.expressions
+from photon.data import exceptions, expressions  # noqa: F401 - their submodules
 from photon.data.block import BlockMetadata
 from photon.data.context import DataContext, DatasetContext, ExecutionOptions, \
     ExecutionResources

@@ -71,6 +71,9 @@ class DataContext:
         self.use_push_based_shuffle = False
         self.max_errored_blocks = 0
         self.actor_task_retry_on_errors = False
+        # A UDF's exception reaches the user as UserCodeException (its cause
+        # the original), or as itself when this is set.
+        self.raise_original_map_exception = False
         # Fraction of the object store the executor keeps in flight at most
         # (Ray's default budget: half the store).
         self.object_store_memory_fraction = 0.5

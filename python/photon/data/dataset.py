@@ -14,6 +14,7 @@ import photon
 from photon.data import aggregate as A
 from photon.data import block as B
 from photon.data import datasource as DS
+from photon.data import exceptions as DX
 from photon.data import expressions as E
 from photon.data._internal import all_to_all as AA
 from photon.data._internal import executor as X
@@ -269,6 +270,31 @@ def _expr_filter_fn(predicate):
     return apply
 
 
+def _guard(fn, raise_original):
+    """`fn` whose exceptions (also while iterating a generator it returns)
+    become UserCodeException("UDF failed to process a data block."), the
+    user's exception its cause, as Ray Data reports them."""
+    if raise_original:
+        return fn
+
+    def wrap(e):
+        return DX.UserCodeException("UDF failed to process a data block.")
+
+    def iterate(gen):
+        try:
+            yield from gen
+        except Exception as e:  # noqa: BLE001 - the user's error, reported as such
+            raise wrap(e) from e
+
+    def call(*args, **kwargs):
+        try:
+            out = fn(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001 - the user's error, reported as such
+            raise wrap(e) from e
+        return iterate(out) if inspect.isgenerator(out) else out
+    return call
+
+
 def _is_callable_class(fn):
     return isinstance(fn, type)
 
@@ -377,6 +403,10 @@ class Dataset:
                  num_cpus, num_gpus, remote_args, min_rows=None, preserves_rows=False):
         """A map of a user function (tasks) or callable class (an actor pool)."""
         strategy = _compute_strategy(fn, ctor_args, compute, concurrency)
+        raw, inner = self._context.raise_original_map_exception, make_apply
+
+        def make_apply(f):
+            return inner(_guard(f, raw))
         if isinstance(strategy, ActorPoolStrategy):
             return self._actor_map(label, fn, make_apply, strategy, ctor_args, ctor_kwargs,
                                    num_cpus, num_gpus, remote_args, min_rows)

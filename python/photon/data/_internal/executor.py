@@ -157,7 +157,7 @@ class TaskStage:
         self.concurrency = concurrency
 
     def run(self, upstream, budget, stats):
-        fn = _remote_transform().options(**self.remote_args)
+        fn = _remote_transform().options(name=self.name, **self.remote_args)
         in_flight = collections.deque()
         upstream = _bundles(upstream, self.min_rows, self.is_read)
         exhausted = False
