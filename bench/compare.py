@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RAY_SPEC = "ray[default]==2.60.*"
+RAY_SPEC = "ray[default,data]==2.60.*"  # data: Ray Data's pyarrow/pandas (data_compare.py)
 VENV = os.path.join(ROOT, ".venv-ray")
 BEGIN, END = "<!-- bench-compare:begin -->", "<!-- bench-compare:end -->"
 BASELINES = ("memcpy_800mib_baseline", "unix_socket_ping_pong_baseline", "bare_grpc_roundtrip")
@@ -36,7 +36,8 @@ def ray_python():
     if not os.path.exists(py):
         print(f"creating {VENV} with {RAY_SPEC}", flush=True)
         subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
-    probe = subprocess.run([py, "-c", "import ray, numpy, psutil"], capture_output=True)
+    probe = subprocess.run([py, "-c", "import ray, numpy, psutil, pyarrow, pandas"],
+                           capture_output=True)
     if probe.returncode != 0:  # psutil: the scalability runs read their processes with it
         subprocess.run([py, "-m", "pip", "install", "-q", RAY_SPEC, "numpy", "psutil"],
                        check=True)
@@ -107,12 +108,14 @@ def table(photon, ray):
     return "\n".join(lines)
 
 
-def write_doc(text):
+def write_doc(text, begin=BEGIN, end=END):
+    """Puts `text` (which starts with `begin` and ends with `end`) in place of
+    that section of docs/benchmarks.md, or at its end."""
     path = os.path.join(ROOT, "docs", "benchmarks.md")
     with open(path) as f:
         doc = f.read()
-    if BEGIN in doc and END in doc:
-        doc = doc[:doc.index(BEGIN)] + text + doc[doc.index(END) + len(END):]
+    if begin in doc and end in doc:
+        doc = doc[:doc.index(begin)] + text + doc[doc.index(end) + len(end):]
     else:
         doc = doc.rstrip("\n") + "\n\n" + text + "\n"
     with open(path, "w") as f:
