@@ -13,6 +13,7 @@ import time
 import pytest
 
 import photon
+from photon._private.test_utils import wait_for_condition
 from photon.job_submission import JobDetails, JobStatus, JobSubmissionClient
 
 pytestmark = pytest.mark.timeout(180, method="thread")
@@ -89,6 +90,9 @@ def test_stop_a_running_job(client):
     sid = client.submit_job(entrypoint="echo started; sleep 300", submission_id="stop-me")
     assert sid == "stop-me"
     wait_status(client, sid, {JobStatus.RUNNING})
+    # RUNNING means its process started, not that the shell has echoed yet: a
+    # stop before the echo (a loaded machine) would rightly leave no log.
+    wait_for_condition(lambda: "started" in client.get_job_logs(sid), timeout=30)
     assert client.stop_job(sid) is True
     assert wait_status(client, sid, {JobStatus.STOPPED}, timeout=30) == JobStatus.STOPPED
     assert client.stop_job(sid) is False  # already over
