@@ -138,16 +138,16 @@ def to_batch(table, batch_format):
                      f"{list(VALID_BATCH_FORMATS)}).")
 
 
+def _cells(table, convert):
+    """Each column as a sequence of cells: tensor columns as a list of
+    ndarrays, the others by `convert(column)`."""
+    return {name: list(column_to_numpy(col)) if isinstance(col.type, pa.FixedShapeTensorType)
+            else convert(col) for name, col in zip(table.column_names, table.columns)}
+
+
 def table_to_pandas(table):
     import pandas as pd
-    cols = {}
-    for name in table.column_names:
-        col = table.column(name)
-        if isinstance(col.type, pa.FixedShapeTensorType):
-            cols[name] = list(column_to_numpy(col))
-        else:
-            cols[name] = col.to_pandas()
-    return pd.DataFrame(cols, columns=table.column_names)
+    return pd.DataFrame(_cells(table, lambda c: c.to_pandas()), columns=table.column_names)
 
 
 def from_batch(batch):
@@ -194,13 +194,7 @@ def _short(x):
 
 def rows_of(table):
     """The table's rows as dicts (tensor cells as ndarrays)."""
-    cols = {}
-    for name in table.column_names:
-        col = table.column(name)
-        if isinstance(col.type, pa.FixedShapeTensorType):
-            cols[name] = list(column_to_numpy(col))
-        else:
-            cols[name] = col.to_pylist()
+    cols = _cells(table, lambda c: c.to_pylist())
     names = table.column_names
     for i in range(table.num_rows):
         yield {n: cols[n][i] for n in names}

@@ -4,6 +4,7 @@ Dataset.filter(expr=) and Dataset.with_column. An expression is a small
 tree that converts to a pyarrow.compute.Expression and is evaluated on
 whole Arrow blocks. `parse("a > 5 and b == 'x'")` reads the string form
 that filter(expr="...") accepts (Python syntax over column names)."""
+import abc
 import ast
 import enum
 
@@ -44,21 +45,23 @@ def _wrap(value):
     return value if isinstance(value, Expr) else LiteralExpr(value)
 
 
-class Expr:
+class Expr(abc.ABC):
     """The base of every expression node."""
 
     @property
     def name(self):
         return None
 
+    @abc.abstractmethod
     def to_pyarrow(self):
-        raise NotImplementedError
+        """The pyarrow.compute.Expression of this node."""
 
     def structurally_equals(self, other):
         return type(self) is type(other) and self._key() == other._key()
 
+    @abc.abstractmethod
     def _key(self):
-        raise NotImplementedError
+        """What two structurally equal nodes share."""
 
     def _bin(self, other, op):
         return BinaryExpr(op, self, _wrap(other))

@@ -142,13 +142,18 @@ def from_pandas(dfs, override_num_blocks=None):
     return _from_tables([B.from_batch(df) for df in dfs], "FromPandas")
 
 
-def from_pandas_refs(dfs):
-    refs = dfs if isinstance(dfs, list) else [dfs]
-    conv = photon.remote(num_returns=2)(_df_to_block)
+def _from_refs(refs, to_block, name):
+    """A dataset of the blocks that tasks make from the values of `refs`."""
+    refs = refs if isinstance(refs, list) else [refs]
+    conv = photon.remote(num_returns=2)(to_block)
     pairs = [conv.remote(r) for r in refs]
     metas = photon.get([m for _, m in pairs])
-    return MaterializedDataset(P.Plan(P.Source(blocks=[(b, m) for (b, _), m in
-                                                       zip(pairs, metas)], name="FromPandas")))
+    return MaterializedDataset(P.Plan(P.Source(
+        blocks=[(b, m) for (b, _), m in zip(pairs, metas)], name=name)))
+
+
+def from_pandas_refs(dfs):
+    return _from_refs(dfs, _df_to_block, "FromPandas")
 
 
 def _df_to_block(df):
@@ -168,12 +173,7 @@ def from_numpy(ndarrays):
 
 
 def from_numpy_refs(ndarrays):
-    refs = ndarrays if isinstance(ndarrays, list) else [ndarrays]
-    conv = photon.remote(num_returns=2)(_np_to_block)
-    pairs = [conv.remote(r) for r in refs]
-    metas = photon.get([m for _, m in pairs])
-    return MaterializedDataset(P.Plan(P.Source(blocks=[(b, m) for (b, _), m in
-                                                       zip(pairs, metas)], name="FromNumpy")))
+    return _from_refs(ndarrays, _np_to_block, "FromNumpy")
 
 
 def _np_to_block(a):

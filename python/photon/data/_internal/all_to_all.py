@@ -54,27 +54,37 @@ def _slice_concat(ranges, *tables):
     return _with_meta(B.concat([t.slice(s, n) for t, (s, n) in zip(tables, ranges)]))
 
 
+def _starts(blocks):
+    """The first row of each block."""
+    starts, acc = [], 0
+    for _, m in blocks:
+        starts.append(acc)
+        acc += m.num_rows
+    return starts
+
+
+def _covering(blocks, starts, lo, hi):
+    """The blocks that hold rows [lo, hi), with (offset, length) in each."""
+    refs, ranges = [], []
+    for (ref, m), s in zip(blocks, starts):
+        a, b = max(lo, s), min(hi, s + m.num_rows)
+        if a < b:
+            refs.append(ref)
+            ranges.append((a - s, b - a))
+    return refs, ranges
+
+
 def repartition(blocks, num_blocks):
     """Exactly num_blocks blocks of near-equal row counts, order kept."""
     total = sum(m.num_rows for _, m in blocks)
     if num_blocks <= 0:
         raise ValueError(f"The number of blocks must be positive, got {num_blocks}")
     bounds = [total * i // num_blocks for i in range(num_blocks + 1)]
-    starts = []
-    acc = 0
-    for _, m in blocks:
-        starts.append(acc)
-        acc += m.num_rows
+    starts = _starts(blocks)
     fn = _remote(_slice_concat, num_returns=2)
     out = []
     for i in range(num_blocks):
-        lo, hi = bounds[i], bounds[i + 1]
-        refs, ranges = [], []
-        for (ref, m), s in zip(blocks, starts):
-            a, b = max(lo, s), min(hi, s + m.num_rows)
-            if a < b:
-                refs.append(ref)
-                ranges.append((a - s, b - a))
+        refs, ranges = _covering(blocks, starts, bounds[i], bounds[i + 1])
         if not refs:
             table = _empty_like(blocks)
             out.append((photon.put(table), B.metadata_of(table)))
@@ -345,22 +355,10 @@ def zip_blocks(left, right):
         raise ValueError(f"Cannot zip datasets of different number of rows: {lrows}, {rrows}")
     # The right side cut to the left's block boundaries.
     fn = _remote(_slice_concat, num_returns=2)
-    starts = []
-    acc = 0
-    for _, m in right:
-        starts.append(acc)
-        acc += m.num_rows
+    starts = _starts(right)
     aligned = []
-    pos = 0
-    for _, lm in left:
-        lo, hi = pos, pos + lm.num_rows
-        pos = hi
-        refs, ranges = [], []
-        for (ref, m), s in zip(right, starts):
-            a, b = max(lo, s), min(hi, s + m.num_rows)
-            if a < b:
-                refs.append(ref)
-                ranges.append((a - s, b - a))
+    for lo, (_, lm) in zip(_starts(left), left):
+        refs, ranges = _covering(right, starts, lo, lo + lm.num_rows)
         if refs:
             aligned.append(fn.remote(ranges, *refs)[0])
         else:

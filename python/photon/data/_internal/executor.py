@@ -90,10 +90,7 @@ class _MapWorker:
 
     @photon.method(num_returns=2)
     def process(self, *sources):
-        t0 = time.process_time()
-        table = _run_chain(_input_table(sources, self._is_read), self._chain)
-        meta = B.metadata_of(table)
-        return table, (meta.num_rows, meta.size_bytes, meta.schema, time.process_time() - t0)
+        return _transform_task(self._chain, self._is_read, *sources)
 
     def ready(self):
         return True
