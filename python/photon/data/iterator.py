@@ -158,19 +158,23 @@ class DataIterator:
 class _SplitCoordinator:
     """Runs one dataset's stream and hands its blocks to n consumers as they
     ask, so that all of them read concurrently (equal=True: materialized
-    first and cut into n parts of equal rows)."""
+    first and cut into n parts of equal rows). Epochs are a barrier: a
+    consumer asking for the next epoch waits until every consumer has read
+    the current one to its end."""
 
     def __init__(self, dataset, n, equal):
         self._dataset = dataset
         self._n = n
         self._equal = equal
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._epoch = -1
+        self._finished = set()
         self._stream = None
         self._parts = None
 
     def _start(self, epoch):
         self._epoch = epoch
+        self._finished = set()
         if self._equal:
             parts = self._dataset.split(self._n, equal=True)
             self._parts = [list(p._plan.source.blocks) for p in parts]
@@ -178,22 +182,31 @@ class _SplitCoordinator:
             self._stream = self._dataset._stream()
 
     def next_block(self, index, epoch):
-        with self._lock:
+        with self._cond:
+            while epoch > self._epoch >= 0 and len(self._finished) < self._n:
+                self._cond.wait()
             if epoch > self._epoch:
                 self._start(epoch)
             elif epoch < self._epoch:
                 return None
-            if self._equal:
-                part = self._parts[index]
-                if not part:
-                    return None
-                ref, meta = part.pop(0)
-                return [ref], meta.num_rows
-            try:
-                ref, meta = next(self._stream)
-            except StopIteration:
+            got = self._next(index)
+            if got is None:
+                self._finished.add(index)
+                self._cond.notify_all()
+            return got
+
+    def _next(self, index):
+        if self._equal:
+            part = self._parts[index]
+            if not part:
                 return None
+            ref, meta = part.pop(0)
             return [ref], meta.num_rows
+        try:
+            ref, meta = next(self._stream)
+        except StopIteration:
+            return None
+        return [ref], meta.num_rows
 
 
 class _SplitIterator(DataIterator):
