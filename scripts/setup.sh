@@ -18,7 +18,7 @@ DEB_PACKAGES=(
 )
 PY_PACKAGES=(nanobind scikit-build-core cloudpickle numpy pytest pytest-timeout msgpack psutil
   prometheus_client joblib scikit-learn pathspec starlette uvicorn websockets pyyaml selenium
-  matplotlib pyarrow pandas tqdm pillow)
+  matplotlib pyarrow pandas tqdm pillow optuna torch==2.13.0)
 
 missing_debs=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -43,6 +43,7 @@ for p in "${PY_PACKAGES[@]}"; do
     scikit-learn) mod="sklearn" ;;
     pyyaml) mod="yaml" ;;
     pillow) mod="PIL" ;;
+    torch==*) mod="torch" ;;
   esac
   if ! "$PYTHON" -c "import ${mod}" 2>/dev/null; then missing_py+=("$p"); fi
 done

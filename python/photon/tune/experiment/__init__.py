@@ -1,0 +1,3 @@
+from photon.tune.experiment.trial import Trial
+
+__all__ = ["Trial"]
