@@ -345,3 +345,32 @@ def test_median_stopping_rule_and_uri_storage(ray_start_regular, tmp_path):
     iterations = {r.config["q"]: r.metrics["training_iteration"] for r in results}
     assert iterations[0] == 20 and iterations[4] < 20
     assert os.path.isdir(tmp_path / "median")
+
+
+def test_tune_run_and_callbacks(ray_start_regular, tmp_path):
+    seen = []
+
+    class Recorder(tune.Callback):
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            seen.append(("result", trial.trial_id, result["training_iteration"]))
+
+        def on_trial_complete(self, iteration, trials, trial, **info):
+            seen.append(("complete", trial.trial_id))
+
+        def on_experiment_end(self, trials, **info):
+            seen.append(("end", len(trials)))
+
+    analysis = tune.run(_quadratic, config={"x": tune.grid_search([2, 3]), "y": 0},
+                        metric="loss", mode="min", storage_path=str(tmp_path), name="run",
+                        verbose=0, callbacks=[Recorder()])
+    assert analysis.best_config == {"x": 3, "y": 0}
+    assert analysis.best_result["loss"] == 0
+    assert len(analysis.trials) == 2 and len(analysis.results_df) == 2
+    assert sum(1 for s in seen if s[0] == "result") == 6
+    assert sum(1 for s in seen if s[0] == "complete") == 2 and seen[-1] == ("end", 2)
+
+    def fails(config):
+        raise RuntimeError("nope")
+
+    with pytest.raises(tune.TuneError, match="Trials did not complete"):
+        tune.run(fails, storage_path=str(tmp_path), name="fails", verbose=0)

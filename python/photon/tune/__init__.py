@@ -2,6 +2,8 @@
 from photon.train._checkpoint import Checkpoint
 from photon.train.config import CheckpointConfig, FailureConfig, RunConfig
 from photon.train.result import Result
+from photon.tune.analysis import ExperimentAnalysis
+from photon.tune.callback import Callback
 from photon.tune.context import TuneContext, get_context
 from photon.tune.error import TuneError
 from photon.tune.execution.placement_groups import PlacementGroupFactory
@@ -28,13 +30,14 @@ from photon.tune.stopper import Stopper
 from photon.tune.trainable import Trainable, with_parameters, with_resources
 from photon.tune.trainable.trainable_fn_utils import get_checkpoint, report
 from photon.tune.tune_config import TuneConfig
+from photon.tune.tune import run
 from photon.tune.tuner import Tuner
 
 __all__ = [
-    "CLIReporter", "Checkpoint", "CheckpointConfig", "FailureConfig", "PlacementGroupFactory",
+    "CLIReporter", "Callback", "Checkpoint", "ExperimentAnalysis", "CheckpointConfig", "FailureConfig", "PlacementGroupFactory",
     "Result", "ResultGrid", "RunConfig", "Stopper", "Trainable", "TuneConfig", "TuneContext",
     "TuneError", "Tuner", "choice", "create_scheduler", "create_searcher", "get_checkpoint",
     "get_context", "grid_search", "lograndint", "loguniform", "qlograndint", "qloguniform",
     "qrandint", "qrandn", "quniform", "randint", "randn", "register_env", "register_trainable",
-    "report", "sample_from", "uniform", "with_parameters", "with_resources",
+    "report", "run", "sample_from", "uniform", "with_parameters", "with_resources",
 ]

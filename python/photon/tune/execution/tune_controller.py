@@ -16,6 +16,7 @@ import photon
 from photon.exceptions import RayActorError, RayError, RayTaskError
 from photon.train._internal.checkpoint_manager import CheckpointManager
 from photon.train._internal.utils import date_str, flatten_dict
+from photon.tune.callback import CallbackList
 from photon.tune.execution.trial_actor import TrialActor
 from photon.tune.experiment.trial import Trial
 from photon.tune.schedulers.trial_scheduler import TrialScheduler
@@ -61,6 +62,8 @@ class TuneController:
         self._last_save = 0.0
         self._stop_all = False
         self._fail_fast_error = None
+        self._iteration = 0
+        self.callbacks = CallbackList(run_config.callbacks)
         for trial in self._trials:
             self._manager(trial)
 
@@ -100,13 +103,18 @@ class TuneController:
 
     def run(self):
         self.reporter.start(self)
+        self.callbacks.setup(stop=self.run_config.stop, num_samples=self.tune_config.num_samples,
+                             total_num_samples=getattr(self.search_alg, "total_samples", None))
         try:
             while not self._is_done():
+                self.callbacks.on_step_begin(iteration=self._iteration, trials=self._trials)
                 self._start_trials()
                 self._process_events(timeout=0.2)
                 self._check_time_budget()
                 self.reporter.maybe_report(self)
                 self._save_state()
+                self.callbacks.on_step_end(iteration=self._iteration, trials=self._trials)
+                self._iteration += 1
         except BaseException:
             for trial in list(self._live):
                 self._release(self._find(trial))
@@ -114,6 +122,7 @@ class TuneController:
         finally:
             self._save_state(force=True)
         self.reporter.finish(self)
+        self.callbacks.on_experiment_end(trials=self._trials)
         if self._fail_fast_error is not None:
             raise self._fail_fast_error
         return self._trials
@@ -226,6 +235,8 @@ class TuneController:
         running.actor = _actor_cls.options(**options).remote(self.trainable, trial.config, info, checkpoint)
         running.future = running.actor.train.remote()
         trial.status = Trial.RUNNING
+        hook = self.callbacks.on_trial_restore if checkpoint is not None else self.callbacks.on_trial_start
+        hook(iteration=self._iteration, trials=self._trials, trial=trial)
 
     # ---- events ---------------------------------------------------------------
 
@@ -257,6 +268,8 @@ class TuneController:
         trial.last_result = result
         trial.metric_history.append(result)
         self._write_result(trial, result)
+        self.callbacks.on_trial_result(iteration=self._iteration, trials=self._trials, trial=trial,
+                                       result=result)
         self.search_alg.on_trial_result(trial.trial_id, result)
         if result.get("done") or self.stopper(trial.trial_id, result):
             result["done"] = True
@@ -296,6 +309,7 @@ class TuneController:
                            trial, trial.num_failures, "unlimited" if limit == -1 else limit,
                            trial.checkpoint.path if trial.checkpoint else "the start")
             self._release(trial, keep_pg=True)
+            self.callbacks.on_trial_recover(iteration=self._iteration, trials=self._trials, trial=trial)
             self._start_actor(trial, trial.checkpoint)
             return
         trial.error = error
@@ -315,6 +329,8 @@ class TuneController:
         self._release(trial)
         was = trial.status
         trial.status = status
+        hook = self.callbacks.on_trial_error if status == Trial.ERROR else self.callbacks.on_trial_complete
+        hook(iteration=self._iteration, trials=self._trials, trial=trial)
         if status == Trial.ERROR:
             self.scheduler.on_trial_error(self, trial)
             self.search_alg.on_trial_complete(trial.trial_id, None, error=True)
@@ -363,6 +379,8 @@ class TuneController:
         manager.register(checkpoint, _scored(result))
         trial.checkpoints_deleted += before + 1 - len(manager.checkpoints)
         trial.checkpoint = checkpoint
+        self.callbacks.on_checkpoint(iteration=self._iteration, trials=self._trials, trial=trial,
+                                     checkpoint=checkpoint)
 
     def _save(self, trial):
         running = self._live.get(trial.trial_id)

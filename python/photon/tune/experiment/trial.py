@@ -40,6 +40,10 @@ class Trial:
         self.checkpoints_deleted = 0
         self.csv_columns = None
 
+    @property
+    def local_path(self):
+        return self.path
+
     def is_finished(self):
         return self.status in (Trial.TERMINATED, Trial.ERROR)
 
