@@ -374,3 +374,18 @@ def test_tune_run_and_callbacks(ray_start_regular, tmp_path):
 
     with pytest.raises(tune.TuneError, match="Trials did not complete"):
         tune.run(fails, storage_path=str(tmp_path), name="fails", verbose=0)
+
+
+def test_older_air_session_and_train_report_in_a_trial(ray_start_regular, tmp_path):
+    from photon.air import session
+
+    def old_style(config):
+        session.report({"id": session.get_trial_id(), "name": session.get_trial_name()})
+        train.report({"second": True})
+
+    results = tune.Tuner(old_style, run_config=tune.RunConfig(
+        name="air", storage_path=str(tmp_path), verbose=0)).fit()
+    r = results[0]
+    assert r.metrics["second"] and r.metrics["training_iteration"] == 2
+    assert r.metrics_dataframe["id"].iloc[0] == r.metrics["trial_id"]
+    assert r.metrics_dataframe["name"].iloc[0] == f"old_style_{r.metrics['trial_id']}"

@@ -1,0 +1,1 @@
+from photon.train.config import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig  # noqa: F401

@@ -1,0 +1,1 @@
+from photon.train.result import Result  # noqa: F401
