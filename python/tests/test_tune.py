@@ -277,8 +277,10 @@ def test_tuner_over_a_trainer(ray_start_regular, tmp_path):
                 train.report({"score": config["lr"] * (epoch + 1),
                               "world": train.get_context().get_world_size()}, checkpoint=ckpt)
 
+    # Each trial reserves its two workers' bundles (the whole 2-CPU cluster), so the
+    # two trials run one after the other.
     trainer = DataParallelTrainer(loop, train_loop_config={"lr": 0.0},
-                                  scaling_config=ScalingConfig(num_workers=1))
+                                  scaling_config=ScalingConfig(num_workers=2))
     results = tune.Tuner(
         trainer, param_space={"train_loop_config": {"lr": tune.grid_search([0.1, 0.5])}},
         tune_config=tune.TuneConfig(metric="score", mode="max"),
@@ -286,6 +288,7 @@ def test_tuner_over_a_trainer(ray_start_regular, tmp_path):
     best = results.get_best_result()
     assert best.config["train_loop_config"]["lr"] == 0.5
     assert best.metrics["score"] == 1.5 and best.metrics["training_iteration"] == 3
+    assert best.metrics["world"] == 2
     assert best.checkpoint.get_metadata() == {"epoch": 2}
     assert best.checkpoint.path.startswith(best.path)
     assert os.path.basename(best.path).startswith("DataParallelTrainer_")

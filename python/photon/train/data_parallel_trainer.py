@@ -71,9 +71,9 @@ class DataParallelTrainer:
             raise result.error
         return result
 
-    def _run(self, run_path=None, fs=None, on_report=None):
-        """Runs to the end; on_report(metrics, checkpoint) is called for each report
-        (a Tune trial passes its own reporting here)."""
+    def _run(self, run_path=None, fs=None, on_report=None, placement_group=None):
+        """Runs to the end; on_report(metrics, checkpoint) is called for each report and
+        placement_group holds the workers' bundles (a Tune trial passes both)."""
         if run_path is None:
             name = self.run_config.name or f"photon_train_run-{date_str()}"
             fs, root = resolve_filesystem(self.run_config.resolved_storage_path(),
@@ -90,7 +90,7 @@ class DataParallelTrainer:
         while True:
             checkpoint = manager.latest[0] if manager.latest else self.resume_from_checkpoint
             try:
-                self._attempt(fs, run_path, checkpoint, manager, history, on_report)
+                self._attempt(fs, run_path, checkpoint, manager, history, on_report, placement_group)
                 break
             except _GroupFailed as failed:
                 failures += 1
@@ -108,8 +108,9 @@ class DataParallelTrainer:
                       metrics_dataframe=_dataframe(history), best_checkpoints=manager.best_checkpoints(),
                       _storage_filesystem=fs)
 
-    def _attempt(self, fs, run_path, checkpoint, manager, history, on_report):
-        group = WorkerGroup(self.scaling_config, self.run_config.worker_runtime_env)
+    def _attempt(self, fs, run_path, checkpoint, manager, history, on_report, placement_group):
+        group = WorkerGroup(self.scaling_config, self.run_config.worker_runtime_env,
+                            placement_group=placement_group)
         backend = self.backend_config.backend_cls()
         try:
             backend.on_start(group, self.backend_config)

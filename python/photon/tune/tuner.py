@@ -24,6 +24,7 @@ from photon.tune.search.searcher import Searcher
 from photon.tune.search.variant_generator import parse_spec_vars
 from photon.tune.stopper import create_stopper
 from photon.tune.tune_config import TuneConfig
+from photon.util.placement_group import get_current_placement_group
 
 TUNER_FILE = "tuner.pkl"
 _TRAINER_KEYS = ("train_loop_config", "scaling_config", "datasets", "torch_config")
@@ -46,13 +47,17 @@ def _trainer_trainable(trainer):
                     setattr(t, key, value)
         session = get_session()
         fs, trial_dir = session.storage
-        result = t._run(run_path=trial_dir, fs=fs,
+        result = t._run(run_path=trial_dir, fs=fs, placement_group=get_current_placement_group(),
                         on_report=lambda metrics, ckpt: session.report(metrics, checkpoint=ckpt))
         if result.error is not None:
             raise result.error
 
+    def resources(config):
+        scaling = config.get("scaling_config", trainer.scaling_config)
+        return PlacementGroupFactory([{}] + scaling.as_bundles(), strategy=scaling.placement_strategy)
+
     run.__name__ = type(trainer).__name__
-    run._photon_resources = PlacementGroupFactory([{}])
+    run._photon_resources = resources
     return run
 
 

@@ -6,7 +6,8 @@ import time
 import photon
 from photon.util import get_node_ip_address
 from photon.train._internal.session import Session
-from photon.util.placement_group import placement_group, remove_placement_group
+from photon.util.placement_group import placement_group as _placement_group
+from photon.util.placement_group import remove_placement_group
 from photon.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 logger = logging.getLogger(__name__)
@@ -53,10 +54,14 @@ class WorkerGroup:
     workers are ordered by rank: grouped by node, nodes in the order their first
     worker appeared, so that local ranks are contiguous."""
 
-    def __init__(self, scaling_config, runtime_env=None, pg_timeout_warning_s=30):
+    def __init__(self, scaling_config, runtime_env=None, pg_timeout_warning_s=30,
+                 placement_group=None):
+        """placement_group: one already reserved with the workers' bundles (a Tune trial's),
+        used as it is and left in place at shutdown."""
         self.scaling_config = scaling_config
         bundles = scaling_config.as_bundles()
-        self.pg = placement_group(bundles, strategy=scaling_config.placement_strategy)
+        self._own_pg = placement_group is None
+        self.pg = placement_group or _placement_group(bundles, strategy=scaling_config.placement_strategy)
         start = time.monotonic()
         while not self.pg.wait(timeout_seconds=pg_timeout_warning_s):
             logger.warning("The training worker group (%d workers of %s) is waiting for "
@@ -98,6 +103,8 @@ class WorkerGroup:
                 photon.kill(w)
             except Exception:  # noqa: BLE001 - already dead
                 pass
+        if not self._own_pg:
+            return
         try:
             remove_placement_group(self.pg)
         except Exception:  # noqa: BLE001 - already removed

@@ -204,9 +204,11 @@ class TuneController:
         return name
 
     def _reserve(self, trial):
+        """A placement group of the trial's bundles (without an empty head bundle: the
+        trial's actor then takes no resources of its own)."""
         running = _Running()
-        bundles = trial.resources.bundles
-        if any(bundles[0].values()):
+        bundles = [b for b in trial.resources.bundles if b]
+        if bundles:
             running.pg = placement_group(bundles, strategy=trial.resources.strategy)
         self._live[trial.trial_id] = running
 
@@ -227,7 +229,8 @@ class TuneController:
                        resources=custom or None, max_restarts=0)
         if running.pg is not None:
             options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
-                running.pg, placement_group_bundle_index=0, placement_group_capture_child_tasks=True)
+                running.pg, placement_group_bundle_index=-1 if not bundle else 0,
+                placement_group_capture_child_tasks=True)
         manager = self._managers[trial.trial_id]
         info = dict(trial_id=trial.trial_id, trial_name=str(trial), trial_dir=trial.path,
                     experiment_name=self.experiment_name, resources=trial.resources, fs=self.fs,
