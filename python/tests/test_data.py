@@ -388,3 +388,56 @@ def test_a_sliced_block_pickles_to_its_own_rows_only(data_cluster):
     assert pickle.loads(data).equals(part)
     ref = ray.put(part)
     assert ray.get(ref).column("x").to_pylist() == list(range(10, 110))
+
+
+def test_custom_datasource_and_datasink(ray_start_regular_shared, tmp_path):
+    import pyarrow as pa
+    from photon.data.block import BlockMetadata
+    from photon.data.datasource import Datasink, Datasource, ReadTask
+
+    class SquaresDatasource(Datasource):
+        def __init__(self, n):
+            self.n = n
+
+        def estimate_inmemory_data_size(self):
+            return self.n * 16
+
+        def get_read_tasks(self, parallelism, per_task_row_limit=None, data_context=None):
+            step = -(-self.n // parallelism)
+            tasks = []
+            for start in range(0, self.n, step):
+                stop = min(self.n, start + step)
+                tasks.append(ReadTask(
+                    lambda a=start, b=stop: [pa.table({"x": list(range(a, b)),
+                                                       "sq": [i * i for i in range(a, b)]})],
+                    BlockMetadata(num_rows=stop - start, size_bytes=(stop - start) * 16,
+                                  input_files=None, exec_stats=None)))
+            return tasks
+
+    ds = ray.data.read_datasource(SquaresDatasource(100), override_num_blocks=4)
+    assert ds.count() == 100
+    assert ds.num_blocks() == 4
+    assert sorted(r["sq"] for r in ds.filter(lambda r: r["x"] < 3).take_all()) == [0, 1, 4]
+
+    class FileSink(Datasink):
+        def __init__(self, folder):
+            self.folder = folder
+            self.started = self.result = None
+
+        def on_write_start(self, schema=None):
+            os.makedirs(self.folder, exist_ok=True)
+
+        def write(self, blocks, ctx):
+            rows = sum(b.num_rows for b in blocks)
+            with open(os.path.join(self.folder, f"part-{ctx.task_idx}"), "w") as f:
+                f.write(str(rows))
+            return rows
+
+        def on_write_complete(self, write_result):
+            with open(os.path.join(self.folder, "_SUCCESS"), "w") as f:
+                f.write(f"{write_result.num_rows} {sorted(write_result.write_returns)}")
+
+    out = str(tmp_path / "sink")
+    ds.write_datasink(FileSink(out))
+    assert open(os.path.join(out, "_SUCCESS")).read() == "100 [25, 25, 25, 25]"
+    assert len([p for p in os.listdir(out) if p.startswith("part-")]) == 4

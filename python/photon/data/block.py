@@ -38,12 +38,19 @@ copyreg.pickle(pa.Table, _reduce_table)
 class BlockMetadata:
     """What the driver knows about a block without fetching it."""
 
-    __slots__ = ("num_rows", "size_bytes", "schema")
+    __slots__ = ("num_rows", "size_bytes", "schema", "input_files", "exec_stats")
 
-    def __init__(self, num_rows, size_bytes, schema):
+    def __init__(self, num_rows=None, size_bytes=None, schema=None, input_files=None,
+                 exec_stats=None, task_exec_stats=None):
+        # Ray's BlockMetadata(num_rows, size_bytes, exec_stats, ...) is also accepted: a
+        # third positional argument that is not a schema is taken as exec stats.
+        if schema is not None and not isinstance(schema, pa.Schema):
+            schema, exec_stats = None, schema
         self.num_rows = num_rows
         self.size_bytes = size_bytes
         self.schema = schema
+        self.input_files = input_files
+        self.exec_stats = exec_stats
 
     def __repr__(self):
         return f"BlockMetadata(num_rows={self.num_rows}, size_bytes={self.size_bytes})"

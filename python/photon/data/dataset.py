@@ -912,6 +912,31 @@ class Dataset:
                     num_rows_per_file=None):
         self._write(path, "numpy", filesystem, {"column": column}, ray_remote_args, "npy")
 
+    def write_datasink(self, datasink, *, ray_remote_args=None, concurrency=None):
+        """Writes every block with datasink.write() in a task of its own, between
+        on_write_start() and on_write_complete(WriteResult) (on_write_failed on error)."""
+        if not hasattr(datasink, "write"):
+            raise TypeError(f"write_datasink() needs a Datasink, got {type(datasink).__name__}.")
+        _call_on_write_start(datasink, self)
+        task = photon.remote(DS.write_block_to_sink)
+        if ray_remote_args:
+            task = task.options(**ray_remote_args)
+        done, refs = [], []
+        try:
+            for i, (ref, meta) in enumerate(self._stream()):
+                if meta.num_rows:
+                    refs.append(task.remote(datasink, ref, i))
+                if len(refs) >= 8:  # a few writes in flight; the rest stream behind them
+                    done.extend(photon.get(refs[:-4]))
+                    refs = refs[-4:]
+            done.extend(photon.get(refs))
+        except Exception as e:
+            datasink.on_write_failed(e)
+            raise
+        datasink.on_write_complete(DS.WriteResult(
+            num_rows=sum(d[0] for d in done), size_bytes=sum(d[1] for d in done),
+            write_returns=[d[2] for d in done]))
+
     # ---- misc -----------------------------------------------------------------
 
     def copy(self):
@@ -946,6 +971,17 @@ class Dataset:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+
+
+def _call_on_write_start(datasink, dataset):
+    try:
+        params = inspect.signature(datasink.on_write_start).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if params:
+        datasink.on_write_start(dataset.schema(fetch_if_missing=False))
+    else:
+        datasink.on_write_start()
 
 
 class MaterializedDataset(Dataset):

@@ -247,3 +247,126 @@ def _jsonable(v):
     if isinstance(v, bytes):
         return v.decode("utf-8", "replace")
     return v
+
+
+# ---- custom datasources and sinks (Ray's Datasource / ReadTask / Datasink) ------------
+
+
+class ReadTask:
+    """One read task of a Datasource: read_fn() returns an iterable of blocks
+    (pyarrow Tables, pandas DataFrames or dicts of columns); metadata says what it
+    reads (num_rows, size_bytes) before it runs."""
+
+    def __init__(self, read_fn, metadata, schema=None, per_task_row_limit=None):
+        self._read_fn = read_fn
+        self._metadata = metadata
+        self._schema = schema
+        self._per_task_row_limit = per_task_row_limit
+
+    @property
+    def metadata(self):
+        return self._metadata
+
+    @property
+    def schema(self):
+        return self._schema
+
+    @property
+    def read_fn(self):
+        return self._read_fn
+
+    @property
+    def per_task_row_limit(self):
+        return self._per_task_row_limit
+
+    @property
+    def num_rows(self):
+        return self._metadata.num_rows if self._metadata is not None else None
+
+    def __call__(self):
+        blocks = self._read_fn()
+        if isinstance(blocks, (pa.Table, dict)) or hasattr(blocks, "columns"):
+            blocks = [blocks]
+        tables = [B.from_batch(b) for b in blocks]
+        table = B.concat(tables) if tables else pa.table({})
+        if self._per_task_row_limit is not None:
+            table = table.slice(0, self._per_task_row_limit)
+        return table
+
+
+class Datasource:
+    """Subclass with get_read_tasks(parallelism) -> [ReadTask] (and
+    estimate_inmemory_data_size()) and read it with photon.data.read_datasource."""
+
+    def get_name(self):
+        name = type(self).__name__
+        return name[:-len("Datasource")] if name.endswith("Datasource") and name != "Datasource" else name
+
+    def estimate_inmemory_data_size(self):
+        return None
+
+    def get_read_tasks(self, parallelism, per_task_row_limit=None, data_context=None):
+        raise NotImplementedError(f"{type(self).__name__} must implement get_read_tasks().")
+
+    @property
+    def supports_distributed_reads(self):
+        return True
+
+
+class WriteResult:
+    """What Datasink.on_write_complete receives: rows and bytes written and every
+    write task's return value."""
+
+    def __init__(self, num_rows, size_bytes, write_returns):
+        self.num_rows = num_rows
+        self.size_bytes = size_bytes
+        self.write_returns = write_returns
+
+    def __repr__(self):
+        return (f"WriteResult(num_rows={self.num_rows}, size_bytes={self.size_bytes}, "
+                f"write_returns={self.write_returns!r})")
+
+
+class TaskContext:
+    """What a write task knows about itself."""
+
+    def __init__(self, task_idx, op_name="Write", kwargs=None):
+        self.task_idx = task_idx
+        self.op_name = op_name
+        self.kwargs = kwargs or {}
+
+
+class Datasink:
+    """Subclass with write(blocks, ctx) and write a dataset with ds.write_datasink(sink):
+    on_write_start() on the driver, write() in a task per block, then
+    on_write_complete(WriteResult) (or on_write_failed(error))."""
+
+    def on_write_start(self, schema=None):
+        pass
+
+    def write(self, blocks, ctx):
+        raise NotImplementedError(f"{type(self).__name__} must implement write().")
+
+    def on_write_complete(self, write_result):
+        pass
+
+    def on_write_failed(self, error):
+        pass
+
+    def get_name(self):
+        name = type(self).__name__
+        return name[:-len("Datasink")] if name.endswith("Datasink") and name != "Datasink" else name
+
+    @property
+    def supports_distributed_writes(self):
+        return True
+
+    @property
+    def min_rows_per_write(self):
+        return None
+
+
+def write_block_to_sink(sink, table, task_idx):
+    """A write task: (rows, bytes, what sink.write returned)."""
+    value = sink.write([table], TaskContext(task_idx, f"Write{sink.get_name()}"))
+    return table.num_rows, table.nbytes, value

@@ -277,3 +277,34 @@ def read_images(paths, *, filesystem=None, parallelism=-1, meta_provider=None,
                          f"width, but got {size} instead.")
     return _read_files(paths, DS.ImageReader(size, mode), "ReadImage", override_num_blocks,
                        filesystem, file_extensions, include_paths)
+
+
+def read_datasource(datasource, *, parallelism=-1, override_num_blocks=None, ray_remote_args=None,
+                    concurrency=None, num_cpus=None, num_gpus=None, memory=None, **read_args):
+    """A dataset read by a custom Datasource's read tasks (one block each)."""
+    if not hasattr(datasource, "get_read_tasks"):
+        raise TypeError(f"read_datasource() needs a Datasource (with get_read_tasks), got "
+                        f"{type(datasource).__name__}.")
+    _ensure_init()
+    if override_num_blocks is None and parallelism is not None and parallelism > 0:
+        override_num_blocks = parallelism
+    size = datasource.estimate_inmemory_data_size() if hasattr(
+        datasource, "estimate_inmemory_data_size") else None
+    k = _num_blocks(override_num_blocks, size or 0)
+    try:
+        tasks = datasource.get_read_tasks(k, **read_args)
+    except TypeError:
+        if read_args:
+            raise
+        tasks = datasource.get_read_tasks(k)
+    tasks = list(tasks)
+    for t in tasks:
+        if not callable(t):
+            raise TypeError(f"{type(datasource).__name__}.get_read_tasks() must return ReadTasks, "
+                            f"got {type(t).__name__}.")
+    rows = [getattr(t, "num_rows", None) for t in tasks]
+    name = datasource.get_name() if hasattr(datasource, "get_name") else type(datasource).__name__
+    if not tasks:
+        return from_items([])
+    return Dataset(P.Plan(P.Source(read_tasks=tasks, name=f"Read{name}",
+                                   num_rows=sum(rows) if None not in rows else None)))
