@@ -303,7 +303,7 @@ def test_bad_arguments():
         tune.TuneConfig(max_concurrent_trials=0)
     with pytest.raises(TypeError):
         tune.Tuner(42)
-    with pytest.raises(ValueError, match="Could not find"):
+    with pytest.raises(FileNotFoundError, match="Could not find"):
         tune.Tuner.restore("/nonexistent/experiment", trainable=_quadratic)
     with pytest.raises(RuntimeError, match="function trainable"):
         tune.report({"x": 1})

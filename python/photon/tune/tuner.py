@@ -180,8 +180,8 @@ class Tuner:
         results, unfinished ones resume from their latest checkpoint."""
         fs, p = resolve_filesystem(path, storage_filesystem)
         if not cls.can_restore(p, fs):
-            raise ValueError(f"Could not find a Tuner state in {path}: no {TUNER_FILE} there. "
-                             "Pass the experiment folder (storage_path/name).")
+            raise FileNotFoundError(f"Could not find a Tuner state in {path}: no {TUNER_FILE} "
+                                    "there. Pass the experiment folder (storage_path/name).")
         with fs.open_input_stream(f"{p}/{TUNER_FILE}") as f:
             saved = cloudpickle.loads(f.readall())
         try:

@@ -9,9 +9,12 @@ SNAPSHOT_FILE = "checkpoint_manager_snapshot.json"
 
 
 class CheckpointManager:
-    def __init__(self, checkpoint_config, fs, run_path):
+    def __init__(self, checkpoint_config, fs, run_path, snapshot=True):
+        """snapshot: keep checkpoint_manager_snapshot.json in run_path (Train runs; a
+        Tune experiment keeps its trials' checkpoints in its own state instead)."""
         self.config = checkpoint_config
         self.fs, self.run_path = fs, run_path
+        self.snapshot = snapshot
         self.checkpoints = []  # (Checkpoint, metrics), in report order
         self.latest = None
 
@@ -46,10 +49,21 @@ class CheckpointManager:
         except (FileNotFoundError, OSError):
             pass
 
+    def metrics_of(self, checkpoint):
+        """The metrics reported with checkpoint (matched by path), or None."""
+        for c, m in self.checkpoints:
+            if c.path == checkpoint.path:
+                return m
+        if self.latest and self.latest[0].path == checkpoint.path:
+            return self.latest[1]
+        return None
+
     def best_checkpoints(self):
         return list(self.checkpoints)
 
     def save(self):
+        if not self.snapshot:
+            return
         state = {"checkpoints": [{"path": c.path, "metrics": m} for c, m in self.checkpoints],
                  "latest": None if self.latest is None else
                  {"path": self.latest[0].path, "metrics": self.latest[1]}}
@@ -58,6 +72,8 @@ class CheckpointManager:
 
     def load(self):
         """Restores the snapshot of an earlier run in the same folder; False if there is none."""
+        if not self.snapshot:
+            return False
         try:
             with self.fs.open_input_stream(f"{self.run_path}/{SNAPSHOT_FILE}") as f:
                 state = json.loads(f.readall().decode())

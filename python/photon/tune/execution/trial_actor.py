@@ -2,47 +2,36 @@
 function trainable running in a thread whose reports come back one per train() call."""
 import inspect
 import os
-import pickle
 import tempfile
 import time
 
 from photon.train._internal.session import Session, persist_checkpoint
 from photon.tune.trainable.trainable import Trainable, auto_fill
 
-_META = ".tune_metadata"
-
 
 def is_class_trainable(trainable):
     return inspect.isclass(trainable) and issubclass(trainable, Trainable)
 
 
-def _read_meta(checkpoint):
-    if checkpoint is None:
-        return {"iteration": 0, "time_total": 0.0}
-    try:
-        with checkpoint.filesystem.open_input_stream(f"{checkpoint.path}/{_META}") as f:
-            return pickle.loads(f.readall())
-    except (FileNotFoundError, OSError):
-        return {"iteration": 0, "time_total": 0.0}
-
-
 class TrialActor:
     """info: trial_id, trial_name, trial_dir, experiment_name, resources, fs (the trial
-    folder's filesystem), checkpoint_index (the next checkpoint's number)."""
+    folder's filesystem), checkpoint_index (the next checkpoint's number), and
+    iteration / time_total: the counters at the checkpoint restored from."""
 
     def __init__(self, trainable, config, info, checkpoint):
         self._info = info
         self._fs, self._dir = info["fs"], info["trial_dir"]
         self._index = info.get("checkpoint_index", 0)
         self._config = config
-        meta = _read_meta(checkpoint)
-        self._iteration, self._time_total = meta["iteration"], meta["time_total"]
+        self._iteration = info.get("iteration", 0)
+        self._time_total = info.get("time_total", 0.0)
         self._since_restore = 0
         self._start = self._last = time.time()
         if is_class_trainable(trainable):
             self._obj = trainable(config, _trial_info=info)
             if checkpoint is not None:
                 self._obj.restore(checkpoint)
+                self._obj._iteration, self._obj._time_total = self._iteration, self._time_total
             self._session = None
         else:
             self._obj = None
@@ -86,13 +75,8 @@ class TrialActor:
                            time_total=self._time_total, time_since_restore=now - self._start,
                            config=self._config)
         if persisted is not None:
-            self._write_meta(persisted)
             result["checkpoint_dir_name"] = os.path.basename(persisted.path)
         return result, persisted
-
-    def _write_meta(self, checkpoint):
-        with checkpoint.filesystem.open_output_stream(f"{checkpoint.path}/{_META}") as f:
-            f.write(pickle.dumps({"iteration": self._iteration, "time_total": self._time_total}))
 
     def save(self):
         """A new checkpoint of a class trainable (None for a function trainable)."""

@@ -93,6 +93,7 @@ class TuneController:
         from it when it is next chosen to run."""
         trial.config = new_config
         trial.experiment_tag = new_experiment_tag
+        trial.checkpoint_metrics = self._metrics_at(checkpoint)
         trial.checkpoint = checkpoint
         self._write_params(trial)
         if trial.status == Trial.RUNNING and trial.trial_id in self._live:
@@ -232,9 +233,11 @@ class TuneController:
                 running.pg, placement_group_bundle_index=-1 if not bundle else 0,
                 placement_group_capture_child_tasks=True)
         manager = self._managers[trial.trial_id]
+        at = self._metrics_at(checkpoint) if checkpoint is not None else {}
         info = dict(trial_id=trial.trial_id, trial_name=str(trial), trial_dir=trial.path,
                     experiment_name=self.experiment_name, resources=trial.resources, fs=self.fs,
-                    checkpoint_index=len(manager.checkpoints) + trial.checkpoints_deleted)
+                    checkpoint_index=len(manager.checkpoints) + trial.checkpoints_deleted,
+                    iteration=at.get("training_iteration", 0), time_total=at.get("time_total_s", 0.0))
         running.actor = _actor_cls.options(**options).remote(self.trainable, trial.config, info, checkpoint)
         running.future = running.actor.train.remote()
         trial.status = Trial.RUNNING
@@ -266,6 +269,7 @@ class TuneController:
                 self._on_result(trial, result, checkpoint)
 
     def _on_result(self, trial, result, checkpoint):
+        result["experiment_tag"] = trial.experiment_tag
         if checkpoint is not None:
             self._register_checkpoint(trial, checkpoint, result)
         trial.last_result = result
@@ -371,8 +375,11 @@ class TuneController:
 
     def _manager(self, trial):
         if trial.trial_id not in self._managers:
-            manager = CheckpointManager(self.run_config.checkpoint_config, self.fs, trial.path)
-            manager.load()
+            manager = CheckpointManager(self.run_config.checkpoint_config, self.fs, trial.path,
+                                        snapshot=False)
+            manager.checkpoints = list(trial.kept_checkpoints)
+            if trial.checkpoint is not None:
+                manager.latest = (trial.checkpoint, trial.checkpoint_metrics or {})
             self._managers[trial.trial_id] = manager
         return self._managers[trial.trial_id]
 
@@ -382,6 +389,8 @@ class TuneController:
         manager.register(checkpoint, _scored(result))
         trial.checkpoints_deleted += before + 1 - len(manager.checkpoints)
         trial.checkpoint = checkpoint
+        trial.checkpoint_metrics = _scored(result)
+        trial.kept_checkpoints = list(manager.checkpoints)
         self.callbacks.on_checkpoint(iteration=self._iteration, trials=self._trials, trial=trial,
                                      checkpoint=checkpoint)
 
@@ -398,6 +407,18 @@ class TuneController:
             return
         if checkpoint is not None:
             self._register_checkpoint(trial, checkpoint, trial.last_result)
+
+    def _metrics_at(self, checkpoint):
+        """The result a checkpoint was reported with (in any trial: PBT restores one
+        trial from another's), so counters continue from there."""
+        for trial in self._trials:
+            if trial.checkpoint is not None and trial.checkpoint.path == checkpoint.path:
+                return trial.checkpoint_metrics or {}
+            found = self._managers[trial.trial_id].metrics_of(checkpoint) \
+                if trial.trial_id in self._managers else None
+            if found is not None:
+                return found
+        return {}
 
     # ---- files ----------------------------------------------------------------
 

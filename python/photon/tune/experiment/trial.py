@@ -38,6 +38,8 @@ class Trial:
         self.error = None
         self.error_file = None
         self.checkpoints_deleted = 0
+        self.checkpoint_metrics = None  # the result reported with checkpoint
+        self.kept_checkpoints = []  # (Checkpoint, metrics) that num_to_keep keeps
         self.csv_columns = None
 
     @property

@@ -37,10 +37,10 @@ class TrialScheduler:
         return self._mode
 
     def set_search_properties(self, metric, mode, **spec):
-        """Take the Tuner's metric and mode; False if this scheduler already has
-        different ones."""
-        if (metric and self._metric not in (None, metric)) or \
-                (mode and self._mode not in (None, mode)):
+        """Take the Tuner's metric and mode; False if this scheduler was already given
+        its own (as Ray: even equal ones conflict)."""
+        if (metric and self._metric is not None and self._metric != DEFAULT_METRIC) or \
+                (mode and self._mode is not None):
             return False
         self._metric = self._metric or metric
         self._mode = self._mode or mode

@@ -1,5 +1,9 @@
 """Stoppers: when a trial (or the whole experiment) stops, from RunConfig(stop=...)."""
+import logging
+import math
 import time
+
+logger = logging.getLogger(__name__)
 
 
 class Stopper:
@@ -29,17 +33,26 @@ class FunctionStopper(Stopper):
 
 
 class DictStopper(Stopper):
-    """Stops a trial once result[key] >= value for any key (nested keys with '/')."""
+    """Stops a trial once result[key] >= value for any key (nested keys with '/'); a key
+    the results lack is skipped, with one warning (as Ray)."""
 
     def __init__(self, criteria):
+        for key in criteria:
+            if isinstance(key, dict):
+                raise ValueError("Stopping criteria is now flattened by default. Use forward "
+                                 "slashes to nest values `key1/key2/key3`.")
         self._criteria = dict(criteria)
+        self._warned = set()
 
     def __call__(self, trial_id, result):
         for key, limit in self._criteria.items():
             value = _lookup(result, key)
             if value is None:
-                raise KeyError(f"Stopping criterion {key!r} is not in the trial's result; it has "
-                               f"{sorted(result)}. Check RunConfig(stop=...).")
+                if key not in self._warned:
+                    self._warned.add(key)
+                    logger.warning("Stopping criterion %r not found in the trial's result "
+                                   "(keys: %s); it is ignored.", key, sorted(result))
+                continue
             if value >= limit:
                 return True
         return False
@@ -75,6 +88,75 @@ class TimeoutStopper(Stopper):
 
     def stop_all(self):
         return time.monotonic() >= self._deadline
+
+
+class TrialPlateauStopper(Stopper):
+    """Stops a trial once the std of its last num_results values of metric is at most
+    std (after grace_period results; and, if set, once metric passes metric_threshold
+    in mode's direction)."""
+
+    def __init__(self, metric, std=0.01, num_results=4, grace_period=4, metric_threshold=None,
+                 mode=None):
+        if metric_threshold is not None and mode not in ("min", "max"):
+            raise ValueError("When specifying a `metric_threshold`, the `mode` argument has to "
+                             "be one of [min, max]")
+        self._metric, self._std = metric, std
+        self._num_results, self._grace = num_results, grace_period
+        self._threshold, self._mode = metric_threshold, mode
+        self._values, self._counts = {}, {}
+
+    def __call__(self, trial_id, result):
+        value = result.get(self._metric)
+        if value is None:
+            return False
+        self._counts[trial_id] = self._counts.get(trial_id, 0) + 1
+        window = self._values.setdefault(trial_id, [])
+        window.append(value)
+        del window[:-self._num_results]
+        if self._counts[trial_id] < self._grace or len(window) < self._num_results:
+            return False
+        if self._threshold is not None:
+            if self._mode == "min" and value > self._threshold:
+                return False
+            if self._mode == "max" and value < self._threshold:
+                return False
+        mean = sum(window) / len(window)
+        return math.sqrt(sum((v - mean) ** 2 for v in window) / len(window)) <= self._std
+
+
+class ExperimentPlateauStopper(Stopper):
+    """Stops the experiment once the std of the top_k best values of metric seen so far
+    is at most std for patience results in a row."""
+
+    def __init__(self, metric, std=0.001, top=10, mode="min", patience=0):
+        if mode not in ("min", "max"):
+            raise ValueError("The mode parameter can only be either min or max.")
+        if not isinstance(top, int) or top <= 1:
+            raise ValueError("Top results to consider must be a positive integer > 1.")
+        if not isinstance(patience, int) or patience < 0:
+            raise ValueError("Patience must be a strictly positive integer.")
+        self._metric, self._std, self._top, self._mode = metric, std, top, mode
+        self._patience = patience
+        self._best = []
+        self._iterations = 0
+        self._stop = False
+
+    def __call__(self, trial_id, result):
+        value = result.get(self._metric)
+        if value is None:
+            return self._stop
+        self._best.append(value)
+        self._best.sort(reverse=self._mode == "max")
+        del self._best[self._top:]
+        if len(self._best) == self._top:
+            mean = sum(self._best) / self._top
+            std = math.sqrt(sum((v - mean) ** 2 for v in self._best) / self._top)
+            self._iterations = self._iterations + 1 if std <= self._std else 0
+            self._stop = self._iterations > self._patience
+        return self._stop
+
+    def stop_all(self):
+        return self._stop
 
 
 class CombinedStopper(Stopper):

@@ -18,6 +18,7 @@ def auto_fill(result, *, trial_id, iteration, iterations_since_restore, time_thi
     now = time.time()
     result = dict(result)
     result.setdefault("done", False)
+    result.setdefault("checkpoint_dir_name", None)
     result.update(training_iteration=iteration, trial_id=trial_id,
                   date=datetime.today().strftime("%Y-%m-%d_%H-%M-%S"), timestamp=int(now),
                   time_this_iter_s=time_this_iter, time_total_s=time_total, pid=os.getpid(),
@@ -128,19 +129,12 @@ class Trainable:
         elif state is not None and os.path.abspath(str(state)) != os.path.abspath(checkpoint_dir):
             raise ValueError("save_checkpoint() must return None, a dict, or the checkpoint "
                              f"directory it was given; got {state!r}.")
-        with open(os.path.join(checkpoint_dir, ".tune_metadata"), "wb") as f:
-            pickle.dump({"iteration": self._iteration, "time_total": self._time_total}, f)
         return Checkpoint.from_directory(checkpoint_dir)
 
     def restore(self, checkpoint):
         if not isinstance(checkpoint, Checkpoint):
             checkpoint = Checkpoint.from_directory(checkpoint)
         with checkpoint.as_directory() as d:
-            meta = os.path.join(d, ".tune_metadata")
-            if os.path.exists(meta):
-                with open(meta, "rb") as f:
-                    state = pickle.load(f)
-                self._iteration, self._time_total = state["iteration"], state["time_total"]
             dict_file = os.path.join(d, _DICT_FILE)
             if os.path.exists(dict_file):
                 with open(dict_file, "rb") as f:
