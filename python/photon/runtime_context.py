@@ -142,11 +142,13 @@ class RuntimeContext:
         return _photon.actor_restarted()
 
     def get_assigned_resources(self):
-        """The resources of the running task or actor ({} in a driver)."""
+        """The resources of the running task or actor ({} in a driver). In an actor,
+        a thread of its own (not running a call) sees the actor's."""
         task = state.current_task()
-        if state.connection.mode != "worker" or task is None:
+        if state.connection.mode != "worker":
             return {}
-        return {k: v for k, v in task.resources.items() if v > 0}
+        resources = task.resources if task is not None else state.connection.actor_resources
+        return _original_resources(resources)
 
     @property
     def current_actor(self):
@@ -157,6 +159,23 @@ class RuntimeContext:
             raise RuntimeError("This method is only available in an actor.")
         hosted = state.connection.actor
         return ActorHandle(aid, type(hosted.instance) if hosted is not None else None, _weak=True)
+
+
+def _original_resources(resources):
+    """resources with a placement group's names (CPU_group_<i>_<id>, CPU_group_<id>,
+    bundle_group_...) mapped back to the names asked for (CPU), as Ray reports them."""
+    indexed, wildcard, plain = {}, {}, {}
+    for name, amount in resources.items():
+        if amount <= 0 or name.startswith("bundle_group_"):
+            continue
+        base, sep, rest = name.partition("_group_")
+        if not sep:
+            plain[name] = amount
+        elif rest.split("_", 1)[0].isdigit():
+            indexed[base] = indexed.get(base, 0) + amount
+        else:
+            wildcard[base] = wildcard.get(base, 0) + amount
+    return {**plain, **wildcard, **indexed}
 
 
 def os_env_address():

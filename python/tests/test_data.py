@@ -441,3 +441,31 @@ def test_custom_datasource_and_datasink(ray_start_regular_shared, tmp_path):
     ds.write_datasink(FileSink(out))
     assert open(os.path.join(out, "_SUCCESS")).read() == "100 [25, 25, 25, 25]"
     assert len([p for p in os.listdir(out) if p.startswith("part-")]) == 4
+
+
+def test_streaming_split_epochs_when_a_consumer_stops_early(ray_start_regular_shared):
+    import threading
+
+    a, b = ray.data.range(40, override_num_blocks=8).streaming_split(2, equal=True)
+    seen = {}
+
+    def consume(name, it, stop_early):
+        epochs = []
+        for epoch in range(2):
+            ids = []
+            for batch in it.iter_batches(batch_size=5):
+                ids.extend(int(i) for i in batch["id"])
+                if stop_early and epoch == 0:
+                    break
+            epochs.append(ids)
+        seen[name] = epochs
+
+    threads = [threading.Thread(target=consume, args=("a", a, True)),
+               threading.Thread(target=consume, args=("b", b, False))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a consumer that stopped early blocked the next epoch"
+    assert len(seen["a"][0]) == 5 and len(seen["b"][0]) == 20
+    assert sorted(seen["a"][1] + seen["b"][1]) == list(range(40))

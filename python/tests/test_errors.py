@@ -44,6 +44,8 @@ def test_task_error_message_has_remote_traceback(ray_start_regular_shared):
     assert "Traceback" in text
     assert "inner_function_name" in text
     assert isinstance(info.value, ValueError)
+    # The remote frame names this file, not cloudpickle's "<dynamic-code>".
+    assert f'File "{__file__}"' in text and "<dynamic-code>" not in text
 
 
 def test_builtin_exception_types(ray_start_regular_shared):

@@ -270,3 +270,28 @@ def test_a_dead_nodes_bundles_are_placed_again(ray_start_cluster):
     assert len(set(now)) == 2  # still strictly spread
     # The actor of the lost bundle restarted in it, on its new node.
     assert ray.get(actor.node.remote(), timeout=60) == now[lost]
+
+
+def test_assigned_resources_in_a_group_use_the_names_asked_for(ray_start_regular):
+    pg = placement_group([{"CPU": 1}])
+    assert pg.wait(10)
+
+    @ray.remote(num_cpus=1)
+    def resources():
+        return ray.get_runtime_context().get_assigned_resources()
+
+    @ray.remote(num_cpus=1)
+    class A:
+        def from_thread(self):
+            import threading
+            out = []
+            t = threading.Thread(target=lambda: out.append(
+                ray.get_runtime_context().get_assigned_resources()))
+            t.start()
+            t.join()
+            return out[0]
+
+    strategy = PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=0)
+    assert ray.get(resources.options(scheduling_strategy=strategy).remote()) == {"CPU": 1.0}
+    a = A.options(scheduling_strategy=PlacementGroupSchedulingStrategy(pg)).remote()
+    assert ray.get(a.from_thread.remote()) == {"CPU": 1.0}

@@ -14,6 +14,7 @@ it is unpickled, before the value is handed out.
 import pickle
 import struct
 import threading
+import types
 
 import cloudpickle
 
@@ -24,6 +25,17 @@ KWNAMES = b"photon:kwnames"
 _ALIGN = 64
 
 _local = threading.local()
+
+
+def _code_reduce_with_filename(code, _reduce=cloudpickle.cloudpickle._code_reduce):
+    """cloudpickle (3.x) renames every shipped function's file "<dynamic-code>", so a
+    task's traceback would not say where its code is; keep the real file name, as Ray's
+    vendored cloudpickle does."""
+    rebuild, args = _reduce(code)
+    return rebuild, tuple(code.co_filename if a == "<dynamic-code>" else a for a in args)
+
+
+cloudpickle.Pickler._dispatch_table[types.CodeType] = _code_reduce_with_filename
 
 
 def _collect():

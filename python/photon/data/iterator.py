@@ -160,7 +160,7 @@ class _SplitCoordinator:
     ask, so that all of them read concurrently (equal=True: materialized
     first and cut into n parts of equal rows). Epochs are a barrier: a
     consumer asking for the next epoch waits until every consumer has read
-    the current one to its end."""
+    the current one (to its end, or until it asked for the next)."""
 
     def __init__(self, dataset, n, equal):
         self._dataset = dataset
@@ -183,6 +183,11 @@ class _SplitCoordinator:
 
     def next_block(self, index, epoch):
         with self._cond:
+            if epoch > self._epoch >= 0:
+                # Asking for the next epoch ends this consumer's current one, read to
+                # its end or not (a loop may stop early).
+                self._finished.add(index)
+                self._cond.notify_all()
             while epoch > self._epoch >= 0 and len(self._finished) < self._n:
                 self._cond.wait()
             if epoch > self._epoch:

@@ -1,7 +1,11 @@
 """The errors a training run ends with, with Ray Train's names."""
 
 
-class TrainingFailedError(RuntimeError):
+class RayTrainError(Exception):
+    """The base of photon.train's errors (Ray's name)."""
+
+
+class TrainingFailedError(RayTrainError):
     """The run failed (after its FailureConfig's retries)."""
 
 

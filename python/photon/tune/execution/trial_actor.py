@@ -76,6 +76,7 @@ class TrialActor:
                            config=self._config)
         if persisted is not None:
             result["checkpoint_dir_name"] = os.path.basename(persisted.path)
+            result["should_checkpoint"] = True
         return result, persisted
 
     def save(self):

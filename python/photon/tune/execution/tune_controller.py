@@ -269,12 +269,12 @@ class TuneController:
                 self._on_result(trial, result, checkpoint)
 
     def _on_result(self, trial, result, checkpoint):
-        result["experiment_tag"] = trial.experiment_tag
         if checkpoint is not None:
             self._register_checkpoint(trial, checkpoint, result)
-        trial.last_result = result
         trial.metric_history.append(result)
         self._write_result(trial, result)
+        result = {**result, "experiment_tag": trial.experiment_tag}  # as Ray: in metrics only
+        trial.last_result = result
         self.callbacks.on_trial_result(iteration=self._iteration, trials=self._trials, trial=trial,
                                        result=result)
         self.search_alg.on_trial_result(trial.trial_id, result)
