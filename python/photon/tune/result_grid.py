@@ -1,8 +1,6 @@
 """ResultGrid: the Result of every trial of an experiment."""
 import math
 
-import pandas as pd
-
 from photon.train._internal.utils import flatten_dict
 from photon.train.result import Result
 
@@ -13,7 +11,7 @@ def trial_result(trial, manager):
     history = [flatten_dict(r) for r in trial.metric_history]
     return Result(metrics=dict(trial.last_result) if trial.last_result else {},
                   checkpoint=trial.checkpoint, error=trial.error, path=trial.path,
-                  metrics_dataframe=pd.DataFrame(history) if history else None,
+                  metrics_dataframe=_pandas().DataFrame(history) if history else None,
                   best_checkpoints=manager.best_checkpoints() if manager else [])
 
 
@@ -114,7 +112,7 @@ class ResultGrid:
             flat.update({f"config/{k}": v for k, v in flatten_dict(trial.config).items()})
             flat["logdir"] = trial.path
             rows.append(flat)
-        return pd.DataFrame(rows)
+        return _pandas().DataFrame(rows)
 
     def __repr__(self):
         return "ResultGrid<[\n" + ",\n".join("  " + repr(r).replace("\n", "\n  ")
@@ -131,3 +129,8 @@ def _score(values, scope, mode):
     n = 5 if scope == "last-5-avg" else 10
     tail = values[-n:]
     return sum(tail) / len(tail)
+
+
+def _pandas():
+    import pandas  # only when a dataframe is asked for: trial processes never need it
+    return pandas

@@ -1,6 +1,4 @@
 """ExperimentAnalysis: what tune.run returns — the trials of an experiment and the best of them."""
-import pandas as pd
-
 from photon.train._internal.utils import flatten_dict
 
 
@@ -62,7 +60,7 @@ class ExperimentAnalysis:
 
     @property
     def best_result_df(self):
-        return pd.DataFrame([flatten_dict(self.best_result)])
+        return _pandas().DataFrame([flatten_dict(self.best_result)])
 
     @property
     def results(self):
@@ -70,7 +68,7 @@ class ExperimentAnalysis:
 
     @property
     def results_df(self):
-        return pd.DataFrame([flatten_dict(t.last_result) for t in self.trials if t.last_result],
+        return _pandas().DataFrame([flatten_dict(t.last_result) for t in self.trials if t.last_result],
                             index=[t.trial_id for t in self.trials if t.last_result])
 
     def dataframe(self, metric=None, mode=None):
@@ -83,3 +81,8 @@ class ExperimentAnalysis:
     def get_all_configs(self, prefix=False):
         return {t.path: ({f"config/{k}": v for k, v in flatten_dict(t.config).items()} if prefix
                          else t.config) for t in self.trials}
+
+
+def _pandas():
+    import pandas  # only when a dataframe is asked for: trial processes never need it
+    return pandas

@@ -35,6 +35,7 @@ class _Running:
 
     def __init__(self):
         self.pg = None
+        self.pg_ready = None  # the ObjectRef that resolves once pg is placed
         self.actor = None
         self.future = None
 
@@ -63,6 +64,7 @@ class TuneController:
         self._stop_all = False
         self._fail_fast_error = None
         self._iteration = 0
+        self._state_dirty = False
         self.callbacks = CallbackList(run_config.callbacks)
         for trial in self._trials:
             self._manager(trial)
@@ -211,14 +213,18 @@ class TuneController:
         bundles = [b for b in trial.resources.bundles if b]
         if bundles:
             running.pg = placement_group(bundles, strategy=trial.resources.strategy)
+            running.pg_ready = running.pg.ready()
         self._live[trial.trial_id] = running
 
     def _start_ready(self):
         for trial_id, running in list(self._live.items()):
             if running.actor is not None:
                 continue
-            if running.pg is not None and not running.pg.wait(timeout_seconds=0):
-                continue
+            if running.pg_ready is not None:
+                ready, _ = photon.wait([running.pg_ready], timeout=0)
+                if not ready:
+                    continue
+                running.pg_ready = None
             trial = self._find(trial_id)
             self._start_actor(trial, trial.checkpoint)
 
@@ -247,11 +253,16 @@ class TuneController:
     # ---- events ---------------------------------------------------------------
 
     def _process_events(self, timeout):
+        """Handles the train() results that are ready, waiting up to timeout for the first
+        one (or for a placement group to be placed)."""
         futures = {r.future: tid for tid, r in self._live.items() if r.future is not None}
-        if not futures:
-            time.sleep(timeout if self._live else 0)
+        placing = [r.pg_ready for r in self._live.values() if r.pg_ready is not None]
+        if not futures and not placing:
             return
-        ready, _ = photon.wait(list(futures), num_returns=len(futures), timeout=timeout)
+        photon.wait(list(futures) + placing, num_returns=1, timeout=timeout)
+        if not futures:
+            return
+        ready, _ = photon.wait(list(futures), num_returns=len(futures), timeout=0)
         for ref in ready:
             trial = self._find(futures[ref])
             running = self._live.get(trial.trial_id)
@@ -391,6 +402,7 @@ class TuneController:
         trial.checkpoint = checkpoint
         trial.checkpoint_metrics = _scored(result)
         trial.kept_checkpoints = list(manager.checkpoints)
+        self._state_dirty = True  # a new checkpoint is saved in the state at once
         self.callbacks.on_checkpoint(iteration=self._iteration, trials=self._trials, trial=trial,
                                      checkpoint=checkpoint)
 
@@ -449,10 +461,12 @@ class TuneController:
         trial.error_file = f"{trial.path}/error.txt"
 
     def _save_state(self, force=False):
+        """The experiment's state, at least every second and after every new checkpoint
+        (so a driver killed at any point resumes each trial from its latest one)."""
         now = time.monotonic()
-        if not force and now - self._last_save < 1.0:
+        if not force and not self._state_dirty and now - self._last_save < 1.0:
             return
-        self._last_save = now
+        self._last_save, self._state_dirty = now, False
         state = {"trials": self._trials, "search_alg": self.search_alg.get_state(),
                  "scheduler": self.scheduler, "prefix": self._prefix,
                  "experiment_name": self.experiment_name}
