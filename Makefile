@@ -10,7 +10,7 @@ CMAKE ?= cmake
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: bench-profile all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz chaos dashboard-screenshots bench bench-compare bench-data
+.PHONY: bench-profile all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz chaos dashboard-screenshots bench bench-compare bench-data bench-tune
 
 all: build
 
@@ -71,10 +71,15 @@ bench-compare: build
 	$(PYTHON) bench/compare.py --compare-ray $(if $(QUICK),--quick) \
 	  $(if $(SCALABILITY),--scalability $(SCALABILITY))
 	$(PYTHON) bench/data_compare.py --compare-ray $(if $(QUICK),--size quick)
+	$(PYTHON) bench/tune_train_compare.py --compare-ray $(if $(QUICK),--quick)
 
 # photon.data against Ray Data alone (bench/data_compare.py; ~15 min at full size).
 bench-data: build
 	$(PYTHON) bench/data_compare.py --compare-ray $(if $(QUICK),--size quick)
+
+# photon.tune / photon.train against Ray Tune / Ray Train (docs/benchmarks.md's Tune section).
+bench-tune: build
+	$(PYTHON) bench/tune_train_compare.py --compare-ray $(if $(QUICK),--quick)
 
 # Flame graphs (perf, every process of the cluster) of the metrics where
 # Photon's lead over Ray is smallest, into docs/images/ (docs/benchmarks.md).
