@@ -238,3 +238,33 @@ def test_checkpoint_directory_api(tmp_path):
     with ckpt.as_directory() as d:
         assert d == str(src)
     assert "Checkpoint(filesystem=local" in repr(ckpt)
+
+
+def test_workers_across_two_nodes_get_node_ranks(ray_start_cluster, tmp_path):
+    cluster = ray_start_cluster
+    cluster.add_node(num_cpus=1)
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    cluster.connect()
+
+    def loop(config):
+        ctx = train.get_context()
+        model = prepare_model(torch.nn.Linear(2, 1))
+        loss = model(torch.ones(4, 2)).sum()
+        loss.backward()  # all-reduced across the two nodes' workers
+        grads = [p.grad.flatten().tolist() for p in model.parameters()]
+        with open(os.path.join(config["out"], f"rank{ctx.get_world_rank()}.json"), "w") as f:
+            json.dump({"node": ctx.get_node_rank(), "local": ctx.get_local_rank(),
+                       "local_size": ctx.get_local_world_size(), "grads": grads,
+                       "node_id": ray.get_runtime_context().get_node_id()}, f)
+        train.report({"ok": 1})
+
+    TorchTrainer(loop, train_loop_config={"out": str(tmp_path)},
+                 scaling_config=ScalingConfig(num_workers=2, placement_strategy="STRICT_SPREAD"),
+                 run_config=RunConfig(name="nodes", storage_path=str(tmp_path))).fit()
+    r0 = json.load(open(tmp_path / "rank0.json"))
+    r1 = json.load(open(tmp_path / "rank1.json"))
+    assert r0["node_id"] != r1["node_id"]
+    assert sorted([r0["node"], r1["node"]]) == [0, 1]
+    assert r0["local"] == r1["local"] == 0 and r0["local_size"] == r1["local_size"] == 1
+    assert r0["grads"] == r1["grads"]
