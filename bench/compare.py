@@ -46,6 +46,29 @@ def ray_python():
     return py
 
 
+def photon_env():
+    """This environment with Photon's package and build on PYTHONPATH."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.join(ROOT, "python"), os.path.join(ROOT, "build", "python")] +
+        ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    return env
+
+
+def ray_env():
+    """This environment without Photon's settings, for the Ray runs."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PHOTON_")}
+
+
+def run_json(python, script, backend, args, path, env):
+    """Runs bench/<script> --backend backend --json path [args] and returns its "runs"."""
+    cmd = [python, os.path.join(ROOT, "bench", script), "--backend", backend, "--json", path] + args
+    print("$ " + " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, env=env, cwd=ROOT)
+    with open(path) as f:
+        return json.load(f)["runs"]
+
+
 def machine():
     model = ""
     try:
@@ -210,21 +233,17 @@ def main():
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [os.path.join(ROOT, "python"), os.path.join(ROOT, "build", "python")] +
-        ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env = photon_env()
     result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "machine": machine(), "quick": a.quick}
     if a.compare_ray:
-        ray_env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTON_")}
-        result["ray"] = run_python(ray_python(), "ray", a.out, a.quick, ray_env)
+        result["ray"] = run_python(ray_python(), "ray", a.out, a.quick, ray_env())
     result["photon"] = run_python(sys.executable, "photon", a.out, a.quick, env)
     result["photon"]["results"] += run_cpp(a.quick, env)
     if a.scalability != "none":
         if a.compare_ray:
             result["ray_scalability"] = run_scalability(ray_python(), "ray", a.out,
-                                                        a.scalability, ray_env)
+                                                        a.scalability, ray_env())
         result["photon_scalability"] = run_scalability(sys.executable, "photon", a.out,
                                                        a.scalability, env)
     with open(os.path.join(a.out, "microbenchmarks.json"), "w") as f:

@@ -10,7 +10,6 @@ import argparse
 import datetime
 import json
 import os
-import subprocess
 import sys
 
 import compare
@@ -26,13 +25,8 @@ WHAT = {
 
 
 def run(python, backend, size, out, env):
-    path = os.path.join(out, f"data_{backend}.json")
-    cmd = [python, os.path.join(compare.ROOT, "bench", "data_benchmark.py"), "--backend", backend,
-           "--size", size, "--json", path]
-    print("$ " + " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, env=env, cwd=compare.ROOT)
-    with open(path) as f:
-        return json.load(f)["runs"]
+    return compare.run_json(python, "data_benchmark.py", backend, ["--size", size],
+                            os.path.join(out, f"data_{backend}.json"), env)
 
 
 def table(photon, ray):
@@ -60,15 +54,11 @@ def main():
     p.add_argument("--out", default=os.path.join(compare.ROOT, "bench", "results"))
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [os.path.join(compare.ROOT, "python"), os.path.join(compare.ROOT, "build", "python")] +
-        ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env = compare.photon_env()
     photon = run(sys.executable, "photon", a.size, a.out, env)
     ray = []
     if a.compare_ray:
-        ray_env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTON_")}
-        ray = run(compare.ray_python(), "ray", a.size, a.out, ray_env)
+        ray = run(compare.ray_python(), "ray", a.size, a.out, compare.ray_env())
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     m = compare.machine()
     text = "\n".join([

@@ -9,7 +9,6 @@ import argparse
 import datetime
 import json
 import os
-import subprocess
 import sys
 
 import compare
@@ -25,13 +24,8 @@ ROWS = [
 
 
 def run(python, backend, quick, out, env):
-    path = os.path.join(out, f"tune_train_{backend}.json")
-    cmd = [python, os.path.join(compare.ROOT, "bench", "tune_train_benchmark.py"), "--backend",
-           backend, "--json", path] + (["--quick"] if quick else [])
-    print("$ " + " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, env=env, cwd=compare.ROOT)
-    with open(path) as f:
-        return json.load(f)["runs"]
+    return compare.run_json(python, "tune_train_benchmark.py", backend, ["--quick"] if quick else [],
+                            os.path.join(out, f"tune_train_{backend}.json"), env)
 
 
 def table(photon, ray):
@@ -57,15 +51,11 @@ def main():
     p.add_argument("--out", default=os.path.join(compare.ROOT, "bench", "results"))
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [os.path.join(compare.ROOT, "python"), os.path.join(compare.ROOT, "build", "python")] +
-        ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env = compare.photon_env()
     photon = run(sys.executable, "photon", a.quick, a.out, env)
     ray = {}
     if a.compare_ray:
-        ray_env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTON_")}
-        ray = run(compare.ray_python(), "ray", a.quick, a.out, ray_env)
+        ray = run(compare.ray_python(), "ray", a.quick, a.out, compare.ray_env())
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     m = compare.machine()
     text = "\n".join([
