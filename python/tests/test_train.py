@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import tempfile
+import time
 
 import pytest
 
@@ -37,6 +38,9 @@ def _linear_loop(config):
     for epoch in range(start, config["epochs"]):
         if epoch == config.get("die_at") and not os.path.exists(config["marker"]):
             open(config["marker"], "w").close()
+            # Let the previous report's reply reach the driver first: a process killed
+            # while sending it loses that report (and its checkpoint) too.
+            time.sleep(0.5)
             os.kill(os.getpid(), signal.SIGKILL)
         loss = torch.nn.functional.mse_loss(model(x[mine]), y[mine])
         opt.zero_grad()

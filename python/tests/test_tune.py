@@ -128,6 +128,9 @@ def _dies_once(config):
     for i in range(start, 6):
         if i == 3 and not os.path.exists(config["marker"]):
             open(config["marker"], "w").close()
+            # Let the previous report's reply reach the driver first: a process killed
+            # while sending it loses that report (and its checkpoint) too.
+            time.sleep(0.5)
             os.kill(os.getpid(), signal.SIGKILL)
         with tempfile.TemporaryDirectory() as d:
             ckpt = Checkpoint.from_directory(d)
