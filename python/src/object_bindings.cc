@@ -47,11 +47,16 @@ void BindObjects(nb::module_& m) {
     std::vector<ObjectID> oids = ToObjectIds(ids);
     // Ctrl-C interrupts a blocked get: the core asks every 100 ms (taking the
     // GIL to run Python's signal handlers) while keeping its wait, so a get
-    // of many refs is not started over at each check.
+    // of many refs is not started over at each check. Only the main thread
+    // runs signal handlers, so other threads never take the GIL to ask (a
+    // daemon thread taking it while the interpreter exits would be unwound
+    // through the core and abort the process).
+    const bool main_thread = _PyOS_IsMainThread() != 0;
     absl::StatusOr<std::vector<std::shared_ptr<core::ObjectValue>>> values;
     {
       nb::gil_scoped_release release;
-      values = w->Get(oids, timeout_ms, rpc::PullObjectRequest::GET, [] {
+      values = w->Get(oids, timeout_ms, rpc::PullObjectRequest::GET, [main_thread] {
+        if (!main_thread) return false;
         nb::gil_scoped_acquire acquire;
         return PyErr_CheckSignals() != 0;
       });
