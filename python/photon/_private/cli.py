@@ -1,6 +1,8 @@
 """The `photon` console script: runs the native CLI shipped in photon/_bin,
-except for what is written in Python: `photon job ...` (the job client), and
+except for what is written in Python: `photon job ...` (the job client),
+`photon serve ...` (photon.serve.scripts), and
 the dashboard that `photon start --head` starts and `photon stop` stops."""
+import importlib
 import os
 import re
 import subprocess
@@ -111,6 +113,9 @@ def main():
     args = sys.argv[1:]
     if args and args[0] == "job":
         sys.exit(job_cli.main(args[1:]))
+    if args and args[0] == "serve":
+        # Loaded on use: photon.serve imports uvicorn and starlette.
+        sys.exit(importlib.import_module("photon.serve.scripts").main(args[1:]))
     if args and args[0] == "start" and not any(a in ("-h", "--help") for a in args):
         sys.exit(_start(args[1:]))
     if args and args[0] == "stop":

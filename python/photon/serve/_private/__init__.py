@@ -1,0 +1,1 @@
+"""photon.serve's internals: the controller, replicas, router and proxy."""
