@@ -10,7 +10,7 @@ CMAKE ?= cmake
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: bench-profile all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz chaos dashboard-screenshots bench bench-compare bench-data bench-tune
+.PHONY: bench-profile all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz chaos dashboard-screenshots bench bench-compare bench-data bench-tune bench-serve
 
 all: build
 
@@ -72,6 +72,7 @@ bench-compare: build
 	  $(if $(SCALABILITY),--scalability $(SCALABILITY))
 	$(PYTHON) bench/data_compare.py --compare-ray $(if $(QUICK),--size quick)
 	$(PYTHON) bench/tune_train_compare.py --compare-ray $(if $(QUICK),--quick)
+	$(PYTHON) bench/serve_compare.py --compare-ray $(if $(QUICK),--quick)
 
 # photon.data against Ray Data alone (bench/data_compare.py; ~15 min at full size).
 bench-data: build
@@ -80,6 +81,10 @@ bench-data: build
 # photon.tune / photon.train against Ray Tune / Ray Train (docs/benchmarks.md's Tune section).
 bench-tune: build
 	$(PYTHON) bench/tune_train_compare.py --compare-ray $(if $(QUICK),--quick)
+
+# photon.serve against Ray Serve 2.60 on the same code (bench/serve_benchmark.py).
+bench-serve: build
+	$(PYTHON) bench/serve_compare.py --compare-ray $(if $(QUICK),--quick)
 
 # Flame graphs (perf, every process of the cluster) of the metrics where
 # Photon's lead over Ray is smallest, into docs/images/ (docs/benchmarks.md).
