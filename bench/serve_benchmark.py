@@ -77,10 +77,20 @@ async def _connection(host, port, path, deadline, latencies, errors):
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head.split(b" ", 2)[1])
             length = 0
+            chunked = False
             for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
+                lower = line.lower()
+                if lower.startswith(b"content-length:"):
                     length = int(line.split(b":", 1)[1])
-            if length:
+                elif lower.startswith(b"transfer-encoding:") and b"chunked" in lower:
+                    chunked = True
+            if chunked:
+                while True:
+                    size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                    await reader.readexactly(size + 2)
+                    if size == 0:
+                        break
+            elif length:
                 await reader.readexactly(length)
             latencies.append(time.perf_counter() - start)
             if status != 200:
