@@ -9,6 +9,7 @@ DASHBOARD_SCREENSHOTS_DIR=<folder> also keeps the screenshots there (make
 dashboard-screenshots refreshes docs/images with it)."""
 import os
 import shutil
+import socket
 import struct
 import sys
 import textwrap
@@ -19,6 +20,7 @@ import zlib
 import pytest
 
 import photon
+from photon import serve
 from photon.job_submission import JobStatus, JobSubmissionClient
 from photon.util.placement_group import placement_group
 
@@ -233,6 +235,27 @@ def test_placement_groups(browser, live_cluster, tmp_path):
     open_page(browser, live_cluster, "placement-groups")
     assert "ui_group" in text(browser) and "CREATED" in text(browser)
     screenshot(browser, tmp_path, "placement-groups")
+
+
+def test_serve(browser, live_cluster, tmp_path):
+    @serve.deployment(num_replicas=2, ray_actor_options={"num_cpus": 0})
+    class UiModel:
+        def __call__(self, request):
+            return "ok"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    try:
+        serve.start(http_options={"port": port})
+        serve.run(UiModel.bind(), name="ui_app", route_prefix="/ui")
+        open_page(browser, live_cluster, "serve")
+        shown = text(browser)
+        assert "ui_app" in shown and "UiModel" in shown and "HEALTHY" in shown
+        assert "2 running / 2 wanted" in shown and f"127.0.0.1:{port}" in shown
+        screenshot(browser, tmp_path, "serve")
+    finally:
+        serve.shutdown()
 
 
 def test_logs_browse_and_view(browser, live_cluster, tmp_path):

@@ -30,11 +30,13 @@ NO_CPU = {"num_cpus": 0}
 def serve_instance():
     if photon.is_initialized():
         photon.shutdown()
-    info = photon.init(num_cpus=4)
+    info = photon.init(num_cpus=4, include_dashboard=True)
     port = _free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
+    token = open(os.path.join(info["session_dir"], "cluster_token")).read().strip()
     try:
-        yield {"url": f"http://127.0.0.1:{port}", "address": info["address"], "port": port}
+        yield {"url": f"http://127.0.0.1:{port}", "address": info["address"], "port": port,
+               "dashboard": f"http://{info['dashboard_url']}", "token": token}
     finally:
         serve.shutdown()
         photon.shutdown()
@@ -621,6 +623,36 @@ def test_state_survives_the_driver_that_ran_it(serve_instance, serve_url, tmp_pa
     assert httpx.get(f"{serve_url}/kept", params={"q": "z"}).text == "kept:z"
     assert serve.status().applications["kept"].status == "RUNNING"
     assert serve.get_app_handle("kept") is not None
+
+
+def test_dashboard_serve_api(serve_instance, serve_url, tmp_path):
+    (tmp_path / "echo_app.py").write_text(APP_MODULE)
+    auth = {"Authorization": f"Bearer {serve_instance['token']}"}
+    api = f"{serve_instance['dashboard']}/api/serve/applications/"
+    config = {"applications": [{"name": "viadash", "route_prefix": "/viadash",
+                                "import_path": "echo_app:build", "args": {"prefix": "dash:"},
+                                "runtime_env": {"working_dir": str(tmp_path)}}]}
+    r = httpx.put(api, json=config, headers=auth, timeout=120)
+    assert r.status_code == 200, r.text
+    _wait_for(lambda: httpx.get(f"{serve_url}/viadash", params={"q": "1"}).text == "dash:1",
+              60, what="the app deployed through the dashboard")
+    details = _wait_for(lambda: (lambda d: d if d["applications"].get("viadash", {})
+                                 .get("status") == "RUNNING" else None)(
+        httpx.get(api, headers=auth, timeout=30).json()), 30, what="RUNNING in the API")
+    app = details["applications"]["viadash"]
+    assert app["route_prefix"] == "/viadash"
+    echo = app["deployments"]["Echo"]
+    assert echo["status"] == "HEALTHY" and len(echo["replicas"]) == 1
+    replica = echo["replicas"][0]
+    assert replica["state"] == "RUNNING" and replica["pid"] > 0 and replica["node_id"]
+    assert details["http_options"]["port"] == serve_instance["port"]
+    assert details["controller_info"]["actor_name"] == "SERVE_CONTROLLER_ACTOR"
+    bad = httpx.put(api, json={"applications": [{"name": "x"}]}, headers=auth, timeout=30)
+    assert bad.status_code == 400 and "import_path" in bad.text
+    missing = httpx.put(api, json={"applications": [{"name": "x", "import_path": "nope_mod:app"}]},
+                        headers=auth, timeout=60)
+    assert missing.status_code == 400 and "nope_mod" in missing.text
+    assert httpx.get(f"{serve_url}/viadash", params={"q": "2"}).text == "dash:2"
 
 
 # -- bad input ---------------------------------------------------------------------

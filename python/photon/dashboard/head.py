@@ -1,5 +1,6 @@
 """The dashboard's web application (starlette): the JSON API under /api/, the
-jobs REST API (modules/job/job_head.py) and the static web UI (client/).
+jobs REST API (modules/job/job_head.py), Serve's REST API
+(modules/serve/serve_head.py) and the static web UI (client/).
 
 Every route but the UI's static files asks for the cluster token (when the
 cluster has one): `Authorization: Bearer <token>`, the `photon-token` cookie,
@@ -22,6 +23,7 @@ import photon
 from photon import _photon
 from photon.dashboard.metrics_history import MetricsHistory
 from photon.dashboard.modules.job import job_head
+from photon.dashboard.modules.serve import serve_head
 
 CLIENT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "client")
 TOKEN_COOKIE = "photon-token"
@@ -109,6 +111,7 @@ def _bool(params, name, default=False):
 
 def create_app(ctx, history=None):
     jobs = job_head.JobHead(ctx)
+    serve = serve_head.ServeHead(jobs.manager.connect)
     history = history or MetricsHistory(ctx.gcs_address)
 
     async def version(request):
@@ -221,7 +224,7 @@ def create_app(ctx, history=None):
         Route("/api/v0/{resource}/summarize", summarize),
         Route("/api/v0/{resource}/{id}", state_get),
         Route("/api/v0/{resource}", state_list),
-    ] + jobs.routes()
+    ] + jobs.routes() + serve.routes()
     if os.path.isdir(os.path.join(CLIENT_DIR, "static")):
         routes.append(Mount("/static", StaticFiles(directory=os.path.join(CLIENT_DIR, "static"))))
     @contextlib.asynccontextmanager

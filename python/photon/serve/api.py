@@ -371,21 +371,82 @@ def apply_overrides(app, overrides):
     return app
 
 
-def deploy_config(config):
-    """Deploys every application of a ServeDeploySchema (or its dict); does
-    not wait for them to be RUNNING (as `serve deploy`)."""
+def _inherit_runtime_env(app, runtime_env):
+    """Gives the application's runtime_env to its deployments that set none
+    (as Ray Serve does for a config's applications)."""
+    if not runtime_env:
+        return app
+    seen = set()
+
+    def walk(node):
+        if isinstance(node, Application):
+            if id(node) in seen:
+                return
+            seen.add(id(node))
+            rao = dict(node.deployment.ray_actor_options or {})
+            if "runtime_env" not in rao:
+                rao["runtime_env"] = dict(runtime_env)
+                node._deployment = node.deployment.options(ray_actor_options=rao)
+            for v in list(node._args) + list(node._kwargs.values()):
+                walk(v)
+        elif isinstance(node, (list, tuple)):
+            for v in node:
+                walk(v)
+        elif isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+
+    walk(app)
+    return app
+
+
+def deploy_app_config(app_cfg, controller=None):
+    """Builds one application of a config (its import path, args and
+    deployment overrides) and deploys it; returns its name."""
+    controller = controller or _controller_or_raise()
+    app = build_app_from_import_path(app_cfg.import_path, app_cfg.args)
+    apply_overrides(app, app_cfg.deployments)
+    _inherit_runtime_env(app, app_cfg.runtime_env)
+    _deploy(app, app_cfg.name, app_cfg.route_prefix, controller)
+    return app_cfg.name
+
+
+@photon.remote(num_cpus=0, max_retries=0)
+def _deploy_app_task(app_cfg):
+    return deploy_app_config(app_cfg)
+
+
+def deploy_config(config, in_tasks=False):
+    """Deploys every application of a ServeDeploySchema (or its dict) and
+    deletes the running ones it does not name; does not wait for them to be
+    RUNNING (as `serve deploy`). With in_tasks, each application is built
+    in a task with its runtime_env (the dashboard's PUT)."""
     if not isinstance(config, ServeDeploySchema):
         config = ServeDeploySchema.parse(config)
     controller = _get_or_create_controller(config.http_options, config.proxy_location)
     for app_cfg in config.applications:
-        app = build_app_from_import_path(app_cfg.import_path, app_cfg.args)
-        apply_overrides(app, app_cfg.deployments)
-        _deploy(app, app_cfg.name, app_cfg.route_prefix, controller)
+        if in_tasks:
+            opts = {"runtime_env": app_cfg.runtime_env} if app_cfg.runtime_env else {}
+            photon.get(_deploy_app_task.options(**opts).remote(app_cfg))
+        else:
+            deploy_app_config(app_cfg, controller)
     wanted = {a.name for a in config.applications}
     for other in photon.get(controller.list_applications.remote()):
         if other not in wanted:
             photon.get(controller.delete_application.remote(other))
     return [a.name for a in config.applications]
+
+
+def serve_details():
+    """The dashboard's view of Serve (Ray's ServeInstanceDetails fields);
+    empty when Serve is not running."""
+    _connect()
+    controller = _existing_controller()
+    if controller is None:
+        return {"controller_info": {}, "proxy_location": None, "http_options": None,
+                "grpc_options": None, "proxies": {}, "applications": {},
+                "target_capacity": None}
+    return photon.get(controller.get_serve_details.remote(), timeout=30)
 
 
 def http_address():

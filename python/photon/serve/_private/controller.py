@@ -59,7 +59,7 @@ class ReplicaBackend:
         cfg = spec["config"]
         rao = dict(cfg["ray_actor_options"] or {})
         opts = {
-            "name": f"{constants.REPLICA_NAME_PREFIX}::{app_name}#{deployment_name}#{replica_id}",
+            "name": ds_mod.replica_actor_name(app_name, deployment_name, replica_id),
             "namespace": constants.SERVE_NAMESPACE,
             "lifetime": "detached",
             "max_restarts": 0,
@@ -362,6 +362,43 @@ class ServeController:
         if self._proxy_info is not None:
             proxies[self._proxy_info["node_id"]] = "HEALTHY"
         return {"applications": apps, "proxies": proxies, "http": self._proxy_info}
+
+    async def get_serve_details(self):
+        """Everything the dashboard's Serve API shows (Ray's
+        ServeInstanceDetails fields)."""
+        self._ensure_running()
+        ctx = photon.get_runtime_context()
+        with self._lock:
+            apps = {}
+            for app in self._apps.values():
+                ingress = app.deployments.get(app.ingress)
+                apps[app.name] = {
+                    "name": app.name,
+                    "route_prefix": app.route_prefix,
+                    "docs_path": ingress.docs_path() if ingress is not None else None,
+                    "status": app.status,
+                    "message": app.message,
+                    "last_deployed_time_s": app.deployed_at,
+                    "deployed_app_config": None,
+                    "source": "imperative",
+                    "deployments": {d.name: d.details() for d in app.deployments.values()},
+                }
+        proxies = {}
+        if self._proxy_info is not None:
+            node_id = self._proxy_info["node_id"]
+            proxies[node_id] = {"node_id": node_id, "status": "HEALTHY",
+                                "actor_name": f"{constants.PROXY_NAME_PREFIX}-{node_id}"}
+        return {
+            "controller_info": {"node_id": ctx.get_node_id(), "actor_id": ctx.get_actor_id(),
+                                "actor_name": constants.CONTROLLER_NAME,
+                                "worker_id": ctx.get_worker_id()},
+            "proxy_location": "HeadOnly" if self._proxy_info is not None else "Disabled",
+            "http_options": self._http_options,
+            "grpc_options": None,
+            "proxies": proxies,
+            "applications": apps,
+            "target_capacity": None,
+        }
 
     # -- HTTP proxy --------------------------------------------------------------
     async def start_proxy(self, http_options):

@@ -61,11 +61,15 @@ _DRAIN_SLACK_S = 5.0
 _REPLICA_KEYS = ("user_config", "max_ongoing_requests")
 
 
+def replica_actor_name(app_name, deployment_name, replica_id):
+    return f"{constants.REPLICA_NAME_PREFIX}::{app_name}#{deployment_name}#{replica_id}"
+
+
 class Replica:
     __slots__ = ("replica_id", "actor", "version", "config", "state", "init_ref", "death_ref",
                  "health_ref", "health_deadline", "next_health", "health_failures",
                  "reconfigure_ref", "stop_at", "drain_ref", "drain_deadline", "graceful",
-                 "started_at", "handle")
+                 "started_at", "handle", "info")
 
     def __init__(self, replica_id, version, config, now):
         self.replica_id = replica_id
@@ -86,6 +90,7 @@ class Replica:
         self.drain_deadline = 0.0
         self.graceful = True
         self.started_at = now
+        self.info = {}  # what the replica's initialize() returned (pid, node, ...)
 
 
 class DeploymentState:
@@ -237,7 +242,7 @@ class DeploymentState:
             if r.state != STARTING or not self._backend.ready(r.init_ref):
                 continue
             try:
-                self._backend.get(r.init_ref)
+                r.info = self._backend.get(r.init_ref) or {}
             except Exception as e:  # noqa: BLE001 - the constructor's error
                 self._startup_failures += 1
                 self.message = (f"The deployment '{self.name}' in application "
@@ -415,6 +420,48 @@ class DeploymentState:
         for r in self.replicas:
             out[r.state] = out.get(r.state, 0) + 1
         return out
+
+    def details(self):
+        """This deployment as the dashboard's Serve API shows it (Ray's
+        DeploymentDetails fields)."""
+        cfg = self.config
+        return {
+            "name": self.name,
+            "status": self.status,
+            "status_trigger": self.trigger,
+            "message": self.message,
+            "target_num_replicas": self.target_num,
+            "required_resources": {"CPU": (cfg.get("ray_actor_options") or {}).get("num_cpus", 1)},
+            "deployment_config": {
+                "name": self.name,
+                "num_replicas": cfg.get("num_replicas"),
+                "max_ongoing_requests": cfg.get("max_ongoing_requests"),
+                "max_queued_requests": cfg.get("max_queued_requests"),
+                "user_config": cfg.get("user_config"),
+                "autoscaling_config": cfg.get("autoscaling_config"),
+                "graceful_shutdown_wait_loop_s": cfg.get("graceful_shutdown_wait_loop_s"),
+                "graceful_shutdown_timeout_s": cfg.get("graceful_shutdown_timeout_s"),
+                "health_check_period_s": cfg.get("health_check_period_s"),
+                "health_check_timeout_s": cfg.get("health_check_timeout_s"),
+                "ray_actor_options": cfg.get("ray_actor_options"),
+            },
+            "replicas": [{
+                "replica_id": r.replica_id,
+                "state": r.state,
+                "pid": r.info.get("pid"),
+                "actor_name": replica_actor_name(self.app_name, self.name, r.replica_id),
+                "actor_id": r.info.get("actor_id"),
+                "worker_id": r.info.get("worker_id"),
+                "node_id": r.info.get("node_id"),
+                "start_time_s": r.started_at,
+            } for r in self.replicas],
+        }
+
+    def docs_path(self):
+        for r in self.replicas:
+            if r.info.get("docs_path"):
+                return r.info["docs_path"]
+        return None
 
     def stop_all_now(self):
         for r in self.replicas:

@@ -9,12 +9,14 @@ rest wait on the actor's loop.
 """
 import asyncio
 import inspect
+import os
 import threading
 import time
 import uuid
 
 import cloudpickle
 
+import photon
 from photon.serve import context
 from photon.serve._private import http_util
 from photon.serve.exceptions import RayServeException
@@ -130,7 +132,11 @@ class ServeReplica:
         self._idle = asyncio.Event()
         self._idle.set()
         await self._on_user_loop(self._construct(user_config))
-        return {"replica_id": self._replica_id}
+        ctx = photon.get_runtime_context()
+        docs = getattr(self._asgi_app, "docs_url", None) if self._asgi_app is not None else None
+        return {"replica_id": self._replica_id, "pid": os.getpid(),
+                "node_id": ctx.get_node_id(), "actor_id": ctx.get_actor_id(),
+                "worker_id": ctx.get_worker_id(), "docs_path": docs}
 
     async def _construct(self, user_config):
         definition = cloudpickle.loads(self._serialized_def)

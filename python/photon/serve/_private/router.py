@@ -30,6 +30,8 @@ from photon.serve.exceptions import (BackPressureError, DeploymentUnavailableErr
 _DIED = (core_exceptions.ActorDiedError, core_exceptions.ActorUnavailableError)
 # The longest a router thread stays in one call into the core.
 _WAIT_STEP_S = 0.5
+# The long-poll thread's step: how soon it notices a new key to listen to.
+_POLL_STEP_S = 0.05
 _request_ids = itertools.count()
 
 
@@ -311,6 +313,7 @@ class ProcessRouters:
         self._routers = {}  # (app, deployment) -> DeploymentRouter; guarded by _lock
         self._listeners = {}  # long-poll key -> (version, callback); guarded by _lock
         self._stopped = False
+        self._new_keys = threading.Event()
         self._poller = None
         self._sampler = None
 
@@ -340,6 +343,7 @@ class ProcessRouters:
         """Calls callback(value) each time the controller's `key` changes."""
         with self._lock:
             self._listeners[key] = (version, callback)
+            self._new_keys.set()
             if self._poller is None:
                 self._poller = threading.Thread(target=self._poll, daemon=True,
                                                 name="serve-long-poll")
@@ -348,14 +352,16 @@ class ProcessRouters:
                                                  name="serve-metrics")
                 self._sampler.start()
 
-    def wait_ready(self, ref):
+    def wait_ready(self, ref, step_s=_WAIT_STEP_S, abandon=None):
         """Waits for `ref` in bounded steps (a thread blocked in the core when
         the interpreter exits would abort it); False if Serve stopped or this
-        process disconnected first."""
+        process disconnected first, or abandon() became true."""
         while True:
             if self._stopped or not photon.is_initialized():
                 return False
-            done, _ = photon.wait([ref], num_returns=1, timeout=_WAIT_STEP_S, fetch_local=False)
+            if abandon is not None and abandon():
+                return False
+            done, _ = photon.wait([ref], num_returns=1, timeout=step_s, fetch_local=False)
             if done:
                 return True
 
@@ -364,9 +370,14 @@ class ProcessRouters:
             with self._lock:
                 snapshot = {k: v for k, (v, _) in self._listeners.items()}
             try:
+                self._new_keys.clear()
                 ref = self.controller.listen_for_change.remote(snapshot)
-                if not self.wait_ready(ref):
-                    return
+                # A key added meanwhile (a new router) is not in this call's
+                # snapshot: start another call at once rather than after it.
+                if not self.wait_ready(ref, _POLL_STEP_S, self._new_keys.is_set):
+                    if self._stopped or not photon.is_initialized():
+                        return
+                    continue
                 changes = photon.get(ref)
             except Exception:  # noqa: BLE001 - the controller is gone or restarting
                 if self._stopped or not photon.is_initialized() or self._controller_replaced():

@@ -271,6 +271,44 @@ pages["placement-groups"] = async (root) => {
   ], groups)));
 };
 
+pages.serve = async (root) => {
+  const serve = await api("/api/serve/applications/");
+  const apps = Object.values(serve.applications || {});
+  const http = serve.http_options;
+  root.append(el("h1", {}, "Serve"));
+  if (!serve.controller_info || !serve.controller_info.actor_id) {
+    root.append(card("Serve is not running", el("p", {class: "muted"},
+      "Start it with serve.run(...) or `serve deploy config.yaml`.")));
+    return;
+  }
+  root.append(el("div", {class: "grid"},
+    card("Applications", el("div", {class: "stat", id: "stat-serve-apps"}, apps.length),
+         el("div", {class: "muted"}, `${apps.filter((a) => a.status === "RUNNING").length} running`)),
+    card("HTTP", el("div", {id: "serve-http"}, http ? `http://${http.host}:${http.port}` : "no proxy"),
+         el("div", {class: "muted"}, `${Object.keys(serve.proxies || {}).length} proxy`))));
+  root.append(card("Applications", table([
+    {title: "Name", key: "name"},
+    {title: "Route prefix", render: (a) => a.route_prefix || "–"},
+    {title: "Status", render: (a) => badge(a.status)},
+    {title: "Deployments", render: (a) => Object.keys(a.deployments).length},
+    {title: "Deployed", render: (a) => when(a.last_deployed_time_s * 1000)},
+    {title: "Docs", render: (a) => a.docs_path && a.route_prefix ? `${a.route_prefix === "/" ? "" : a.route_prefix}${a.docs_path}` : "–"},
+    {title: "Message", render: (a) => a.message || ""},
+  ], apps)));
+  for (const a of apps) {
+    const deployments = Object.values(a.deployments);
+    root.append(card(`Application ${a.name}: deployments`, table([
+      {title: "Deployment", key: "name"},
+      {title: "Status", render: (d) => badge(d.status)},
+      {title: "Trigger", key: "status_trigger"},
+      {title: "Replicas", render: (d) => `${d.replicas.filter((r) => r.state === "RUNNING").length} running / ${d.target_num_replicas} wanted`},
+      {title: "Replica states", render: (d) => d.replicas.map((r) => `${r.replica_id}:${r.state}`).join(" ") || "–"},
+      {title: "Max ongoing", render: (d) => d.deployment_config.max_ongoing_requests},
+      {title: "Message", render: (d) => d.message || ""},
+    ], deployments)));
+  }
+};
+
 let tailTimer = null;
 
 pages.logs = async (root, arg, arg2) => {

@@ -76,7 +76,8 @@ class JobManager:
 
     # --- starting jobs ---
 
-    def _connect(self):
+    def connect(self):
+        """Joins the cluster as the dashboard's driver (once)."""
         with self._lock:
             if not photon.is_initialized():
                 photon.init(address=self.gcs_address, namespace=common.SUPERVISOR_NAMESPACE,
@@ -134,7 +135,7 @@ class JobManager:
         return submission_id
 
     def _start(self, submission_id, info):
-        self._connect()
+        self.connect()
         opts = {"name": common.SUPERVISOR_NAME_PREFIX + submission_id,
                 "namespace": common.SUPERVISOR_NAMESPACE, "lifetime": "detached",
                 "num_cpus": info["entrypoint_num_cpus"] or 0,
@@ -186,7 +187,7 @@ class JobManager:
         self._put(common.info_key(submission_id), info)
 
     def _supervisor(self, submission_id):
-        self._connect()
+        self.connect()
         try:
             return photon.get_actor(common.SUPERVISOR_NAME_PREFIX + submission_id,
                                     namespace=common.SUPERVISOR_NAMESPACE)
