@@ -17,7 +17,8 @@ import yaml
 
 import photon
 from photon import serve
-from photon.serve.exceptions import BackPressureError, RayServeException
+from photon.serve.exceptions import (BackPressureError, RayServeException,
+                                     RequestCancelledError)
 
 from conftest import _free_port
 
@@ -121,12 +122,68 @@ def test_errors_map_to_status_codes(serve_url):
 
     h = serve.run(Broken.bind(), name="broken", route_prefix="/broken")
     r = httpx.get(f"{serve_url}/broken")
-    assert r.status_code == 500
-    assert "no good input here" in r.text
+    assert r.status_code == 500 and r.text == "Internal Server Error"  # as Ray
     with pytest.raises(Exception, match="missing"):
         h.method.remote().result()
     with pytest.raises(RayServeException, match="does not exist"):
         h.nope.remote().result()
+
+
+def test_http_handler_edge_cases(serve_url):
+    @serve.deployment(ray_actor_options=NO_CPU)
+    def no_args():
+        return "no request needed"
+
+    @serve.deployment(num_replicas=2, ray_actor_options=NO_CPU)
+    class Many:
+        def __call__(self, request):
+            if request.query_params.get("none"):
+                return None
+            n = int(request.query_params.get("n", 0))
+            if n:
+                return (f"{i}," for i in range(n))  # a generator streams
+            ctx = serve.get_replica_context()
+            return {"rank": ctx.rank.rank, "world_size": ctx.world_size,
+                    "full": ctx.replica_id.to_full_id_str()}
+
+        def _private(self):
+            return "private"
+
+    serve.run(no_args.bind(), name="noargs", route_prefix="/noargs")
+    assert httpx.get(f"{serve_url}/noargs").text == "no request needed"
+    h = serve.run(Many.bind(), name="many", route_prefix="/many")
+    assert h._private.remote().result() == "private"
+    r = httpx.get(f"{serve_url}/many", params={"none": 1})
+    assert r.status_code == 200 and r.text == ""
+    assert httpx.get(f"{serve_url}/many", params={"n": 4}).text == "0,1,2,3,"
+    seen = [httpx.get(f"{serve_url}/many").json() for _ in range(30)]
+    assert {s["rank"] for s in seen} == {0, 1} and {s["world_size"] for s in seen} == {2}
+    assert all(s["full"].startswith("SERVE_REPLICA::many#Many#") for s in seen)
+    r = httpx.get(f"{serve_url}/many", headers={"X-Request-ID": "my-id-1"})
+    assert r.headers["x-request-id"] == "my-id-1"
+    assert httpx.get(f"{serve_url}/many").headers["x-request-id"]
+
+
+def test_cancel_and_backpressure_surface_at_result(serve_url):
+    @serve.deployment(max_ongoing_requests=1, max_queued_requests=1, ray_actor_options=NO_CPU)
+    class Slow:
+        async def __call__(self):
+            await asyncio.sleep(2)
+            return "done"
+
+    h = serve.run(Slow.bind(), name="cancel", route_prefix=None)
+    running = h.remote()
+    time.sleep(0.3)
+    queued = h.remote()
+    rejected = h.remote()  # as Ray: .remote() returns; result() raises
+    with pytest.raises(BackPressureError):
+        rejected.result()
+    queued.cancel()
+    with pytest.raises(RequestCancelledError):
+        queued.result()
+    running.cancel()
+    with pytest.raises(RequestCancelledError):
+        running.result(timeout_s=30)
 
 
 # -- FastAPI ingress ---------------------------------------------------------------
@@ -169,7 +226,8 @@ def test_fastapi_ingress(serve_url):
     assert r.status_code == 404 and r.json()["detail"] == "item 4 not found"
     assert httpx.put(f"{serve_url}/store/items/3", json={"name": "pen"}).status_code == 422
     assert httpx.get(f"{serve_url}/store/items/notanint").status_code == 422
-    assert httpx.get(f"{serve_url}/store").json() == {"items": 1}
+    assert httpx.get(f"{serve_url}/store").status_code == 307  # as Ray: to /store/
+    assert httpx.get(f"{serve_url}/store/").json() == {"items": 1}
     docs = httpx.get(f"{serve_url}/store/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     schema = httpx.get(f"{serve_url}/store/openapi.json").json()
@@ -421,6 +479,23 @@ def test_rolling_redeploy_drops_no_request(serve_url):
     assert httpx.get(f"{serve_url}/roll").text == "v2"
 
 
+def test_delete_lets_requests_in_flight_finish(serve_url):
+    @serve.deployment(ray_actor_options=NO_CPU, max_ongoing_requests=10)
+    class Slow:
+        async def __call__(self, x):
+            await asyncio.sleep(1.0)
+            return x
+
+    h = serve.run(Slow.bind(), name="slowdel", route_prefix=None)
+    responses = [h.remote(i) for i in range(5)]
+    time.sleep(0.3)  # all five are running on the replica
+    serve.delete("slowdel")
+    assert [r.result(timeout_s=30) for r in responses] == list(range(5))
+    assert "slowdel" not in serve.status().applications
+    with pytest.raises(RayServeException):
+        serve.get_app_handle("slowdel")
+
+
 def test_user_config_reconfigures_in_place(serve_url):
     @serve.deployment(user_config={"greeting": "hi"}, ray_actor_options=NO_CPU)
     class Greeter:
@@ -607,6 +682,22 @@ def test_serve_deploy_yaml_and_status_cli(serve_instance, serve_url, tmp_path):
     assert out.returncode != 0 and "import_path" in out.stderr
 
 
+def test_serve_run_cli(serve_instance, serve_url, tmp_path):
+    (tmp_path / "echo_app.py").write_text(APP_MODULE)
+    env = _cli_env(serve_instance, tmp_path)
+    out = subprocess.run([sys.executable, "-m", "photon.serve.scripts", "run", "echo_app:build",
+                          "prefix=cli:", "--route-prefix", "/cli", "--name", "cliapp",
+                          "--non-blocking"], env=env, cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Deployed app(s) cliapp successfully" in out.stdout
+    assert httpx.get(f"{serve_url}/cli", params={"q": "w"}).text == "cli:w"
+    bad = subprocess.run([sys.executable, "-m", "photon.serve.scripts", "run",
+                          "echo_app:nothing"], env=env, cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode != 0 and "has no attribute 'nothing'" in bad.stderr
+
+
 def test_state_survives_the_driver_that_ran_it(serve_instance, serve_url, tmp_path):
     (tmp_path / "echo_app.py").write_text(APP_MODULE)
     driver = textwrap.dedent("""
@@ -664,6 +755,14 @@ def test_bad_inputs_raise_clear_errors(serve_url):
         serve.run(A)
     with pytest.raises(ValueError, match="num_replicas"):
         serve.deployment(num_replicas=-1)
+    with pytest.raises(ValueError, match="num_replicas"):
+        serve.deployment(num_replicas=0)
+    with pytest.raises(ValueError, match="num_replicas"):  # as Ray's pydantic error
+        serve.deployment(num_replicas="x")
+    with pytest.raises(KeyError, match="does not exist"):
+        serve.get_deployment_handle("Nope", app_name="ghost")
+    with pytest.raises(RayServeException, match="specify an application name"):
+        serve.get_deployment_handle("Nope")
     with pytest.raises(TypeError, match="num_replica"):
         serve.deployment(num_replica=1)
     with pytest.raises(ValueError, match="must start with a forward slash"):
@@ -682,7 +781,8 @@ def test_bad_inputs_raise_clear_errors(serve_url):
         return "f"
 
     serve.run(f.bind(), name="first", route_prefix="/same")
-    with pytest.raises(ValueError, match='Prefix /same is being used by application "first"'):
+    with pytest.raises(RayServeException,
+                       match='Prefix /same is being used by application "first"'):
         serve.run(f.bind(), name="second", route_prefix="/same")
     with pytest.raises(RuntimeError, match="Deployments cannot be constructed directly"):
         f()

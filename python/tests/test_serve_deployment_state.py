@@ -39,7 +39,7 @@ class FakeBackend:
     def new_replica_id(self):
         return f"r{next(self._ids)}"
 
-    def start(self, app, dep, rid, spec):
+    def start(self, app, dep, rid, spec, rank=0, world_size=1):
         a = FakeActor(rid)
         a.version = spec["code_version"]
         self.actors.append(a)

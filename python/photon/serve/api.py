@@ -74,7 +74,7 @@ def _make_handle(deployment_name, app_name):
 
 def _deploy(target, name, route_prefix, controller):
     if not isinstance(name, str) or not name:
-        raise TypeError(f"The application name must be a non-empty string, got {name!r}")
+        raise RayServeException("Application name must a non-empty string.")
     if route_prefix is DEFAULT:
         own = target.deployment._options.get("route_prefix", DEFAULT)
         route_prefix = "/" if own is DEFAULT else own
@@ -234,19 +234,17 @@ def get_deployment_handle(deployment_name, app_name=None, _check_exists=True,
     (inside a replica, its own application by default)."""
     if app_name is None:
         ctx = context.get_internal_replica_context()
-        if ctx is not None:
-            app_name = ctx.app_name
-        else:
-            app_name = constants.DEFAULT_APP_NAME
+        if ctx is None:
+            raise RayServeException("Please specify an application name when getting a "
+                                    "deployment handle outside of a Serve application.")
+        app_name = ctx.app_name
     if _check_exists:
         controller = _controller_or_raise()
         raw = photon.get(controller.get_serve_status.remote())
         app = raw["applications"].get(app_name)
-        if app is None:
-            raise RayServeException(f"Application '{app_name}' does not exist.")
-        if deployment_name not in app["deployments"]:
-            raise KeyError(f"Deployment '{deployment_name}' does not exist in application "
-                           f"'{app_name}'.")
+        if app is None or deployment_name not in app["deployments"]:
+            raise KeyError(f"Deployment(name='{deployment_name}', app='{app_name}') does not "
+                           "exist.")
     return DeploymentHandle(deployment_name, app_name)
 
 

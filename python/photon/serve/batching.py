@@ -5,6 +5,8 @@ import asyncio
 import functools
 import inspect
 
+from photon.serve.exceptions import RayServeException
+
 
 def _check_size(max_batch_size):
     if isinstance(max_batch_size, float) and max_batch_size.is_integer():
@@ -72,7 +74,7 @@ class _BatchQueue:
                     result = await result
                 result = list(result)
                 if len(result) != len(live):
-                    raise RuntimeError(
+                    raise RayServeException(
                         "Batched function doesn't preserve batch size. The input list has "
                         f"length {len(live)} but the returned list has length {len(result)}.")
             except BaseException as e:  # noqa: BLE001 - every caller of the batch sees it

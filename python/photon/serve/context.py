@@ -4,6 +4,7 @@ import contextvars
 import dataclasses
 from typing import Any, Optional
 
+from photon.serve._private import constants
 from photon.serve.exceptions import RayServeException
 
 
@@ -22,11 +23,21 @@ class ReplicaID:
     deployment_id: DeploymentID
 
     def to_full_id_str(self):
-        return f"{self.deployment_id.app_name}#{self.deployment_id.name}#{self.unique_id}"
+        return (f"{constants.REPLICA_NAME_PREFIX}::{self.deployment_id.app_name}#"
+                f"{self.deployment_id.name}#{self.unique_id}")
 
     def __str__(self):
         return f"Replica(id='{self.unique_id}', deployment='{self.deployment_id.name}', " \
                f"app='{self.deployment_id.app_name}')"
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplicaRank:
+    """A replica's rank among its deployment's replicas (0 .. world_size-1),
+    on its node (local_rank) and its node's among the deployment's nodes."""
+    rank: int
+    node_rank: int = 0
+    local_rank: int = 0
 
 
 @dataclasses.dataclass
@@ -34,7 +45,7 @@ class ReplicaContext:
     """What a replica knows about itself."""
     replica_id: ReplicaID
     servable_object: Any
-    rank: int = 0
+    rank: ReplicaRank = dataclasses.field(default_factory=lambda: ReplicaRank(0))
     world_size: int = 1
 
     @property

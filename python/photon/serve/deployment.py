@@ -52,6 +52,11 @@ _ACTOR_OPTIONS = {"num_cpus", "num_gpus", "memory", "resources", "accelerator_ty
                   "runtime_env", "scheduling_strategy", "object_store_memory", "label_selector"}
 
 
+class OptionTypeError(TypeError, ValueError):
+    """An option of the wrong type. Both a TypeError and a ValueError: Ray
+    Serve raises pydantic's ValidationError (a ValueError) here."""
+
+
 def _check_options(opts):
     """Raises a clear TypeError/ValueError for a bad option; normalizes them."""
     unknown = set(opts) - set(_OPTION_DEFAULTS)
@@ -62,27 +67,28 @@ def _check_options(opts):
     name = out.get("name", DEFAULT)
     if name is not DEFAULT and name is not None:
         if not isinstance(name, str) or not name:
-            raise TypeError(f"deployment name must be a non-empty string, got {name!r}")
+            raise OptionTypeError(f"deployment name must be a non-empty string, got {name!r}")
         if "#" in name:
             raise ValueError(f"Deployment names must not contain the '#' character, "
                              f"got '{name}'.")
     n = out.get("num_replicas", DEFAULT)
     if n is not DEFAULT and n is not None and n != "auto":
         if isinstance(n, bool) or not isinstance(n, int):
-            raise TypeError(f"num_replicas must be an integer or \"auto\", got {n!r}")
-        if n < 0:
-            raise ValueError(f"num_replicas must be >= 0, got {n}")
+            raise OptionTypeError(f"num_replicas must be an integer or \"auto\", got {n!r}")
+        if n < 1:
+            raise ValueError(f"num_replicas must be > 0 (scale to zero with "
+                             f"autoscaling_config min_replicas=0), got {n}")
     for key in ("max_ongoing_requests",):
         v = out.get(key, DEFAULT)
         if v is not DEFAULT and v is not None:
             if isinstance(v, bool) or not isinstance(v, int):
-                raise TypeError(f"{key} must be an integer, got {v!r}")
+                raise OptionTypeError(f"{key} must be an integer, got {v!r}")
             if v <= 0:
                 raise ValueError(f"{key} must be > 0, got {v}")
     v = out.get("max_queued_requests", DEFAULT)
     if v is not DEFAULT and v is not None:
         if isinstance(v, bool) or not isinstance(v, int):
-            raise TypeError("max_queued_requests must be an integer.")
+            raise OptionTypeError("max_queued_requests must be an integer.")
         if v < 1 and v != -1:
             raise ValueError("max_queued_requests must be -1 (no limit) or a positive "
                              f"integer, got {v}")
@@ -91,7 +97,7 @@ def _check_options(opts):
         v = out.get(key, DEFAULT)
         if v is not DEFAULT and v is not None:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise TypeError(f"{key} must be a number, got {v!r}")
+                raise OptionTypeError(f"{key} must be a number, got {v!r}")
             if v < 0 or (v == 0 and key.startswith("health")):
                 raise ValueError(f"{key} must be {'> 0' if key.startswith('health') else '>= 0'}"
                                  f", got {v}")
@@ -104,7 +110,7 @@ def _check_options(opts):
     rao = out.get("ray_actor_options", DEFAULT)
     if rao is not DEFAULT and rao is not None:
         if not isinstance(rao, dict):
-            raise TypeError(f"ray_actor_options must be a dict, got {type(rao).__name__}")
+            raise OptionTypeError(f"ray_actor_options must be a dict, got {type(rao).__name__}")
         bad = set(rao) - _ACTOR_OPTIONS
         if bad:
             raise ValueError(f"ray_actor_options does not accept {sorted(bad)}; it accepts "
@@ -131,7 +137,7 @@ def validate_route_prefix(route_prefix):
     if route_prefix is None or route_prefix is DEFAULT:
         return
     if not isinstance(route_prefix, str):
-        raise TypeError(f"route_prefix must be a string or None, got {route_prefix!r}")
+        raise OptionTypeError(f"route_prefix must be a string or None, got {route_prefix!r}")
     if not route_prefix.startswith("/"):
         raise ValueError(f"Invalid route_prefix '{route_prefix}', "
                          "must start with a forward slash ('/').")
@@ -220,10 +226,6 @@ class Deployment:
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("Deployments cannot be constructed directly. Use `.bind()` instead.")
-
-    def remote(self, *args, **kwargs):
-        raise ValueError("Deployment.remote() was removed (as in Ray Serve 2.x): deploy with "
-                         "serve.run(deployment.bind(...)) and call the handle it returns")
 
     def deployment_config(self):
         """The options the controller acts on (a plain dict)."""

@@ -6,8 +6,9 @@ import concurrent.futures
 import photon
 from photon.serve._private import constants
 from photon.serve._private import router as _router
-from photon.serve.exceptions import RequestCancelledError
+from photon.serve.exceptions import RayServeException, RequestCancelledError
 
+_STREAM_STEP_S = 0.5
 _SYNC_IN_LOOP = ("Sync methods should not be called from within an `asyncio` event loop. "
                  "Use `await response` or `await response._to_object_ref()` instead.")
 
@@ -68,15 +69,18 @@ class DeploymentHandle:
         h._router = self._router
         return h
 
+    _OWN = frozenset(("_deployment_name", "_app_name", "_method_name", "_stream",
+                      "_multiplexed_model_id", "_router"))
+
     def __getattr__(self, name):
-        if name.startswith("__") and name.endswith("__"):
+        # As Ray: any other attribute is a method of the deployment (private
+        # ones too); its own fields are missing only before __init__ ran.
+        if (name.startswith("__") and name.endswith("__")) or name in self._OWN:
             raise AttributeError(name)
-        if name.startswith("_"):
-            raise AttributeError(f"'DeploymentHandle' object has no attribute '{name}'")
         return self.options(method_name=name)
 
     def _get_router(self):
-        if self._router is None or self._router._process._stopped:
+        if self._router is None or not self._router._process.usable():
             self._router = _router.process_routers().router(self._app_name,
                                                             self._deployment_name)
         return self._router
@@ -96,7 +100,10 @@ class DeploymentHandle:
         else:
             if pending:
                 _resolve_response_args(req)
-            router.submit(req)
+            try:
+                router.submit(req)
+            except BaseException as e:  # noqa: BLE001 - as Ray: raised by result()
+                router._fail(req, e)
         if self._stream:
             return DeploymentResponseGenerator(req, router)
         return DeploymentResponse(req, router)
@@ -207,7 +214,16 @@ class DeploymentResponseGenerator(_ResponseBase):
         if req.generator is None:
             req.done.result()  # raises why it was never sent
             raise StopIteration
-        ref = req.generator._next_sync(None)
+        while True:
+            # In bounded steps: a thread blocked in the core when the
+            # interpreter exits would abort it.
+            try:
+                ref = req.generator._next_sync(_STREAM_STEP_S)
+                break
+            except photon.exceptions.GetTimeoutError:
+                if not self._router._process.usable():
+                    raise RayServeException("Serve was shut down (or this process "
+                                            "disconnected) during a streaming request.")
         if ref is None:
             self._finished = True
             raise StopIteration

@@ -17,9 +17,6 @@ class ApplicationStatus(str, enum.Enum):
     UNHEALTHY = "UNHEALTHY"
     DELETING = "DELETING"
 
-    def __str__(self):
-        return self.value
-
 
 class DeploymentStatus(str, enum.Enum):
     UPDATING = "UPDATING"
@@ -28,9 +25,6 @@ class DeploymentStatus(str, enum.Enum):
     DEPLOY_FAILED = "DEPLOY_FAILED"
     UPSCALING = "UPSCALING"
     DOWNSCALING = "DOWNSCALING"
-
-    def __str__(self):
-        return self.value
 
 
 class DeploymentStatusTrigger(str, enum.Enum):
@@ -45,9 +39,6 @@ class DeploymentStatusTrigger(str, enum.Enum):
     INTERNAL_ERROR = "INTERNAL_ERROR"
     DELETING = "DELETING"
 
-    def __str__(self):
-        return self.value
-
 
 class ReplicaState(str, enum.Enum):
     STARTING = "STARTING"
@@ -57,9 +48,6 @@ class ReplicaState(str, enum.Enum):
     STOPPING = "STOPPING"
     PENDING_MIGRATION = "PENDING_MIGRATION"
 
-    def __str__(self):
-        return self.value
-
 
 class ProxyStatus(str, enum.Enum):
     STARTING = "STARTING"
@@ -68,15 +56,16 @@ class ProxyStatus(str, enum.Enum):
     DRAINING = "DRAINING"
     DRAINED = "DRAINED"
 
-    def __str__(self):
-        return self.value
+
+def _value(v):
+    return v.value if isinstance(v, enum.Enum) else v
 
 
 @dataclasses.dataclass
 class DeploymentStatusOverview:
     status: DeploymentStatus
     status_trigger: DeploymentStatusTrigger
-    replica_states: Dict[ReplicaState, int]
+    replica_states: Dict[str, int]
     message: str = ""
 
 
@@ -102,7 +91,7 @@ class ServeStatus:
                 dname: DeploymentStatusOverview(
                     status=DeploymentStatus(d["status"]),
                     status_trigger=DeploymentStatusTrigger(d["status_trigger"]),
-                    replica_states={ReplicaState(k): v for k, v in d["replica_states"].items()},
+                    replica_states=dict(d["replica_states"]),
                     message=d["message"])
                 for dname, d in a["deployments"].items()}
             apps[name] = ApplicationStatusOverview(
@@ -114,16 +103,16 @@ class ServeStatus:
     def to_dict(self):
         """Plain types, in the layout `serve status` prints."""
         return {
-            "proxies": {k: str(v) for k, v in self.proxies.items()},
+            "proxies": {k: _value(v) for k, v in self.proxies.items()},
             "applications": {
                 name: {
-                    "status": str(a.status),
+                    "status": _value(a.status),
                     "message": a.message,
                     "last_deployed_time_s": a.last_deployed_time_s,
                     "deployments": {
-                        dname: {"status": str(d.status),
-                                "status_trigger": str(d.status_trigger),
-                                "replica_states": {str(k): v
+                        dname: {"status": _value(d.status),
+                                "status_trigger": _value(d.status_trigger),
+                                "replica_states": {_value(k): v
                                                    for k, v in d.replica_states.items()},
                                 "message": d.message}
                         for dname, d in a.deployments.items()},

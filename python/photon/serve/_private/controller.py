@@ -21,6 +21,7 @@ from photon.serve._private import deployment_state as ds_mod
 from photon.serve._private.long_poll import LongPollHost
 from photon.serve._private.proxy import ProxyActor
 from photon.serve._private.replica import ServeReplica
+from photon.serve.exceptions import RayServeException
 from photon.util.placement_group import placement_group, remove_placement_group
 from photon.util.scheduling_strategies import (NodeAffinitySchedulingStrategy,
                                                PlacementGroupSchedulingStrategy)
@@ -55,7 +56,7 @@ class ReplicaBackend:
     def new_replica_id():
         return uuid.uuid4().hex[:8]
 
-    def start(self, app_name, deployment_name, replica_id, spec):
+    def start(self, app_name, deployment_name, replica_id, spec, rank=0, world_size=1):
         cfg = spec["config"]
         rao = dict(cfg["ray_actor_options"] or {})
         opts = {
@@ -76,7 +77,7 @@ class ReplicaBackend:
         try:
             actor = _ReplicaActor.options(**opts).remote(
                 app_name, deployment_name, replica_id, spec["serialized_def"],
-                spec["serialized_args"], spec["is_function"], cfg)
+                spec["serialized_args"], spec["is_function"], cfg, rank, world_size)
         except BaseException:
             if pg is not None:
                 remove_placement_group(pg)
@@ -247,7 +248,7 @@ class ServeController:
     # -- applications ------------------------------------------------------------
     async def deploy_application(self, name, route_prefix, specs):
         """Sets the desired state of application `name` (a new one, or a
-        redeploy); raises ValueError on a route prefix another app uses."""
+        redeploy); raises RayServeException on a route prefix another app uses."""
         self._ensure_running()
         now = time.time()
         with self._lock:
@@ -255,7 +256,7 @@ class ServeController:
                 for other in self._apps.values():
                     if other.name != name and other.route_prefix == route_prefix and \
                             not other.deleting:
-                        raise ValueError(f'Prefix {route_prefix} is being used by application '
+                        raise RayServeException(f'Prefix {route_prefix} is being used by application '
                                          f'"{other.name}". Failed to deploy application '
                                          f'"{name}".')
             app = self._apps.get(name)

@@ -69,7 +69,7 @@ class Replica:
     __slots__ = ("replica_id", "actor", "version", "config", "state", "init_ref", "death_ref",
                  "health_ref", "health_deadline", "next_health", "health_failures",
                  "reconfigure_ref", "stop_at", "drain_ref", "drain_deadline", "graceful",
-                 "started_at", "handle", "info")
+                 "started_at", "handle", "info", "rank")
 
     def __init__(self, replica_id, version, config, now):
         self.replica_id = replica_id
@@ -91,6 +91,7 @@ class Replica:
         self.graceful = True
         self.started_at = now
         self.info = {}  # what the replica's initialize() returned (pid, node, ...)
+        self.rank = 0
 
 
 class DeploymentState:
@@ -221,9 +222,13 @@ class DeploymentState:
     def _new_replica(self, now):
         replica_id = self._backend.new_replica_id()
         r = Replica(replica_id, self.spec["code_version"], self.config, now)
+        used = {x.rank for x in self.replicas
+                if x.state != STOPPING and x.version == self.spec["code_version"]}
+        r.rank = next(i for i in range(len(used) + 1) if i not in used)
         try:
             r.actor, r.handle, r.init_ref, r.death_ref = self._backend.start(
-                self.app_name, self.name, replica_id, self.spec)
+                self.app_name, self.name, replica_id, self.spec, r.rank,
+                max(self.target_num, r.rank + 1))
         except Exception as e:  # noqa: BLE001 - e.g. bad ray_actor_options
             self._startup_failures += 1
             self.message = (f"Failed to start a replica of deployment '{self.name}' in "

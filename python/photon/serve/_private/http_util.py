@@ -22,9 +22,14 @@ def sanitize_scope(scope, root_path):
 def to_response(result):
     """A handler's return value as a starlette Response (Ray Serve's rules:
     a Response as is, str/bytes as text, anything else as JSON)."""
-    from starlette.responses import Response
+    from starlette.responses import Response, StreamingResponse
     if isinstance(result, Response):
         return result
+    if result is None:
+        return Response(b"", media_type="text/plain")
+    if inspect.isgenerator(result) or inspect.isasyncgen(result):
+        # As Ray: a handler that yields streams its items.
+        return StreamingResponse(result, media_type="text/plain")
     if isinstance(result, str):
         return Response(result, media_type="text/plain")
     if isinstance(result, (bytes, bytearray, memoryview)):
@@ -35,6 +40,12 @@ def to_response(result):
     except ImportError:
         body = json.dumps(result, separators=(",", ":"), default=str)
     return Response(body, media_type="application/json")
+
+
+def internal_error():
+    """Ray Serve's answer to an exception in a (non-ASGI) HTTP handler."""
+    from starlette.responses import Response
+    return Response("Internal Server Error", status_code=500)
 
 
 def _class_functions(cls):

@@ -59,6 +59,15 @@ async def _send_simple(send, status, text, content_type=b"text/plain; charset=ut
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+def _with_request_id(message, request_id):
+    """As Ray: every response names its request in x-request-id."""
+    if message["type"] != "http.response.start":
+        return message
+    headers = [h for h in message.get("headers", ()) if bytes(h[0]).lower() != b"x-request-id"]
+    headers.append((b"x-request-id", request_id.encode("latin-1")))
+    return dict(message, headers=headers)
+
+
 def _error_text(error):
     if isinstance(error, core_exceptions.RayTaskError):
         return str(error)
@@ -161,20 +170,22 @@ class ProxyActor:
                 break
         body = b"".join(chunks)
         root_path = self._root_path + ("" if prefix == "/" else prefix)
-        inner = dict(scope)
-        if prefix != "/" and path == prefix:
-            inner["path"] = scope["path"] + "/"
-        inner_scope = http_util.sanitize_scope(inner, root_path)
+        inner_scope = http_util.sanitize_scope(scope, root_path)
         model_id = ""
+        request_id = None
         for k, v in scope.get("headers", ()):
-            if k.decode("latin-1").lower() == constants.MULTIPLEXED_MODEL_ID_HEADER:
+            name = k.decode("latin-1").lower().replace("-", "_")
+            if name == constants.MULTIPLEXED_MODEL_ID_HEADER:
                 model_id = v.decode("latin-1")
+            elif name == "x_request_id":
+                request_id = v.decode("latin-1")
         try:
             router = self._routers.existing(app_name, ingress)
             if router is None:
                 router = await asyncio.get_running_loop().run_in_executor(
                     self._routers.pool, self._routers.router, app_name, ingress)
-            req = _router.Request("__call__", (inner_scope, body), {}, model_id, kind="http")
+            req = _router.Request("__call__", (inner_scope, body), {}, model_id, kind="http",
+                                  request_id=request_id)
             router.submit(req)
         except BackPressureError as e:
             return await _send_simple(send, 503, str(e))
@@ -198,11 +209,11 @@ class ProxyActor:
             return await _send_simple(send, 500, _error_text(e))
         if result[0] == "done":
             for message in result[1]:
-                await send(message)
+                await send(_with_request_id(message, req.request_id))
             return
         _, stream_id, messages = result
         for message in messages:
-            await send(message)
+            await send(_with_request_id(message, req.request_id))
         await self._stream(req.replica.actor, stream_id, send)
 
     async def _stream(self, actor, stream_id, send):

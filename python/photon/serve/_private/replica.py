@@ -12,6 +12,7 @@ import inspect
 import os
 import threading
 import time
+import traceback
 import uuid
 
 import cloudpickle
@@ -21,6 +22,15 @@ from photon.serve import context
 from photon.serve._private import http_util
 from photon.serve.exceptions import RayServeException
 from photon.serve.handle import DeploymentResponse, DeploymentResponseGenerator
+
+
+def _takes_args(fn):
+    fn = fn._fn if isinstance(fn, _Function) else fn
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind != p.VAR_KEYWORD for p in params)
 
 
 class _Function:
@@ -93,7 +103,9 @@ class _HttpExchange:
 
 class ServeReplica:
     def __init__(self, app_name, deployment_name, replica_id, serialized_def,
-                 serialized_args, is_function, config):
+                 serialized_args, is_function, config, rank=0, world_size=1):
+        self._rank = rank
+        self._world_size = world_size
         self._app_name = app_name
         self._deployment_name = deployment_name
         self._replica_id = replica_id
@@ -144,7 +156,9 @@ class ServeReplica:
         deployment_id = context.DeploymentID(self._deployment_name, self._app_name)
         replica_ctx = context.ReplicaContext(
             replica_id=context.ReplicaID(self._replica_id, deployment_id),
-            servable_object=None)
+            servable_object=None,
+            rank=context.ReplicaRank(self._rank, node_rank=0, local_rank=self._rank),
+            world_size=self._world_size)
         context._set_replica_context(replica_ctx)
         if self._is_function:
             instance = _Function(definition)
@@ -306,20 +320,32 @@ class ServeReplica:
         context._set_request_context(context.RequestContext(
             route=scope.get("root_path", ""), request_id=request_id, app_name=self._app_name,
             multiplexed_model_id=model_id))
-        try:
-            if self._asgi_app is not None:
+        if self._asgi_app is not None:
+            try:
                 await self._asgi_app(scope, exchange.receive, exchange.send)
-            else:
-                from starlette.requests import Request
-                request = Request(scope, exchange.receive)
-                result = self._method("__call__")(request)
-                if inspect.isawaitable(result):
-                    result = await result
-                if isinstance(result, DeploymentResponse):
-                    result = await result
-                response = http_util.to_response(result)
-                await response(scope, exchange.receive, exchange.send)
-        except BaseException as e:  # noqa: BLE001 - the proxy answers 500 with it
+            except BaseException as e:  # noqa: BLE001 - the app's error middleware answered
+                exchange.finished(e)
+                return
+            exchange.finished()
+            return
+        try:
+            from starlette.requests import Request
+            fn = self._method("__call__")
+            # As Ray: a handler that takes no arguments gets no Request.
+            args = (Request(scope, exchange.receive),) if _takes_args(fn) else ()
+            result = fn(*args)
+            if inspect.isawaitable(result):
+                result = await result
+            if isinstance(result, DeploymentResponse):
+                result = await result
+            response = http_util.to_response(result)
+        except Exception:  # noqa: BLE001 - as Ray: a 500, the traceback in the log
+            traceback.print_exc()
+            response = http_util.internal_error()
+        try:
+            await response(scope, exchange.receive, exchange.send)
+        except BaseException as e:  # noqa: BLE001 - e.g. a streamed generator raised
+            traceback.print_exc()
             exchange.finished(e)
             return
         exchange.finished()

@@ -12,10 +12,9 @@ Threading: a router's state is guarded by its own lock; the long-poll thread
 calls update(); the pool threads call _finish(); callers of remote() call
 submit(). No lock is held while calling into the core.
 """
+import atexit
 import collections
 import concurrent.futures
-import itertools
-import os
 import random
 import threading
 import time
@@ -32,7 +31,6 @@ _DIED = (core_exceptions.ActorDiedError, core_exceptions.ActorUnavailableError)
 _WAIT_STEP_S = 0.5
 # The long-poll thread's step: how soon it notices a new key to listen to.
 _POLL_STEP_S = 0.05
-_request_ids = itertools.count()
 
 
 class Request:
@@ -43,12 +41,13 @@ class Request:
                  "done", "sent", "ref", "generator", "replica", "retries", "cancelled",
                  "__weakref__")
 
-    def __init__(self, method, args, kwargs, model_id="", kind="call", stream=False):
+    def __init__(self, method, args, kwargs, model_id="", kind="call", stream=False,
+                 request_id=None):
         self.method = method
         self.args = args
         self.kwargs = kwargs
         self.model_id = model_id
-        self.request_id = f"{os.getpid():x}-{next(_request_ids):x}"
+        self.request_id = request_id or str(uuid.uuid4())
         self.kind = kind  # "call" (a handle call) or "http" (from the proxy)
         self.stream = stream
         self.done = concurrent.futures.Future()
@@ -249,6 +248,8 @@ class DeploymentRouter:
             if error is not None:
                 req.sent.set()
             return
+        if error is not None and req.cancelled:
+            error = RequestCancelledError(req.request_id)
         if error is not None:
             self._fail(req, error)
         elif not req.done.done():
@@ -313,9 +314,20 @@ class ProcessRouters:
         self._routers = {}  # (app, deployment) -> DeploymentRouter; guarded by _lock
         self._listeners = {}  # long-poll key -> (version, callback); guarded by _lock
         self._stopped = False
+        self._connection = _connection_id()
         self._new_keys = threading.Event()
         self._poller = None
         self._sampler = None
+
+    def usable(self):
+        """False once Serve stopped or this process reconnected (shutdown and
+        init again: the routers belong to the old connection)."""
+        if self._stopped:
+            return False
+        if self._connection != _connection_id():
+            self._stopped = True
+            return False
+        return True
 
     def existing(self, app_name, deployment_name):
         """The router of a deployment if this process made it already."""
@@ -376,6 +388,7 @@ class ProcessRouters:
                 # snapshot: start another call at once rather than after it.
                 if not self.wait_ready(ref, _POLL_STEP_S, self._new_keys.is_set):
                     if self._stopped or not photon.is_initialized():
+                        self._stopped = True
                         return
                     continue
                 changes = photon.get(ref)
@@ -425,6 +438,20 @@ class ProcessRouters:
                 t.join(2 * _WAIT_STEP_S + 1)
 
 
+def _stop_at_exit():
+    """Takes this process's router threads out of the core before the
+    interpreter exits (a daemon thread blocked in the core while Python
+    finalizes would abort the process). Registered with threading's exit
+    hooks, which run before concurrent.futures joins its pool threads."""
+    with _process_lock:
+        process = _process
+    if process is not None:
+        process.stop()
+
+
+_register_exit = getattr(threading, "_register_atexit", None) or atexit.register
+_register_exit(_stop_at_exit)
+
 _process_lock = threading.Lock()
 _process = None  # ProcessRouters of the current controller; guarded by _process_lock
 
@@ -439,14 +466,22 @@ def get_controller():
                                 "call serve.start() or serve.run() first.") from None
 
 
+def _connection_id():
+    """Which connection to a cluster this process has now (a new init, even
+    of the same cluster, is a new job)."""
+    return photon.get_runtime_context().get_job_id() if photon.is_initialized() else None
+
+
 def process_routers(controller=None):
     global _process
     with _process_lock:
-        if _process is not None and not _process._stopped:
+        if _process is not None and _process.usable():
             return _process
     controller = controller or get_controller()
     with _process_lock:
-        if _process is None or _process._stopped:
+        if _process is None or not _process.usable():
+            if _process is not None:
+                _process._stopped = True
             _process = ProcessRouters(controller)
         return _process
 
