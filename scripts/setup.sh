@@ -18,7 +18,8 @@ DEB_PACKAGES=(
 )
 PY_PACKAGES=(nanobind scikit-build-core cloudpickle numpy pytest pytest-timeout msgpack psutil
   prometheus_client joblib scikit-learn pathspec starlette uvicorn websockets pyyaml selenium
-  matplotlib pyarrow pandas tqdm pillow optuna fastapi httpx httptools uvloop torch==2.13.0)
+  matplotlib pyarrow pandas tqdm pillow optuna fastapi httpx httptools uvloop torch==2.13.0
+  gymnasium)
 
 missing_debs=()
 for p in "${DEB_PACKAGES[@]}"; do

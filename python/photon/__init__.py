@@ -416,7 +416,7 @@ __all__ = [
 
 # Ray's libraries are imported on first use (``ray.data`` works after only
 # ``import ray``), so that ``import photon`` stays light.
-_LAZY_SUBMODULES = ("air", "data", "serve", "train", "tune")
+_LAZY_SUBMODULES = ("air", "data", "rllib", "serve", "train", "tune")
 
 
 def __getattr__(name):

@@ -1,5 +1,6 @@
 """Tuner: runs an experiment of trials over a search space and returns a ResultGrid."""
 import copy
+import importlib
 
 import cloudpickle
 import pyarrow.fs
@@ -9,6 +10,7 @@ from photon.train._internal.session import get_session
 from photon.train._internal.utils import date_str
 from photon.train.config import RunConfig
 from photon.train.data_parallel_trainer import DataParallelTrainer
+from photon.tune import registry
 from photon.tune.execution.placement_groups import PlacementGroupFactory
 from photon.tune.execution.trial_actor import is_class_trainable
 from photon.tune.execution.tune_controller import EXPERIMENT_STATE_FILE, TuneController, load_state
@@ -61,8 +63,14 @@ def _trainer_trainable(trainer):
     return run
 
 
+# Names of RLlib's algorithms, registered when photon.rllib is imported.
+_RLLIB_ALGORITHMS = ("PPO", "DQN")
+
+
 def _resolve_trainable(trainable):
     if isinstance(trainable, str):
+        if trainable in _RLLIB_ALGORITHMS:
+            importlib.import_module("photon.rllib")  # registers them (loaded on use: torch)
         trainable = get_trainable(trainable)
     if isinstance(trainable, DataParallelTrainer):
         return _trainer_trainable(trainable)
@@ -81,6 +89,8 @@ class Tuner:
                  _restore_state=None):
         if trainable is None:
             raise TypeError("Tuner needs a trainable (a function, a Trainable class or a Trainer).")
+        if hasattr(param_space, "to_dict") and not isinstance(param_space, dict):
+            param_space = param_space.to_dict()  # an RLlib AlgorithmConfig
         if param_space is not None and not isinstance(param_space, dict):
             raise TypeError(f"param_space must be a dict, got {type(param_space).__name__}.")
         tune_config = tune_config if tune_config is not None else TuneConfig()
@@ -106,6 +116,7 @@ class Tuner:
     # ---- running --------------------------------------------------------------
 
     def fit(self):
+        registry.publish()  # environments registered before init, for the trials
         tc, rc = self._tune_config, self._run_config
         search_alg = tc.search_alg if tc.search_alg is not None else BasicVariantGenerator()
         if isinstance(search_alg, Searcher):

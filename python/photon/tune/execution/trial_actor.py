@@ -85,9 +85,9 @@ class TrialActor:
             return None
         path = self._next_checkpoint_path()
         if self._fs.type_name == "local":
-            return self._obj.save(path)
+            return _checkpoint_of(self._obj.save(path))
         with tempfile.TemporaryDirectory() as local:
-            return persist_checkpoint(self._obj.save(local), self._fs, path)
+            return persist_checkpoint(_checkpoint_of(self._obj.save(local)), self._fs, path)
 
     def stop(self):
         if self._obj is not None:
@@ -101,3 +101,9 @@ def _takes_argument(fn):
         return len(inspect.signature(fn).parameters) > 0
     except (TypeError, ValueError):
         return True
+
+
+def _checkpoint_of(saved):
+    """The Checkpoint a trainable's save() made (an RLlib Algorithm returns a
+    TrainingResult holding it)."""
+    return getattr(saved, "checkpoint", saved)

@@ -1,0 +1,4 @@
+"""DQN: DQNConfig and the DQN algorithm."""
+from photon.rllib.algorithms.dqn.dqn import DQN, DQNConfig
+
+__all__ = ["DQN", "DQNConfig"]

@@ -1,0 +1,1 @@
+"""Helpers of photon.rllib: action distributions (distributions.py)."""
