@@ -10,7 +10,7 @@ CMAKE ?= cmake
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: bench-profile all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz chaos dashboard-screenshots bench bench-compare bench-data bench-tune bench-serve
+.PHONY: bench-profile all setup configure build test test-cpp test-python demo asan tsa format check-format install clean fuzz chaos dashboard-screenshots bench bench-compare bench-data bench-tune bench-serve bench-rllib
 
 all: build
 
@@ -73,6 +73,7 @@ bench-compare: build
 	$(PYTHON) bench/data_compare.py --compare-ray $(if $(QUICK),--size quick)
 	$(PYTHON) bench/tune_train_compare.py --compare-ray $(if $(QUICK),--quick)
 	$(PYTHON) bench/serve_compare.py --compare-ray $(if $(QUICK),--quick)
+	$(PYTHON) bench/rllib_compare.py --compare-ray $(if $(QUICK),--quick)
 
 # photon.data against Ray Data alone (bench/data_compare.py; ~15 min at full size).
 bench-data: build
@@ -85,6 +86,10 @@ bench-tune: build
 # photon.serve against Ray Serve 2.60 on the same code (bench/serve_benchmark.py).
 bench-serve: build
 	$(PYTHON) bench/serve_compare.py --compare-ray $(if $(QUICK),--quick)
+
+# photon.rllib against RLlib 2.60 on the same code (bench/rllib_benchmark.py).
+bench-rllib: build
+	$(PYTHON) bench/rllib_compare.py --compare-ray $(if $(QUICK),--quick)
 
 # Flame graphs (perf, every process of the cluster) of the metrics where
 # Photon's lead over Ray is smallest, into docs/images/ (docs/benchmarks.md).

@@ -21,9 +21,9 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RAY_SPEC = "ray[default,data,tune,train,serve]==2.60.*"  # data, tune, train, serve: for the library comparisons
-# The CPU build of PyTorch (unpinned, pip would pull a multi-GB CUDA build) and optuna.
-RAY_EXTRA = ["torch==2.13.0", "optuna"]
+RAY_SPEC = "ray[default,data,tune,train,serve,rllib]==2.60.*"  # data, tune, train, serve, rllib: the library comparisons
+# The CPU build of PyTorch (unpinned, pip would pull a multi-GB CUDA build), optuna, gymnasium.
+RAY_EXTRA = ["torch==2.13.0", "optuna", "gymnasium"]
 VENV = os.path.join(ROOT, ".venv-ray")
 BEGIN, END = "<!-- bench-compare:begin -->", "<!-- bench-compare:end -->"
 BASELINES = ("memcpy_800mib_baseline", "unix_socket_ping_pong_baseline", "bare_grpc_roundtrip")
@@ -39,7 +39,7 @@ def ray_python():
         print(f"creating {VENV} with {RAY_SPEC}", flush=True)
         subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
     probe = subprocess.run([py, "-c", "import ray, numpy, psutil, pyarrow, pandas, torch, optuna, "
-                            "ray.tune, ray.train, ray.serve, httpx"], capture_output=True)
+                            "ray.tune, ray.train, ray.serve, ray.rllib, gymnasium, httpx"], capture_output=True)
     if probe.returncode != 0:  # psutil: the scalability runs read their processes with it
         subprocess.run([py, "-m", "pip", "install", "-q", RAY_SPEC, "numpy", "psutil", "httpx", *RAY_EXTRA],
                        check=True)
