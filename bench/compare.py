@@ -147,6 +147,63 @@ def write_doc(text, begin=BEGIN, end=END):
         f.write(doc)
 
 
+def library_table(rows, photon, ray):
+    """A library comparison's table: rows of (run, field, label, higher_is_better)."""
+    lines = ["| benchmark | Ray 2.60 | Photon | Photon vs Ray |", "|---|---:|---:|---:|"]
+    for key, field, what, higher_better in rows:
+        p = photon.get(key, {}).get(field)
+        r = ray.get(key, {}).get(field) if ray else None
+        if p is None:
+            continue
+        if r:
+            ratio = p / r if higher_better else r / p
+            verdict = f"{ratio:.2f}× {'faster' if ratio >= 1 else 'slower'}"
+        else:
+            verdict = "—"
+        lines.append(f"| {what} | {r if r is not None else '—'} | {p} | {verdict} |")
+    return "\n".join(lines)
+
+
+def library_main(*, name, script, target, rows, setup):
+    """main() of a library comparison (bench/<name>_compare.py): runs
+    bench/<script> on Photon (and with --compare-ray on Ray), prints the table,
+    and (compared, not --quick) rewrites docs/benchmarks.md between the
+    <name>-bench markers and docs/benchmarks-<name>.json. `setup` describes
+    the runs after the machine's line."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--compare-ray", action="store_true")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    stem = os.path.splitext(script)[0].replace("_benchmark", "")
+    args = ["--quick"] if a.quick else []
+    photon = run_json(sys.executable, script, "photon", args,
+                      os.path.join(a.out, f"{stem}_photon.json"), photon_env())
+    ray = {}
+    if a.compare_ray:
+        ray = run_json(ray_python(), script, "ray", args, os.path.join(a.out, f"{stem}_ray.json"),
+                       ray_env())
+    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    m = machine()
+    begin, end = f"<!-- {name}-bench:begin -->", f"<!-- {name}-bench:end -->"
+    text = "\n".join([
+        begin,
+        f"Produced by `make {target}` (`python bench/{name}_compare.py --compare-ray"
+        f"{' --quick' if a.quick else ''}`) on {date}"
+        + (" — QUICK, not a measurement" if a.quick else "") + ".",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB. {setup}",
+        "",
+        library_table(rows, photon, ray),
+        end])
+    print(text)
+    if a.compare_ray and not a.quick:
+        write_doc(text, begin, end)
+        with open(os.path.join(ROOT, "docs", f"benchmarks-{name}.json"), "w") as f:
+            json.dump({"date": date, "machine": m, "photon": photon, "ray": ray}, f, indent=1)
+    return 0
+
+
 def run_scalability(python, backend, out, sizes, env):
     path = os.path.join(out, f"scalability_{backend}.json")
     cmd = [python, os.path.join(ROOT, "bench", "scalability.py"), "--backend", backend,
