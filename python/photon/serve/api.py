@@ -336,28 +336,28 @@ def build_app_from_import_path(import_path, args=None):
                     "Deployment or an application builder")
 
 
+def _applications(app):
+    """Every bound deployment of an application graph (each once): `app` and
+    those among its arguments, nested in lists, tuples and dicts."""
+    seen, stack = {}, [app]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Application):
+            if id(node) not in seen:
+                seen[id(node)] = node
+                stack.extend(list(node._args) + list(node._kwargs.values()))
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+    return list(seen.values())
+
+
 def apply_overrides(app, overrides):
     """Applies the config's per-deployment options to the deployments of
     `app` (a name that is not in the app is an error)."""
-    seen = {}
-
-    def walk(node):
-        if isinstance(node, Application):
-            if id(node) in seen:
-                return
-            seen[id(node)] = node
-            for v in list(node._args) + list(node._kwargs.values()):
-                walk(v)
-        elif isinstance(node, (list, tuple)):
-            for v in node:
-                walk(v)
-        elif isinstance(node, dict):
-            for v in node.values():
-                walk(v)
-
-    walk(app)
     by_name = {}
-    for node in seen.values():
+    for node in _applications(app):
         by_name.setdefault(node.deployment.name, []).append(node)
     for d in overrides:
         nodes = by_name.get(d.name)
@@ -374,27 +374,11 @@ def _inherit_runtime_env(app, runtime_env):
     (as Ray Serve does for a config's applications)."""
     if not runtime_env:
         return app
-    seen = set()
-
-    def walk(node):
-        if isinstance(node, Application):
-            if id(node) in seen:
-                return
-            seen.add(id(node))
-            rao = dict(node.deployment.ray_actor_options or {})
-            if "runtime_env" not in rao:
-                rao["runtime_env"] = dict(runtime_env)
-                node._deployment = node.deployment.options(ray_actor_options=rao)
-            for v in list(node._args) + list(node._kwargs.values()):
-                walk(v)
-        elif isinstance(node, (list, tuple)):
-            for v in node:
-                walk(v)
-        elif isinstance(node, dict):
-            for v in node.values():
-                walk(v)
-
-    walk(app)
+    for node in _applications(app):
+        rao = dict(node.deployment.ray_actor_options or {})
+        if "runtime_env" not in rao:
+            rao["runtime_env"] = dict(runtime_env)
+            node._deployment = node.deployment.options(ray_actor_options=rao)
     return app
 
 

@@ -207,14 +207,17 @@ class DeploymentRouter:
 
     def _await(self, r, req):
         try:
-            if not self._process.wait_ready(req.ref):
+            if req.stream:
+                done = self._process.wait_ready(req.ref)
+                value = None
+            else:
+                done, value = self._process.get_bounded(req.ref)
+            if not done:
                 self._finish(r, req, None, RayServeException(
                     "Serve was shut down (or this process disconnected) before request "
                     f"{req.request_id} finished."))
-            elif req.stream:
-                self._finish(r, req, None, None)
             else:
-                self._finish(r, req, photon.get(req.ref), None)
+                self._finish(r, req, value, None)
         except BaseException as e:  # noqa: BLE001 - delivered to the caller
             self._finish(r, req, None, e)
 
@@ -376,6 +379,20 @@ class ProcessRouters:
             done, _ = photon.wait([ref], num_returns=1, timeout=step_s, fetch_local=False)
             if done:
                 return True
+
+    def get_bounded(self, ref):
+        """(True, value) of `ref`, fetched in bounded steps as wait_ready
+        waits (one call into the core when the value is there in time);
+        (False, None) if Serve stopped or this process disconnected first."""
+        while True:
+            if self._stopped or not photon.is_initialized():
+                return False, None
+            try:
+                return True, photon.get(ref, timeout=_WAIT_STEP_S)
+            except core_exceptions.GetTimeoutError as e:
+                if isinstance(e, core_exceptions.RayTaskError):
+                    raise  # the call itself raised a timeout: its answer
+                continue
 
     def _poll(self):
         while not self._stopped:
