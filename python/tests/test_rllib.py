@@ -45,7 +45,7 @@ def test_ppo_learns_cartpole(cluster):
     algo = fast_ppo().build_algo()
     try:
         best = 0.0
-        for _ in range(60):
+        for _ in range(100):
             result = algo.train()
             best = max(best, result["env_runners"]["episode_return_mean"])
             if best >= 450:

@@ -83,7 +83,8 @@ class Algorithm(Trainable):
 
     @classmethod
     def get_default_config(cls):
-        raise NotImplementedError
+        raise NotImplementedError(f"{cls.__name__} must define get_default_config() (as PPO "
+                                  "and DQN do)")
 
     def __init__(self, config=None, env=None, logger_creator=None, **kwargs):
         if isinstance(config, AlgorithmConfig):
@@ -242,7 +243,8 @@ class Algorithm(Trainable):
         return result
 
     def training_step(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define training_step() (as PPO "
+                                  "and DQN do)")
 
     def _runner_metrics(self):
         returns = [r for r, _ in self._episodes]
@@ -365,10 +367,6 @@ class Algorithm(Trainable):
         algo = saved["algo_class"](config=saved["config"])
         algo.restore(path)
         return algo
-
-    @classmethod
-    def from_state(cls, state):
-        raise NotImplementedError("use Algorithm.from_checkpoint(path)")
 
     # -- the end ------------------------------------------------------------------------
     def cleanup(self):

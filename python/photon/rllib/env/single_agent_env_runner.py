@@ -30,6 +30,8 @@ class SingleAgentEnvRunner:
         self.module.eval()
         self.action_space = spec.action_space
         self._rng = np.random.default_rng(seed)
+        if seed is not None:
+            torch.manual_seed(seed)  # the sampled actions repeat with the config's seed
         self._obs = []
         for i, env in enumerate(self.envs):
             obs, _ = env.reset(seed=None if seed is None else seed + 1000 * worker_index + i)
